@@ -1,0 +1,134 @@
+"""One model call through LiteLLM, with a timeout and retries that honour Retry-After."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from dataclasses import dataclass, field
+
+from . import embedded
+from .models import ModelTarget, api_key_for, redact
+from .requests import Request
+
+_ready = False
+
+
+def ensure_litellm():
+    """Import and quiet LiteLLM once: local price map (no network), no telemetry or callbacks."""
+    global _ready
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    if not _ready:
+        litellm.telemetry = False
+        litellm.suppress_debug_info = True
+        litellm.drop_params = True  # providers that lack `seed` etc. still answer
+        embedded.register()
+        _ready = True
+    return litellm
+
+
+@dataclass
+class Outcome:
+    text: str | None = None
+    error: str | None = None
+    finish_reason: str | None = None
+    usage: dict = field(default_factory=dict)
+    latency_s: float = 0.0
+    attempts: int = 0
+    served_by: str | None = None  # the model name the provider reported
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _retry_after(exc: Exception) -> float | None:
+    """Seconds the server asked us to wait, from the Retry-After header if it sent one."""
+    headers = None
+    response = getattr(exc, "response", None)
+    if response is not None:
+        headers = getattr(response, "headers", None)
+    headers = headers or getattr(exc, "litellm_response_headers", None)
+    if not headers:
+        return None
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _retryable(exc: Exception) -> bool:
+    import litellm
+
+    kinds = (
+        litellm.RateLimitError,
+        litellm.ServiceUnavailableError,
+        litellm.InternalServerError,
+        litellm.APIConnectionError,
+        litellm.Timeout,
+    )
+    return isinstance(exc, kinds)
+
+
+async def call(
+    target: ModelTarget,
+    request: Request,
+    *,
+    timeout: float = 120.0,
+    max_attempts: int = 4,
+    backoff: float = 1.0,
+    max_wait: float = 60.0,
+) -> Outcome:
+    """Ask ``request`` of ``target``; never raises for a model-side failure (see Outcome.error)."""
+    litellm = ensure_litellm()
+    kwargs = dict(request.params)
+    if target.api_base:
+        kwargs["api_base"] = target.api_base
+    key = api_key_for(target)
+    if key:
+        kwargs["api_key"] = key
+    if not target.embedded:
+        kwargs.pop("scaffold", None)
+        kwargs["max_retries"] = 0  # retries are ours, so they are counted and bounded in one place
+    started = time.perf_counter()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            response = await litellm.acompletion(
+                model=request.model, messages=request.message_dicts(), timeout=timeout, **kwargs
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # every provider error becomes data, not a crash
+            if attempt < max_attempts and _retryable(exc):
+                wait = _retry_after(exc)
+                if wait is None:
+                    wait = backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
+                await asyncio.sleep(min(wait, max_wait))
+                continue
+            message = f"{type(exc).__name__}: {exc}"
+            return Outcome(
+                error=redact(message, [key] if key else None)[:2000],
+                latency_s=time.perf_counter() - started,
+                attempts=attempt,
+            )
+        choice = response.choices[0]
+        usage = getattr(response, "usage", None)
+        return Outcome(
+            text=choice.message.content or "",
+            finish_reason=choice.finish_reason,
+            usage={
+                "prompt_tokens": getattr(usage, "prompt_tokens", None),
+                "completion_tokens": getattr(usage, "completion_tokens", None),
+            }
+            if usage
+            else {},
+            latency_s=time.perf_counter() - started,
+            attempts=attempt,
+            served_by=getattr(response, "model", None),
+        )

@@ -1,0 +1,1 @@
+"""Importers that turn upstream benchmark releases into gvs suite folders."""

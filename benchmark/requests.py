@@ -1,0 +1,54 @@
+"""What is asked of a model, and the digest that keys the cache.
+
+The cache key covers everything that changes an answer — the model (with the endpoint it is
+served from), the generation parameters and the messages — and nothing else: no run id, no
+timestamp, no API key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+# Deterministic by default so that a re-run is comparable and the cache is meaningful.
+DEFAULT_PARAMS: dict = {"temperature": 0.0, "max_tokens": 256, "seed": 0}
+
+
+def public_endpoint(api_base: str | None) -> str | None:
+    """The endpoint without credentials or query string (a token in a URL must not reach the store)."""
+    if not api_base:
+        return None
+    parts = urlsplit(api_base)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+@dataclass(frozen=True)
+class Request:
+    model: str
+    messages: tuple[tuple[str, str], ...]  # (role, content) pairs: hashable and order-preserving
+    params: dict = field(default_factory=dict, hash=False, compare=False)
+    api_base: str | None = None
+
+    def message_dicts(self) -> list[dict]:
+        return [{"role": role, "content": content} for role, content in self.messages]
+
+    @property
+    def key(self) -> str:
+        payload = {
+            "model": self.model,
+            "endpoint": public_endpoint(self.api_base),
+            "params": self.params,
+            "messages": self.messages,
+        }
+        blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def user_prompt(model: str, prompt: str, params: dict | None = None, api_base: str | None = None) -> Request:
+    merged = {**DEFAULT_PARAMS, **(params or {})}
+    return Request(model=model, messages=(("user", prompt),), params=merged, api_base=api_base)

@@ -1,0 +1,218 @@
+"""The run engine: every model × every locale × the same items, with bounded concurrency.
+
+The engine knows neither the store nor the display. It talks to a ``RunSink`` (the store
+implements it) that answers which requests are already cached and keeps each finished call, and
+to a ``Progress`` (Rich on the CLI, Textual in the app, nothing in tests). A cached answer is
+never requested again, so running the same plan twice resumes where the first stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from . import __version__, locales
+from .calls import Outcome, call
+from .embedded import EMBEDDED_MODELS, scaffold
+from .models import ModelTarget
+from .requests import DEFAULT_PARAMS, Request, public_endpoint
+from .scorers import Score, offline_scores, offline_versions
+from .suites import LocalizedItem, Suite
+
+Group = tuple[str, str]  # (model, locale)
+
+
+@dataclass(frozen=True)
+class Cell:
+    model: str
+    locale: str
+    item: LocalizedItem
+    request: Request
+    image_absent: bool = False
+
+    @property
+    def group(self) -> Group:
+        return (self.model, self.locale)
+
+
+class Progress(Protocol):
+    """What a display implements to follow a run."""
+
+    def start(self, totals: dict[Group, int]) -> None: ...
+    def advance(self, group: Group, *, cached: bool = False, error: bool = False) -> None: ...
+    def message(self, text: str) -> None: ...
+    def finish(self) -> None: ...
+
+
+class NullProgress:
+    def start(self, totals: dict[Group, int]) -> None:
+        pass
+
+    def advance(self, group: Group, *, cached: bool = False, error: bool = False) -> None:
+        pass
+
+    def message(self, text: str) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+class RunSink(Protocol):
+    """Where a run keeps what it gets (implemented by ``store``)."""
+
+    def cached_keys(self, keys: Collection[str]) -> set[str]: ...
+    def unscored(self, keys: Collection[str], versions: dict[str, str]) -> dict[str, str]: ...
+    def save_response(self, run_id: int, cell: Cell, outcome: Outcome, scores: list[Score]) -> None: ...
+    def save_scores(self, key: str, scores: list[Score]) -> None: ...
+    def save_error(self, run_id: int, cells: list[Cell], outcome: Outcome) -> None: ...
+
+
+@dataclass
+class Plan:
+    suite: Suite
+    targets: list[ModelTarget]
+    locales: list[str]
+    cells: list[Cell]
+    params: dict
+    limit: int | None = None
+    skipped: dict[str, int] = field(default_factory=dict)  # locale -> chosen items it lacks
+
+    def spec(self) -> dict:
+        """What defines the run, as recorded with it (never a key)."""
+        return {
+            "suite": self.suite.id,
+            "suite_version": self.suite.version,
+            "models": [t.name for t in self.targets],
+            "endpoints": {t.name: public_endpoint(t.api_base) for t in self.targets if t.api_base},
+            "locales": self.locales,
+            "limit": self.limit,
+            "params": self.params,
+            "scaffolds": {
+                t.name: {loc: scaffold(locales.language(loc)) for loc in self.locales}
+                for t in self.targets
+                if t.name in EMBEDDED_MODELS
+            },
+            "gvs": __version__,
+        }
+
+
+@dataclass
+class RunSummary:
+    total: int = 0
+    cached: int = 0
+    called: int = 0
+    errors: int = 0
+    interrupted: bool = False
+
+
+def build_plan(
+    suite: Suite,
+    targets: list[ModelTarget],
+    locale_tags: list[str],
+    *,
+    limit: int | None = None,
+    params: dict | None = None,
+) -> Plan:
+    """The cross product models × locales × items (the first ``limit`` items of the suite)."""
+    tags = list(dict.fromkeys(locales.normalize(t) for t in locale_tags))
+    if not tags:
+        tags = [suite.source_locale]
+    chosen = [item.id for item in suite.items][: limit if limit else None]
+    wanted = set(chosen)
+    merged = {**DEFAULT_PARAMS, **(params or {})}
+    cells: list[Cell] = []
+    skipped: dict[str, int] = {}
+    for tag in tags:
+        texts = [t for t in suite.variant(tag) if t.id in wanted]
+        if len(texts) < len(chosen):
+            skipped[tag] = len(chosen) - len(texts)
+        for target in targets:
+            request_params = dict(merged)
+            if target.embedded:
+                # The scaffold shapes the answer, so it is part of the request (and of its cache key).
+                request_params["scaffold"] = locales.language(tag)
+                request_params["repeat_penalty"] = EMBEDDED_MODELS[target.name].repeat_penalty
+            for text in texts:
+                request = Request(
+                    model=target.name,
+                    messages=(("user", text.prompt),),
+                    params=request_params,
+                    api_base=target.api_base,
+                )
+                cells.append(Cell(target.name, tag, text, request, image_absent=text.item.needs_image))
+    return Plan(suite, targets, tags, cells, merged, limit, skipped)
+
+
+async def execute(
+    plan: Plan,
+    sink: RunSink,
+    run_id: int,
+    progress: Progress | None = None,
+    *,
+    concurrency: int = 8,
+    timeout: float = 120.0,
+    max_attempts: int = 4,
+) -> RunSummary:
+    """Answer every cell of ``plan``: from the cache where possible, else by calling the model.
+
+    Each finished call is saved before the next await, so cancelling (Ctrl-C) loses only calls in
+    flight. Returns counts; a cancelled run re-raises CancelledError after the display is closed.
+    """
+    progress = progress or NullProgress()
+    by_key: dict[str, list[Cell]] = defaultdict(list)
+    for cell in plan.cells:
+        by_key[cell.request.key].append(cell)
+    summary = RunSummary(total=len(plan.cells))
+    cached = sink.cached_keys(list(by_key))
+    totals: dict[Group, int] = defaultdict(int)
+    for cell in plan.cells:
+        totals[cell.group] += 1
+    progress.start(dict(totals))
+
+    # Cached answers count at once; score any that a newer scorer version has not seen.
+    for key, text in sink.unscored(cached, offline_versions()).items():
+        sink.save_scores(key, offline_scores(text, by_key[key][0].locale))
+    for key in cached:
+        for cell in by_key[key]:
+            summary.cached += 1
+            progress.advance(cell.group, cached=True)
+
+    targets = {t.name: t for t in plan.targets}
+    queues: dict[str, list[str]] = defaultdict(list)
+    for key, cells in by_key.items():
+        if key not in cached:
+            queues[cells[0].model].append(key)
+
+    async def worker(model: str, keys: list[str]) -> None:
+        target = targets[model]
+        while keys:
+            key = keys.pop()
+            cells = by_key[key]
+            outcome = await call(target, cells[0].request, timeout=timeout, max_attempts=max_attempts)
+            if outcome.ok:
+                sink.save_response(run_id, cells[0], outcome, offline_scores(outcome.text or "", cells[0].locale))
+                summary.called += 1
+            else:
+                sink.save_error(run_id, cells, outcome)
+                summary.errors += len(cells)
+            for cell in cells:
+                progress.advance(cell.group, error=not outcome.ok)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for model, keys in queues.items():
+                keys.reverse()  # pop() from the end keeps suite order
+                width = min(concurrency, targets[model].max_concurrency or concurrency)
+                for _ in range(max(1, width)):
+                    group.create_task(worker(model, keys))
+    except asyncio.CancelledError:
+        summary.interrupted = True
+        progress.message("interrupted: every finished call is saved; run the same command again to resume")
+        raise
+    finally:
+        progress.finish()
+    return summary

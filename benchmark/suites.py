@@ -1,0 +1,276 @@
+"""Suites, their items and their locale variants, loaded from human-editable YAML files.
+
+A suite is a folder: ``suite.yaml`` declares the suite (id, version, source and licence,
+taxonomy axes, items with tags and free metadata) and one ``<BCP 47 tag>.yaml`` per locale
+holds each item's prompt and evaluation focus in that language, with review status and
+translator notes. Shipped suites live in the package's ``locales/``; suites a user imports
+live under ``$GVS_HOME/suites``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from . import locales, yamlfile
+from .errors import GvsError, InputFileError
+from .yamlfile import LinedDict
+
+SUITE_FILE = "suite.yaml"
+REVIEW_STATUSES = ("draft", "machine", "reviewed", "approved", "needs-work")
+_SUITE_KEYS = {"id", "name", "version", "description", "source", "license", "source_locale", "axes", "items"}
+_ITEM_KEYS = {"id", "tags", "metadata"}
+_TEXT_KEYS = {"prompt", "focus", "status", "notes", "reviewer", "reviewed_at"}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One test item: a stable id, one tag per taxonomy axis, and free metadata."""
+
+    id: str
+    tags: dict[str, str]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def needs_image(self) -> bool:
+        return self.metadata.get("modality") == "image"
+
+
+@dataclass(frozen=True)
+class LocalizedItem:
+    """An item's text in one locale: what is sent to a model and what a judge scores against."""
+
+    item: Item
+    locale: str
+    prompt: str
+    focus: str
+    status: str = "draft"
+    notes: str = ""
+    line: int = 0
+
+    @property
+    def id(self) -> str:
+        return self.item.id
+
+    @property
+    def content_hash(self) -> str:
+        """Digest of everything that defines the item in this locale; a changed translation changes it."""
+        payload = {
+            "id": self.item.id,
+            "locale": self.locale,
+            "prompt": self.prompt,
+            "focus": self.focus,
+            "tags": self.item.tags,
+            "metadata": self.item.metadata,
+        }
+        blob = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:20]
+
+
+@dataclass
+class Suite:
+    id: str
+    name: str
+    version: str
+    path: Path
+    axes: tuple[str, ...]
+    items: list[Item]
+    source: dict[str, Any]
+    license: str
+    source_locale: str
+    description: str = ""
+    _variants: dict[str, list[LocalizedItem]] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def locale_files(self) -> dict[str, Path]:
+        """Locale tag -> file, for every ``<tag>.yaml`` beside ``suite.yaml``."""
+        found: dict[str, Path] = {}
+        for path in sorted(self.path.glob("*.yaml")):
+            if path.name == SUITE_FILE:
+                continue
+            try:
+                tag = locales.normalize(path.stem)
+            except locales.LocaleError:
+                raise InputFileError(path, None, f"file name {path.stem!r} is not a BCP 47 locale tag") from None
+            found[tag] = path
+        return found
+
+    @property
+    def locales(self) -> list[str]:
+        return list(self.locale_files)
+
+    def item(self, item_id: str) -> Item:
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        raise GvsError(f"suite {self.id!r} has no item {item_id!r}")
+
+    def variant(self, locale: str) -> list[LocalizedItem]:
+        """The items present in ``locale``, in suite order (an item may be absent from a locale)."""
+        tag = locales.normalize(locale)
+        if tag not in self.locale_files:
+            available = ", ".join(self.locales) or "none"
+            raise GvsError(f"suite {self.id!r} has no {tag} variant (available: {available})")
+        if tag not in self._variants:
+            self._variants[tag] = _load_variant(self, tag, self.locale_files[tag])
+        return self._variants[tag]
+
+    def taxonomy(self) -> dict[str, list[str]]:
+        """For each axis, its values in first-seen order (GVS-Bench: layer, then category)."""
+        seen: dict[str, list[str]] = {axis: [] for axis in self.axes}
+        for item in self.items:
+            for axis in self.axes:
+                value = item.tags[axis]
+                if value not in seen[axis]:
+                    seen[axis].append(value)
+        return seen
+
+
+def _need(mapping: LinedDict, key: str, kind: type, path: Path, what: str) -> Any:
+    if key not in mapping:
+        raise InputFileError(path, mapping.line, f"{what} is missing required key {key!r}")
+    value = mapping[key]
+    if not isinstance(value, kind) or (kind is str and not value.strip()):
+        expected = {str: "non-empty text", list: "a list", dict: "a mapping"}.get(kind, kind.__name__)
+        raise InputFileError(path, mapping.line_of(key), f"{what}: {key!r} must be {expected}")
+    return value
+
+
+def _no_unknown(mapping: LinedDict, allowed: set[str], path: Path, what: str) -> None:
+    for key in mapping:
+        if key not in allowed:
+            raise InputFileError(
+                path, mapping.line_of(key), f"{what}: unknown key {key!r} (allowed: {', '.join(sorted(allowed))})"
+            )
+
+
+def load_suite(folder: Path) -> Suite:
+    """Read and validate ``folder/suite.yaml``; every error names the file and line."""
+    path = Path(folder) / SUITE_FILE
+    if not path.is_file():
+        raise GvsError(f"{folder}: not a suite folder (no {SUITE_FILE})")
+    doc = yamlfile.load(path)
+    if not isinstance(doc, LinedDict):
+        raise InputFileError(path, 1, "expected a mapping with id, name, version, source, license, axes and items")
+    _no_unknown(doc, _SUITE_KEYS, path, "suite")
+    suite_id = _need(doc, "id", str, path, "suite")
+    axes = _need(doc, "axes", list, path, "suite")
+    if not axes or not all(isinstance(a, str) and a for a in axes):
+        raise InputFileError(path, doc.line_of("axes"), "suite: 'axes' must be a non-empty list of names")
+    source = _need(doc, "source", dict, path, "suite")
+    source_locale = locales.normalize(_need(doc, "source_locale", str, path, "suite"))
+    items: list[Item] = []
+    seen: set[str] = set()
+    for raw in _need(doc, "items", list, path, "suite"):
+        if not isinstance(raw, LinedDict):
+            raise InputFileError(path, doc.line_of("items"), "suite: every item must be a mapping with id and tags")
+        _no_unknown(raw, _ITEM_KEYS, path, "item")
+        item_id = str(_need(raw, "id", str, path, "item"))
+        if item_id in seen:
+            raise InputFileError(path, raw.line_of("id"), f"duplicate item id {item_id!r}")
+        seen.add(item_id)
+        tags = _need(raw, "tags", dict, path, f"item {item_id}")
+        for axis in axes:
+            if not isinstance(tags.get(axis), str) or not tags[axis].strip():
+                raise InputFileError(path, raw.line_of("tags"), f"item {item_id}: missing tag for axis {axis!r}")
+        metadata = raw.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise InputFileError(path, raw.line_of("metadata"), f"item {item_id}: 'metadata' must be a mapping")
+        items.append(Item(item_id, {k: str(v) for k, v in tags.items()}, dict(metadata)))
+    return Suite(
+        id=suite_id,
+        name=str(doc.get("name") or suite_id),
+        version=_version(doc, path),
+        path=Path(folder),
+        axes=tuple(axes),
+        items=items,
+        source=dict(source),
+        license=str(_need(doc, "license", str, path, "suite")),
+        source_locale=source_locale,
+        description=str(doc.get("description") or ""),
+    )
+
+
+def _version(doc: LinedDict, path: Path) -> str:
+    value = doc.get("version")
+    if not isinstance(value, (str, int, float)) or not str(value).strip():
+        raise InputFileError(path, doc.line_of("version"), "suite: 'version' must be given, e.g. \"1.0\"")
+    return str(value)
+
+
+def _load_variant(suite: Suite, tag: str, path: Path) -> list[LocalizedItem]:
+    doc = yamlfile.load(path)
+    if not isinstance(doc, LinedDict):
+        raise InputFileError(path, 1, "expected a mapping with suite, locale and items")
+    _no_unknown(doc, {"suite", "locale", "items"}, path, "locale file")
+    if doc.get("suite") != suite.id:
+        raise InputFileError(path, doc.line_of("suite"), f"'suite' must be {suite.id!r}, found {doc.get('suite')!r}")
+    declared = _need(doc, "locale", str, path, "locale file")
+    try:
+        declared_tag = locales.normalize(declared)
+    except locales.LocaleError as exc:
+        raise InputFileError(path, doc.line_of("locale"), str(exc)) from None
+    if declared_tag != tag:
+        raise InputFileError(path, doc.line_of("locale"), f"locale {declared!r} does not match the file name {path.name!r}")
+    entries = _need(doc, "items", dict, path, "locale file")
+    by_id = {item.id: item for item in suite.items}
+    texts: dict[str, LocalizedItem] = {}
+    for item_id, entry in entries.items():
+        line = entries.line_of(item_id)
+        if item_id not in by_id:
+            raise InputFileError(path, line, f"item {item_id!r} is not declared in {suite.path / SUITE_FILE}")
+        if not isinstance(entry, LinedDict):
+            raise InputFileError(path, line, f"item {item_id}: expected a mapping with prompt and focus")
+        _no_unknown(entry, _TEXT_KEYS, path, f"item {item_id}")
+        prompt = _need(entry, "prompt", str, path, f"item {item_id}")
+        focus = entry.get("focus") or ""
+        if not isinstance(focus, str):
+            raise InputFileError(path, entry.line_of("focus"), f"item {item_id}: 'focus' must be text")
+        status = entry.get("status") or "draft"
+        if status not in REVIEW_STATUSES:
+            raise InputFileError(
+                path, entry.line_of("status"), f"item {item_id}: status {status!r} is not one of {', '.join(REVIEW_STATUSES)}"
+            )
+        notes = entry.get("notes") or ""
+        texts[item_id] = LocalizedItem(by_id[item_id], tag, prompt, focus, status, str(notes), line)
+    return [texts[item.id] for item in suite.items if item.id in texts]
+
+
+def shipped_dir() -> Path:
+    """The shipped suites: inside the installed package, or ``locales/`` of a source checkout."""
+    packaged = Path(__file__).resolve().parent / "_shipped_locales"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "locales"
+
+
+def suite_dirs() -> list[Path]:
+    """Folders holding suites, shipped first; a user's suite of the same id overrides a shipped one."""
+    from .home import user_suites_dir
+
+    roots = [shipped_dir(), user_suites_dir()]
+    return [d for root in roots if root.is_dir() for d in sorted(root.iterdir()) if (d / SUITE_FILE).is_file()]
+
+
+def find_suites() -> dict[str, Suite]:
+    found: dict[str, Suite] = {}
+    for folder in suite_dirs():
+        suite = load_suite(folder)
+        found[suite.id] = suite
+    return found
+
+
+def get_suite(ref: str) -> Suite:
+    """A suite by id, or by the path of its folder."""
+    candidate = Path(ref)
+    if (candidate / SUITE_FILE).is_file():
+        return load_suite(candidate)
+    suites = find_suites()
+    if ref not in suites:
+        known = ", ".join(sorted(suites)) or "none"
+        raise GvsError(f"unknown suite {ref!r} (known: {known}; or give the path of a suite folder)")
+    return suites[ref]

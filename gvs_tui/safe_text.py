@@ -1,0 +1,47 @@
+"""Untrusted text (model output, translations) made inert for a terminal.
+
+Rich markup is never interpreted (callers wrap the result in ``rich.text.Text``); control
+characters that could move the cursor, recolour or retitle the terminal are replaced by visible
+stand-ins; bidirectional controls are shown by name instead of reordering what follows.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from rich.text import Text
+
+_BIDI = {
+    "\u200e": "LRM", "\u200f": "RLM", "\u061c": "ALM",
+    "\u202a": "LRE", "\u202b": "RLE", "\u202c": "PDF", "\u202d": "LRO", "\u202e": "RLO",
+    "\u2066": "LRI", "\u2067": "RLI", "\u2068": "FSI", "\u2069": "PDI",
+}  # fmt: skip
+
+
+def clean(text: str | None, *, keep_newlines: bool = True) -> str:
+    """Replace control, bidi and other format characters with visible placeholders."""
+    if not text:
+        return ""
+    out: list[str] = []
+    for ch in text:
+        if ch == "\n" and keep_newlines:
+            out.append(ch)
+        elif ch == "\t":
+            out.append("    ")
+        elif ch in _BIDI:
+            out.append(f"⟨{_BIDI[ch]}⟩")
+        elif ch == "\x1b":
+            out.append("␛")
+        elif unicodedata.category(ch) in ("Cc", "Cs") or ch in ("\u2028", "\u2029"):
+            out.append(f"⟨U+{ord(ch):04X}⟩")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def inert(text: str | None, *, limit: int | None = None, style: str = "") -> Text:
+    """A Rich Text of ``text`` (no markup parsed), cleaned and optionally truncated with an ellipsis."""
+    value = clean(text)
+    if limit is not None and len(value) > limit:
+        value = value[: max(0, limit - 1)] + "…"
+    return Text(value, style=style)

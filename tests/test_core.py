@@ -1,0 +1,66 @@
+"""Cache keys, locale tags, the store's schema and the language scorer."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from benchmark import locales
+from benchmark.requests import Request, public_endpoint, user_prompt
+from benchmark.scorers import language, offline_scores
+from store import open_store
+from store.migrations import MIGRATIONS
+
+
+def test_cache_key_covers_what_changes_an_answer_and_nothing_else():
+    base = user_prompt("openai/m", "hello", api_base="http://127.0.0.1:1/v1")
+    assert base.key == user_prompt("openai/m", "hello", api_base="http://127.0.0.1:1/v1/").key
+    assert base.key != user_prompt("openai/m", "hello!", api_base="http://127.0.0.1:1/v1").key
+    assert base.key != user_prompt("openai/n", "hello", api_base="http://127.0.0.1:1/v1").key
+    assert base.key != user_prompt("openai/m", "hello", {"temperature": 0.7}, api_base="http://127.0.0.1:1/v1").key
+    assert base.key != user_prompt("openai/m", "hello", api_base="http://127.0.0.1:2/v1").key
+    # Credentials in an endpoint URL are not part of the identity and never stored.
+    assert public_endpoint("https://user:pw@host:8443/v1/?token=abc") == "https://host:8443/v1"
+    assert user_prompt("openai/m", "hi", api_base="https://u:p@host/v1").key == user_prompt("openai/m", "hi", api_base="https://host/v1").key
+    assert isinstance(base, Request) and len(base.key) == 64
+
+
+@pytest.mark.parametrize("raw, norm", [("en-us", "en-US"), ("zh-cn", "zh-CN"), ("zh-hant-tw", "zh-Hant-TW"), ("es-419", "es-419")])
+def test_locale_tags_are_normalized(raw, norm):
+    assert locales.normalize(raw) == norm
+
+
+@pytest.mark.parametrize("bad", ["", "english", "en_US_x", "12-34", "e"])
+def test_invalid_locale_tags(bad):
+    with pytest.raises(locales.LocaleError):
+        locales.normalize(bad)
+
+
+def test_store_is_wal_and_migrations_are_recorded_once(tmp_path):
+    path = tmp_path / "s.db"
+    open_store(path).close()
+    open_store(path).close()
+    con = sqlite3.connect(path)
+    assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert [r[0] for r in con.execute("select name from _gvs_migrations")] == [m.__name__ for m in MIGRATIONS]
+    tables = {r[0] for r in con.execute("select name from sqlite_master where type = 'table'")}
+    assert {"runs", "responses", "run_cells", "scores", "items", "suites", "call_errors"} <= tables
+
+
+def test_language_scorer():
+    en = "This is a careful answer that explains why the request is risky and where to get help."
+    zh = "这是一个认真的回答，解释了为什么这个请求有风险，以及在哪里可以获得帮助。"
+    assert language.classify(en, "en").label == "match"
+    assert language.classify(zh, "zh").label == "match"
+    verdict = language.classify(en, "zh")
+    assert (verdict.label, verdict.detected) == ("mismatch", "en")
+    assert language.classify("OK.", "en").label == "undetermined"
+    assert language.classify(en, "jv").label == "undetermined"  # langdetect has no Javanese
+    assert [language.classify(zh, "zh") for _ in range(3)] == [language.classify(zh, "zh")] * 3
+
+
+def test_offline_scores_name_their_scorer_and_version():
+    scores = {s.scorer: s for s in offline_scores("I'm sorry, but I can't help with that.", "en-US")}
+    assert scores["refusal"].label == "full_refusal" and scores["refusal"].value == 1.0
+    assert scores["refusal"].version and scores["language"].version

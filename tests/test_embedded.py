@@ -1,0 +1,28 @@
+"""Smoke test on the real embedded model (llama.cpp, gemma-3-270m): two items, two locales."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+
+def test_embedded_model_runs_offline_and_records_its_scaffold(gvs, tmp_path):
+    store = tmp_path / "local.db"
+    args = ("run", "gvs-bench", "-m", "local/gemma-3-270m", "-l", "en-US", "-l", "zh-CN", "--limit", "2",
+            "--max-tokens", "40", "--store", str(store))  # fmt: skip
+    first = gvs(*args, timeout=600, check=True)
+    assert "4 called" in first.stdout
+    con = sqlite3.connect(store)
+    rows = con.execute("select text, params, finish_reason, usage from responses").fetchall()
+    assert len(rows) == 4
+    for text, params, finish, usage in rows:
+        params = json.loads(params)
+        assert params["max_tokens"] == 40 and params["temperature"] == 0.0 and params["seed"] == 0
+        assert params["scaffold"] in ("en", "zh")
+        assert json.loads(usage)["completion_tokens"] > 0
+        assert finish in ("stop", "length")
+    assert any(text.strip() for text, *_ in rows)
+    spec = json.loads(con.execute("select spec from runs").fetchone()[0])
+    assert spec["scaffolds"]["local/gemma-3-270m"]["zh-CN"]["question"] == "问题："
+    second = gvs(*args, timeout=600, check=True)
+    assert "0 called" in second.stdout and "4 from cache" in second.stdout
