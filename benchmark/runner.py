@@ -134,7 +134,7 @@ def build_plan(
             request_params = dict(merged)
             if target.embedded:
                 # The scaffold shapes the answer, so it is part of the request (and of its cache key).
-                request_params["scaffold"] = locales.language(tag)
+                request_params["scaffold"] = scaffold(locales.language(tag))
                 request_params["repeat_penalty"] = EMBEDDED_MODELS[target.name].repeat_penalty
             for text in texts:
                 request = Request(

@@ -18,7 +18,7 @@ def test_embedded_model_runs_offline_and_records_its_scaffold(gvs, tmp_path):
     for text, params, finish, usage in rows:
         params = json.loads(params)
         assert params["max_tokens"] == 40 and params["temperature"] == 0.0 and params["seed"] == 0
-        assert params["scaffold"] in ("en", "zh")
+        assert (params["scaffold"]["language"], params["scaffold"]["question"]) in (("en", "Question: "), ("zh", "问题："))
         assert json.loads(usage)["completion_tokens"] > 0
         assert finish in ("stop", "length")
     assert any(text.strip() for text, *_ in rows)
