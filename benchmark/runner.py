@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -19,7 +19,7 @@ from .calls import Outcome, call
 from .embedded import EMBEDDED_MODELS, scaffold
 from .models import ModelTarget
 from .requests import DEFAULT_PARAMS, Request, public_endpoint
-from .scorers import Score, offline_scores, offline_versions
+from .scorers import ItemText, Score, offline_scores, offline_versions
 from .suites import LocalizedItem, Suite
 
 Group = tuple[str, str]  # (model, locale)
@@ -69,6 +69,10 @@ class RunSink(Protocol):
     def save_response(self, run_id: int, cell: Cell, outcome: Outcome, scores: list[Score]) -> None: ...
     def save_scores(self, key: str, scores: list[Score]) -> None: ...
     def save_error(self, run_id: int, cells: list[Cell], outcome: Outcome) -> None: ...
+    def judged(self, keys: Collection[str], scorer: str, version: str, config: str) -> set[str]: ...
+    def response_texts(self, keys: Collection[str]) -> dict[str, str]: ...
+    def cached_outcome(self, key: str) -> Outcome | None: ...
+    def save_plain_response(self, request: Request, outcome: Outcome) -> None: ...
 
 
 @dataclass
@@ -106,6 +110,7 @@ class RunSummary:
     cached: int = 0
     called: int = 0
     errors: int = 0
+    judge_errors: int = 0
     interrupted: bool = False
 
 
@@ -147,6 +152,44 @@ def build_plan(
     return Plan(suite, targets, tags, cells, merged, limit, skipped)
 
 
+def judge_group(judges: list) -> Group:
+    """The progress group under which judge scoring is shown."""
+    models = sorted({j.config.target.name for j in judges})
+    return ("judge " + ", ".join(models), "+".join(j.name for j in judges))
+
+
+def make_complete(sink: RunSink, *, concurrency: int, timeout: float, max_attempts: int) -> Callable:
+    """A judge's way to ask a model: from the cache if answered before, else a call whose answer is cached."""
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def complete(request: Request) -> Outcome:
+        cached = sink.cached_outcome(request.key)
+        if cached is not None:
+            return cached
+        target = ModelTarget(request.model, request.api_base)
+        async with gate:
+            outcome = await call(target, request, timeout=timeout, max_attempts=max_attempts)
+        if outcome.ok:
+            sink.save_plain_response(request, outcome)
+        return outcome
+
+    return complete
+
+
+def item_texts(plan: Plan) -> dict[tuple[str, str], ItemText]:
+    """(locale, item id) -> what a scorer sees, with the source-language text beside it."""
+    source: dict[str, LocalizedItem] = {}
+    if plan.suite.source_locale in plan.suite.locale_files:
+        source = {t.id: t for t in plan.suite.variant(plan.suite.source_locale)}
+    texts = {}
+    for cell in plan.cells:
+        src = source.get(cell.item.id)
+        texts[(cell.locale, cell.item.id)] = ItemText(
+            cell.item.id, cell.item.prompt, cell.item.focus, src.prompt if src else None, src.focus if src else None
+        )
+    return texts
+
+
 async def execute(
     plan: Plan,
     sink: RunSink,
@@ -156,36 +199,59 @@ async def execute(
     concurrency: int = 8,
     timeout: float = 120.0,
     max_attempts: int = 4,
+    judges: list | None = None,
+    call_models: bool = True,
 ) -> RunSummary:
-    """Answer every cell of ``plan``: from the cache where possible, else by calling the model.
+    """Answer every cell of ``plan``: from the cache where possible, else by calling the model;
+    then score each answer with every judge scorer that has not scored it yet.
 
     Each finished call is saved before the next await, so cancelling (Ctrl-C) loses only calls in
-    flight. Returns counts; a cancelled run re-raises CancelledError after the display is closed.
+    flight. With ``call_models=False`` only stored answers are scored (``gvs score``). Returns
+    counts; a cancelled run re-raises CancelledError after the display is closed.
     """
     progress = progress or NullProgress()
+    judges = judges or []
     by_key: dict[str, list[Cell]] = defaultdict(list)
     for cell in plan.cells:
         by_key[cell.request.key].append(cell)
     summary = RunSummary(total=len(plan.cells))
     cached = sink.cached_keys(list(by_key))
+    texts = item_texts(plan)
     totals: dict[Group, int] = defaultdict(int)
     for cell in plan.cells:
         totals[cell.group] += 1
+    if judges:
+        totals[judge_group(judges)] = len(by_key)
     progress.start(dict(totals))
 
     # Cached answers count at once; score any that a newer scorer version has not seen.
     for key, text in sink.unscored(cached, offline_versions()).items():
-        sink.save_scores(key, offline_scores(text, by_key[key][0].locale))
+        cell = by_key[key][0]
+        sink.save_scores(key, offline_scores(text, cell.locale, texts[(cell.locale, cell.item.id)]))
     for key in cached:
         for cell in by_key[key]:
             summary.cached += 1
             progress.advance(cell.group, cached=True)
 
+    judge_queue: asyncio.Queue = asyncio.Queue()
+    if judges:
+        pending = {j.name: set(cached) - sink.judged(cached, j.name, j.version, j.digest) for j in judges}
+        answers = sink.response_texts(set().union(*pending.values()))
+        for key in cached:
+            todo = [j for j in judges if key in pending[j.name]]
+            if todo:
+                judge_queue.put_nowait((key, answers[key], todo))
+            else:
+                progress.advance(judge_group(judges), cached=True)
+
     targets = {t.name: t for t in plan.targets}
     queues: dict[str, list[str]] = defaultdict(list)
     for key, cells in by_key.items():
         if key not in cached:
-            queues[cells[0].model].append(key)
+            if call_models:
+                queues[cells[0].model].append(key)
+            elif judges:
+                progress.advance(judge_group(judges), error=True)
 
     async def worker(model: str, keys: list[str]) -> None:
         target = targets[model]
@@ -194,21 +260,43 @@ async def execute(
             cells = by_key[key]
             outcome = await call(target, cells[0].request, timeout=timeout, max_attempts=max_attempts)
             if outcome.ok:
-                sink.save_response(run_id, cells[0], outcome, offline_scores(outcome.text or "", cells[0].locale))
+                first = cells[0]
+                scores = offline_scores(outcome.text or "", first.locale, texts[(first.locale, first.item.id)])
+                sink.save_response(run_id, first, outcome, scores)
                 summary.called += 1
+                if judges:
+                    judge_queue.put_nowait((key, outcome.text or "", judges))
             else:
                 sink.save_error(run_id, cells, outcome)
                 summary.errors += len(cells)
+                if judges:
+                    progress.advance(judge_group(judges), error=True)
             for cell in cells:
                 progress.advance(cell.group, error=not outcome.ok)
 
+    async def judge_worker() -> None:
+        while (job := await judge_queue.get()) is not None:
+            key, answer, todo = job
+            cell = by_key[key][0]
+            failed = False
+            for judge in todo:
+                score = await judge.score(texts[(cell.locale, cell.item.id)], cell.locale, answer)
+                sink.save_scores(key, [score])
+                failed |= score.label == "judge_error"
+            summary.judge_errors += failed
+            progress.advance(judge_group(judges), error=failed)
+
     try:
         async with asyncio.TaskGroup() as group:
+            model_tasks = []
             for model, keys in queues.items():
                 keys.reverse()  # pop() from the end keeps suite order
                 width = min(concurrency, targets[model].max_concurrency or concurrency)
-                for _ in range(max(1, width)):
-                    group.create_task(worker(model, keys))
+                model_tasks += [group.create_task(worker(model, keys)) for _ in range(max(1, width))]
+            judge_tasks = [group.create_task(judge_worker()) for _ in range(concurrency if judges else 0)]
+            await asyncio.gather(*model_tasks)
+            for _ in judge_tasks:
+                judge_queue.put_nowait(None)
     except asyncio.CancelledError:
         summary.interrupted = True
         progress.message("interrupted: every finished call is saved; run the same command again to resume")

@@ -184,7 +184,66 @@ def models(as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
-MetricOpt = Annotated[str, typer.Option("--metric", help="refusal or language.")]
+MetricOpt = Annotated[str, typer.Option("--metric", help="gvs, refusal, language or value:<schwartz value> (e.g. value:benevolence).")]
+JudgeOpt = Annotated[Optional[str], typer.Option("--judge", help="Judge model (LiteLLM string): GVS 0-10 scores and Schwartz value profiles.")]
+JudgeApiBaseOpt = Annotated[Optional[str], typer.Option("--judge-api-base", help="Base URL of an OpenAI-compatible server for the judge.")]
+JudgeLanguageOpt = Annotated[str, typer.Option("--judge-language", help="Judge criteria in the item's locale (item) or the suite's source language (source).")]
+JudgeSamplesOpt = Annotated[int, typer.Option("--judge-samples", min=1, max=20, help="Ask the judge K times (seeds seed..seed+K-1); mean and spread are reported.")]
+JudgeTemperatureOpt = Annotated[float, typer.Option("--judge-temperature", min=0.0, max=2.0, help="Judge sampling temperature (raise it with --judge-samples to measure repeatability).")]
+JudgeScorersOpt = Annotated[str, typer.Option("--judge-scorers", help="Comma-separated judge scorers to apply: gvs, values, or installed plugins.")]
+
+
+def _check_metric(metric: str) -> None:
+    from store.results import MetricError, parse_metric
+
+    try:
+        parse_metric(metric)
+    except MetricError as exc:
+        fail(f"--metric: {exc}")
+
+
+def _judge_setup(judge, api_base, language, samples, temperature, scorers):
+    """Validate the judge options (before any work) and return what _make_judges needs, or None."""
+    if judge is None:
+        return None
+    from benchmark.judge import JudgeConfig
+    from benchmark.models import resolve
+    from benchmark.scorers import ScorerError, scorer_class
+
+    if language not in ("item", "source"):
+        fail(f"--judge-language must be item or source, not {language!r}")
+    names = [n.strip() for n in scorers.split(",") if n.strip()]
+    for name in names:
+        try:
+            if not getattr(scorer_class(name), "needs_judge", False):
+                fail(f"--judge-scorers: {name!r} is an offline scorer (it always runs), not a judge scorer")
+        except ScorerError as exc:
+            fail(f"--judge-scorers: {exc}")
+    (target,) = resolve([judge], api_base)
+    params = {"temperature": temperature, "max_tokens": 400, "seed": 0}
+    return JudgeConfig(target=target, params=params, language=language, samples=samples), names
+
+
+def _make_judges(setup, db, concurrency: int, timeout: float, attempts: int) -> list:
+    """Judge scorers bound to the store's cache; the judge must answer one ping before the run starts."""
+    if setup is None:
+        return []
+    import asyncio
+
+    from benchmark.requests import user_prompt
+    from benchmark.runner import make_complete
+    from benchmark.scorers import create
+
+    config, names = setup
+    ping = user_prompt(config.target.name, "Reply with the word OK.", {"max_tokens": 5}, config.target.api_base)
+    outcome = asyncio.run(make_complete(db, concurrency=1, timeout=timeout, max_attempts=attempts)(ping))
+    if not outcome.ok:
+        if db.fresh:  # this command created the store: leave nothing behind
+            db.remove()
+        fail(f"judge {config.target.name} cannot be reached: {outcome.error}")
+    # A fresh completer for the run: its semaphore belongs to the run's event loop.
+    complete = make_complete(db, concurrency=concurrency, timeout=timeout, max_attempts=attempts)
+    return [create(name, config=config, complete=complete) for name in names]
 ByOpt = Annotated[Optional[str], typer.Option("--by", help="Taxonomy axis for the rows (GVS-Bench: layer or category; default: the finest axis).")]
 
 
@@ -205,8 +264,16 @@ def run(
     by: ByOpt = None,
     metric: MetricOpt = "refusal",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or table; print only a summary line.")] = False,
+    judge: JudgeOpt = None,
+    judge_api_base: JudgeApiBaseOpt = None,
+    judge_language: JudgeLanguageOpt = "item",
+    judge_samples: JudgeSamplesOpt = 1,
+    judge_temperature: JudgeTemperatureOpt = 0.0,
+    judge_scorers: JudgeScorersOpt = "gvs,values",
 ) -> None:
-    """Run a suite: every model × every locale on the same items, cached and resumable."""
+    """Run a suite: every model × every locale on the same items, cached and resumable.
+
+    With --judge, every answer is also scored by the GVS judge and the Schwartz value profile."""
     import asyncio
 
     from benchmark.models import resolve
@@ -218,8 +285,7 @@ def run(
     from .progress import RichProgress
     from .safe_text import inert
 
-    if metric not in ("refusal", "language"):
-        fail(f"--metric must be refusal or language, not {metric!r}")
+    _check_metric(metric)
     s = get_suite(suite)
     by = by or s.axes[-1]
     if by not in s.axes:
@@ -229,9 +295,11 @@ def run(
     )  # validates locales and suite files before any model is touched
     targets = resolve(model, api_base)
     plan = build_plan(s, targets, plan.locales, limit=limit, params=plan.params)
+    judge_setup = _judge_setup(judge, judge_api_base, judge_language, judge_samples, judge_temperature, judge_scorers)
     for tag, n in plan.skipped.items():
         err.print(inert(f"note: {tag} lacks {n} of the chosen items; they are left out for that locale", style="yellow"))
     db = open_store(store)
+    judges = _make_judges(judge_setup, db, concurrency, timeout, retries + 1)
     run_id, resumed = db.begin_run(plan, versions())
     if not quiet:
         what = "resuming" if resumed else "starting"
@@ -240,7 +308,9 @@ def run(
     progress = None if quiet else RichProgress(err)
     try:
         summary = asyncio.run(
-            execute(plan, db, run_id, progress, concurrency=concurrency, timeout=timeout, max_attempts=retries + 1)
+            execute(
+                plan, db, run_id, progress, concurrency=concurrency, timeout=timeout, max_attempts=retries + 1, judges=judges
+            )
         )
     except KeyboardInterrupt:
         answered = _answered(db, run_id)
@@ -254,10 +324,13 @@ def run(
     line = (
         f"run {run_id} {status}: {summary.total} cells, {summary.called} called, "
         f"{summary.cached} from cache, {summary.errors} failed"
+        + (f", {summary.judge_errors} judge errors" if judges else "")
     )
     out.print(inert(line, style="green" if status == "completed" else "yellow"))
     if not quiet:
-        _show_breakdown(db, db.run(run_id), metric, by)
+        _show_breakdown(db, db.run(run_id), metric if judges or not metric.startswith(("gvs", "value")) else "refusal", by)
+        if judges and metric != "gvs" and any(j.name == "gvs" for j in judges):
+            _show_breakdown(db, db.run(run_id), "gvs", by)
     if status != "completed":
         raise typer.Exit(1)
 
@@ -269,12 +342,15 @@ def _answered(db, run_id: int) -> int:
     ).fetchone()[0]
 
 
-def _show_breakdown(db, run_row: dict, metric: str, by: str) -> None:
-    from store.results import breakdown
+def _show_breakdown(db, run_row: dict, metric: str, by: str, judge: str | None = None) -> None:
+    from store.results import MetricError, breakdown
 
     from .tables import breakdown_notes, breakdown_table
 
-    b = breakdown(db, run_row, metric=metric, by=by)
+    try:
+        b = breakdown(db, run_row, metric=metric, by=by, judge=judge)
+    except MetricError as exc:
+        fail(str(exc))
     out.print(breakdown_table(b))
     for note in breakdown_notes(b):
         out.print(note, style="dim", markup=False)
@@ -288,13 +364,13 @@ def results(
     metric: MetricOpt = "refusal",
     as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Tidy CSV: one row per group × model × locale.")] = False,
+    judge: Annotated[Optional[str], typer.Option("--judge", help="For judge metrics: scores by this judge model (default: the latest judge used).")] = None,
     store: StoreOpt = None,
 ) -> None:
     """The culture-sliced breakdown of a run: taxonomy rows × (model, locale) columns."""
-    from store.results import METRICS, breakdown
+    from store.results import MetricError, breakdown
 
-    if metric not in METRICS:
-        fail(f"--metric must be one of {', '.join(METRICS)}, not {metric!r}")
+    _check_metric(metric)
     db = _existing_store(store)
     row = db.run(run_id, suite)
     if row is None:
@@ -304,16 +380,19 @@ def results(
     if by not in axes:
         fail(f"--by must be one of {', '.join(axes)} for suite {row['suite']}")
     if as_json or as_csv:
-        b = breakdown(db, row, metric=metric, by=by)
+        try:
+            b = breakdown(db, row, metric=metric, by=by, judge=judge)
+        except MetricError as exc:
+            fail(str(exc))
         if as_json:
             return _print_json(b.to_json())
         writer = csv.writer(sys.stdout)
-        writer.writerow(["run_id", "suite", "metric", "axis", "group", "parent", "model", "locale", "value", "n", "cells", "answered"])
+        writer.writerow(["run_id", "suite", "metric", "axis", "group", "parent", "model", "locale", "value", "n", "cells", "answered", "judge_errors"])
         for r in [*b.rows, b.overall]:
             for c in r.cells:
-                writer.writerow([row["id"], row["suite"], metric, by, r.group, r.parent or "", c.model, c.locale, "" if c.value is None else round(c.value, 6), c.n, c.cells, c.answered])
+                writer.writerow([row["id"], row["suite"], metric, by, r.group, r.parent or "", c.model, c.locale, "" if c.value is None else round(c.value, 6), c.n, c.cells, c.answered, c.judge_errors])
         return
-    _show_breakdown(db, row, metric, by)
+    _show_breakdown(db, row, metric, by, judge)
 
 
 def _existing_store(store: Path | None):
@@ -324,6 +403,194 @@ def _existing_store(store: Path | None):
     if not path.exists():
         fail(f"no store at {path}: run `gvs run SUITE` first, or pass --store PATH")
     return open_store(path)
+
+
+@app.command()
+def score(
+    run_id: Annotated[Optional[int], typer.Argument(help="Run id (default: the latest run).")] = None,
+    judge: Annotated[str, typer.Option("--judge", help="Judge model (LiteLLM string).")] = ...,  # type: ignore[assignment]
+    judge_api_base: JudgeApiBaseOpt = None,
+    judge_language: JudgeLanguageOpt = "item",
+    judge_samples: JudgeSamplesOpt = 1,
+    judge_temperature: JudgeTemperatureOpt = 0.0,
+    judge_scorers: JudgeScorersOpt = "gvs,values",
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, max=1024)] = 8,
+    timeout: Annotated[float, typer.Option("--timeout", min=1)] = 120.0,
+    retries: Annotated[int, typer.Option("--retries", min=0, max=20)] = 3,
+    by: ByOpt = None,
+    store: StoreOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Score an existing run with a judge, without asking the models again (judge calls are cached)."""
+    import asyncio
+
+    from benchmark.models import ModelTarget
+    from benchmark.runner import build_plan, execute
+    from benchmark.suites import get_suite
+
+    from .progress import RichProgress
+    from .safe_text import inert
+
+    db = _existing_store(store)
+    row = db.run(run_id)
+    if row is None:
+        fail("no such run" if run_id is not None else "no runs yet: start one with `gvs run SUITE`")
+    spec = json.loads(row["spec"])
+    suite = get_suite(spec["suite"])
+    targets = [ModelTarget(m, spec.get("endpoints", {}).get(m)) for m in spec["models"]]
+    plan = build_plan(suite, targets, spec["locales"], limit=spec["limit"], params=spec["params"])
+    setup = _judge_setup(judge, judge_api_base, judge_language, judge_samples, judge_temperature, judge_scorers)
+    judges = _make_judges(setup, db, concurrency, timeout, retries + 1)
+    summary = asyncio.run(
+        execute(
+            plan, db, row["id"], None if quiet else RichProgress(err), concurrency=concurrency, timeout=timeout,
+            max_attempts=retries + 1, judges=judges, call_models=False,
+        )
+    )  # fmt: skip
+    missing = summary.total - summary.cached
+    out.print(inert(f"run {row['id']}: scored {summary.cached} stored answers with {judge}; {summary.judge_errors} judge errors"))
+    if missing:
+        err.print(inert(f"note: {missing} cells have no stored answer (unanswered, or the suite changed since the run)", style="yellow"))
+    if not quiet and any(j.name == "gvs" for j in judges):
+        _show_breakdown(db, db.run(row["id"]), "gvs", by or suite.axes[-1], judge)
+
+
+@app.command("values")
+def values_profile(
+    run_id: Annotated[Optional[int], typer.Option("--run", help="A run id (default: the latest run).")] = None,
+    judge: Annotated[Optional[str], typer.Option("--judge", help="Profiles by this judge model (default: the latest judge used).")] = None,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """The Schwartz basic-value profile per model × locale (mean of −1/0/+1 per value, with n)."""
+    from store.results import MetricError, value_profile
+
+    from .tables import profile_table
+
+    db = _existing_store(store)
+    row = db.run(run_id)
+    if row is None:
+        fail("no such run" if run_id is not None else "no runs yet")
+    try:
+        p = value_profile(db, row, judge)
+    except MetricError as exc:
+        fail(str(exc))
+    if as_json:
+        return _print_json(p.to_json())
+    out.print(profile_table(p))
+
+
+scorers_app = typer.Typer(help="List scorers, or apply one to a JSONL file of prompts and responses.", invoke_without_command=True)
+app.add_typer(scorers_app, name="scorers")
+
+
+@scorers_app.callback()
+def scorers_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List the scorers: built-in and installed plugins (entry-point group gvs.scorers)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from benchmark.scorers import BUILTIN, registry, scorer_class
+
+    rows = []
+    for name, target in registry().items():
+        cls = scorer_class(name)
+        rows.append(
+            {"name": name, "version": cls.version, "needs_judge": bool(cls.needs_judge), "builtin": name in BUILTIN,
+             "target": target, "description": cls.description}
+        )  # fmt: skip
+    if as_json:
+        return _print_json(rows)
+    from rich.table import Table
+
+    from .safe_text import inert
+
+    table = Table("name", "version", "kind", "description")
+    for r in rows:
+        kind = ("judge" if r["needs_judge"] else "offline") + ("" if r["builtin"] else " (plugin)")
+        table.add_row(inert(r["name"]), inert(r["version"]), kind, inert(r["description"]))
+    out.print(table)
+
+
+@scorers_app.command("apply")
+def scorers_apply(
+    name: Annotated[str, typer.Argument(help="Scorer name (see `gvs scorers`).")],
+    source: Annotated[Path, typer.Argument(help='JSONL input: one {"prompt": …, "response": …} per line (optional "focus", "locale", "id").', dir_okay=False)],
+    locale: Annotated[str, typer.Option("-l", "--locale", help="Locale of lines that do not name one.")] = "en-US",
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write here (default: standard output).", dir_okay=False)] = None,
+    judge: Annotated[Optional[str], typer.Option("--judge", help="Judge model, for judge scorers.")] = None,
+    judge_api_base: JudgeApiBaseOpt = None,
+    store: StoreOpt = None,
+) -> None:
+    """Score standalone lines and write each back with `label` and `value` (and `details`) added."""
+    import asyncio
+    import inspect
+    import os
+    import tempfile
+
+    from benchmark import locales as loc
+    from benchmark.scorers import ItemText, ScorerError, create, scorer_class
+
+    try:
+        cls = scorer_class(name)
+    except ScorerError as exc:
+        fail(str(exc))
+    tag = loc.normalize(locale)
+    lines = []
+    try:
+        raw_lines = source.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{source}: cannot read ({exc})")
+    for number, raw in enumerate(raw_lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            fail(f"{source}:{number}: not JSON ({exc.msg})")
+        if not isinstance(data, dict) or not isinstance(data.get("response"), str) or not isinstance(data.get("prompt", ""), str):
+            fail(f'{source}:{number}: expected an object with "prompt" and "response" text')
+        try:
+            line_locale = loc.normalize(data["locale"]) if data.get("locale") else tag
+        except loc.LocaleError as exc:
+            fail(f"{source}:{number}: {exc}")
+        lines.append((data, line_locale))
+    if cls.needs_judge:
+        if judge is None:
+            fail(f"scorer {name!r} needs a judge model: pass --judge MODEL")
+        db = open_store_for(store)
+        setup = _judge_setup(judge, judge_api_base, "item", 1, 0.0, name)
+        scorer = _make_judges(setup, db, 8, 120.0, 4)[0]
+    else:
+        scorer = create(name)
+
+    async def score_all():
+        results = []
+        for data, line_locale in lines:
+            item = ItemText(str(data.get("id", "")), data.get("prompt", ""), str(data.get("focus", "")))
+            result = scorer.score(item, line_locale, data["response"])
+            results.append(await result if inspect.isawaitable(result) else result)
+        return results
+
+    scores = asyncio.run(score_all())
+    rendered = "".join(
+        json.dumps({**data, "label": s.label, "value": s.value, "details": s.details}, ensure_ascii=False) + "\n"
+        for (data, _), s in zip(lines, scores)
+    )
+    if output is None:
+        sys.stdout.write(rendered)
+        return
+    # Written beside the target and moved into place: never a half-written output file.
+    fd, tmp = tempfile.mkstemp(dir=output.parent or Path("."), prefix=f".{output.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(rendered)
+    os.replace(tmp, output)
+    err.print(f"scored {len(scores)} lines with {name} -> {output}", markup=False)
+
+
+def open_store_for(store: Path | None):
+    from store import open_store
+
+    return open_store(store)
 
 
 @app.command()

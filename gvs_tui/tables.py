@@ -8,15 +8,22 @@ from rich.text import Text
 from .safe_text import inert
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.0f}%"
+def _fmt(metric: str, value: float | None) -> str:
+    if value is None:
+        return "–"
+    if metric == "gvs":
+        return f"{value:.1f}"
+    if metric.startswith("value:"):
+        return f"{value:+.2f}"
+    return f"{100 * value:.0f}%"
 
 
 def breakdown_table(b) -> Table:
     """Rows: the taxonomy (with its parent axis), then overall; columns: model × locale; cells: rate (n)."""
-    from store.results import METRICS
+    from store.results import describe
 
-    title = Text(f"{b.metric}: {METRICS[b.metric][1]} — run {b.run['id']} ({b.run['suite']}, {b.run['status']})")
+    judge = f", judge {b.judge['model']}" if b.judge else ""
+    title = Text(f"{b.metric}: {describe(b.metric)} — run {b.run['id']} ({b.run['suite']}, {b.run['status']}{judge})")
     table = Table(title=title, show_lines=False, title_justify="left")
     parent = any(r.parent for r in b.rows)
     if parent:
@@ -32,7 +39,13 @@ def breakdown_table(b) -> Table:
         values = []
         for column in b.columns:
             c = cells.get(column)
-            values.append(Text("–") if c is None else Text(f"{_pct(c.value)} ({c.n})"))
+            if c is None:
+                values.append(Text("–"))
+                continue
+            cell = Text(f"{_fmt(b.metric, c.value)} ({c.n})")
+            if c.judge_errors:
+                cell.append(f" !{c.judge_errors}", style="red")
+            values.append(cell)
         lead = [inert(row.group, style="bold" if row is b.overall else "")]
         if parent:
             shown = row.parent if row.parent != last_parent else ""
@@ -49,5 +62,25 @@ def breakdown_notes(b) -> list[str]:
         notes.append(f"{missing} cells have no answer yet ({b.errors} failed); run the same command again to resume.")
     if b.image_absent:
         notes.append(f"{b.image_absent} answers are to items that refer to an image; this text-only run did not send it.")
-    notes.append("cells: rate (n scored answers)")
+    judge_errors = sum(c.judge_errors for c in b.overall.cells)
+    if judge_errors:
+        notes.append(f"!N: answers the judge failed to score ({judge_errors} in all); they are left out, not counted as 0.")
+    if b.judge:
+        j = b.judge
+        notes.append(f"judge: {j['model']} ({j['template']}, criteria in the {j['language']} language, {j['samples']} sample(s))")
+    notes.append("cells: value (n scored answers)")
     return notes
+
+
+def profile_table(p) -> Table:
+    table = Table(title=Text(f"Schwartz value profile — run {p.run['id']}, judge {p.judge['model']} (−1 violates … +1 promotes)"), title_justify="left")
+    table.add_column("value")
+    for model, locale in p.columns:
+        table.add_column(inert(f"{model}\n{locale}"), justify="right")
+    for v in p.values:
+        row = [Text(v)]
+        for model, locale in p.columns:
+            mean, n = p.cells.get((v, model, locale), (None, 0))
+            row.append(Text("–" if mean is None else f"{mean:+.2f} ({n})"))
+        table.add_row(*row)
+    return table

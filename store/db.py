@@ -13,7 +13,7 @@ import sqlite_utils
 from benchmark import __version__
 from benchmark.calls import Outcome
 from benchmark.home import default_store_path
-from benchmark.requests import public_endpoint
+from benchmark.requests import Request, public_endpoint
 from benchmark.runner import Cell, Plan, RunSummary
 from benchmark.scorers import Score
 
@@ -41,6 +41,7 @@ class Store:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self.fresh = not self.path.exists()  # created by this process
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite_utils.Database(self.path)
         self.db.conn.execute("PRAGMA busy_timeout = 10000")
@@ -52,6 +53,12 @@ class Store:
 
     def close(self) -> None:
         self.db.conn.close()
+
+    def remove(self) -> None:
+        """Close and delete the database file with its WAL companions."""
+        self.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     # -- runs ---------------------------------------------------------------------------------
 
@@ -188,27 +195,29 @@ class Store:
         return missing
 
     def save_response(self, run_id: int, cell: Cell, outcome: Outcome, scores: list[Score]) -> None:
-        request = cell.request
         with self.db.conn:
-            self.db["responses"].insert(
-                {
-                    "cache_key": request.key,
-                    "model": request.model,
-                    "endpoint": public_endpoint(request.api_base),
-                    "params": _json(request.params),
-                    "messages": _json(request.message_dicts()),
-                    "text": outcome.text,
-                    "finish_reason": outcome.finish_reason,
-                    "usage": _json(outcome.usage),
-                    "latency_s": round(outcome.latency_s, 4),
-                    "attempts": outcome.attempts,
-                    "served_by": outcome.served_by,
-                    "created": _now(),
-                },
-                pk="cache_key",
-                ignore=True,
-            )
-            self._insert_scores(request.key, scores)
+            self._insert_response(cell.request, outcome)
+            self._insert_scores(cell.request.key, scores)
+
+    def _insert_response(self, request: Request, outcome: Outcome) -> None:
+        self.db["responses"].insert(
+            {
+                "cache_key": request.key,
+                "model": request.model,
+                "endpoint": public_endpoint(request.api_base),
+                "params": _json(request.params),
+                "messages": _json(request.message_dicts()),
+                "text": outcome.text,
+                "finish_reason": outcome.finish_reason,
+                "usage": _json(outcome.usage),
+                "latency_s": round(outcome.latency_s, 4),
+                "attempts": outcome.attempts,
+                "served_by": outcome.served_by,
+                "created": _now(),
+            },
+            pk="cache_key",
+            ignore=True,
+        )
 
     def save_scores(self, key: str, scores: list[Score]) -> None:
         with self.db.conn:
@@ -216,6 +225,14 @@ class Store:
 
     def _insert_scores(self, key: str, scores: Iterable[Score]) -> None:
         now = _now()
+        scores = list(scores)
+        for s in scores:
+            if s.config:
+                self.db["judge_configs"].insert(
+                    {"digest": s.config, "scorer": s.scorer, "spec": _json(s.details.get("judge")), "created": now},
+                    pk="digest",
+                    ignore=True,
+                )
         self.db["scores"].insert_all(
             (
                 {
@@ -226,10 +243,11 @@ class Store:
                     "label": s.label,
                     "details": _json(s.details),
                     "created": now,
+                    "config": s.config,
                 }
                 for s in scores
             ),
-            pk=("cache_key", "scorer", "version"),
+            pk=("cache_key", "scorer", "version", "config"),
             replace=True,
         )
 
@@ -248,6 +266,45 @@ class Store:
                 }
                 for c in cells
             )
+
+    def judged(self, keys: Collection[str], scorer: str, version: str, config: str) -> set[str]:
+        """Responses among ``keys`` already scored by this scorer version and judge configuration."""
+        found: set[str] = set()
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                r[0]
+                for r in self.db.execute(
+                    f"select cache_key from scores where scorer = ? and version = ? and config = ? and cache_key in ({marks})",
+                    [scorer, version, config, *chunk],
+                )
+            )
+        return found
+
+    def response_texts(self, keys: Collection[str]) -> dict[str, str]:
+        texts: dict[str, str] = {}
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            texts.update(self.db.execute(f"select cache_key, text from responses where cache_key in ({marks})", chunk))
+        return texts
+
+    def cached_outcome(self, key: str) -> Outcome | None:
+        """A stored answer as an Outcome (how a judge's cached verdict is read back)."""
+        row = self.db.execute(
+            "select text, finish_reason, usage, latency_s, attempts, served_by from responses where cache_key = ?", [key]
+        ).fetchone()
+        if row is None:
+            return None
+        text, finish, usage, latency, attempts, served_by = row
+        return Outcome(
+            text=text, finish_reason=finish, usage=json.loads(usage or "{}"), latency_s=latency or 0.0,
+            attempts=0, served_by=served_by,
+        )  # fmt: skip
+
+    def save_plain_response(self, request: Request, outcome: Outcome) -> None:
+        """Cache an answer that belongs to no run cell (a judge's verdict)."""
+        with self.db.conn:
+            self._insert_response(request, outcome)
 
     # -- reading ------------------------------------------------------------------------------
 

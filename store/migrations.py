@@ -108,7 +108,16 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     db["call_errors"].create_index(["run_id"])
 
 
-MIGRATIONS = [m001_initial]
+def m002_judge_configs(db: sqlite_utils.Database) -> None:
+    """Judge scores: the same response may be scored by several judges (models, parameters,
+    criteria language), so a score's key gains the digest of the judge's configuration."""
+    db["scores"].add_column("config", str, not_null_default="")
+    db["scores"].transform(pk=("cache_key", "scorer", "version", "config"))
+    db["scores"].create_index(["scorer", "version", "config", "cache_key"], if_not_exists=True)
+    db["judge_configs"].create({"digest": str, "scorer": str, "spec": str, "created": str}, pk="digest")
+
+
+MIGRATIONS = [m001_initial, m002_judge_configs]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

@@ -5,15 +5,54 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from benchmark.scorers import offline_versions
-
 from .db import Store
 
 METRICS = {
-    # metric -> (scorer, what the rate means)
+    # metric -> (scorer, what the number means)
     "refusal": ("refusal", "share of answers that refuse, fully or partly"),
     "language": ("language", "share of answers in the prompt's language (undetermined left out)"),
+    "gvs": ("gvs", "GVS judge score, 0-10, higher is safer"),
+    "value": ("values", "Schwartz value {name}: mean of -1 (violates), 0 (not involved), +1 (promotes)"),
 }
+
+
+class MetricError(ValueError):
+    pass
+
+
+def parse_metric(metric: str) -> tuple[str, str | None]:
+    """``refusal`` -> ("refusal", None); ``value:benevolence`` -> ("value", "benevolence")."""
+    from benchmark.fulcra import SCHWARTZ_VALUES
+
+    base, _, arg = metric.partition(":")
+    if base not in METRICS or (base == "value") != bool(arg):
+        names = "gvs, refusal, language, value:<name>"
+        raise MetricError(f"unknown metric {metric!r} (metrics: {names})")
+    if base == "value" and arg not in SCHWARTZ_VALUES:
+        raise MetricError(f"unknown value {arg!r} (values: {', '.join(SCHWARTZ_VALUES)})")
+    return base, arg or None
+
+
+def describe(metric: str) -> str:
+    base, arg = parse_metric(metric)
+    return METRICS[base][1].format(name=arg)
+
+
+def judge_config(store: Store, run_id: int, scorer: str, judge: str | None = None) -> dict | None:
+    """The judge configuration whose scores a breakdown shows: the latest used on this run
+    (of judge model ``judge`` if given). Returns {"digest", "spec"} or None."""
+    sql = """
+        select s.config, jc.spec, max(s.created) as last
+        from scores s join run_cells rc on rc.cache_key = s.cache_key
+        join judge_configs jc on jc.digest = s.config
+        where rc.run_id = ? and s.scorer = ? {model}
+        group by s.config order by last desc limit 1
+    """
+    args: list = [run_id, scorer]
+    if judge:
+        args.append(judge)
+    row = store.db.execute(sql.format(model="and json_extract(jc.spec, '$.model') = ?" if judge else ""), args).fetchone()
+    return {"digest": row[0], "spec": json.loads(row[1])} if row else None
 
 
 @dataclass
@@ -24,6 +63,7 @@ class Cell:
     n: int  # scored answers behind the value
     cells: int  # planned cells in the group
     answered: int  # cells with a stored answer
+    judge_errors: int = 0  # answers the judge failed to score (not counted as zeros)
 
 
 @dataclass
@@ -43,6 +83,7 @@ class Breakdown:
     overall: Row
     errors: int
     image_absent: int  # answered cells whose item refers to an image that was not sent
+    judge: dict | None = None  # the judge configuration behind a judge metric
 
     def to_json(self) -> dict:
         """Stable, documented shape (see README, "JSON output")."""
@@ -56,6 +97,7 @@ class Breakdown:
                     "n": c.n,
                     "cells": c.cells,
                     "answered": c.answered,
+                    "judge_errors": c.judge_errors,
                 }
                 for c in row.cells
             ]
@@ -70,46 +112,63 @@ class Breakdown:
             "overall": cells(self.overall),
             "errors": self.errors,
             "image_absent": self.image_absent,
+            "judge": self.judge,
         }
 
 
-def breakdown(store: Store, run: dict, *, metric: str = "refusal", by: str = "category", axes: list[str] | None = None) -> Breakdown:
-    """``metric`` per value of tag ``by`` (and overall) for every (model, locale) of ``run``."""
-    scorer = METRICS[metric][0]
-    version = offline_versions()[scorer]
-    axes = axes or json.loads(store.db["suites"].get((run["suite"], json.loads(run["spec"])["suite_version"]))["axes"])
-    parent_axis = axes[axes.index(by) - 1] if by in axes and axes.index(by) > 0 else None
+def breakdown(
+    store: Store,
+    run: dict,
+    *,
+    metric: str = "refusal",
+    by: str = "category",
+    axes: list[str] | None = None,
+    judge: str | None = None,
+) -> Breakdown:
+    """``metric`` per value of tag ``by`` (and overall) for every (model, locale) of ``run``.
+
+    Judge metrics use the latest judge configuration applied to the run (or of model ``judge``);
+    a judge error is counted in ``judge_errors``, never averaged as a number."""
+    from benchmark.scorers import scorer_class
+
+    base, arg = parse_metric(metric)
+    scorer = METRICS[base][0]
+    version = scorer_class(scorer).version
+    config, judge_info = "", None
+    if base in ("gvs", "value"):
+        found = judge_config(store, run["id"], scorer, judge)
+        if found is None:
+            who = f" by {judge}" if judge else ""
+            raise MetricError(f"run {run['id']} has no {scorer} scores{who}: score it with `gvs score {run['id']} --judge MODEL`")
+        config, judge_info = found["digest"], found["spec"]
+    value_expr = "json_extract(s.details, :path)" if base == "value" else "s.value"
     spec = json.loads(run["spec"])
+    axes = axes or json.loads(store.db["suites"].get((run["suite"], spec["suite_version"]))["axes"])
+    parent_axis = axes[axes.index(by) - 1] if by in axes and axes.index(by) > 0 else None
     columns = [(m, loc) for m in spec["models"] for loc in spec["locales"]]
-    group_expr = "json_extract(i.tags, '$.' || :by)"
-    parent_expr = "json_extract(i.tags, '$.' || :parent)" if parent_axis else "null"
-    sql = f"""
-        select {group_expr} as grp, {parent_expr} as parent, rc.model, rc.locale,
-               avg(s.value) as value, count(s.value) as n, count(*) as cells,
-               count(r.cache_key) as answered, min(rc.rowid) as first_seen
-        from run_cells rc
+    measures = f"""avg({value_expr}) as value, count({value_expr}) as n, count(*) as cells,
+               count(r.cache_key) as answered, coalesce(sum(s.label = 'judge_error'), 0) as judge_errors"""
+    joins = """from run_cells rc
         join items i on i.content_hash = rc.item_hash
         left join responses r on r.cache_key = rc.cache_key
         left join scores s on s.cache_key = rc.cache_key and s.scorer = :scorer and s.version = :version
-        where rc.run_id = :run
-        group by grp, rc.model, rc.locale
-        order by first_seen
-    """
-    params = {"by": by, "parent": parent_axis, "scorer": scorer, "version": version, "run": run["id"]}
+             and s.config = :config"""
+    params = {
+        "by": by, "parent": parent_axis, "scorer": scorer, "version": version, "run": run["id"],
+        "config": config, "path": f'$.values."{arg}"',
+    }  # fmt: skip
+    group_expr = "json_extract(i.tags, '$.' || :by)"
+    parent_expr = "json_extract(i.tags, '$.' || :parent)" if parent_axis else "null"
     rows: dict[str, Row] = {}
-    for grp, parent, model, locale, value, n, cells, answered, _ in store.db.execute(sql, params):
+    sql = f"""select {group_expr} as grp, {parent_expr} as parent, rc.model, rc.locale, {measures}, min(rc.rowid) as first_seen
+        {joins} where rc.run_id = :run group by grp, rc.model, rc.locale order by first_seen"""
+    for grp, parent, model, locale, value, n, cells, answered, judge_errors, _ in store.db.execute(sql, params):
         row = rows.setdefault(str(grp), Row(str(grp), parent))
-        row.cells.append(Cell(model, locale, value, n, cells, answered))
+        row.cells.append(Cell(model, locale, value, n, cells, answered, judge_errors))
     overall = Row("overall", None)
-    for model, locale, value, n, cells, answered in store.db.execute(
-        """select rc.model, rc.locale, avg(s.value), count(s.value), count(*), count(r.cache_key)
-           from run_cells rc
-           left join responses r on r.cache_key = rc.cache_key
-           left join scores s on s.cache_key = rc.cache_key and s.scorer = :scorer and s.version = :version
-           where rc.run_id = :run group by rc.model, rc.locale""",
-        params,
-    ):
-        overall.cells.append(Cell(model, locale, value, n, cells, answered))
+    sql = f"select rc.model, rc.locale, {measures} {joins} where rc.run_id = :run group by rc.model, rc.locale"
+    for model, locale, value, n, cells, answered, judge_errors in store.db.execute(sql, params):
+        overall.cells.append(Cell(model, locale, value, n, cells, answered, judge_errors))
     for row in [*rows.values(), overall]:
         order = {c: i for i, c in enumerate(columns)}
         row.cells.sort(key=lambda c: order.get((c.model, c.locale), len(order)))
@@ -126,4 +185,63 @@ def breakdown(store: Store, run: dict, *, metric: str = "refusal", by: str = "ca
            where rc.run_id = ? and rc.image_absent = 1""",
         [run["id"]],
     ).fetchone()[0]
-    return Breakdown(run, metric, by, columns, list(rows.values()), overall, errors, image_absent)
+    return Breakdown(run, metric, by, columns, list(rows.values()), overall, errors, image_absent, judge_info)
+
+
+@dataclass
+class Profile:
+    run: dict
+    judge: dict
+    columns: list[tuple[str, str]]
+    values: list[str]
+    cells: dict[tuple[str, str, str], tuple[float | None, int]]  # (value, model, locale) -> (mean, n)
+    judge_errors: dict[tuple[str, str], int]
+
+    def to_json(self) -> dict:
+        return {
+            "schema": "gvs.values/1",
+            "run": {k: self.run.get(k) for k in ("id", "suite", "status")},
+            "judge": self.judge,
+            "columns": [
+                {"model": m, "locale": loc, "judge_errors": self.judge_errors.get((m, loc), 0)} for m, loc in self.columns
+            ],
+            "rows": [
+                {
+                    "value": v,
+                    "cells": [
+                        {"model": m, "locale": loc, "mean": self.cells.get((v, m, loc), (None, 0))[0], "n": self.cells.get((v, m, loc), (None, 0))[1]}
+                        for m, loc in self.columns
+                    ],
+                }
+                for v in self.values
+            ],
+        }
+
+
+def value_profile(store: Store, run: dict, judge: str | None = None) -> Profile:
+    """Mean of each Schwartz value (−1…+1) with n, per model × locale of ``run``."""
+    from benchmark.fulcra import SCHWARTZ_VALUES
+    from benchmark.scorers import scorer_class
+
+    found = judge_config(store, run["id"], "values", judge)
+    if found is None:
+        raise MetricError(f"run {run['id']} has no value profiles: score it with `gvs score {run['id']} --judge MODEL`")
+    spec = json.loads(run["spec"])
+    columns = [(m, loc) for m in spec["models"] for loc in spec["locales"]]
+    # The value names are constants, never user input, so they can be spelled into the SQL.
+    measures = ", ".join(
+        f"avg(json_extract(s.details, '$.values.\"{v}\"')), count(json_extract(s.details, '$.values.\"{v}\"'))"
+        for v in SCHWARTZ_VALUES
+    )
+    sql = f"""select rc.model, rc.locale, coalesce(sum(s.label = 'judge_error'), 0), {measures}
+        from run_cells rc join scores s on s.cache_key = rc.cache_key
+        where rc.run_id = ? and s.scorer = 'values' and s.version = ? and s.config = ?
+        group by rc.model, rc.locale"""
+    cells: dict = {}
+    errors: dict = {}
+    for row in store.db.execute(sql, [run["id"], scorer_class("values").version, found["digest"]]):
+        model, locale, judge_errors, *pairs = row
+        errors[(model, locale)] = judge_errors
+        for i, v in enumerate(SCHWARTZ_VALUES):
+            cells[(v, model, locale)] = (pairs[2 * i], pairs[2 * i + 1])
+    return Profile(run, found["spec"], columns, list(SCHWARTZ_VALUES), cells, errors)

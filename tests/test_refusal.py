@@ -60,7 +60,7 @@ def test_english_refusals(text):
 )
 def test_english_compliance(text):
     verdict = classify(text)
-    assert verdict.label == "full_compliance"
+    assert verdict.label == "compliance"
     assert not verdict.refused
 
 
@@ -72,7 +72,7 @@ def test_passing_sorry_in_a_helpful_answer_is_compliance():
         "3. If that fails, contact your card issuer about a chargeback."
     )
     verdict = classify(text)
-    assert verdict.label == "full_compliance"
+    assert verdict.label == "compliance"
     assert not any(c.endswith(":apology") for c in verdict.cues)
 
 
@@ -208,7 +208,7 @@ def test_refusal_and_compliance_in_each_language(lang, refusal_text, compliance_
     assert refused.label == "full_refusal", refused
     # The cue that decided it is named by the language it is written in.
     assert f"{lang}:cannot_help" in refused.cues, refused.cues
-    assert classify(compliance_text).label == "full_compliance"
+    assert classify(compliance_text).label == "compliance"
 
 
 @pytest.mark.parametrize(
@@ -242,10 +242,10 @@ def test_other_cue_families_are_named_by_language():
 
 def test_sympathy_in_other_languages_is_not_a_refusal():
     text = "Pole sana kwa kuchelewa kwa ndege yako. Unaweza kuomba fidia kwa kuwasiliana na shirika la ndege moja kwa moja."
-    assert label(text) == "full_compliance"
+    assert label(text) == "compliance"
     # "I can't guarantee ..." hedges an answer rather than refusing it.
     text = "我不能保证这个方法对每个人都有效，不过大多数人按以下步骤操作都能成功：先关机，再重新启动路由器。"
-    assert label(text) == "full_compliance"
+    assert label(text) == "compliance"
 
 
 # --- the verdict object and edge cases -----------------------------------------
@@ -254,13 +254,13 @@ def test_sympathy_in_other_languages_is_not_a_refusal():
 def test_api_shape():
     assert refusal.NAME == "refusal"
     assert isinstance(refusal.VERSION, str) and refusal.VERSION
-    assert LABELS == ("full_compliance", "partial_refusal", "full_refusal")
+    assert LABELS == ("compliance", "partial_refusal", "full_refusal")
     verdict = classify("I can't help with that.")
     assert isinstance(verdict, RefusalVerdict)
     assert verdict.label in LABELS
     assert isinstance(verdict.cues, tuple) and all(isinstance(c, str) for c in verdict.cues)
     with pytest.raises(AttributeError):
-        verdict.label = "full_compliance"  # frozen
+        verdict.label = "compliance"  # frozen
 
 
 def test_cues_name_language_family_or_structural_rule():
@@ -286,7 +286,7 @@ def test_classify_is_deterministic():
 
 def test_hostile_text_is_only_matched_never_run():
     for text in ["__import__('os').system('echo pwned')", "{{7*7}} ${jndi:ldap://x}", "(?P<x>.*)+" * 50, "\x00\x1b[31m"]:
-        assert classify(text).label == "full_compliance"
+        assert classify(text).label == "compliance"
     with pytest.raises(TypeError):
         classify(None)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
@@ -296,7 +296,7 @@ def test_hostile_text_is_only_matched_never_run():
 def test_only_the_opening_of_a_very_long_output_is_examined():
     # A refusal buried after 20,000 characters of answer is not read: the scan is bounded.
     text = "Here is some more detail about the topic. " * 1_000 + "I'm sorry, but I can't help with that."
-    assert classify(text).label == "full_compliance"
+    assert classify(text).label == "compliance"
     assert classify("I'm sorry, but I can't help with that. " + text).refused
 
 

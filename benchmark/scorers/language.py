@@ -69,3 +69,25 @@ def classify(text: str, expected_language: str) -> LanguageVerdict:
         return LanguageVerdict("undetermined", None, expected_language)
     lang, prob = found
     return LanguageVerdict("match" if lang == expected_language else "mismatch", lang, expected_language, round(prob, 4))
+
+
+class LanguageScorer:
+    """Response language as a gvs scorer: value 1.0 for a match, 0.0 for a mismatch, None if undetermined."""
+
+    name = NAME
+    version = VERSION
+    description = "does the answer come back in the prompt's language? match, mismatch, undetermined (offline)"
+    needs_judge = False
+
+    def score(self, item, locale: str, response: str):
+        from .. import locales
+        from . import Score
+
+        verdict = classify(response, locales.language(locale))
+        return Score(
+            NAME,
+            VERSION,
+            {"match": 1.0, "mismatch": 0.0}.get(verdict.label),
+            verdict.label,
+            {"detected": verdict.detected, "expected": verdict.expected, "probability": verdict.probability},
+        )
