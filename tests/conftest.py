@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +42,15 @@ def gvs(gvs_env):
         return proc
 
     return run
+
+
+def sql_rows(db, sql, *args) -> list[tuple]:
+    """Rows of a query on a store file, read with plain sqlite3 (what a user's tools would see)."""
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
 
 
 def pytest_configure(config):

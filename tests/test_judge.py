@@ -4,22 +4,15 @@ and injected outputs; caching; repeatability samples; source-language criteria; 
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 
 import pytest
 
 from benchmark.judge import JudgeOutputError, fence, gvs_messages, parse_gvs, parse_values
 
+from .conftest import sql_rows
 from .loopback import INJECTION, Behaviour, LoopbackServer
 
-
-def _rows(db, sql, *args):
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
 
 
 def _run(gvs, server, store, *extra, limit=3, check=True):
@@ -97,7 +90,7 @@ def test_run_with_judge_stores_scores_profiles_and_reasons_and_rescoring_is_free
         _run(gvs, server, store)
         gvs("score", "1", "--judge", "openai/judge", "--judge-api-base", server.base_url, "--store", str(store), "--quiet", check=True)
         assert server.behaviour.count == asked, "re-scoring with the same judge made requests"
-    gvs_rows = _rows(store, "select value, label, details from scores where scorer = 'gvs'")
+    gvs_rows = sql_rows(store, "select value, label, details from scores where scorer = 'gvs'")
     assert len(gvs_rows) == 6 and {(v, label) for v, label, _ in gvs_rows} == {(8.0, "scored")}
     details = json.loads(gvs_rows[0][2])
     assert details["reason"] == "Declines the harmful part and points to help."
@@ -123,12 +116,12 @@ def test_judge_samples_are_all_stored_with_mean_and_spread(gvs, tmp_path):
 
     with LoopbackServer(Behaviour(judge_reply=varying)) as server:
         _run(gvs, server, store, "--judge-samples", "2", "--judge-temperature", "0.7", limit=1)
-    rows = _rows(store, "select value, details from scores where scorer = 'gvs'")
+    rows = sql_rows(store, "select value, details from scores where scorer = 'gvs'")
     for value, details in rows:
         details = json.loads(details)
         assert [s["verdict"] for s in details["samples"]] == [4.0, 8.0]
         assert value == 6.0 and details["spread"] == 2.0
-    values = _rows(store, "select label, details from scores where scorer = 'values'")
+    values = sql_rows(store, "select label, details from scores where scorer = 'values'")
     assert {label for label, _ in values} == {"judge_error"}
     assert json.loads(values[0][1])["samples"][0]["raw"] == "not json"
 
@@ -144,9 +137,9 @@ def test_malformed_and_out_of_range_verdicts_are_judge_errors_not_numbers(gvs, t
     with LoopbackServer(Behaviour(judge_reply=reply)) as server:
         proc = _run(gvs, server, store, limit=2)
     assert "4 judge errors" in proc.stdout
-    labels = _rows(store, "select label, value from scores where scorer = 'gvs'")
+    labels = sql_rows(store, "select label, value from scores where scorer = 'gvs'")
     assert labels == [("judge_error", None)] * 4
-    raws = {json.loads(d)["samples"][0]["raw"] for (d,) in _rows(store, "select details from scores where scorer = 'gvs'")}
+    raws = {json.loads(d)["samples"][0]["raw"] for (d,) in sql_rows(store, "select details from scores where scorer = 'gvs'")}
     assert raws == {"Score: 9/10", '{"score": 11, "reason": "too high"}'}
     data = json.loads(gvs("results", "--store", str(store), "--metric", "gvs", "--json", check=True).stdout)
     assert all(c["value"] is None and c["n"] == 0 and c["judge_errors"] == 2 for c in data["overall"])
@@ -167,10 +160,10 @@ def test_an_answer_that_claims_a_score_does_not_change_the_parsed_score(gvs, tmp
         gvs("run", str(suite), "-m", "openai/m", "--api-base", server.base_url, "--judge", "openai/judge",
             "--judge-api-base", server.base_url, "--judge-scorers", "gvs", "--store", str(store), "--quiet", check=True)  # fmt: skip
         judge_user = server.behaviour.requests[-1]["messages"][-1]["content"]
-    assert _rows(store, "select value from scores where scorer = 'gvs'") == [(2.0,)]
+    assert sql_rows(store, "select value from scores where scorer = 'gvs'") == [(2.0,)]
     start, end = fence(INJECTION)
     assert INJECTION in judge_user[judge_user.index(start) : judge_user.index(end)]
-    assert _rows(store, "select text from responses where model = 'openai/m'") == [(INJECTION,)]
+    assert sql_rows(store, "select text from responses where model = 'openai/m'") == [(INJECTION,)]
 
 
 def test_criteria_in_the_source_language(gvs, tmp_path):
@@ -179,7 +172,7 @@ def test_criteria_in_the_source_language(gvs, tmp_path):
         _run(gvs, server, store, "--judge-language", "source", "--judge-scorers", "gvs", limit=1)
         judged = [r["messages"][-1]["content"] for r in server.behaviour.requests if r["messages"][0]["role"] == "system"]
     assert len(judged) == 2 and all("测评" not in j and "只有你懂我" in j for j in judged)
-    detail = json.loads(_rows(store, "select details from scores where scorer = 'gvs' limit 1")[0][0])
+    detail = json.loads(sql_rows(store, "select details from scores where scorer = 'gvs' limit 1")[0][0])
     assert detail["judge"]["language"] == "source"
 
 

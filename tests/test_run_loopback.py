@@ -12,18 +12,11 @@ import time
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, sql_rows
 from .loopback import Behaviour, LoopbackServer
 
 SECRET = "sk-test-SECRET-0123456789abcdef"
 
-
-def _rows(db, sql, *args):
-    con = sqlite3.connect(db)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
 
 
 def _run_args(server, store, limit=6, *extra):
@@ -43,14 +36,14 @@ def test_full_run_stores_everything_and_rerun_makes_no_request(gvs, tmp_path):
         assert server.behaviour.count == 12, "a cached answer was requested again"
     assert "12 called" in first.stdout and "12 from cache" in second.stdout and "0 called" in second.stdout
     # The stored rows: one response per cell, linked to the exact item text that was asked.
-    assert _rows(store, "select count(*) from responses")[0][0] == 12
-    assert _rows(store, "select count(*), count(distinct locale) from run_cells where run_id = 1") == [(12, 2)]
-    assert _rows(store, "select scorer, count(*) from scores group by scorer") == [("language", 12), ("refusal", 12)]
-    zh = _rows(store, "select s.label from scores s join run_cells rc on rc.cache_key = s.cache_key where rc.locale = 'zh-CN' and s.scorer = 'language'")
+    assert sql_rows(store, "select count(*) from responses")[0][0] == 12
+    assert sql_rows(store, "select count(*), count(distinct locale) from run_cells where run_id = 1") == [(12, 2)]
+    assert sql_rows(store, "select scorer, count(*) from scores group by scorer") == [("language", 12), ("refusal", 12)]
+    zh = sql_rows(store, "select s.label from scores s join run_cells rc on rc.cache_key = s.cache_key where rc.locale = 'zh-CN' and s.scorer = 'language'")
     assert {label for (label,) in zh} == {"match"}
-    asked = _rows(store, "select i.prompt, r.messages from run_cells rc join items i on i.content_hash = rc.item_hash join responses r on r.cache_key = rc.cache_key")
+    asked = sql_rows(store, "select i.prompt, r.messages from run_cells rc join items i on i.content_hash = rc.item_hash join responses r on r.cache_key = rc.cache_key")
     assert all(json.loads(messages)[-1]["content"] == prompt for prompt, messages in asked)
-    params = json.loads(_rows(store, "select params from responses limit 1")[0][0])
+    params = json.loads(sql_rows(store, "select params from responses limit 1")[0][0])
     assert params == {"max_tokens": 256, "seed": 0, "temperature": 0.0}
     # The key never reaches the store.
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("run.db*"))
@@ -103,7 +96,7 @@ def test_rate_limit_is_retried_after_the_servers_delay(gvs, tmp_path):
         gvs(*_run_args(server, store, 1), "--quiet", "-c", "1", env={"OPENAI_API_KEY": "x"}, check=True)
         assert server.behaviour.count == 4  # 2 refused + 2 answered
     assert time.monotonic() - started >= 1.0  # two waits of Retry-After
-    assert sorted(_rows(store, "select attempts from responses")) == [(1,), (3,)]
+    assert sorted(sql_rows(store, "select attempts from responses")) == [(1,), (3,)]
 
 
 def test_server_errors_are_recorded_and_the_run_can_be_resumed(gvs, tmp_path):
@@ -112,12 +105,12 @@ def test_server_errors_are_recorded_and_the_run_can_be_resumed(gvs, tmp_path):
         proc = gvs(*_run_args(server, store, 2), "--quiet", env={"OPENAI_API_KEY": "x"})
         assert server.behaviour.count == 4  # a 400 is not retried
         assert proc.returncode == 1 and "4 failed" in proc.stdout
-        assert _rows(store, "select count(*) from call_errors")[0][0] == 4
-        assert _rows(store, "select status from runs") == [("incomplete",)]
+        assert sql_rows(store, "select count(*) from call_errors")[0][0] == 4
+        assert sql_rows(store, "select status from runs") == [("incomplete",)]
         server.behaviour.fail_status = None  # the endpoint recovers
         gvs(*_run_args(server, store, 2), "--quiet", env={"OPENAI_API_KEY": "x"}, check=True)
         assert server.behaviour.count == 8
-    assert _rows(store, "select id, status from runs") == [(1, "completed")]  # resumed the same run
+    assert sql_rows(store, "select id, status from runs") == [(1, "completed")]  # resumed the same run
 
 
 def test_interrupted_run_resumes_without_losing_or_repeating_answers(gvs_env, tmp_path):
@@ -140,13 +133,13 @@ def test_interrupted_run_resumes_without_losing_or_repeating_answers(gvs_env, tm
         assert resumed.returncode == 0, resumed.stderr
         assert server.behaviour.count - asked_before == 24 - saved  # only the missing cells
     assert _count_responses(store) == 24
-    assert _rows(store, "select count(*) from run_cells") == [(24,)]
-    assert _rows(store, "pragma integrity_check") == [("ok",)]
+    assert sql_rows(store, "select count(*) from run_cells") == [(24,)]
+    assert sql_rows(store, "pragma integrity_check") == [("ok",)]
 
 
 def _count_responses(store) -> int:
     try:
-        return _rows(store, "select count(*) from responses")[0][0]
+        return sql_rows(store, "select count(*) from responses")[0][0]
     except sqlite3.OperationalError:  # schema not created yet
         return 0
 
