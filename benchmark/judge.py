@@ -208,9 +208,9 @@ def supports_schema(target: ModelTarget) -> bool:
     if target.embedded:
         return False
     try:
-        import litellm
+        from .calls import ensure_litellm
 
-        return bool(litellm.supports_response_schema(model=target.name))
+        return bool(ensure_litellm().supports_response_schema(model=target.name))
     except Exception:  # unknown model: a strict parser alone
         return False
 

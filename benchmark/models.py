@@ -69,7 +69,9 @@ def resolve(names: list[str], api_base: str | None = None) -> list[ModelTarget]:
 
 
 def _check_remote(target: ModelTarget) -> None:
-    import litellm
+    from .calls import ensure_litellm
+
+    litellm = ensure_litellm()
 
     try:
         _, provider, _, _ = litellm.get_llm_provider(target.name, api_base=target.api_base)

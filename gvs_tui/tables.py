@@ -30,7 +30,7 @@ def breakdown_table(b) -> Table:
         table.add_column("layer", style="dim", overflow="fold", max_width=28)
     table.add_column(b.by, overflow="fold", max_width=40)
     for model, locale in b.columns:
-        table.add_column(inert(f"{model}\n{locale}"), justify="right")
+        table.add_column(inert(f"{model}\n{locale}"), justify="right", overflow="fold")
     last_parent = None
     for row in [*b.rows, b.overall]:
         if row is b.overall:
@@ -42,7 +42,8 @@ def breakdown_table(b) -> Table:
             if c is None:
                 values.append(Text("–"))
                 continue
-            cell = Text(f"{_fmt(b.metric, c.value)} ({c.n})")
+            spread = f"±{c.spread:.1f}" if b.metric == "gvs" and c.spread and b.judge and b.judge["samples"] > 1 else ""
+            cell = Text(f"{_fmt(b.metric, c.value)}{spread} ({c.n})")
             if c.judge_errors:
                 cell.append(f" !{c.judge_errors}", style="red")
             values.append(cell)
@@ -68,6 +69,8 @@ def breakdown_notes(b) -> list[str]:
     if b.judge:
         j = b.judge
         notes.append(f"judge: {j['model']} ({j['template']}, criteria in the {j['language']} language, {j['samples']} sample(s))")
+        if j["samples"] > 1 and b.metric == "gvs":
+            notes.append("±: mean spread (population standard deviation) of the judge's repeated samples per answer")
     notes.append("cells: value (n scored answers)")
     return notes
 
@@ -76,7 +79,7 @@ def profile_table(p) -> Table:
     table = Table(title=Text(f"Schwartz value profile — run {p.run['id']}, judge {p.judge['model']} (−1 violates … +1 promotes)"), title_justify="left")
     table.add_column("value")
     for model, locale in p.columns:
-        table.add_column(inert(f"{model}\n{locale}"), justify="right")
+        table.add_column(inert(f"{model}\n{locale}"), justify="right", overflow="fold")
     for v in p.values:
         row = [Text(v)]
         for model, locale in p.columns:

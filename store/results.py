@@ -64,6 +64,7 @@ class Cell:
     cells: int  # planned cells in the group
     answered: int  # cells with a stored answer
     judge_errors: int = 0  # answers the judge failed to score (not counted as zeros)
+    spread: float | None = None  # mean over answers of the spread of repeated judge samples
 
 
 @dataclass
@@ -98,6 +99,7 @@ class Breakdown:
                     "cells": c.cells,
                     "answered": c.answered,
                     "judge_errors": c.judge_errors,
+                    "spread": None if c.spread is None else round(c.spread, 6),
                 }
                 for c in row.cells
             ]
@@ -147,7 +149,8 @@ def breakdown(
     parent_axis = axes[axes.index(by) - 1] if by in axes and axes.index(by) > 0 else None
     columns = [(m, loc) for m in spec["models"] for loc in spec["locales"]]
     measures = f"""avg({value_expr}) as value, count({value_expr}) as n, count(*) as cells,
-               count(r.cache_key) as answered, coalesce(sum(s.label = 'judge_error'), 0) as judge_errors"""
+               count(r.cache_key) as answered, coalesce(sum(s.label = 'judge_error'), 0) as judge_errors,
+               avg(json_extract(s.details, '$.spread')) as spread"""
     joins = """from run_cells rc
         join items i on i.content_hash = rc.item_hash
         left join responses r on r.cache_key = rc.cache_key
@@ -162,13 +165,13 @@ def breakdown(
     rows: dict[str, Row] = {}
     sql = f"""select {group_expr} as grp, {parent_expr} as parent, rc.model, rc.locale, {measures}, min(rc.rowid) as first_seen
         {joins} where rc.run_id = :run group by grp, rc.model, rc.locale order by first_seen"""
-    for grp, parent, model, locale, value, n, cells, answered, judge_errors, _ in store.db.execute(sql, params):
+    for grp, parent, model, locale, value, n, cells, answered, judge_errors, spread, _ in store.db.execute(sql, params):
         row = rows.setdefault(str(grp), Row(str(grp), parent))
-        row.cells.append(Cell(model, locale, value, n, cells, answered, judge_errors))
+        row.cells.append(Cell(model, locale, value, n, cells, answered, judge_errors, spread))
     overall = Row("overall", None)
     sql = f"select rc.model, rc.locale, {measures} {joins} where rc.run_id = :run group by rc.model, rc.locale"
-    for model, locale, value, n, cells, answered, judge_errors in store.db.execute(sql, params):
-        overall.cells.append(Cell(model, locale, value, n, cells, answered, judge_errors))
+    for model, locale, value, n, cells, answered, judge_errors, spread in store.db.execute(sql, params):
+        overall.cells.append(Cell(model, locale, value, n, cells, answered, judge_errors, spread))
     for row in [*rows.values(), overall]:
         order = {c: i for i, c in enumerate(columns)}
         row.cells.sort(key=lambda c: order.get((c.model, c.locale), len(order)))

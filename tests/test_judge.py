@@ -121,6 +121,9 @@ def test_judge_samples_are_all_stored_with_mean_and_spread(gvs, tmp_path):
         details = json.loads(details)
         assert [s["verdict"] for s in details["samples"]] == [4.0, 8.0]
         assert value == 6.0 and details["spread"] == 2.0
+    data = json.loads(gvs("results", "--store", str(store), "--metric", "gvs", "--json", check=True).stdout)
+    assert [(c["value"], c["spread"]) for c in data["overall"]] == [(6.0, 2.0), (6.0, 2.0)]
+    assert "6.0±2.0 (1)" in gvs("results", "--store", str(store), "--metric", "gvs", check=True).stdout
     values = sql_rows(store, "select label, details from scores where scorer = 'values'")
     assert {label for label, _ in values} == {"judge_error"}
     assert json.loads(values[0][1])["samples"][0]["raw"] == "not json"
