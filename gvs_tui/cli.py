@@ -328,8 +328,11 @@ def run(
     )
     out.print(inert(line, style="green" if status == "completed" else "yellow"))
     if not quiet:
-        _show_breakdown(db, db.run(run_id), metric if judges or not metric.startswith(("gvs", "value")) else "refusal", by)
-        if judges and metric != "gvs" and any(j.name == "gvs" for j in judges):
+        if (metric == "gvs" or metric.startswith("value:")) and not judges:
+            err.print(f"note: --metric {metric} needs --judge; showing refusal", style="yellow", markup=False)
+            metric = "refusal"
+        _show_breakdown(db, db.run(run_id), metric, by)
+        if metric != "gvs" and any(j.name == "gvs" for j in judges):
             _show_breakdown(db, db.run(run_id), "gvs", by)
     if status != "completed":
         raise typer.Exit(1)
