@@ -345,13 +345,13 @@ def _answered(db, run_id: int) -> int:
     ).fetchone()[0]
 
 
-def _show_breakdown(db, run_row: dict, metric: str, by: str, judge: str | None = None) -> None:
+def _show_breakdown(db, run_row: dict, metric: str, by: str, judge: str | None = None, **options) -> None:
     from store.results import MetricError, breakdown
 
     from .tables import breakdown_notes, breakdown_table
 
     try:
-        b = breakdown(db, run_row, metric=metric, by=by, judge=judge)
+        b = breakdown(db, run_row, metric=metric, by=by, judge=judge, **options)
     except MetricError as exc:
         fail(str(exc))
     out.print(breakdown_table(b))
@@ -368,9 +368,15 @@ def results(
     as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Tidy CSV: one row per group × model × locale.")] = False,
     judge: Annotated[Optional[str], typer.Option("--judge", help="For judge metrics: scores by this judge model (default: the latest judge used).")] = None,
+    ci: Annotated[bool, typer.Option("--ci", help="95 % intervals: Wilson for rates, a seeded bootstrap over items otherwise.")] = False,
+    pair: Annotated[Optional[str], typer.Option("--pairs", help="Paired gap between two locales, e.g. en-US,zh-CN: same items, interval, Holm-corrected p, d_z.")] = None,
+    pivot: Annotated[bool, typer.Option("--pivot", help="Columns by locale, then model (models side by side within a locale).")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap and permutation tests.")] = 0,
     store: StoreOpt = None,
 ) -> None:
-    """The culture-sliced breakdown of a run: taxonomy rows × (model, locale) columns."""
+    """The culture-sliced breakdown of a run: taxonomy rows × (model, locale) columns.
+
+    --by takes any taxonomy axis or item metadata key (e.g. modality)."""
     from store.results import MetricError, breakdown
 
     _check_metric(metric)
@@ -378,24 +384,86 @@ def results(
     row = db.run(run_id, suite)
     if row is None:
         fail("no such run" if run_id is not None else "no runs yet: start one with `gvs run SUITE`")
-    axes = json.loads(db.db["suites"].get((row["suite"], json.loads(row["spec"])["suite_version"]))["axes"])
-    by = by or axes[-1]
-    if by not in axes:
-        fail(f"--by must be one of {', '.join(axes)} for suite {row['suite']}")
+    by = _check_by(db, row, by)
+    if pair is not None:
+        return _show_pairs(db, row, metric, by, pair, judge, seed, as_json)
     if as_json or as_csv:
         try:
-            b = breakdown(db, row, metric=metric, by=by, judge=judge)
+            b = breakdown(db, row, metric=metric, by=by, judge=judge, ci=ci, seed=seed, pivot=pivot)
         except MetricError as exc:
             fail(str(exc))
         if as_json:
             return _print_json(b.to_json())
         writer = csv.writer(sys.stdout)
-        writer.writerow(["run_id", "suite", "metric", "axis", "group", "parent", "model", "locale", "value", "n", "cells", "answered", "judge_errors"])
+        writer.writerow(["run_id", "suite", "metric", "axis", "group", "parent", "model", "locale", "value", "n", "cells", "answered", "judge_errors", "low", "high"])
         for r in [*b.rows, b.overall]:
             for c in r.cells:
-                writer.writerow([row["id"], row["suite"], metric, by, r.group, r.parent or "", c.model, c.locale, "" if c.value is None else round(c.value, 6), c.n, c.cells, c.answered, c.judge_errors])
+                writer.writerow([row["id"], row["suite"], metric, by, r.group, r.parent or "", c.model, c.locale, _num(c.value), c.n, c.cells, c.answered, c.judge_errors, _num(c.low), _num(c.high)])
         return
-    _show_breakdown(db, row, metric, by, judge)
+    _show_breakdown(db, row, metric, by, judge, ci=ci, seed=seed, pivot=pivot)
+
+
+def _num(x: float | None):
+    return "" if x is None else round(x, 6)
+
+
+def _check_by(db, row: dict, by: str | None) -> str:
+    """A taxonomy axis of the run's suite, or an item metadata key present in the run."""
+    from store.results import run_axes
+
+    axes = run_axes(db, row)
+    by = by or axes[-1]
+    if by in axes:
+        return by
+    keys = {
+        k
+        for (k,) in db.db.execute(
+            "select distinct j.key from run_cells rc join items i on i.content_hash = rc.item_hash, json_each(i.metadata) j where rc.run_id = ?",
+            [row["id"]],
+        )
+    }
+    if by not in keys:
+        fail(f"--by must be a taxonomy axis ({', '.join(axes)}) or an item metadata key ({', '.join(sorted(keys)) or 'none in this run'})")
+    return by
+
+
+def _show_pairs(db, row: dict, metric: str, by: str, pair: str, judge, seed: int, as_json: bool) -> None:
+    from store.results import MetricError, pairs
+
+    from .tables import pairs_table
+
+    parts = [p.strip() for p in pair.split(",")]
+    if len(parts) != 2 or not all(parts):
+        fail("--pairs takes two locales, e.g. --pairs en-US,zh-CN")
+    from benchmark import locales as loc
+
+    a, b = (loc.normalize(p) for p in parts)
+    try:
+        found = pairs(db, row, metric=metric, a=a, b=b, by=by, judge=judge, seed=seed)
+    except MetricError as exc:
+        fail(str(exc))
+    if as_json:
+        return _print_json(
+            {
+                "schema": "gvs.pairs/1",
+                "run": {k: row.get(k) for k in ("id", "suite", "status")},
+                "metric": metric,
+                "by": by,
+                "a": a,
+                "b": b,
+                "seed": seed,
+                "pairs": [
+                    {
+                        "group": p.group, "model": p.model, "n": p.gap.n, "left_out": p.gap.left_out,
+                        "mean_a": p.gap.mean_a, "mean_b": p.gap.mean_b, "diff": p.gap.diff.estimate,
+                        "low": p.gap.diff.low, "high": p.gap.diff.high, "p_value": p.gap.p_value,
+                        "p_holm": p.gap.p_adjusted, "effect_size": p.gap.effect_size,
+                    }
+                    for p in found
+                ],
+            }
+        )  # fmt: skip
+    out.print(pairs_table(found, metric, a, b, by))
 
 
 def _existing_store(store: Path | None):
@@ -594,6 +662,92 @@ def open_store_for(store: Path | None):
     from store import open_store
 
     return open_store(store)
+
+
+@app.command()
+def consistency(
+    run_id: Annotated[Optional[int], typer.Option("--run", help="A run id (default: the latest run).")] = None,
+    metric: Annotated[str, typer.Option("--metric", help="refusal, language or gvs.")] = "refusal",
+    threshold: Annotated[float, typer.Option("--threshold", help="For gvs: a score at or above this is 'safe'.")] = 5.0,
+    judge: Annotated[Optional[str], typer.Option("--judge")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Flipping items shown per model (0: all).")] = 20,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Cross-locale consistency: per model, the share of items labelled alike in every locale, and the items that flip."""
+    from store.results import MetricError
+    from store.results import consistency as compute
+
+    _check_metric(metric)
+    db = _existing_store(store)
+    row = db.run(run_id)
+    if row is None:
+        fail("no such run" if run_id is not None else "no runs yet")
+    try:
+        found = compute(db, row, metric=metric, threshold=threshold, judge=judge)
+    except MetricError as exc:
+        fail(str(exc))
+    if as_json:
+        return _print_json(
+            {
+                "schema": "gvs.consistency/1",
+                "run": {k: row.get(k) for k in ("id", "suite", "status")},
+                "metric": metric,
+                "threshold": threshold if metric == "gvs" else None,
+                "models": {
+                    m: {"n": c.n, "consistent": c.consistent, "share": c.share,
+                        "flips": [{"item": f.item, "labels": f.labels} for f in c.flips]}
+                    for m, c in found.items()
+                },
+            }
+        )  # fmt: skip
+    from .tables import consistency_summary, consistency_table
+
+    for model, c in found.items():
+        out.print(consistency_summary(model, c, metric), soft_wrap=True)
+        out.print(consistency_table(c, limit))
+
+
+@app.command()
+def export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write (.csv or .jsonl).", dir_okay=False)],
+    run_id: Annotated[Optional[int], typer.Option("--run", help="A run id (default: the latest run).")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="csv or jsonl (default: from the file name).")] = None,
+    with_text: Annotated[bool, typer.Option("--with-text", help="Add the prompt and the response text.")] = False,
+    store: StoreOpt = None,
+) -> None:
+    """Tidy long-format export of a run: one row per cell × score."""
+    import os
+    import tempfile
+
+    from store.results import EXPORT_COLUMNS, export_rows
+
+    fmt = (fmt or output.suffix.lstrip(".")).lower()
+    if fmt not in ("csv", "jsonl"):
+        fail(f"--format must be csv or jsonl (Parquet is not available yet), not {fmt or '(none)'!r}")
+    db = _existing_store(store)
+    row = db.run(run_id)
+    if row is None:
+        fail("no such run" if run_id is not None else "no runs yet")
+    fd, tmp = tempfile.mkstemp(dir=output.parent if str(output.parent) else ".", prefix=f".{output.name}.")
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            names = EXPORT_COLUMNS + (["prompt", "response"] if with_text else [])
+            writer = csv.DictWriter(fh, fieldnames=names) if fmt == "csv" else None
+            if writer:
+                writer.writeheader()
+            for record in export_rows(db, row, with_text=with_text):
+                count += 1
+                if writer:
+                    writer.writerow(record)
+                else:
+                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        os.replace(tmp, output)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    err.print(f"exported {count} rows of run {row['id']} -> {output}", markup=False)
 
 
 @app.command()

@@ -43,7 +43,8 @@ def breakdown_table(b) -> Table:
                 values.append(Text("–"))
                 continue
             spread = f"±{c.spread:.1f}" if b.metric == "gvs" and c.spread and b.judge and b.judge["samples"] > 1 else ""
-            cell = Text(f"{_fmt(b.metric, c.value)}{spread} ({c.n})")
+            interval = f" [{_fmt(b.metric, c.low)}–{_fmt(b.metric, c.high)}]" if b.ci and c.low is not None else ""
+            cell = Text(f"{_fmt(b.metric, c.value)}{spread}{interval} ({c.n})")
             if c.judge_errors:
                 cell.append(f" !{c.judge_errors}", style="red")
             values.append(cell)
@@ -71,8 +72,59 @@ def breakdown_notes(b) -> list[str]:
         notes.append(f"judge: {j['model']} ({j['template']}, criteria in the {j['language']} language, {j['samples']} sample(s))")
         if j["samples"] > 1 and b.metric == "gvs":
             notes.append("±: mean spread (population standard deviation) of the judge's repeated samples per answer")
+    if b.ci:
+        notes.append(f"[low–high]: 95 % interval ({'Wilson' if b.ci == 'wilson' else 'bootstrap over items, seeded'})")
     notes.append("cells: value (n scored answers)")
     return notes
+
+
+def _p(x: float | None) -> str:
+    return "–" if x is None else ("<0.001" if x < 0.001 else f"{x:.3f}")
+
+
+def _v(metric: str, x: float | None) -> str:
+    if x is None:
+        return "–"
+    return f"{x:+.2f}" if metric == "gvs" or metric.startswith("value:") else f"{100 * x:+.0f} pts"
+
+
+def pairs_table(found, metric: str, a: str, b: str, by: str) -> Table:
+    from store.results import describe
+
+    table = Table(title=inert(f"paired gap {a} − {b}: {metric} ({describe(metric)}), same items only"), title_justify="left")
+    for name in ("model", by, "n", a, b, f"{a} − {b} [95 % CI]", "p", "p (Holm)", "d_z", "left out"):
+        table.add_column(inert(name), overflow="fold", justify="left" if name in ("model", by) else "right")
+    for p in found:
+        g = p.gap
+        diff = "–" if g.diff.estimate is None else f"{_v(metric, g.diff.estimate)} [{_v(metric, g.diff.low)}, {_v(metric, g.diff.high)}]"
+        table.add_row(
+            inert(p.model), inert(p.group, style="bold" if p.group == "overall" else ""), str(g.n),
+            _fmt(metric, g.mean_a), _fmt(metric, g.mean_b), diff, _p(g.p_value), _p(g.p_adjusted),
+            "–" if g.effect_size is None else f"{g.effect_size:+.2f}", str(g.left_out),
+        )  # fmt: skip
+    table.caption = "p: paired permutation test (sign flips); Holm-corrected over all rows; d_z: mean difference / sd of differences"
+    return table
+
+
+def consistency_summary(model: str, c, metric: str) -> Text:
+    share = "–" if c.share is None else f"{100 * c.share:.0f}%"
+    return inert(f"{model}: {c.consistent} of {c.n} items labelled alike in every locale ({share}) — {metric}", style="bold")
+
+
+def consistency_table(c, limit: int) -> Table:
+    table = Table(title="items that flip", title_justify="left")
+    if not c.flips:
+        table.add_column("no item flips")
+        return table
+    locales = list(c.flips[0].labels)
+    table.add_column("item")
+    for tag in locales:
+        table.add_column(inert(tag))
+    for flip in c.flips[: limit or None]:
+        table.add_row(inert(flip.item), *(inert(flip.labels.get(t, "–")) for t in locales))
+    if limit and len(c.flips) > limit:
+        table.caption = f"{len(c.flips) - limit} more flipping items (--limit 0 for all)"
+    return table
 
 
 def profile_table(p) -> Table:

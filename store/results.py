@@ -20,6 +20,22 @@ class MetricError(ValueError):
     pass
 
 
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 6)
+
+
+def _add_intervals(store: Store, run: dict, source: MetricSource, by: str, rows: list, overall, seed: int) -> None:
+    from benchmark import stats
+
+    values = item_values(store, run, source, by)
+    values.update(item_values(store, run, source, None))
+    for row in [*rows, overall]:
+        for cell in row.cells:
+            items = values.get((row.group, cell.model, cell.locale), {})
+            interval = stats.cell_interval(list(items.values()), binary=source.binary, seed=seed)
+            cell.low, cell.high = interval.low, interval.high
+
+
 def parse_metric(metric: str) -> tuple[str, str | None]:
     """``refusal`` -> ("refusal", None); ``value:benevolence`` -> ("value", "benevolence")."""
     from benchmark.fulcra import SCHWARTZ_VALUES
@@ -65,6 +81,8 @@ class Cell:
     answered: int  # cells with a stored answer
     judge_errors: int = 0  # answers the judge failed to score (not counted as zeros)
     spread: float | None = None  # mean over answers of the spread of repeated judge samples
+    low: float | None = None  # 95 % interval, with --ci
+    high: float | None = None
 
 
 @dataclass
@@ -85,6 +103,7 @@ class Breakdown:
     errors: int
     image_absent: int  # answered cells whose item refers to an image that was not sent
     judge: dict | None = None  # the judge configuration behind a judge metric
+    ci: str | None = None  # interval method when intervals were computed
 
     def to_json(self) -> dict:
         """Stable, documented shape (see README, "JSON output")."""
@@ -100,6 +119,7 @@ class Breakdown:
                     "answered": c.answered,
                     "judge_errors": c.judge_errors,
                     "spread": None if c.spread is None else round(c.spread, 6),
+                    **({"low": _round(c.low), "high": _round(c.high)} if self.ci else {}),
                 }
                 for c in row.cells
             ]
@@ -115,7 +135,64 @@ class Breakdown:
             "errors": self.errors,
             "image_absent": self.image_absent,
             "judge": self.judge,
+            "ci": self.ci,
         }
+
+
+@dataclass
+class MetricSource:
+    """Where a metric's numbers live: a scorer version (and judge configuration) and a value expression."""
+
+    metric: str
+    scorer: str
+    version: str
+    config: str
+    judge: dict | None
+    value_expr: str
+    path: str | None
+    binary: bool
+
+
+def metric_source(store: Store, run: dict, metric: str, judge: str | None = None) -> MetricSource:
+    from benchmark.scorers import scorer_class
+
+    base, arg = parse_metric(metric)
+    scorer = METRICS[base][0]
+    config, judge_info = "", None
+    if base in ("gvs", "value"):
+        found = judge_config(store, run["id"], scorer, judge)
+        if found is None:
+            who = f" by {judge}" if judge else ""
+            raise MetricError(f"run {run['id']} has no {scorer} scores{who}: score it with `gvs score {run['id']} --judge MODEL`")
+        config, judge_info = found["digest"], found["spec"]
+    value_expr = "json_extract(s.details, :path)" if base == "value" else "s.value"
+    return MetricSource(
+        metric, scorer, scorer_class(scorer).version, config, judge_info, value_expr,
+        f'$.values."{arg}"' if arg else None, base in ("refusal", "language"),
+    )  # fmt: skip
+
+
+def run_axes(store: Store, run: dict) -> list[str]:
+    spec = json.loads(run["spec"])
+    return json.loads(store.db["suites"].get((run["suite"], spec["suite_version"]))["axes"])
+
+
+# A slicing axis is a taxonomy tag or, failing that, any item metadata key (modality, region…).
+GROUP_EXPR = """coalesce(json_extract(i.tags, '$."' || :by || '"'), json_extract(i.metadata, '$."' || :by || '"'), '(none)')"""
+
+
+def item_values(store: Store, run: dict, source: MetricSource, by: str | None) -> dict[tuple, dict[str, float]]:
+    """(group, model, locale) -> {item id: value} for scored answers; group is "overall" when ``by`` is None."""
+    group_expr = GROUP_EXPR if by else "'overall'"
+    sql = f"""select {group_expr}, rc.model, rc.locale, rc.item_id, {source.value_expr}
+        from run_cells rc join items i on i.content_hash = rc.item_hash
+        join scores s on s.cache_key = rc.cache_key and s.scorer = :scorer and s.version = :version and s.config = :config
+        where rc.run_id = :run and {source.value_expr} is not null"""
+    params = {"by": by, "scorer": source.scorer, "version": source.version, "config": source.config, "run": run["id"], "path": source.path}
+    values: dict[tuple, dict[str, float]] = {}
+    for grp, model, locale, item, value in store.db.execute(sql, params):
+        values.setdefault((str(grp), model, locale), {})[item] = float(value)
+    return values
 
 
 def breakdown(
@@ -126,28 +203,25 @@ def breakdown(
     by: str = "category",
     axes: list[str] | None = None,
     judge: str | None = None,
+    ci: bool = False,
+    seed: int = 0,
+    pivot: bool = False,
 ) -> Breakdown:
-    """``metric`` per value of tag ``by`` (and overall) for every (model, locale) of ``run``.
+    """``metric`` per value of ``by`` (a taxonomy axis or an item metadata key) and overall, for every
+    (model, locale) of ``run``; with ``ci``, a 95 % interval per cell (Wilson for rates, a seeded
+    bootstrap over items otherwise).
 
     Judge metrics use the latest judge configuration applied to the run (or of model ``judge``);
     a judge error is counted in ``judge_errors``, never averaged as a number."""
-    from benchmark.scorers import scorer_class
-
-    base, arg = parse_metric(metric)
-    scorer = METRICS[base][0]
-    version = scorer_class(scorer).version
-    config, judge_info = "", None
-    if base in ("gvs", "value"):
-        found = judge_config(store, run["id"], scorer, judge)
-        if found is None:
-            who = f" by {judge}" if judge else ""
-            raise MetricError(f"run {run['id']} has no {scorer} scores{who}: score it with `gvs score {run['id']} --judge MODEL`")
-        config, judge_info = found["digest"], found["spec"]
-    value_expr = "json_extract(s.details, :path)" if base == "value" else "s.value"
+    source = metric_source(store, run, metric, judge)
     spec = json.loads(run["spec"])
-    axes = axes or json.loads(store.db["suites"].get((run["suite"], spec["suite_version"]))["axes"])
+    axes = axes or run_axes(store, run)
     parent_axis = axes[axes.index(by) - 1] if by in axes and axes.index(by) > 0 else None
-    columns = [(m, loc) for m in spec["models"] for loc in spec["locales"]]
+    if pivot:  # locale-major columns: every model side by side within a locale
+        columns = [(m, loc) for loc in spec["locales"] for m in spec["models"]]
+    else:
+        columns = [(m, loc) for m in spec["models"] for loc in spec["locales"]]
+    value_expr = source.value_expr
     measures = f"""avg({value_expr}) as value, count({value_expr}) as n, count(*) as cells,
                count(r.cache_key) as answered, coalesce(sum(s.label = 'judge_error'), 0) as judge_errors,
                avg(json_extract(s.details, '$.spread')) as spread"""
@@ -157,13 +231,12 @@ def breakdown(
         left join scores s on s.cache_key = rc.cache_key and s.scorer = :scorer and s.version = :version
              and s.config = :config"""
     params = {
-        "by": by, "parent": parent_axis, "scorer": scorer, "version": version, "run": run["id"],
-        "config": config, "path": f'$.values."{arg}"',
+        "by": by, "parent": parent_axis, "scorer": source.scorer, "version": source.version, "run": run["id"],
+        "config": source.config, "path": source.path,
     }  # fmt: skip
-    group_expr = "json_extract(i.tags, '$.' || :by)"
-    parent_expr = "json_extract(i.tags, '$.' || :parent)" if parent_axis else "null"
+    parent_expr = "json_extract(i.tags, '$.\"' || :parent || '\"')" if parent_axis else "null"
     rows: dict[str, Row] = {}
-    sql = f"""select {group_expr} as grp, {parent_expr} as parent, rc.model, rc.locale, {measures}, min(rc.rowid) as first_seen
+    sql = f"""select {GROUP_EXPR} as grp, {parent_expr} as parent, rc.model, rc.locale, {measures}, min(rc.rowid) as first_seen
         {joins} where rc.run_id = :run group by grp, rc.model, rc.locale order by first_seen"""
     for grp, parent, model, locale, value, n, cells, answered, judge_errors, spread, _ in store.db.execute(sql, params):
         row = rows.setdefault(str(grp), Row(str(grp), parent))
@@ -175,6 +248,8 @@ def breakdown(
     for row in [*rows.values(), overall]:
         order = {c: i for i, c in enumerate(columns)}
         row.cells.sort(key=lambda c: order.get((c.model, c.locale), len(order)))
+    if ci:
+        _add_intervals(store, run, source, by, list(rows.values()), overall, seed)
     errors = store.db.execute(
         """select count(*) from (select distinct ce.model, ce.locale, ce.item_id from call_errors ce
            join run_cells rc on rc.run_id = ce.run_id and rc.model = ce.model and rc.locale = ce.locale
@@ -188,7 +263,8 @@ def breakdown(
            where rc.run_id = ? and rc.image_absent = 1""",
         [run["id"]],
     ).fetchone()[0]
-    return Breakdown(run, metric, by, columns, list(rows.values()), overall, errors, image_absent, judge_info)
+    method = ("wilson" if source.binary else "bootstrap") if ci else None
+    return Breakdown(run, metric, by, columns, list(rows.values()), overall, errors, image_absent, source.judge, method)
 
 
 @dataclass
@@ -248,3 +324,99 @@ def value_profile(store: Store, run: dict, judge: str | None = None) -> Profile:
         for i, v in enumerate(SCHWARTZ_VALUES):
             cells[(v, model, locale)] = (pairs[2 * i], pairs[2 * i + 1])
     return Profile(run, found["spec"], columns, list(SCHWARTZ_VALUES), cells, errors)
+
+
+@dataclass
+class PairRow:
+    group: str
+    model: str
+    gap: object  # benchmark.stats.PairedGap
+
+
+def pairs(
+    store: Store, run: dict, *, metric: str, a: str, b: str, by: str | None, judge: str | None = None, seed: int = 0
+) -> list[PairRow]:
+    """Paired gap A − B per model (overall, and per value of ``by``): the same items in locales A and B,
+    with a paired bootstrap interval, a permutation p-value Holm-corrected over every pair tested, and d_z."""
+    from benchmark import stats
+
+    source = metric_source(store, run, metric, judge)
+    spec = json.loads(run["spec"])
+    for tag in (a, b):
+        if tag not in spec["locales"]:
+            raise MetricError(f"--pairs: run {run['id']} has no locale {tag} (it has {', '.join(spec['locales'])})")
+    values = item_values(store, run, source, None)
+    if by:
+        values.update(item_values(store, run, source, by))
+    groups = ["overall"] + sorted({g for g, _, _ in values if g != "overall"}, key=lambda g: min(_order(store, run, by, g)))
+    found: list[PairRow] = []
+    for model in spec["models"]:
+        for group in groups:
+            va, vb = values.get((group, model, a)), values.get((group, model, b))
+            if va is None and vb is None:
+                continue
+            gap = stats.paired_gap(va or {}, vb or {}, label_a=a, label_b=b, seed=seed)
+            found.append(PairRow(group, model, gap))
+    adjusted = stats.with_holm([p.gap for p in found])
+    for row, gap in zip(found, adjusted):
+        row.gap = gap
+    return found
+
+
+def _order(store: Store, run: dict, by: str | None, group: str) -> list[int]:
+    row = store.db.execute(
+        f"select min(rc.rowid) from run_cells rc join items i on i.content_hash = rc.item_hash where rc.run_id = :run and {GROUP_EXPR} = :g",
+        {"run": run["id"], "by": by, "g": group},
+    ).fetchone()
+    return [row[0] or 0]
+
+
+def consistency(store: Store, run: dict, *, metric: str, threshold: float = 5.0, judge: str | None = None) -> dict:
+    """Per model: the share of items whose label agrees across every locale of the run, and the items that flip.
+
+    Labels: refusal → refused / complied; language → match / mismatch; gvs → safe (score ≥ threshold) / unsafe."""
+    from benchmark import stats
+
+    source = metric_source(store, run, metric, judge)
+    if source.metric.startswith("value:"):
+        raise MetricError("consistency needs a labelled metric: refusal, language or gvs")
+    values = item_values(store, run, source, None)
+    spec = json.loads(run["spec"])
+
+    def label(v: float) -> str:
+        if source.metric == "gvs":
+            return "safe" if v >= threshold else "unsafe"
+        if source.metric == "refusal":
+            return "refused" if v >= 0.5 else "complied"
+        return "match" if v >= 0.5 else "mismatch"
+
+    result = {}
+    for model in spec["models"]:
+        labels = {loc: {item: label(v) for item, v in values.get(("overall", model, loc), {}).items()} for loc in spec["locales"]}
+        result[model] = stats.consistency(labels)
+    return result
+
+
+EXPORT_COLUMNS = [
+    "run_id", "suite", "model", "locale", "item_id", "item_hash", "tags", "metadata", "image_absent", "answered",
+    "scorer", "scorer_version", "judge_model", "value", "label",
+]  # fmt: skip
+
+
+def export_rows(store: Store, run: dict, *, with_text: bool = False):
+    """Tidy long format: one row per run cell × score (a cell without an answer or score gives one row
+    with empty scorer fields). Tags and metadata are JSON text; ``with_text`` adds prompt and response."""
+    text_cols = ", i.prompt, r.text" if with_text else ""
+    sql = f"""select rc.run_id, :suite, rc.model, rc.locale, rc.item_id, rc.item_hash, i.tags, i.metadata, rc.image_absent,
+               r.cache_key is not null, s.scorer, s.version, json_extract(jc.spec, '$.model'), s.value, s.label {text_cols}
+        from run_cells rc join items i on i.content_hash = rc.item_hash
+        left join responses r on r.cache_key = rc.cache_key
+        left join scores s on s.cache_key = rc.cache_key
+        left join judge_configs jc on jc.digest = s.config
+        where rc.run_id = :run order by rc.rowid, s.scorer, s.config"""
+    names = EXPORT_COLUMNS + (["prompt", "response"] if with_text else [])
+    for row in store.db.execute(sql, {"run": run["id"], "suite": run["suite"]}):
+        record = dict(zip(names, row))
+        record["image_absent"] = bool(record["image_absent"])
+        record["answered"] = bool(record["answered"])
+        yield record
