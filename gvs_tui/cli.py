@@ -708,6 +708,66 @@ def consistency(
         out.print(consistency_table(c, limit))
 
 
+@app.command("fragmentation")
+def fragmentation_cmd(
+    run_id: Annotated[Optional[int], typer.Option("--run", help="A run id (default: the latest run).")] = None,
+    metric: MetricOpt = "refusal",
+    by: ByOpt = None,
+    judge: Annotated[Optional[str], typer.Option("--judge")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """How uneven each model is across categories and across locales, with intervals."""
+    from store.results import MetricError
+    from store.results import fragmentation as compute
+
+    _check_metric(metric)
+    db = _existing_store(store)
+    row = db.run(run_id)
+    if row is None:
+        fail("no such run" if run_id is not None else "no runs yet")
+    by = _check_by(db, row, by)
+    try:
+        found = compute(db, row, metric=metric, by=by, judge=judge, seed=seed)
+    except MetricError as exc:
+        fail(str(exc))
+
+    def frag(f) -> dict:
+        return {"value": f.value, "low": f.interval.low, "high": f.interval.high, "groups": f.groups}
+
+    if as_json:
+        return _print_json(
+            {
+                "schema": "gvs.fragmentation/1",
+                "run": {k: row.get(k) for k in ("id", "suite", "status")},
+                "metric": metric, "by": by, "seed": seed,
+                "models": {
+                    m: {"across_groups": frag(f["across_groups"]), "across_locales": frag(f["across_locales"]),
+                        "interaction": f["interaction"]}
+                    for m, f in found.items()
+                },
+            }
+        )  # fmt: skip
+    from rich.table import Table
+
+    from .safe_text import inert
+
+    def show(f) -> str:
+        if f.value is None:
+            return "–"
+        return f"{f.value:.3f} [{f.interval.low:.3f}–{f.interval.high:.3f}] ({f.groups})"
+
+    table = Table(title=inert(f"fragmentation of {metric} — run {row['id']}"), title_justify="left")
+    for name in ("model", f"across {by}", "across locales", f"locale × {by}"):
+        table.add_column(inert(name), overflow="fold")
+    for model, f in found.items():
+        inter = f["interaction"]
+        table.add_row(inert(model), show(f["across_groups"]), show(f["across_locales"]), "–" if inter is None else f"{inter:.3f}")
+    table.caption = "spread: population sd of the group means [95 % bootstrap over items] (groups); interaction: RMS residual of an additive locale + group fit"
+    out.print(table)
+
+
 @app.command()
 def export(
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write (.csv or .jsonl).", dir_okay=False)],

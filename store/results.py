@@ -420,3 +420,32 @@ def export_rows(store: Store, run: dict, *, with_text: bool = False):
         record["image_absent"] = bool(record["image_absent"])
         record["answered"] = bool(record["answered"])
         yield record
+
+
+def fragmentation(
+    store: Store, run: dict, *, metric: str, by: str, judge: str | None = None, seed: int = 0
+) -> dict[str, dict]:
+    """How uneven each model is: the spread (population sd) of its ``by``-group means, locales pooled,
+    and of its locale means, each with a bootstrap interval; plus the locale × group interaction
+    (RMS residual of an additive fit of the cell-mean table)."""
+    from benchmark import stats
+
+    source = metric_source(store, run, metric, judge)
+    spec = json.loads(run["spec"])
+    per_group = item_values(store, run, source, by)
+    per_locale = item_values(store, run, source, None)
+    result = {}
+    for model in spec["models"]:
+        groups: dict[str, list[float]] = {}
+        cells: dict[tuple[str, str], list[float]] = {}
+        for (group, m, locale), items in per_group.items():
+            if m == model:
+                groups.setdefault(group, []).extend(items.values())
+                cells[(locale, group)] = list(items.values())
+        locales = {loc: list(per_locale.get(("overall", model, loc), {}).values()) for loc in spec["locales"]}
+        result[model] = {
+            "across_groups": stats.fragmentation(groups, seed=seed),
+            "across_locales": stats.fragmentation(locales, seed=seed),
+            "interaction": stats.interaction(cells),
+        }
+    return result

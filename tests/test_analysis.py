@@ -123,3 +123,15 @@ def test_tidy_exports(gvs, store, tmp_path):
     assert len(records) == len(rows) and records[0]["response"] and records[0]["answered"] is True
     bad = gvs("export", "-o", str(tmp_path / "x.parquet"), "--store", str(store))
     assert bad.returncode == 2 and not (tmp_path / "x.parquet").exists()
+
+
+def test_fragmentation_per_model(gvs, store):
+    data = _json(gvs, store, "fragmentation")
+    model = data["models"]["openai/m"]
+    # zh-CN refuses all of area A and none of B; en-US refuses nothing: area means 0.5 and 0, locale means 0 and 0.5.
+    assert model["across_groups"]["value"] == pytest.approx(0.25) and model["across_groups"]["groups"] == 2
+    assert model["across_locales"]["value"] == pytest.approx(0.25)
+    assert model["across_groups"]["low"] <= 0.25 <= model["across_groups"]["high"]
+    # Cell means [[0, 0], [1, 0]]: residuals ±0.25 everywhere.
+    assert model["interaction"] == pytest.approx(0.25)
+    assert "across locales" in gvs("fragmentation", "--store", str(store), check=True).stdout
