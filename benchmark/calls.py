@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -43,6 +44,19 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+class EmptyAnswer(Exception):
+    """A 200 answer without any choice: a provider glitch, retried like a transient error."""
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _storable(text: str) -> str:
+    """The answer as text UTF-8 can hold: a lone surrogate (valid as a JSON escape, but not a
+    character) becomes U+FFFD; everything else is kept exactly."""
+    return _SURROGATES.sub("\ufffd", text)
 
 
 def _retry_after(exc: Exception) -> float | None:
@@ -102,10 +116,14 @@ async def call(
             response = await litellm.acompletion(
                 model=request.model, messages=request.message_dicts(), timeout=timeout, **kwargs
             )
+            if not getattr(response, "choices", None):
+                raise EmptyAnswer("the provider answered with no choices")
+            choice = response.choices[0]
+            text = _storable(choice.message.content or "")
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every provider error becomes data, not a crash
-            if attempt < max_attempts and _retryable(exc):
+            if attempt < max_attempts and (_retryable(exc) or isinstance(exc, EmptyAnswer)):
                 wait = _retry_after(exc)
                 if wait is None:
                     wait = backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
@@ -117,10 +135,9 @@ async def call(
                 latency_s=time.perf_counter() - started,
                 attempts=attempt,
             )
-        choice = response.choices[0]
         usage = getattr(response, "usage", None)
         return Outcome(
-            text=choice.message.content or "",
+            text=text,
             finish_reason=choice.finish_reason,
             usage={
                 "prompt_tokens": getattr(usage, "prompt_tokens", None),

@@ -331,9 +331,9 @@ def run(
         if (metric == "gvs" or metric.startswith("value:")) and not judges:
             err.print(f"note: --metric {metric} needs --judge; showing refusal", style="yellow", markup=False)
             metric = "refusal"
-        _show_breakdown(db, db.run(run_id), metric, by)
+        _show_breakdown(db, db.run(run_id), metric, by, optional=status != "completed")
         if metric != "gvs" and any(j.name == "gvs" for j in judges):
-            _show_breakdown(db, db.run(run_id), "gvs", by)
+            _show_breakdown(db, db.run(run_id), "gvs", by, optional=True)
     if status != "completed":
         raise typer.Exit(1)
 
@@ -345,7 +345,9 @@ def _answered(db, run_id: int) -> int:
     ).fetchone()[0]
 
 
-def _show_breakdown(db, run_row: dict, metric: str, by: str, judge: str | None = None, **options) -> None:
+def _show_breakdown(db, run_row: dict, metric: str, by: str, judge: str | None = None, *, optional: bool = False, **options) -> None:
+    """Print a breakdown; with ``optional``, a metric the run has no scores for prints nothing (after a run
+    whose calls all failed there is nothing judged to show, and that is not a usage error)."""
     from store.results import MetricError, breakdown
 
     from .tables import breakdown_notes, breakdown_table
@@ -353,6 +355,8 @@ def _show_breakdown(db, run_row: dict, metric: str, by: str, judge: str | None =
     try:
         b = breakdown(db, run_row, metric=metric, by=by, judge=judge, **options)
     except MetricError as exc:
+        if optional:
+            return
         fail(str(exc))
     out.print(breakdown_table(b))
     for note in breakdown_notes(b):

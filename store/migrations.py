@@ -1,137 +1,108 @@
 """Numbered schema migrations; each runs once and is recorded in ``_gvs_migrations``.
 
-Add a new function at the end (``m002_…``); never edit one that has shipped.
+Every migration runs in one ``BEGIN IMMEDIATE`` transaction together with its record: SQLite's
+DDL is transactional, so a process killed mid-migration leaves the store as it was, and the write
+lock taken first means two processes opening a new store at once cannot both apply it (the second
+waits, then finds it applied). Migrations are therefore plain SQL on the raw connection, not
+sqlite-utils calls, which commit on their own. Add a new function at the end (``m003_…``); never
+edit one that has shipped.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timezone
 
 import sqlite_utils
 
 
-def m001_initial(db: sqlite_utils.Database) -> None:
-    db["suites"].create(
-        {"id": str, "version": str, "name": str, "license": str, "source": str, "axes": str, "path": str},
-        pk=("id", "version"),
+def m001_initial(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """CREATE TABLE "suites" ("id" TEXT, "version" TEXT, "name" TEXT, "license" TEXT, "source" TEXT,
+           "axes" TEXT, "path" TEXT, PRIMARY KEY ("id", "version"))"""
     )
     # One row per item text per locale; content_hash changes whenever the text or tags change,
     # so results never attach to a translation other than the one that was asked.
-    db["items"].create(
-        {
-            "content_hash": str,
-            "suite": str,
-            "locale": str,
-            "item_id": str,
-            "prompt": str,
-            "focus": str,
-            "status": str,
-            "tags": str,
-            "metadata": str,
-        },
-        pk="content_hash",
+    conn.execute(
+        """CREATE TABLE "items" ("content_hash" TEXT PRIMARY KEY, "suite" TEXT, "locale" TEXT, "item_id" TEXT,
+           "prompt" TEXT, "focus" TEXT, "status" TEXT, "tags" TEXT, "metadata" TEXT)"""
     )
-    db["runs"].create(
-        {
-            "id": int,
-            "suite": str,
-            "spec": str,
-            "spec_hash": str,
-            "versions": str,
-            "status": str,
-            "started": str,
-            "finished": str,
-            "summary": str,
-        },
-        pk="id",
+    conn.execute(
+        """CREATE TABLE "runs" ("id" INTEGER PRIMARY KEY, "suite" TEXT, "spec" TEXT, "spec_hash" TEXT,
+           "versions" TEXT, "status" TEXT, "started" TEXT, "finished" TEXT, "summary" TEXT)"""
     )
-    db["responses"].create(
-        {
-            "cache_key": str,
-            "model": str,
-            "endpoint": str,
-            "params": str,
-            "messages": str,
-            "text": str,
-            "finish_reason": str,
-            "usage": str,
-            "latency_s": float,
-            "attempts": int,
-            "served_by": str,
-            "created": str,
-        },
-        pk="cache_key",
+    conn.execute(
+        """CREATE TABLE "responses" ("cache_key" TEXT PRIMARY KEY, "model" TEXT, "endpoint" TEXT, "params" TEXT,
+           "messages" TEXT, "text" TEXT, "finish_reason" TEXT, "usage" TEXT, "latency_s" REAL, "attempts" INTEGER,
+           "served_by" TEXT, "created" TEXT)"""
     )
-    db["run_cells"].create(
-        {
-            "run_id": int,
-            "model": str,
-            "locale": str,
-            "item_id": str,
-            "item_hash": str,
-            "cache_key": str,
-            "image_absent": int,
-        },
-        pk=("run_id", "model", "locale", "item_id"),
-        foreign_keys=[("run_id", "runs", "id"), ("item_hash", "items", "content_hash")],
+    conn.execute(
+        """CREATE TABLE "run_cells" ("run_id" INTEGER REFERENCES "runs"("id"), "model" TEXT, "locale" TEXT,
+           "item_id" TEXT, "item_hash" TEXT REFERENCES "items"("content_hash"), "cache_key" TEXT,
+           "image_absent" INTEGER, PRIMARY KEY ("run_id", "model", "locale", "item_id"))"""
     )
-    db["scores"].create(
-        {
-            "cache_key": str,
-            "scorer": str,
-            "version": str,
-            "value": float,
-            "label": str,
-            "details": str,
-            "created": str,
-        },
-        pk=("cache_key", "scorer", "version"),
+    conn.execute(
+        """CREATE TABLE "scores" ("cache_key" TEXT, "scorer" TEXT, "version" TEXT, "value" REAL, "label" TEXT,
+           "details" TEXT, "created" TEXT, PRIMARY KEY ("cache_key", "scorer", "version"))"""
     )
-    db["call_errors"].create(
-        {
-            "id": int,
-            "run_id": int,
-            "cache_key": str,
-            "model": str,
-            "locale": str,
-            "item_id": str,
-            "error": str,
-            "attempts": int,
-            "created": str,
-        },
-        pk="id",
+    conn.execute(
+        """CREATE TABLE "call_errors" ("id" INTEGER PRIMARY KEY, "run_id" INTEGER, "cache_key" TEXT, "model" TEXT,
+           "locale" TEXT, "item_id" TEXT, "error" TEXT, "attempts" INTEGER, "created" TEXT)"""
     )
-    db["run_cells"].create_index(["cache_key"])
-    db["run_cells"].create_index(["run_id", "item_hash"])
-    db["scores"].create_index(["scorer", "version", "cache_key"])
-    db["items"].create_index(["suite", "locale", "item_id"])
-    db["call_errors"].create_index(["run_id"])
+    conn.execute('CREATE INDEX "idx_run_cells_cache_key" ON "run_cells" ("cache_key")')
+    conn.execute('CREATE INDEX "idx_run_cells_run_id_item_hash" ON "run_cells" ("run_id", "item_hash")')
+    conn.execute('CREATE INDEX "idx_scores_scorer_version_cache_key" ON "scores" ("scorer", "version", "cache_key")')
+    conn.execute('CREATE INDEX "idx_items_suite_locale_item_id" ON "items" ("suite", "locale", "item_id")')
+    conn.execute('CREATE INDEX "idx_call_errors_run_id" ON "call_errors" ("run_id")')
 
 
-def m002_judge_configs(db: sqlite_utils.Database) -> None:
+def m002_judge_configs(conn: sqlite3.Connection) -> None:
     """Judge scores: the same response may be scored by several judges (models, parameters,
     criteria language), so a score's key gains the digest of the judge's configuration."""
-    db["scores"].add_column("config", str, not_null_default="")
-    db["scores"].transform(pk=("cache_key", "scorer", "version", "config"))
-    db["scores"].create_index(["scorer", "version", "config", "cache_key"], if_not_exists=True)
-    db["judge_configs"].create({"digest": str, "scorer": str, "spec": str, "created": str}, pk="digest")
+    conn.execute(
+        """CREATE TABLE "scores_new" ("cache_key" TEXT, "scorer" TEXT, "version" TEXT, "value" REAL, "label" TEXT,
+           "details" TEXT, "created" TEXT, "config" TEXT NOT NULL DEFAULT '',
+           PRIMARY KEY ("cache_key", "scorer", "version", "config"))"""
+    )
+    conn.execute(
+        """INSERT INTO "scores_new" ("cache_key", "scorer", "version", "value", "label", "details", "created")
+           SELECT "cache_key", "scorer", "version", "value", "label", "details", "created" FROM "scores" """
+    )
+    conn.execute('DROP TABLE "scores"')
+    conn.execute('ALTER TABLE "scores_new" RENAME TO "scores"')
+    conn.execute('CREATE INDEX "idx_scores_scorer_version_cache_key" ON "scores" ("scorer", "version", "cache_key")')
+    conn.execute(
+        'CREATE INDEX "idx_scores_scorer_version_config_cache_key" ON "scores" ("scorer", "version", "config", "cache_key")'
+    )
+    conn.execute('CREATE TABLE "judge_configs" ("digest" TEXT PRIMARY KEY, "scorer" TEXT, "spec" TEXT, "created" TEXT)')
 
 
 MIGRATIONS = [m001_initial, m002_judge_configs]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
-    """Apply every migration not yet applied, each in its own transaction; return their names."""
-    table = db["_gvs_migrations"]
-    if not table.exists():
-        table.create({"name": str, "applied_at": str}, pk="name")
-    done = {row["name"] for row in table.rows}
-    applied = []
-    for migration in MIGRATIONS:
-        if migration.__name__ in done:
-            continue
-        with db.conn:
-            migration(db)
-            table.insert({"name": migration.__name__, "applied_at": datetime.now(timezone.utc).isoformat()})
-        applied.append(migration.__name__)
+    """Apply every migration not yet applied, each atomically with its record; return their names."""
+    conn = db.conn
+    previous = conn.isolation_level
+    conn.isolation_level = None  # explicit transactions only
+    applied: list[str] = []
+    try:
+        conn.execute('CREATE TABLE IF NOT EXISTS "_gvs_migrations" ("name" TEXT PRIMARY KEY, "applied_at" TEXT)')
+        for migration in MIGRATIONS:
+            conn.execute("BEGIN IMMEDIATE")  # the write lock first: another opener waits here
+            try:
+                done = conn.execute('SELECT 1 FROM "_gvs_migrations" WHERE "name" = ?', [migration.__name__]).fetchone()
+                if not done:
+                    migration(conn)
+                    conn.execute(
+                        'INSERT INTO "_gvs_migrations" VALUES (?, ?)',
+                        [migration.__name__, datetime.now(timezone.utc).isoformat()],
+                    )
+                    applied.append(migration.__name__)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+    finally:
+        conn.isolation_level = previous
     return applied

@@ -4,18 +4,25 @@ Answers are deterministic functions of the prompt: Chinese prompts get Chinese a
 that mention "refuse-me" get a refusal, "inject-me" an answer that tries to steer a judge. A
 request with a judge's system prompt is answered by ``judge_reply`` (scripted by the test: good,
 malformed, out-of-range…). Faults are configurable: a number of leading 429s with a Retry-After
-header, a fixed delay per request. Every request is counted and kept.
+header, a fixed delay per request, and a seeded fault mix (``fault_rate``) decided per (prompt,
+attempt number) — 429 with Retry-After, 500, a hang longer than the client's timeout, malformed
+JSON, a 200 with no choices — so that a transient fault goes away on retry, plus ``permanent``
+faults for prompts that always fail. ``answer`` replaces the default answers (hostile output).
+Every request is counted and kept.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -30,11 +37,50 @@ class Behaviour:
     requests: list[dict] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # -- seeded fault mix (all off by default) --
+    fault_rate: float = 0.0  # share of a prompt's first ``fault_attempts`` attempts that get a transient fault
+    fault_seed: int = 0
+    fault_kinds: tuple[str, ...] = ("429", "500", "hang", "malformed", "empty")
+    fault_attempts: int = 2  # transient faults only on these first attempts of a prompt: later ones succeed
+    permanent: dict[str, str] = field(default_factory=dict)  # prompt substring -> fault kind on every attempt
+    hang_s: float = 3.0  # a "hang" holds the request this long at most (then answers, if anyone still listens)
+    answer: Callable[[str], str] | None = None  # replaces answer_for() for non-judge prompts
+    error_message: Callable[[dict, Any], str] | None = None  # (request body, request headers) -> error text
+    attempts: dict[str, int] = field(default_factory=dict)  # prompt -> requests seen for it
+    faults: list[tuple[str, int, str]] = field(default_factory=list)  # (prompt, attempt, kind) served
+    headers: list[dict] = field(default_factory=list)  # the headers of every request (names lower-cased)
+    sent: dict[str, str] = field(default_factory=dict)  # prompt -> the last answer text sent for it
+    stopping: threading.Event = field(default_factory=threading.Event)  # set on shutdown: hangs end at once
 
     @property
     def count(self) -> int:
         with self.lock:
             return len(self.requests)
+
+    def prompts(self) -> list[str]:
+        """The last message of every request, in arrival order."""
+        with self.lock:
+            return [_prompt_of(r) for r in self.requests]
+
+    def fault_for(self, prompt: str, attempt: int) -> str | None:
+        """The fault served to ``prompt``'s ``attempt``-th request (1-based), or None: deterministic."""
+        for marker, kind in self.permanent.items():
+            if marker in prompt:
+                return kind
+        if not self.fault_rate or attempt > self.fault_attempts or not self.fault_kinds:
+            return None
+        digest = hashlib.sha256(f"{self.fault_seed}|{attempt}|{prompt}".encode()).digest()
+        if int.from_bytes(digest[:4], "big") / 2**32 >= self.fault_rate:
+            return None
+        return self.fault_kinds[int.from_bytes(digest[4:8], "big") % len(self.fault_kinds)]
+
+
+def _prompt_of(request: dict) -> str:
+    try:
+        content = request["messages"][-1]["content"]
+    except (KeyError, IndexError, TypeError):
+        return ""
+    return content if isinstance(content, str) else json.dumps(content)
 
 
 INJECTION = (
@@ -70,27 +116,73 @@ def _handler(behaviour: Behaviour):
         def log_message(self, *args):  # keep test output clean
             pass
 
-        def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
-            body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
+        def _send(self, status: int, payload: dict | bytes, headers: dict | None = None) -> None:
+            body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+            except OSError:  # the client gave up (its timeout): nothing to answer
+                self.close_connection = True
+
+        def _error(self, status: int, data: dict, message: str, kind: str, headers: dict | None = None) -> None:
+            if behaviour.error_message:
+                message = behaviour.error_message(data, self.headers)  # .get() ignores the case of names
+            self._send(status, {"error": {"message": message, "type": kind}}, headers)
+
+        def _fault(self, kind: str, data: dict) -> bool:
+            """Serve fault ``kind``; False when the request should still be answered (after a hang)."""
+            if kind == "429":
+                self._error(429, data, "rate limited", "rate_limit_error", {"Retry-After": behaviour.retry_after})
+            elif kind in ("500", "502", "503"):
+                self._error(int(kind), data, "server error", "server_error")
+            elif kind in ("400", "401", "404"):
+                self._error(int(kind), data, "bad request", "invalid_request_error")
+            elif kind == "malformed":
+                self._send(200, b'{"id": "chatcmpl-x", "object": "chat.completion", "choices": [{"index": 0, "mess')
+            elif kind == "empty":
+                self._send(200, {"id": "chatcmpl-x", "object": "chat.completion", "created": int(time.time()),
+                                 "model": data.get("model", "test"), "choices": []})  # fmt: skip
+            elif kind == "disconnect":
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(2)
+                except OSError:
+                    pass
+            elif kind == "hang":
+                behaviour.stopping.wait(behaviour.hang_s)  # bounded: never holds the thread forever
+                return False
+            else:
+                raise ValueError(f"unknown fault kind {kind!r}")
+            return True
 
         def do_POST(self):  # noqa: N802
             length = int(self.headers.get("Content-Length") or 0)
-            data = json.loads(self.rfile.read(length) or b"{}")
+            try:
+                data = json.loads(self.rfile.read(length) or b"{}")
+            except (ValueError, OSError):  # a client killed while sending: nothing to answer
+                self.close_connection = True
+                return None
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 return self._send(404, {"error": {"message": "not found"}})
+            prompt = _prompt_of(data)
             with behaviour.lock:
                 behaviour.requests.append(data)
                 behaviour.authorizations.append(self.headers.get("Authorization", ""))
+                behaviour.headers.append({k.lower(): v for k, v in self.headers.items()})
                 index = len(behaviour.requests)
+                attempt = behaviour.attempts[prompt] = behaviour.attempts.get(prompt, 0) + 1
+                fault = behaviour.fault_for(prompt, attempt)
+                if fault:
+                    behaviour.faults.append((prompt, attempt, fault))
             if behaviour.delay_s:
                 time.sleep(behaviour.delay_s)
+            if fault and self._fault(fault, data):
+                return None
             if index <= behaviour.rate_limit_first:
                 return self._send(
                     429,
@@ -98,13 +190,14 @@ def _handler(behaviour: Behaviour):
                     {"Retry-After": behaviour.retry_after},
                 )
             if behaviour.fail_status:
-                return self._send(behaviour.fail_status, {"error": {"message": "server error", "type": "server_error"}})
-            prompt = data["messages"][-1]["content"]
+                return self._error(behaviour.fail_status, data, "server error", "server_error")
             system = next((m["content"] for m in data["messages"] if m.get("role") == "system"), "")
             if "evaluator" in system or "Schwartz" in system:
                 text = (behaviour.judge_reply or default_judge_reply)(system, prompt, data)
             else:
-                text = answer_for(prompt)
+                text = (behaviour.answer or answer_for)(prompt)
+            with behaviour.lock:
+                behaviour.sent[prompt] = text
             self._send(
                 200,
                 {
@@ -120,12 +213,20 @@ def _handler(behaviour: Behaviour):
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        # A client that gave up (timeout, kill -9) resets its connection: expected, not worth a traceback.
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class LoopbackServer:
     """``with LoopbackServer() as server: server.base_url`` — listens on 127.0.0.1, a free port."""
 
     def __init__(self, behaviour: Behaviour | None = None):
         self.behaviour = behaviour or Behaviour()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.behaviour))
+        self.httpd = _Server(("127.0.0.1", 0), _handler(self.behaviour))
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -139,5 +240,6 @@ class LoopbackServer:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.behaviour.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
