@@ -384,10 +384,7 @@ def results(
     from store.results import MetricError, breakdown
 
     _check_metric(metric)
-    db = _existing_store(store)
-    row = db.run(run_id, suite)
-    if row is None:
-        fail("no such run" if run_id is not None else "no runs yet: start one with `gvs run SUITE`")
+    db, row = _stored_run(store, run_id, suite)
     by = _check_by(db, row, by)
     if pair is not None:
         return _show_pairs(db, row, metric, by, pair, judge, seed, as_json)
@@ -470,6 +467,15 @@ def _show_pairs(db, row: dict, metric: str, by: str, pair: str, judge, seed: int
     out.print(pairs_table(found, metric, a, b, by))
 
 
+def _stored_run(store: Path | None, run_id: int | None, suite: str | None = None):
+    """The store and a run in it (the latest, of ``suite`` if given, when ``run_id`` is None); exit 2 if either is missing."""
+    db = _existing_store(store)
+    row = db.run(run_id, suite)
+    if row is None:
+        fail("no such run" if run_id is not None else "no runs yet: start one with `gvs run SUITE`")
+    return db, row
+
+
 def _existing_store(store: Path | None):
     from benchmark.home import default_store_path
     from store import open_store
@@ -506,10 +512,7 @@ def score(
     from .progress import RichProgress
     from .safe_text import inert
 
-    db = _existing_store(store)
-    row = db.run(run_id)
-    if row is None:
-        fail("no such run" if run_id is not None else "no runs yet: start one with `gvs run SUITE`")
+    db, row = _stored_run(store, run_id)
     spec = json.loads(row["spec"])
     suite = get_suite(spec["suite"])
     targets = [ModelTarget(m, spec.get("endpoints", {}).get(m)) for m in spec["models"]]
@@ -542,10 +545,7 @@ def values_profile(
 
     from .tables import profile_table
 
-    db = _existing_store(store)
-    row = db.run(run_id)
-    if row is None:
-        fail("no such run" if run_id is not None else "no runs yet")
+    db, row = _stored_run(store, run_id)
     try:
         p = value_profile(db, row, judge)
     except MetricError as exc:
@@ -683,10 +683,7 @@ def consistency(
     from store.results import consistency as compute
 
     _check_metric(metric)
-    db = _existing_store(store)
-    row = db.run(run_id)
-    if row is None:
-        fail("no such run" if run_id is not None else "no runs yet")
+    db, row = _stored_run(store, run_id)
     try:
         found = compute(db, row, metric=metric, threshold=threshold, judge=judge)
     except MetricError as exc:
@@ -727,10 +724,7 @@ def fragmentation_cmd(
     from store.results import fragmentation as compute
 
     _check_metric(metric)
-    db = _existing_store(store)
-    row = db.run(run_id)
-    if row is None:
-        fail("no such run" if run_id is not None else "no runs yet")
+    db, row = _stored_run(store, run_id)
     by = _check_by(db, row, by)
     try:
         found = compute(db, row, metric=metric, by=by, judge=judge, seed=seed)
@@ -789,10 +783,7 @@ def export(
     fmt = (fmt or output.suffix.lstrip(".")).lower()
     if fmt not in ("csv", "jsonl"):
         fail(f"--format must be csv or jsonl (Parquet is not available yet), not {fmt or '(none)'!r}")
-    db = _existing_store(store)
-    row = db.run(run_id)
-    if row is None:
-        fail("no such run" if run_id is not None else "no runs yet")
+    db, row = _stored_run(store, run_id)
     fd, tmp = tempfile.mkstemp(dir=output.parent if str(output.parent) else ".", prefix=f".{output.name}.")
     count = 0
     try:
