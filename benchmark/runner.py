@@ -220,8 +220,9 @@ async def execute(
     totals: dict[Group, int] = defaultdict(int)
     for cell in plan.cells:
         totals[cell.group] += 1
-    if judges:
-        totals[judge_group(judges)] = len(by_key)
+    jgroup = judge_group(judges) if judges else None
+    if jgroup:
+        totals[jgroup] = len(by_key)
     progress.start(dict(totals))
 
     # Cached answers count at once; score any that a newer scorer version has not seen.
@@ -242,7 +243,7 @@ async def execute(
             if todo:
                 judge_queue.put_nowait((key, answers[key], todo))
             else:
-                progress.advance(judge_group(judges), cached=True)
+                progress.advance(jgroup, cached=True)
 
     targets = {t.name: t for t in plan.targets}
     queues: dict[str, list[str]] = defaultdict(list)
@@ -251,7 +252,7 @@ async def execute(
             if call_models:
                 queues[cells[0].model].append(key)
             elif judges:
-                progress.advance(judge_group(judges), error=True)
+                progress.advance(jgroup, error=True)
 
     async def worker(model: str, keys: list[str]) -> None:
         target = targets[model]
@@ -270,7 +271,7 @@ async def execute(
                 sink.save_error(run_id, cells, outcome)
                 summary.errors += len(cells)
                 if judges:
-                    progress.advance(judge_group(judges), error=True)
+                    progress.advance(jgroup, error=True)
             for cell in cells:
                 progress.advance(cell.group, error=not outcome.ok)
 
@@ -284,7 +285,7 @@ async def execute(
                 sink.save_scores(key, [score])
                 failed |= score.label == "judge_error"
             summary.judge_errors += failed
-            progress.advance(judge_group(judges), error=failed)
+            progress.advance(jgroup, error=failed)
 
     try:
         async with asyncio.TaskGroup() as group:

@@ -354,10 +354,10 @@ def _show_breakdown(db, run_row: dict, metric: str, by: str, judge: str | None =
 
     try:
         b = breakdown(db, run_row, metric=metric, by=by, judge=judge, **options)
-    except MetricError as exc:
+    except MetricError:
         if optional:
             return
-        fail(str(exc))
+        raise
     out.print(breakdown_table(b))
     for note in breakdown_notes(b):
         out.print(note, style="dim", markup=False)
@@ -381,7 +381,7 @@ def results(
     """The culture-sliced breakdown of a run: taxonomy rows × (model, locale) columns.
 
     --by takes any taxonomy axis or item metadata key (e.g. modality)."""
-    from store.results import MetricError, breakdown
+    from store.results import breakdown
 
     _check_metric(metric)
     db, row = _stored_run(store, run_id, suite)
@@ -389,10 +389,7 @@ def results(
     if pair is not None:
         return _show_pairs(db, row, metric, by, pair, judge, seed, as_json)
     if as_json or as_csv:
-        try:
-            b = breakdown(db, row, metric=metric, by=by, judge=judge, ci=ci, seed=seed, pivot=pivot)
-        except MetricError as exc:
-            fail(str(exc))
+        b = breakdown(db, row, metric=metric, by=by, judge=judge, ci=ci, seed=seed, pivot=pivot)
         if as_json:
             return _print_json(b.to_json())
         writer = csv.writer(sys.stdout)
@@ -429,7 +426,7 @@ def _check_by(db, row: dict, by: str | None) -> str:
 
 
 def _show_pairs(db, row: dict, metric: str, by: str, pair: str, judge, seed: int, as_json: bool) -> None:
-    from store.results import MetricError, pairs
+    from store.results import pairs
 
     from .tables import pairs_table
 
@@ -439,10 +436,7 @@ def _show_pairs(db, row: dict, metric: str, by: str, pair: str, judge, seed: int
     from benchmark import locales as loc
 
     a, b = (loc.normalize(p) for p in parts)
-    try:
-        found = pairs(db, row, metric=metric, a=a, b=b, by=by, judge=judge, seed=seed)
-    except MetricError as exc:
-        fail(str(exc))
+    found = pairs(db, row, metric=metric, a=a, b=b, by=by, judge=judge, seed=seed)
     if as_json:
         return _print_json(
             {
@@ -541,15 +535,12 @@ def values_profile(
     store: StoreOpt = None,
 ) -> None:
     """The Schwartz basic-value profile per model × locale (mean of −1/0/+1 per value, with n)."""
-    from store.results import MetricError, value_profile
+    from store.results import value_profile
 
     from .tables import profile_table
 
     db, row = _stored_run(store, run_id)
-    try:
-        p = value_profile(db, row, judge)
-    except MetricError as exc:
-        fail(str(exc))
+    p = value_profile(db, row, judge)
     if as_json:
         return _print_json(p.to_json())
     out.print(profile_table(p))
@@ -679,15 +670,11 @@ def consistency(
     store: StoreOpt = None,
 ) -> None:
     """Cross-locale consistency: per model, the share of items labelled alike in every locale, and the items that flip."""
-    from store.results import MetricError
     from store.results import consistency as compute
 
     _check_metric(metric)
     db, row = _stored_run(store, run_id)
-    try:
-        found = compute(db, row, metric=metric, threshold=threshold, judge=judge)
-    except MetricError as exc:
-        fail(str(exc))
+    found = compute(db, row, metric=metric, threshold=threshold, judge=judge)
     if as_json:
         return _print_json(
             {
@@ -720,16 +707,12 @@ def fragmentation_cmd(
     store: StoreOpt = None,
 ) -> None:
     """How uneven each model is across categories and across locales, with intervals."""
-    from store.results import MetricError
     from store.results import fragmentation as compute
 
     _check_metric(metric)
     db, row = _stored_run(store, run_id)
     by = _check_by(db, row, by)
-    try:
-        found = compute(db, row, metric=metric, by=by, judge=judge, seed=seed)
-    except MetricError as exc:
-        fail(str(exc))
+    found = compute(db, row, metric=metric, by=by, judge=judge, seed=seed)
 
     def frag(f) -> dict:
         return {"value": f.value, "low": f.interval.low, "high": f.interval.high, "groups": f.groups}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from benchmark.errors import GvsError
+
 from .db import Store
 
 METRICS = {
@@ -16,8 +18,8 @@ METRICS = {
 }
 
 
-class MetricError(ValueError):
-    pass
+class MetricError(GvsError):
+    """A metric, axis or judge the run cannot answer for; the CLI prints it and exits 2."""
 
 
 def _round(x: float | None) -> float | None:
@@ -348,7 +350,8 @@ def pairs(
     values = item_values(store, run, source, None)
     if by:
         values.update(item_values(store, run, source, by))
-    groups = ["overall"] + sorted({g for g, _, _ in values if g != "overall"}, key=lambda g: min(_order(store, run, by, g)))
+    order = _group_order(store, run, by) if by else {}
+    groups = ["overall"] + sorted({g for g, _, _ in values if g != "overall"}, key=lambda g: order.get(g, 0))
     found: list[PairRow] = []
     for model in spec["models"]:
         for group in groups:
@@ -363,12 +366,11 @@ def pairs(
     return found
 
 
-def _order(store: Store, run: dict, by: str | None, group: str) -> list[int]:
-    row = store.db.execute(
-        f"select min(rc.rowid) from run_cells rc join items i on i.content_hash = rc.item_hash where rc.run_id = :run and {GROUP_EXPR} = :g",
-        {"run": run["id"], "by": by, "g": group},
-    ).fetchone()
-    return [row[0] or 0]
+def _group_order(store: Store, run: dict, by: str) -> dict[str, int]:
+    """Each group of ``by`` -> where it first appears in the run (suite order)."""
+    sql = f"""select {GROUP_EXPR}, min(rc.rowid) from run_cells rc join items i on i.content_hash = rc.item_hash
+        where rc.run_id = :run group by 1"""
+    return {str(g): first for g, first in store.db.execute(sql, {"run": run["id"], "by": by})}
 
 
 def consistency(store: Store, run: dict, *, metric: str, threshold: float = 5.0, judge: str | None = None) -> dict:

@@ -223,6 +223,21 @@ def test_r1_kill_9_at_random_points_then_resume(gvs, gvs_env, tmp_path):
 
 # -- R1 (store creation): a process killed part-way through creating or migrating a store ---------
 
+# The end of both child scripts below: the real open_store(), with their `trace` as the connection's
+# trace callback (nothing else is added to the product code).
+_OPEN_TRACED = textwrap.dedent(
+    """
+    _connect = sqlite3.connect
+    def connect(*args, **kwargs):
+        con = _connect(*args, **kwargs)
+        con.set_trace_callback(trace)
+        return con
+    sqlite3.connect = connect
+    from store import open_store
+    open_store(sys.argv[1]).close()
+    """
+)
+
 # Opens a store with the real open_store() in a child process. Every SQL statement is traced: with
 # argv[2] = "trace" they are printed (JSON lines); with argv[2] = N the process dies (os._exit, as
 # abrupt as kill -9) just before SQLite runs statement N. Only a trace callback is added to the
@@ -236,14 +251,9 @@ _TRACED_OPEN = textwrap.dedent(
         if mode != "trace" and len(seen) == int(mode):
             os._exit(137)
         seen.append(sql)
-    _connect = sqlite3.connect
-    def connect(*args, **kwargs):
-        con = _connect(*args, **kwargs)
-        con.set_trace_callback(trace)
-        return con
-    sqlite3.connect = connect
-    from store import open_store
-    open_store(sys.argv[1]).close()
+    """
+) + _OPEN_TRACED + textwrap.dedent(
+    """
     if mode == "trace":
         print(json.dumps(seen))
     sys.exit(0 if mode == "trace" else 3)  # 3: the crash point was never reached
@@ -739,16 +749,8 @@ _PAUSABLE_OPEN = textwrap.dedent(
             deadline = time.monotonic() + 60
             while not go.exists() and time.monotonic() < deadline:
                 time.sleep(0.01)
-    _connect = sqlite3.connect
-    def connect(*args, **kwargs):
-        con = _connect(*args, **kwargs)
-        con.set_trace_callback(trace)
-        return con
-    sqlite3.connect = connect
-    from store import open_store
-    open_store(sys.argv[1]).close()
     """
-)
+) + _OPEN_TRACED
 
 
 def _wait_for(condition, limit_s: float) -> bool:
