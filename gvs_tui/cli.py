@@ -789,6 +789,35 @@ def export(
 
 
 @app.command()
+def report(
+    run_ids: Annotated[Optional[list[int]], typer.Argument(help="Run ids (default: the latest run in the store).", show_default=False)] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write (.md or .html).", dir_okay=False)] = ...,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="md or html (default: from the file name).")] = None,
+    pair: Annotated[Optional[str], typer.Option("--pairs", help="Locales of the paired gap, e.g. en-US,zh-CN (default: the first two locales of the run).")] = None,
+    judge: Annotated[Optional[str], typer.Option("--judge", help="Judge scores by this judge model (default: the latest judge used).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap and permutation tests.")] = 0,
+    store: StoreOpt = None,
+) -> None:
+    """A report to send: method, breakdowns with intervals, paired gaps, fragmentation, value profiles and plots.
+
+    HTML is one self-contained file (plots inline); Markdown writes its plots beside it."""
+    from .report import write_report
+
+    fmt = (fmt or output.suffix.lstrip(".")).lower()
+    if fmt not in ("md", "html"):
+        fail(f"--format must be md or html, not {fmt or '(none)'!r}")
+    db = _existing_store(store)
+    rows = []
+    for run_id in run_ids or [None]:
+        row = db.run(run_id)
+        if row is None:
+            fail(f"no run {run_id} in the store" if run_id is not None else "no runs yet: start one with `gvs run SUITE`")
+        rows.append(row)
+    path = write_report(db, rows, fmt=fmt, output=output, pair=pair, judge=judge, seed=seed)
+    err.print(f"report of run {', '.join(str(r['id']) for r in rows)} -> {path}", markup=False)
+
+
+@app.command()
 def runs(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """List the runs in the store, newest first."""
     rows = _existing_store(store).runs()
