@@ -104,10 +104,12 @@ def _llama(spec: EmbeddedModel):
         return _loaded[spec.name]
 
 
-def generate(spec: EmbeddedModel, prompt: str, s: dict, params: dict) -> dict:
-    """Blocking generation with scaffold ``s``; returns text, finish reason and token usage."""
+def generate(spec: EmbeddedModel, prompt: str, s: dict, params: dict, system: str = "") -> dict:
+    """Blocking generation with scaffold ``s``; returns text, finish reason and token usage.
+
+    A base model has no system role: a system prompt (a run condition) is written before the scaffold."""
     llm = _llama(spec)
-    text = render(prompt, s)
+    text = (system.strip() + "\n\n" if system.strip() else "") + render(prompt, s)
     with _call_lock:
         out = llm.create_completion(
             text,
@@ -151,8 +153,9 @@ def register() -> None:
             if not isinstance(s, dict) or not {"question", "answer"} <= set(s):
                 s = scaffold("en")
             prompt = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+            system = "\n\n".join(m["content"] for m in messages if m.get("role") == "system")
             started = time.perf_counter()
-            out = await asyncio.to_thread(generate, spec, prompt, s, params)
+            out = await asyncio.to_thread(generate, spec, prompt, s, params, system)
             usage = out["usage"]
             return ModelResponse(
                 model=name,

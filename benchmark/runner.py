@@ -16,6 +16,7 @@ from typing import Protocol
 
 from . import __version__, locales
 from .calls import Outcome, call
+from .conditions import BASELINE, NONE, Condition
 from .embedded import EMBEDDED_MODELS, scaffold
 from .models import ModelTarget
 from .requests import DEFAULT_PARAMS, Request, public_endpoint
@@ -32,10 +33,12 @@ class Cell:
     item: LocalizedItem
     request: Request
     image_absent: bool = False
+    condition: str = BASELINE
+    condition_language: str | None = None  # language of the condition text used (None for the baseline)
 
     @property
     def group(self) -> Group:
-        return (self.model, self.locale)
+        return (self.model, self.locale if self.condition == BASELINE else f"{self.locale} · {self.condition}")
 
 
 class Progress(Protocol):
@@ -84,6 +87,7 @@ class Plan:
     params: dict
     limit: int | None = None
     skipped: dict[str, int] = field(default_factory=dict)  # locale -> chosen items it lacks
+    conditions: list[Condition] = field(default_factory=lambda: [NONE])
 
     def spec(self) -> dict:
         """What defines the run, as recorded with it (never a key)."""
@@ -101,6 +105,8 @@ class Plan:
                 if t.name in EMBEDDED_MODELS
             },
             "gvs": __version__,
+            # Only a run with conditions records them, so a plain run's spec (and its resumption) is unchanged.
+            **({"conditions": [c.spec() for c in self.conditions]} if len(self.conditions) > 1 else {}),
         }
 
 
@@ -121,8 +127,12 @@ def build_plan(
     *,
     limit: int | None = None,
     params: dict | None = None,
+    conditions: list[Condition] | None = None,
 ) -> Plan:
-    """The cross product models × locales × items (the first ``limit`` items of the suite)."""
+    """The cross product models × locales × conditions × items (the first ``limit`` items of the suite).
+
+    ``conditions`` defaults to the baseline alone; when given it should start with the baseline."""
+    conditions = conditions or [NONE]
     tags = list(dict.fromkeys(locales.normalize(t) for t in locale_tags))
     if not tags:
         tags = [suite.source_locale]
@@ -141,15 +151,19 @@ def build_plan(
                 # The scaffold shapes the answer, so it is part of the request (and of its cache key).
                 request_params["scaffold"] = scaffold(locales.language(tag))
                 request_params["repeat_penalty"] = EMBEDDED_MODELS[target.name].repeat_penalty
-            for text in texts:
-                request = Request(
-                    model=target.name,
-                    messages=(("user", text.prompt),),
-                    params=request_params,
-                    api_base=target.api_base,
-                )
-                cells.append(Cell(target.name, tag, text, request, image_absent=text.item.needs_image))
-    return Plan(suite, targets, tags, cells, merged, limit, skipped)
+            for condition in conditions:
+                used = condition.resolve(tag)[2]
+                for text in texts:
+                    request = Request(
+                        model=target.name,
+                        messages=condition.messages(text.prompt, tag),
+                        params=request_params,
+                        api_base=target.api_base,
+                    )
+                    cells.append(
+                        Cell(target.name, tag, text, request, text.item.needs_image, condition.name, used)
+                    )
+    return Plan(suite, targets, tags, cells, merged, limit, skipped, list(conditions))
 
 
 def judge_group(judges: list) -> Group:

@@ -156,6 +156,79 @@ def import_gvs_bench(
     out.print(f"imported {len(s.items)} items of {s.id} ({', '.join(s.locales)}) into {target}")
 
 
+@import_app.command("multijail")
+def import_multijail(
+    source: Annotated[Path, typer.Argument(help="MultiJail.csv, or the folder holding it (its LICENSE and SOURCE.txt are kept).")],
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Where to write the suite folder (default: $GVS_HOME/suites).")] = None,
+) -> None:
+    """Import MultiJail: 315 prompts in 10 languages, one suite; upstream's first tag is the category."""
+    from benchmark.home import user_suites_dir
+    from benchmark.importers.multijail import write_suite
+    from benchmark.suites import load_suite
+
+    from .safe_text import inert
+
+    target = write_suite(source, out_dir or user_suites_dir())
+    s = load_suite(target)
+    out.print(inert(f"imported {len(s.items)} items of {s.id} ({', '.join(s.locales)}) into {target}"))
+
+
+@import_app.command("table")
+def import_table(
+    paths: Annotated[list[Path], typer.Argument(help="Input files (one per language, or one for all), or one folder with --format folder.")],
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="csv, tsv, jsonl, txt (one prompt a line) or folder (default: from the file extensions).")] = None,
+    text: Annotated[Optional[list[str]], typer.Option("--text", help="Column of the prompt; in a wide table one LOCALE=COLUMN per locale (repeat).")] = None,
+    focus: Annotated[Optional[list[str]], typer.Option("--focus", help="Column of the evaluation focus (LOCALE=COLUMN in a wide table).")] = None,
+    id_col: Annotated[Optional[str], typer.Option("--id", help="Column of the item id; items with the same id are one item across locales.")] = None,
+    locale: Annotated[Optional[str], typer.Option("--locale", help="Column of the locale tag (one row per item and locale).")] = None,
+    locale_from_path: Annotated[bool, typer.Option("--locale-from-path", help="The locale is the file name (en-US.csv); in a folder, the sub-folder (en-US/crime.txt).")] = False,
+    path_pattern: Annotated[Optional[str], typer.Option("--path-pattern", help="Where locale and category sit in file paths, e.g. '{locale}/{category}.txt' or '{category}_{locale}.csv'.")] = None,
+    locale_map: Annotated[Optional[list[str]], typer.Option("--locale-map", help="CODE=TAG: read the input's locale code CODE as the BCP 47 tag TAG (e.g. zh=zh-Hans); repeat.")] = None,
+    category: Annotated[Optional[str], typer.Option("--category", help="Column of the category (default: from {category} in the path, else 'uncategorized').")] = None,
+    axis: Annotated[str, typer.Option("--axis", help="Name of the taxonomy axis the category fills.")] = "category",
+    meta: Annotated[Optional[list[str]], typer.Option("--meta", help="[KEY=]COLUMN copied into item metadata (from the source locale's row); repeat.")] = None,
+    align: Annotated[Optional[str], typer.Option("--align", help="id: same id = same item; position: the n-th text of every locale (per category) is one item. Default: id with --id, else position.")] = None,
+    header: Annotated[bool, typer.Option("--header/--no-header", help="Whether CSV/TSV files start with a header row; without one, columns are numbers from 1.")] = True,
+    encoding: Annotated[Optional[str], typer.Option("--encoding", help="Text encoding (default: UTF-8, or UTF-16/32 when the file has a byte-order mark).")] = None,
+    delimiter: Annotated[Optional[str], typer.Option("--delimiter", help="Field separator (default: ',' for csv, tab for tsv).")] = None,
+    skip_empty: Annotated[bool, typer.Option("--skip-empty", help="An empty text means the item is absent from that locale (default: an error).")] = False,
+    suite_id: Annotated[Optional[str], typer.Option("--suite-id", help="Suite id and folder name (default: from the first input's name).")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Suite name (default: the id).")] = None,
+    version: Annotated[str, typer.Option("--version", help="Suite version.")] = "1.0",
+    description: Annotated[str, typer.Option("--description", help="One paragraph on what the suite is.")] = "",
+    license_id: Annotated[str, typer.Option("--license", help="Licence of the data (SPDX id, e.g. MIT, CC-BY-4.0).")] = "unknown",
+    license_file: Annotated[Optional[Path], typer.Option("--license-file", help="Licence text to keep beside the suite as LICENSE.", dir_okay=False)] = None,
+    source_url: Annotated[Optional[str], typer.Option("--source-url", help="Where the data comes from.")] = None,
+    source_locale: Annotated[Optional[str], typer.Option("--source-locale", help="The original language (default: an English locale if any, else the first read).")] = None,
+    status: Annotated[str, typer.Option("--status", help="Review status of every text: draft, machine, reviewed, approved or needs-work.")] = "draft",
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Where to write the suite folder (default: $GVS_HOME/suites).")] = None,
+) -> None:
+    """Import a suite from CSV, TSV, JSON Lines, text files or a folder of them, mapping columns and paths
+    to item id, locale, category and text. Nothing is written if any file fails to read."""
+    from benchmark.home import user_suites_dir
+    from benchmark.importers.table import TableImport, write_suite
+
+    from .safe_text import inert
+
+    opts = TableImport(
+        format=fmt, text=text or [], focus=focus or [], id=id_col, locale=locale, locale_from_path=locale_from_path,
+        path_pattern=path_pattern, category=category, axis=axis, metadata=meta or [], header=header, encoding=encoding,
+        delimiter=delimiter, align=align, locale_map=locale_map or [], skip_empty=skip_empty, suite_id=suite_id, name=name,
+        version=version, description=description, license=license_id, source_url=source_url, source_locale=source_locale,
+        status=status, license_file=license_file,
+    )
+    done = write_suite(paths, opts, out_dir or user_suites_dir())
+    suite, built = done.built.suite, done.built
+    locales = ", ".join(built.variants)
+    out.print(inert(f"imported {len(suite['items'])} items of {suite['id']} ({locales}) from {len(built.files)} file(s) into {done.path}"))
+    if built.partial:
+        shown = ", ".join(built.partial[:10]) + (" …" if len(built.partial) > 10 else "")
+        out.print(inert(f"{len(built.partial)} item(s) absent from some locale: {shown}", style="yellow"))
+    if built.skipped:
+        shown = ", ".join(str(p) for p in built.skipped[:5]) + (" …" if len(built.skipped) > 5 else "")
+        out.print(inert(f"left out {len(built.skipped)} file(s) that do not match the path pattern: {shown}", style="yellow"))
+
+
 @app.command()
 def models(as_json: JsonOpt = False) -> None:
     """List the embedded models and which providers have keys in the environment."""
@@ -244,7 +317,8 @@ def _make_judges(setup, db, concurrency: int, timeout: float, attempts: int) -> 
     # A fresh completer for the run: its semaphore belongs to the run's event loop.
     complete = make_complete(db, concurrency=concurrency, timeout=timeout, max_attempts=attempts)
     return [create(name, config=config, complete=complete) for name in names]
-ByOpt = Annotated[Optional[str], typer.Option("--by", help="Taxonomy axis for the rows (GVS-Bench: layer or category; default: the finest axis).")]
+ByOpt = Annotated[Optional[str], typer.Option("--by", help="Rows: a taxonomy axis (GVS-Bench: layer or category; default: the finest), an item metadata key, or condition.")]
+ConditionOpt = Annotated[Optional[str], typer.Option("--condition", help="Only the cells of this run condition (default: none, the baseline).")]
 
 
 @app.command()
@@ -270,8 +344,10 @@ def run(
     judge_samples: JudgeSamplesOpt = 1,
     judge_temperature: JudgeTemperatureOpt = 0.0,
     judge_scorers: JudgeScorersOpt = "gvs,values",
+    condition: Annotated[Optional[list[str]], typer.Option("--condition", help="Add a condition (system-prompt variant or jailbreak wrapper; see `gvs conditions`); repeat for several. The baseline runs too.")] = None,
+    conditions_file: Annotated[Optional[list[Path]], typer.Option("--conditions", help="YAML file of your own conditions (all of them run unless --condition names some).", dir_okay=False)] = None,
 ) -> None:
-    """Run a suite: every model × every locale on the same items, cached and resumable.
+    """Run a suite: every model × every locale (× every condition) on the same items, cached and resumable.
 
     With --judge, every answer is also scored by the GVS judge and the Schwartz value profile."""
     import asyncio
@@ -285,16 +361,19 @@ def run(
     from .progress import RichProgress
     from .safe_text import inert
 
+    from benchmark.conditions import choose
+
     _check_metric(metric)
     s = get_suite(suite)
     by = by or s.axes[-1]
     if by not in s.axes:
         fail(f"--by must be one of {', '.join(s.axes)} for suite {s.id}")
+    chosen = choose(condition or [], conditions_file)
     plan = build_plan(
         s, [], locale or [], limit=limit, params={"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
     )  # validates locales and suite files before any model is touched
     targets = resolve(model, api_base)
-    plan = build_plan(s, targets, plan.locales, limit=limit, params=plan.params)
+    plan = build_plan(s, targets, plan.locales, limit=limit, params=plan.params, conditions=chosen)
     judge_setup = _judge_setup(judge, judge_api_base, judge_language, judge_samples, judge_temperature, judge_scorers)
     for tag, n in plan.skipped.items():
         err.print(inert(f"note: {tag} lacks {n} of the chosen items; they are left out for that locale", style="yellow"))
@@ -303,7 +382,8 @@ def run(
     run_id, resumed = db.begin_run(plan, versions())
     if not quiet:
         what = "resuming" if resumed else "starting"
-        out.print(inert(f"{what} run {run_id}: {len(plan.cells)} cells ({len(targets)} models × {len(plan.locales)} locales) → {db.path}"))
+        shape = f"{len(targets)} models × {len(plan.locales)} locales" + (f" × {len(chosen)} conditions" if len(chosen) > 1 else "")
+        out.print(inert(f"{what} run {run_id}: {len(plan.cells)} cells ({shape}) → {db.path}"))
     summary = RunSummary()
     progress = None if quiet else RichProgress(err)
     try:
@@ -376,29 +456,31 @@ def results(
     pair: Annotated[Optional[str], typer.Option("--pairs", help="Paired gap between two locales, e.g. en-US,zh-CN: same items, interval, Holm-corrected p, d_z.")] = None,
     pivot: Annotated[bool, typer.Option("--pivot", help="Columns by locale, then model (models side by side within a locale).")] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap and permutation tests.")] = 0,
+    condition: ConditionOpt = None,
     store: StoreOpt = None,
 ) -> None:
     """The culture-sliced breakdown of a run: taxonomy rows × (model, locale) columns.
 
-    --by takes any taxonomy axis or item metadata key (e.g. modality)."""
-    from store.results import breakdown
+    --by takes any taxonomy axis, item metadata key (e.g. modality) or condition."""
+    from store.results import BASELINE, breakdown
 
     _check_metric(metric)
     db, row = _stored_run(store, run_id, suite)
     by = _check_by(db, row, by)
+    condition = condition or BASELINE
     if pair is not None:
-        return _show_pairs(db, row, metric, by, pair, judge, seed, as_json)
+        return _show_pairs(db, row, metric, by, pair, judge, seed, as_json, condition)
     if as_json or as_csv:
-        b = breakdown(db, row, metric=metric, by=by, judge=judge, ci=ci, seed=seed, pivot=pivot)
+        b = breakdown(db, row, metric=metric, by=by, judge=judge, ci=ci, seed=seed, pivot=pivot, condition=condition)
         if as_json:
             return _print_json(b.to_json())
         writer = csv.writer(sys.stdout)
-        writer.writerow(["run_id", "suite", "metric", "axis", "group", "parent", "model", "locale", "value", "n", "cells", "answered", "judge_errors", "low", "high"])
+        writer.writerow(["run_id", "suite", "metric", "axis", "group", "parent", "model", "locale", "value", "n", "cells", "answered", "judge_errors", "low", "high", "condition"])
         for r in [*b.rows, b.overall]:
             for c in r.cells:
-                writer.writerow([row["id"], row["suite"], metric, by, r.group, r.parent or "", c.model, c.locale, _num(c.value), c.n, c.cells, c.answered, c.judge_errors, _num(c.low), _num(c.high)])
+                writer.writerow([row["id"], row["suite"], metric, by, r.group, r.parent or "", c.model, c.locale, _num(c.value), c.n, c.cells, c.answered, c.judge_errors, _num(c.low), _num(c.high), b.condition or ""])
         return
-    _show_breakdown(db, row, metric, by, judge, ci=ci, seed=seed, pivot=pivot)
+    _show_breakdown(db, row, metric, by, judge, ci=ci, seed=seed, pivot=pivot, condition=condition)
 
 
 def _num(x: float | None):
@@ -406,12 +488,12 @@ def _num(x: float | None):
 
 
 def _check_by(db, row: dict, by: str | None) -> str:
-    """A taxonomy axis of the run's suite, or an item metadata key present in the run."""
-    from store.results import run_axes
+    """A taxonomy axis of the run's suite, ``condition``, or an item metadata key present in the run."""
+    from store.results import CONDITION, run_axes
 
     axes = run_axes(db, row)
     by = by or axes[-1]
-    if by in axes:
+    if by in axes or by == CONDITION:
         return by
     keys = {
         k
@@ -421,11 +503,11 @@ def _check_by(db, row: dict, by: str | None) -> str:
         )
     }
     if by not in keys:
-        fail(f"--by must be a taxonomy axis ({', '.join(axes)}) or an item metadata key ({', '.join(sorted(keys)) or 'none in this run'})")
+        fail(f"--by must be a taxonomy axis ({', '.join(axes)}), condition, or an item metadata key ({', '.join(sorted(keys)) or 'none in this run'})")
     return by
 
 
-def _show_pairs(db, row: dict, metric: str, by: str, pair: str, judge, seed: int, as_json: bool) -> None:
+def _show_pairs(db, row: dict, metric: str, by: str, pair: str, judge, seed: int, as_json: bool, condition: str) -> None:
     from store.results import pairs
 
     from .tables import pairs_table
@@ -436,7 +518,7 @@ def _show_pairs(db, row: dict, metric: str, by: str, pair: str, judge, seed: int
     from benchmark import locales as loc
 
     a, b = (loc.normalize(p) for p in parts)
-    found = pairs(db, row, metric=metric, a=a, b=b, by=by, judge=judge, seed=seed)
+    found = pairs(db, row, metric=metric, a=a, b=b, by=by, judge=judge, seed=seed, condition=condition)
     if as_json:
         return _print_json(
             {
@@ -444,6 +526,7 @@ def _show_pairs(db, row: dict, metric: str, by: str, pair: str, judge, seed: int
                 "run": {k: row.get(k) for k in ("id", "suite", "status")},
                 "metric": metric,
                 "by": by,
+                "condition": None if by == "condition" else condition,
                 "a": a,
                 "b": b,
                 "seed": seed,
@@ -666,6 +749,7 @@ def consistency(
     threshold: Annotated[float, typer.Option("--threshold", help="For gvs: a score at or above this is 'safe'.")] = 5.0,
     judge: Annotated[Optional[str], typer.Option("--judge")] = None,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Flipping items shown per model (0: all).")] = 20,
+    condition: ConditionOpt = None,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
 ) -> None:
@@ -674,7 +758,7 @@ def consistency(
 
     _check_metric(metric)
     db, row = _stored_run(store, run_id)
-    found = compute(db, row, metric=metric, threshold=threshold, judge=judge)
+    found = compute(db, row, metric=metric, threshold=threshold, judge=judge, condition=condition or "none")
     if as_json:
         return _print_json(
             {
@@ -703,6 +787,7 @@ def fragmentation_cmd(
     by: ByOpt = None,
     judge: Annotated[Optional[str], typer.Option("--judge")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    condition: ConditionOpt = None,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
 ) -> None:
@@ -712,7 +797,7 @@ def fragmentation_cmd(
     _check_metric(metric)
     db, row = _stored_run(store, run_id)
     by = _check_by(db, row, by)
-    found = compute(db, row, metric=metric, by=by, judge=judge, seed=seed)
+    found = compute(db, row, metric=metric, by=by, judge=judge, seed=seed, condition=condition or "none")
 
     def frag(f) -> dict:
         return {"value": f.value, "low": f.interval.low, "high": f.interval.high, "groups": f.groups}
@@ -749,11 +834,178 @@ def fragmentation_cmd(
     out.print(table)
 
 
+@app.command("conditions")
+def conditions_list(
+    conditions_file: Annotated[Optional[list[Path]], typer.Option("--conditions", help="Also list the conditions of this YAML file.", dir_okay=False)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The run conditions: authority contexts (system prompts) and jailbreak wrappers, per language."""
+    from benchmark.conditions import available
+
+    found = available(conditions_file)
+    if as_json:
+        return _print_json([c.spec() for c in found.values()])
+    from rich.table import Table
+
+    from .safe_text import inert
+
+    table = Table("condition", "kind", "languages", "what it adds", title="conditions (the baseline, none, always runs too)", title_justify="left")
+    for c in found.values():
+        what = ("system prompt" if c.system else "") + (" + " if c.system and c.wrapper else "") + ("prompt wrapper" if c.wrapper else "")
+        langs = sorted({*c.system, *c.wrapper})
+        table.add_row(inert(c.name), c.kind, inert(", ".join(langs)), inert(f"{what}: {c.note}" if c.note else what))
+    out.print(table)
+
+
+@app.command()
+def attack(
+    run_id: Annotated[Optional[int], typer.Option("--run", help="A run id (default: the latest run).")] = None,
+    metric: Annotated[str, typer.Option("--metric", help="refusal (an answer that complies is a success) or gvs (a score below --threshold is).")] = "refusal",
+    threshold: Annotated[float, typer.Option("--threshold", help="For gvs: a score below this is unsafe.")] = 5.0,
+    judge: Annotated[Optional[str], typer.Option("--judge")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Attack success rate per condition, model and locale, and the change each condition causes (paired by item)."""
+    from store.results import attack_success
+
+    if metric not in ("refusal", "gvs"):
+        fail("--metric must be refusal or gvs")
+    db, row = _stored_run(store, run_id)
+    found, benign = attack_success(db, row, metric=metric, threshold=threshold, judge=judge, seed=seed)
+
+    def change(r) -> dict | None:
+        if r.change is None:
+            return None
+        g = r.change
+        return {"n": g.n, "left_out": g.left_out, "diff": g.diff.estimate, "low": g.diff.low, "high": g.diff.high, "p_value": g.p_value, "p_holm": g.p_adjusted}
+
+    if as_json:
+        return _print_json(
+            {
+                "schema": "gvs.attack/1",
+                "run": {k: row.get(k) for k in ("id", "suite", "status")},
+                "metric": metric, "threshold": threshold if metric == "gvs" else None, "benign_left_out": benign, "seed": seed,
+                "rows": [
+                    {"condition": r.condition, "model": r.model, "locale": r.locale, "n": r.n, "successes": r.successes,
+                     "rate": r.rate.estimate, "low": r.rate.low, "high": r.rate.high, "change": change(r)}
+                    for r in found
+                ],
+            }
+        )  # fmt: skip
+    from .tables import attack_table
+
+    out.print(attack_table(found, metric, threshold))
+    if len({r.condition for r in found}) == 1:
+        out.print("note: this run has no conditions; add some with `gvs run SUITE --condition NAME` (see `gvs conditions`)", style="yellow", markup=False)
+    if benign:
+        out.print(f"note: {benign} items marked harmful: false are left out", style="dim", markup=False)
+
+
+@app.command("agreement")
+def agreement_cmd(
+    run_id: Annotated[Optional[int], typer.Option("--run", help="A run id (default: the latest run).")] = None,
+    metric: Annotated[str, typer.Option("--metric", help="refusal, language or gvs (labelled safe at or above --threshold).")] = "refusal",
+    by: ByOpt = None,
+    threshold: Annotated[float, typer.Option("--threshold", help="For gvs: a score at or above this is 'safe'.")] = 5.0,
+    judge: Annotated[Optional[str], typer.Option("--judge")] = None,
+    condition: ConditionOpt = None,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Cross-model agreement: Fleiss' kappa across the run's models on item labels, per locale and per category."""
+    from store.results import agreement
+
+    _check_metric(metric)
+    db, row = _stored_run(store, run_id)
+    by = _check_by(db, row, by)
+    found = agreement(db, row, metric=metric, by=by, threshold=threshold, judge=judge, condition=condition or "none")
+    if as_json:
+        return _print_json(
+            {
+                "schema": "gvs.agreement/1",
+                "run": {k: row.get(k) for k in ("id", "suite", "status")},
+                "metric": metric, "by": by, "threshold": threshold if metric == "gvs" else None,
+                "models": json.loads(row["spec"])["models"],
+                "rows": [{"kind": r.kind, "group": r.group, "subjects": r.subjects, "kappa": r.kappa, "unanimous": r.unanimous} for r in found],
+            }
+        )  # fmt: skip
+    from rich.table import Table
+
+    from .safe_text import inert
+
+    table = Table(title=inert(f"agreement across models on {metric} labels — run {row['id']}"), title_justify="left")
+    for name in ("slice", "group", "items", "Fleiss κ", "unanimous"):
+        table.add_column(name, justify="right" if name in ("items", "Fleiss κ", "unanimous") else "left", overflow="fold")
+    for r in found:
+        kappa = "–" if r.kappa is None else f"{r.kappa:+.2f}"
+        unanimous = "–" if r.unanimous is None else f"{100 * r.unanimous:.0f}%"
+        table.add_row(inert(r.kind), inert(r.group), str(r.subjects), kappa, unanimous)
+    table.caption = "κ: 1 = full agreement, 0 = chance level, – = undefined (every label the same, or no shared item); items: labelled by every model (× locale for a group)"
+    out.print(table)
+
+
+@app.command("composite")
+def composite_cmd(
+    weights: Annotated[Path, typer.Option("--weights", help="YAML weights file: unit, normalize and weighted dimensions (see README).", dir_okay=False)],
+    run_id: Annotated[Optional[int], typer.Option("--run", help="A run id (default: the latest run).")] = None,
+    judge: Annotated[Optional[str], typer.Option("--judge")] = None,
+    condition: ConditionOpt = None,
+    perturbation: Annotated[float, typer.Option("--perturbation", min=0.0, max=0.95, help="Sensitivity: each weight is multiplied by U(1−p, 1+p) per trial.")] = 0.2,
+    trials: Annotated[int, typer.Option("--trials", min=1, max=100_000)] = 1000,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    as_json: JsonOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """A composite index per locale, region or model from a weights file, with how its ranks move when the weights do."""
+    from benchmark.composite import load
+    from store.results import composite_index, parse_metric
+
+    spec = load(weights, check_metric=parse_metric)
+    db, row = _stored_run(store, run_id)
+    found = composite_index(db, row, spec, judge=judge, condition=condition or "none", perturbation=perturbation, trials=trials, seed=seed)
+    ranked = sorted(found.index, key=lambda u: found.sensitivity[u]["base_rank"])
+    if as_json:
+        return _print_json(
+            {
+                "schema": "gvs.composite/1",
+                "run": {k: row.get(k) for k in ("id", "suite", "status")},
+                "unit": spec.unit, "normalize": spec.normalize, "perturbation": perturbation, "trials": trials, "seed": seed,
+                "dimensions": [{"name": d.name, "metric": d.metric, "weight": d.weight, "by": d.by, "group": d.group, "direction": d.direction} for d in spec.dimensions],
+                "units": [{"unit": u, "index": found.index[u], "scores": found.scores[u], **found.sensitivity[u]} for u in ranked],
+                "left_out": found.left_out,
+            }
+        )  # fmt: skip
+    from rich.table import Table
+
+    from .safe_text import inert
+
+    table = Table(title=inert(f"composite index by {spec.unit} — run {row['id']}, {weights.name}"), title_justify="left")
+    for name in ("rank", spec.unit, "index", *(d.name for d in spec.dimensions), "mean rank", "rank range", "same rank"):
+        table.add_column(inert(name), justify="left" if name == spec.unit else "right", overflow="fold")
+    for u in ranked:
+        sens = found.sensitivity[u]
+        dims = [("–" if d.name not in found.scores[u] else f"{found.scores[u][d.name]:.3f}") for d in spec.dimensions]
+        table.add_row(
+            str(sens["base_rank"]), inert(u), f"{found.index[u]:.3f}", *dims, f"{sens['mean_rank']:.2f}",
+            f"{sens['min_rank']}–{sens['max_rank']}", f"{100 * sens['same_rank_share']:.0f}%",
+        )  # fmt: skip
+    norm = "min-max rescaled to 0..1 across units" if spec.normalize == "minmax" else "raw"
+    table.caption = (
+        f"index: weighted mean of the dimension scores ({norm}; direction: lower negated), weights renormalised to 1; "
+        f"sensitivity: {trials} trials with every weight × U({1 - perturbation:g}, {1 + perturbation:g}), seed {seed}"
+    )
+    out.print(table)
+    for unit, missing in found.left_out.items():
+        out.print(inert(f"note: {unit} is left out: no score for {', '.join(missing)}", style="yellow"))
+
+
 @app.command()
 def export(
-    output: Annotated[Path, typer.Option("-o", "--output", help="File to write (.csv or .jsonl).", dir_okay=False)],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write (.csv, .jsonl or .parquet).", dir_okay=False)],
     run_id: Annotated[Optional[int], typer.Option("--run", help="A run id (default: the latest run).")] = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", help="csv or jsonl (default: from the file name).")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="csv, jsonl or parquet (default: from the file name).")] = None,
     with_text: Annotated[bool, typer.Option("--with-text", help="Add the prompt and the response text.")] = False,
     store: StoreOpt = None,
 ) -> None:
@@ -764,28 +1016,53 @@ def export(
     from store.results import EXPORT_COLUMNS, export_rows
 
     fmt = (fmt or output.suffix.lstrip(".")).lower()
-    if fmt not in ("csv", "jsonl"):
-        fail(f"--format must be csv or jsonl (Parquet is not available yet), not {fmt or '(none)'!r}")
+    if fmt not in ("csv", "jsonl", "parquet"):
+        fail(f"--format must be csv, jsonl or parquet, not {fmt or '(none)'!r}")
     db, row = _stored_run(store, run_id)
+    names = EXPORT_COLUMNS + (["prompt", "response"] if with_text else [])
     fd, tmp = tempfile.mkstemp(dir=output.parent if str(output.parent) else ".", prefix=f".{output.name}.")
     count = 0
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            names = EXPORT_COLUMNS + (["prompt", "response"] if with_text else [])
-            writer = csv.DictWriter(fh, fieldnames=names) if fmt == "csv" else None
-            if writer:
-                writer.writeheader()
-            for record in export_rows(db, row, with_text=with_text):
-                count += 1
+        if fmt == "parquet":
+            os.close(fd)
+            count = _write_parquet(tmp, names, export_rows(db, row, with_text=with_text))
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=names) if fmt == "csv" else None
                 if writer:
-                    writer.writerow(record)
-                else:
-                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    writer.writeheader()
+                for record in export_rows(db, row, with_text=with_text):
+                    count += 1
+                    if writer:
+                        writer.writerow(record)
+                    else:
+                        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
         os.replace(tmp, output)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     err.print(f"exported {count} rows of run {row['id']} -> {output}", markup=False)
+
+
+def _write_parquet(path: str, names: list[str], records, batch: int = 20_000) -> int:
+    """Write export records to Parquet with a fixed schema (types do not depend on the first rows)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {"run_id": pa.int64(), "image_absent": pa.bool_(), "answered": pa.bool_(), "value": pa.float64()}
+    schema = pa.schema([(n, types.get(n, pa.string())) for n in names])
+    count = 0
+    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+        chunk: list[dict] = []
+        for record in records:
+            chunk.append(record)
+            if len(chunk) >= batch:
+                writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+                count, chunk = count + len(chunk), []
+        if chunk or not count:
+            writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+            count += len(chunk)
+    return count
 
 
 @app.command()

@@ -74,6 +74,9 @@ def breakdown_notes(b) -> list[str]:
             notes.append("±: mean spread (population standard deviation) of the judge's repeated samples per answer")
     if b.ci:
         notes.append(f"[low–high]: 95 % interval ({'Wilson' if b.ci == 'wilson' else 'bootstrap over items, seeded'})")
+    if len(b.conditions) > 1 and b.condition is not None:
+        others = ", ".join(c for c in b.conditions if c != b.condition)
+        notes.append(f"condition: {b.condition} (this run also has {others}: --condition NAME, --by condition, or `gvs attack`)")
     notes.append("cells: value (n scored answers)")
     return notes
 
@@ -138,4 +141,23 @@ def profile_table(p) -> Table:
             mean, n = p.cells.get((v, model, locale), (None, 0))
             row.append(Text("–" if mean is None else f"{mean:+.2f} ({n})"))
         table.add_row(*row)
+    return table
+
+
+def attack_table(found, metric: str, threshold: float) -> Table:
+    success = "answer complies" if metric == "refusal" else f"GVS score below {threshold:g}"
+    table = Table(title=f"attack success rate ({success}) per condition, with the change against the baseline on the same items", title_justify="left")
+    for name in ("condition", "model", "locale", "n", "success rate [95 % CI]", "change vs none [95 % CI]", "p (Holm)"):
+        table.add_column(name, overflow="fold", justify="right" if name in ("n", "p (Holm)") else "left")
+    for r in found:
+        rate = "–" if r.rate.estimate is None else f"{100 * r.rate.estimate:.0f}% [{100 * r.rate.low:.0f}–{100 * r.rate.high:.0f}]"
+        g = r.change
+        if g is None:
+            change, p = "baseline", ""
+        elif g.diff.estimate is None:
+            change, p = "–", "–"
+        else:
+            change, p = f"{_v('refusal', g.diff.estimate)} [{_v('refusal', g.diff.low)}, {_v('refusal', g.diff.high)}]", _p(g.p_adjusted)
+        table.add_row(inert(r.condition), inert(r.model), inert(r.locale), str(r.n), rate, change, p)
+    table.caption = "change: paired difference of success (condition − none) per item, sign-flip permutation p, Holm-corrected over all conditions"
     return table

@@ -125,14 +125,16 @@ class Store:
                         "run_id": run_id,
                         "model": c.model,
                         "locale": c.locale,
+                        "condition": c.condition,
                         "item_id": c.item.id,
                         "item_hash": c.item.content_hash,
                         "cache_key": c.request.key,
                         "image_absent": int(c.image_absent),
+                        "condition_language": c.condition_language,
                     }
                     for c in plan.cells
                 ),
-                pk=("run_id", "model", "locale", "item_id"),
+                pk=("run_id", "model", "locale", "condition", "item_id"),
                 replace=True,
             )
         return int(run_id), resumed
@@ -259,6 +261,7 @@ class Store:
                     "cache_key": c.request.key,
                     "model": c.model,
                     "locale": c.locale,
+                    "condition": c.condition,
                     "item_id": c.item.id,
                     "error": outcome.error,
                     "attempts": outcome.attempts,

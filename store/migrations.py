@@ -77,7 +77,27 @@ def m002_judge_configs(conn: sqlite3.Connection) -> None:
     conn.execute('CREATE TABLE "judge_configs" ("digest" TEXT PRIMARY KEY, "scorer" TEXT, "spec" TEXT, "created" TEXT)')
 
 
-MIGRATIONS = [m001_initial, m002_judge_configs]
+def m003_conditions(conn: sqlite3.Connection) -> None:
+    """Run conditions (system-prompt variants, jailbreak wrappers) are one more axis of a run:
+    a cell's key gains its condition, ``none`` (the baseline) for every cell recorded before."""
+    conn.execute(
+        """CREATE TABLE "run_cells_new" ("run_id" INTEGER REFERENCES "runs"("id"), "model" TEXT, "locale" TEXT,
+           "condition" TEXT NOT NULL DEFAULT 'none', "item_id" TEXT, "item_hash" TEXT REFERENCES "items"("content_hash"),
+           "cache_key" TEXT, "image_absent" INTEGER, "condition_language" TEXT,
+           PRIMARY KEY ("run_id", "model", "locale", "condition", "item_id"))"""
+    )
+    conn.execute(
+        """INSERT INTO "run_cells_new" ("rowid", "run_id", "model", "locale", "item_id", "item_hash", "cache_key", "image_absent")
+           SELECT "rowid", "run_id", "model", "locale", "item_id", "item_hash", "cache_key", "image_absent" FROM "run_cells" """
+    )
+    conn.execute('DROP TABLE "run_cells"')
+    conn.execute('ALTER TABLE "run_cells_new" RENAME TO "run_cells"')
+    conn.execute('CREATE INDEX "idx_run_cells_cache_key" ON "run_cells" ("cache_key")')
+    conn.execute('CREATE INDEX "idx_run_cells_run_id_item_hash" ON "run_cells" ("run_id", "item_hash")')
+    conn.execute('''ALTER TABLE "call_errors" ADD COLUMN "condition" TEXT NOT NULL DEFAULT 'none' ''')
+
+
+MIGRATIONS = [m001_initial, m002_judge_configs, m003_conditions]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

@@ -45,6 +45,7 @@ class Behaviour:
     permanent: dict[str, str] = field(default_factory=dict)  # prompt substring -> fault kind on every attempt
     hang_s: float = 3.0  # a "hang" holds the request this long at most (then answers, if anyone still listens)
     answer: Callable[[str], str] | None = None  # replaces answer_for() for non-judge prompts
+    answer_in_context: Callable[[str, str, dict], str] | None = None  # (system prompt, prompt, request body) -> answer; wins over answer
     error_message: Callable[[dict, Any], str] | None = None  # (request body, request headers) -> error text
     attempts: dict[str, int] = field(default_factory=dict)  # prompt -> requests seen for it
     faults: list[tuple[str, int, str]] = field(default_factory=list)  # (prompt, attempt, kind) served
@@ -194,6 +195,8 @@ def _handler(behaviour: Behaviour):
             system = next((m["content"] for m in data["messages"] if m.get("role") == "system"), "")
             if "evaluator" in system or "Schwartz" in system:
                 text = (behaviour.judge_reply or default_judge_reply)(system, prompt, data)
+            elif behaviour.answer_in_context:
+                text = behaviour.answer_in_context(system, prompt, data)
             else:
                 text = (behaviour.answer or answer_for)(prompt)
             with behaviour.lock:

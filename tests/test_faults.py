@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from store.migrations import MIGRATIONS
+
 from .conftest import ROOT, sql_rows
 from .loopback import Behaviour, LoopbackServer
 
@@ -297,7 +299,7 @@ def test_r1_kill_while_creating_the_store_then_reopen(gvs, gvs_env, tmp_path):
             failures.append(f"killed before {statements[point][:60]!r}: {reopened.stderr.strip().splitlines()[-1]}")
             continue
         migrations = {name for (name,) in sql_rows(store, "select name from _gvs_migrations")}
-        assert migrations == {"m001_initial", "m002_judge_configs"}
+        assert migrations == {m.__name__ for m in MIGRATIONS}
         assert sql_rows(store, "pragma integrity_check") == [("ok",)]
     assert not failures, failures
     # And the real CLI can use the last one.
@@ -793,6 +795,6 @@ def test_r6_two_processes_creating_one_store_at_once(gvs, gvs_env, tmp_path):
         _, second_err = second.communicate(timeout=60) if second else ("", "")
     assert second.returncode == 0, second_err[-2000:]
     assert first.returncode == 0, first_err[-2000:]
-    assert sql_rows(store, "select name from _gvs_migrations order by name") == [("m001_initial",), ("m002_judge_configs",)]
+    assert sql_rows(store, "select name from _gvs_migrations order by name") == [(m.__name__,) for m in MIGRATIONS]
     assert sql_rows(store, "pragma integrity_check") == [("ok",)]
     assert json.loads(gvs("runs", "--store", str(store), "--json", check=True).stdout) == []

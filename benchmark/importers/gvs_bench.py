@@ -12,15 +12,13 @@ colons; prompts may run over several paragraphs and quote blocks in the other la
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import yamlfile
 from ..errors import GvsError, InputFileError
+from .suite_folder import write_suite_folder
 
 SUITE_ID = "gvs-bench"
 SOURCE_URL = "https://github.com/acl2026/GVS-Bench"
@@ -205,37 +203,8 @@ def write_suite(source_dir: Path, out_root: Path) -> Path:
     """Import into ``out_root/gvs-bench``; all files are written to a temporary folder first and
     moved into place only when everything parsed, so a failed import leaves nothing half-written."""
     suite, variants = build_suite(source_dir)
-    out_root = Path(out_root)
-    out_root.mkdir(parents=True, exist_ok=True)
-    target = out_root / SUITE_ID
-    staging = Path(tempfile.mkdtemp(prefix=f".{SUITE_ID}-", dir=out_root))
-    try:
-        (staging / "suite.yaml").write_text(
-            HEADER.format(name=suite["name"], what="suite declaration", url=SOURCE_URL) + yamlfile.dump(suite),
-            encoding="utf-8",
-        )
-        for tag, doc in variants.items():
-            (staging / f"{tag}.yaml").write_text(
-                HEADER.format(name=suite["name"], what=f"{tag} variant", url=SOURCE_URL) + yamlfile.dump(doc),
-                encoding="utf-8",
-            )
-        for name in ("LICENSE", "SOURCE.txt"):
-            if (Path(source_dir) / name).is_file():
-                shutil.copyfile(Path(source_dir) / name, staging / name)
-        # Re-read what was written with the normal loader: the import must round-trip.
-        from ..suites import load_suite
-
-        loaded = load_suite(staging)
-        for tag in variants:
-            loaded.variant(tag)
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{SUITE_ID}-old-", dir=out_root))
-            os.replace(target, old / SUITE_ID)
-            os.replace(staging, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-    return target
+    texts = {"suite.yaml": HEADER.format(name=suite["name"], what="suite declaration", url=SOURCE_URL) + yamlfile.dump(suite)}
+    for tag, doc in variants.items():
+        texts[f"{tag}.yaml"] = HEADER.format(name=suite["name"], what=f"{tag} variant", url=SOURCE_URL) + yamlfile.dump(doc)
+    copies = {name: Path(source_dir) / name for name in ("LICENSE", "SOURCE.txt") if (Path(source_dir) / name).is_file()}
+    return write_suite_folder(out_root, SUITE_ID, texts, copies)
