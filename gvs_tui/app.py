@@ -1,60 +1,96 @@
-"""The gvs terminal app. ``create_app`` is the one way to build it, for the CLI and the tests."""
+"""The gvs terminal app. ``create_app`` is the one way to build it, for the CLI and the tests.
+
+Four screens, one per mode: Suites (the taxonomy and every item in every locale), Results (the
+heatmap of a run, down to one item's answers), Run (start a run and watch it) and Compare (two
+runs or two locales, differences ranked). Keys 1–4 switch between them; every action is in the
+footer and in the command palette (ctrl+p).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
-from textual.app import App, ComposeResult
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.screen import Screen
 
-from .safe_text import inert
+SCREENS = {
+    "suites": ("Suites", "The taxonomy, and each item in every locale side by side"),
+    "results": ("Results", "Heatmap of a run: taxonomy × model × locale, down to the answers"),
+    "run": ("Run", "Start a run and follow its progress per model × locale"),
+    "compare": ("Compare", "Two runs or two locales, the differences ranked"),
+}
 
 
 class GvsApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "gvs"
+    DEFAULT_MODE = "suites"
     SUB_TITLE = "value safety across languages and cultures"
     BINDINGS = [
+        Binding("1", "switch_mode('suites')", "Suites", id="mode.suites"),
+        Binding("2", "switch_mode('results')", "Results", id="mode.results"),
+        Binding("3", "switch_mode('run')", "Run", id="mode.run"),
+        Binding("4", "switch_mode('compare')", "Compare", id="mode.compare"),
         Binding("q", "quit", "Quit", id="quit"),
-        Binding("r", "reload", "Reload suites", id="reload"),
     ]
 
-    def __init__(self, store_path: Path | None = None):
+    def __init__(self, store_path: Path | None = None, *, animations: bool = True):
+        from .screens.compare import CompareScreen
+        from .screens.results import ResultsScreen
+        from .screens.run import RunScreen
+        from .screens.suites import SuitesScreen
+
+        self.MODES = {
+            "suites": SuitesScreen,
+            "results": ResultsScreen,
+            "run": RunScreen,
+            "compare": CompareScreen,
+        }
         super().__init__()
         self.store_path = store_path
+        self.wanted_run: int | None = None  # a run the Results screen should open when it next shows
+        if not animations:
+            self.animation_level = "none"
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("Suites", id="title")
-        yield DataTable(id="suites", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="hint")
-        yield Footer()
+    @property
+    def store_file(self) -> Path:
+        """The store this app reads and writes: the one given, else $GVS_HOME/gvs.db (or the user data dir)."""
+        if self.store_path is not None:
+            return Path(self.store_path)
+        from benchmark.home import default_store_path
 
-    def on_mount(self) -> None:
-        table = self.query_one("#suites", DataTable)
-        table.add_columns("id", "name", "version", "items", "locales", "axes", "license")
-        self.action_reload()
+        return default_store_path()
 
-    def action_reload(self) -> None:
-        from benchmark.errors import GvsError
-        from benchmark.suites import find_suites
+    def show_run(self, run_id: int) -> None:
+        """Open the Results screen on run ``run_id`` (it picks the request up when it shows)."""
+        self.wanted_run = run_id
+        if self.current_mode == "results":
+            self.screen_stack[0].open_wanted_run()
+        else:
+            self.switch_mode("results")
 
-        table = self.query_one("#suites", DataTable)
-        table.clear()
-        hint = self.query_one("#hint", Static)
-        try:
-            found = find_suites()
-        except GvsError as exc:
-            hint.update(inert(f"error: {exc}", style="red"))
-            return
-        for s in found.values():
-            table.add_row(
-                inert(s.id), inert(s.name), inert(s.version), str(len(s.items)),
-                inert(", ".join(s.locales)), inert(" › ".join(s.axes)), inert(s.license), key=s.id,
-            )
-        hint.update(inert(f"{len(found)} suites · run one with: gvs run SUITE -m MODEL -l LOCALE"))
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for mode, (title, help_text) in SCREENS.items():
+            yield SystemCommand(f"Go to {title}", help_text, lambda mode=mode: self.switch_mode(mode))
+        # Every binding of the screen shown is a command too, so nothing is reachable only by a key.
+        seen = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or binding.action in seen or binding.action.startswith("switch_mode"):
+                continue
+            seen.add(binding.action)
+            node = active.node
+
+            def run(node=node, action=binding.action) -> None:
+                self.call_later(self.run_action, action, node)
+
+            yield SystemCommand(binding.description, f"{binding.tooltip or binding.description} ({key})", run)
+        yield from super().get_system_commands(screen)
 
 
-def create_app(store_path: Path | None = None) -> GvsApp:
-    return GvsApp(store_path)
+def create_app(store_path: Path | None = None, *, animations: bool = True) -> GvsApp:
+    """The app, reading and writing the store at ``store_path`` (default: $GVS_HOME/gvs.db);
+    ``animations=False`` for deterministic screenshots."""
+    return GvsApp(store_path, animations=animations)

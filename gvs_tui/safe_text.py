@@ -45,3 +45,37 @@ def inert(text: str | None, *, limit: int | None = None, style: str = "") -> Tex
     if limit is not None and len(value) > limit:
         value = value[: max(0, limit - 1)] + "…"
     return Text(value, style=style)
+
+
+def one_line(text: str | None, width: int | None = None, *, style: str = "") -> Text:
+    """``text`` made inert on one line (line breaks become spaces, runs of spaces one), cut to
+    ``width`` terminal cells (wide CJK characters count two) with an ellipsis."""
+    from rich.cells import get_character_cell_size
+
+    value = " ".join(clean((text or "").replace("\r\n", " ").replace("\n", " ")).split())
+    if width is not None:
+        used, cut = 0, None
+        for index, ch in enumerate(value):
+            size = get_character_cell_size(ch)
+            if used + size > width - 1 and cut is None:
+                cut = index
+            used += size
+            if used > width:
+                value = value[:cut] + "…"
+                break
+    return Text(value, style=style)
+
+
+_RTL_LANGUAGES = {"ar", "he", "fa", "ur", "ps", "sd", "ug", "yi", "dv", "ckb", "syr"}
+
+RTL_NOTE = "right-to-left text is shown as stored (logical order, unshaped): the terminal does not lay it out right to left"
+
+
+def is_rtl_locale(tag: str) -> bool:
+    """Whether a BCP 47 tag names a language written right to left (Arabic, Hebrew, Persian, Urdu…)."""
+    return tag.split("-")[0].lower() in _RTL_LANGUAGES or "-Arab" in tag or "-Hebr" in tag
+
+
+def has_rtl(text: str | None) -> bool:
+    """Whether ``text`` holds right-to-left letters (which a terminal shows unshaped, in stored order)."""
+    return any(unicodedata.bidirectional(ch) in ("R", "AL") for ch in text or "")

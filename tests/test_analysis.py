@@ -121,8 +121,8 @@ def test_tidy_exports(gvs, store, tmp_path):
     gvs("export", "-o", str(jl), "--with-text", "--store", str(store), check=True)
     records = [json.loads(x) for x in jl.read_text().splitlines()]
     assert len(records) == len(rows) and records[0]["response"] and records[0]["answered"] is True
-    bad = gvs("export", "-o", str(tmp_path / "x.parquet"), "--store", str(store))
-    assert bad.returncode == 2 and not (tmp_path / "x.parquet").exists()
+    bad = gvs("export", "-o", str(tmp_path / "x.ods"), "--store", str(store))
+    assert bad.returncode == 2 and not (tmp_path / "x.ods").exists()
 
 
 def test_fragmentation_per_model(gvs, store):

@@ -1,0 +1,272 @@
+"""Compare: two locales of one run (paired: the same items, with an interval and a Holm-corrected
+p-value), or two runs (the same group × model × locale), the differences ranked by size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Select, Sparkline, Static
+from textual.worker import get_current_worker
+
+from ..safe_text import inert, one_line
+from ..widgets import fmt_value
+
+MODES = [("two locales of a run (paired)", "locales"), ("two runs", "runs")]
+
+
+@dataclass
+class Diff:
+    group: str
+    model: str
+    locale: str  # "" in locale mode
+    a: float | None
+    b: float | None
+    diff: float | None
+    n: str
+    extra: str  # interval and p-value, in locale mode
+
+
+def _delta(metric: str, x: float | None) -> str:
+    if x is None:
+        return "–"
+    if metric == "gvs" or metric.startswith("value:"):
+        return f"{x:+.2f}"
+    return f"{100 * x:+.0f} pts"
+
+
+def _p(x: float | None) -> str:
+    return "–" if x is None else ("<0.001" if x < 0.001 else f"{x:.3f}")
+
+
+class CompareScreen(Screen):
+    BINDINGS = [
+        Binding("s", "swap", "Swap A/B", id="compare.swap"),
+        Binding("m", "next_metric", "Metric", id="compare.metric"),
+        Binding("r", "reload", "Reload", id="compare.reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.choices: list = []
+        self._filling = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(classes="bar", id="compare-bar"):
+            yield Select(MODES, value="locales", allow_blank=False, id="compare-mode", compact=True)
+            yield Select([], prompt="run A", id="compare-run-a", compact=True)
+            yield Select([], prompt="run B", id="compare-run-b", compact=True)
+            yield Select([], prompt="locale A", id="compare-locale-a", compact=True)
+            yield Select([], prompt="locale B", id="compare-locale-b", compact=True)
+            yield Select([("refusal", "refusal"), ("language", "language")], value="refusal", allow_blank=False, id="compare-metric", compact=True)
+            yield Select([], prompt="by", id="compare-by", compact=True)
+        yield Static("", id="compare-info")
+        yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+        with Horizontal(id="compare-chart"):
+            yield Static("", id="compare-spark-label")
+            yield Sparkline([], id="compare-spark")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#compare-table", DataTable).focus()
+
+    def on_screen_resume(self) -> None:
+        self.load_choices()
+
+    def value(self, selector: str):
+        v = self.query_one(selector, Select).value
+        return None if v == Select.NULL else v
+
+    @work(thread=True, exclusive=True, group="compare-choices")
+    def load_choices(self) -> None:
+        from store.browse import judged_metrics, run_choices
+        from store.results import run_axes
+
+        from .results import metric_options, open_reader
+
+        path = self.app.store_file
+        if not path.exists():
+            self.app.call_from_thread(self._info, "no store yet: start a run on the Run screen (3)")
+            return
+        db = open_reader(path)
+        try:
+            choices = run_choices(db)
+            extra = {}
+            for c in choices[:50]:
+                run = db.run(c.id)
+                extra[c.id] = (metric_options(judged_metrics(db, run)), run_axes(db, run))
+        finally:
+            db.close()
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._choices, choices, extra)
+
+    def _info(self, text: str) -> None:
+        self.query_one("#compare-info", Static).update(inert(text))
+
+    def _choices(self, choices: list, extra: dict) -> None:
+        if not choices:
+            self._info("no runs yet: start one on the Run screen (3)")
+            return
+        self.choices, self.extra = choices, extra
+        self._filling = True
+        options = [(one_line(f"run {c.id} · {c.suite} · {c.status}", 40), c.id) for c in choices if c.id in extra]
+        run_a, run_b = self.query_one("#compare-run-a", Select), self.query_one("#compare-run-b", Select)
+        keep_a, keep_b = self.value("#compare-run-a"), self.value("#compare-run-b")
+        run_a.set_options(options)
+        run_b.set_options(options)
+        ids = [c.id for c in choices if c.id in extra]
+        run_a.value = keep_a if keep_a in ids else ids[min(1, len(ids) - 1)] if len(ids) > 1 else ids[0]
+        run_b.value = keep_b if keep_b in ids else ids[0]
+        self._fill_run_options()
+        self.call_after_refresh(self._filled_and_compare)
+
+    def _fill_run_options(self) -> None:
+        run_a = self.value("#compare-run-a")
+        choice = next((c for c in self.choices if c.id == run_a), None)
+        if choice is None:
+            return
+        metrics, axes = self.extra[run_a]
+        for selector, index in (("#compare-locale-a", 0), ("#compare-locale-b", 1)):
+            select = self.query_one(selector, Select)
+            keep = self.value(selector)
+            select.set_options([(loc, loc) for loc in choice.locales])
+            if keep in choice.locales:
+                select.value = keep
+            elif choice.locales:
+                select.value = choice.locales[min(index, len(choice.locales) - 1)]
+        metric = self.query_one("#compare-metric", Select)
+        keep = metric.value
+        metric.set_options([(m, m) for m in metrics])
+        metric.value = keep if keep in metrics else "refusal"
+        by = self.query_one("#compare-by", Select)
+        keep = self.value("#compare-by")
+        by.set_options([(f"by {a}", a) for a in axes])
+        by.value = keep if keep in axes else axes[-1]
+        mode = self.value("#compare-mode")
+        self.query_one("#compare-run-b", Select).display = mode == "runs"
+        self.query_one("#compare-locale-a", Select).display = mode == "locales"
+        self.query_one("#compare-locale-b", Select).display = mode == "locales"
+
+    def _filled_and_compare(self) -> None:
+        self._filling = False
+        self.compare()
+
+    @on(Select.Changed)
+    def _changed(self, event: Select.Changed) -> None:
+        if self._filling or not self.choices:
+            return
+        if event.select.id in ("compare-run-a", "compare-mode"):
+            self._filling = True
+            self._fill_run_options()
+            self.call_after_refresh(self._filled_and_compare)
+            return
+        self.compare()
+
+    def compare(self) -> None:
+        mode = self.value("#compare-mode")
+        args = (
+            mode, self.value("#compare-run-a"), self.value("#compare-run-b"), self.value("#compare-locale-a"),
+            self.value("#compare-locale-b"), self.value("#compare-metric"), self.value("#compare-by"),
+        )  # fmt: skip
+        if None in args[1:2] + args[5:] or (mode == "runs" and args[2] is None) or (mode == "locales" and None in args[3:5]):
+            return
+        self._info("comparing…")
+        self._compute(*args)
+
+    @work(thread=True, exclusive=True, group="compare")
+    def _compute(self, mode, run_a, run_b, locale_a, locale_b, metric, by) -> None:
+        from benchmark.errors import GvsError
+        from store.results import breakdown, pairs
+
+        from .results import open_reader
+
+        db = open_reader(self.app.store_file)
+        diffs: list[Diff] = []
+        error = None
+        try:
+            ra = db.run(run_a)
+            if mode == "locales":
+                title = f"run {run_a}: {locale_a} − {locale_b}, same items only · {metric} by {by}"
+                if locale_a == locale_b:
+                    raise GvsError("choose two different locales")
+                for p in pairs(db, ra, metric=metric, a=locale_a, b=locale_b, by=by):
+                    g = p.gap
+                    extra = "–" if g.diff.estimate is None else f"[{_delta(metric, g.diff.low)}, {_delta(metric, g.diff.high)}] p(Holm) {_p(g.p_adjusted)}"
+                    diffs.append(Diff(p.group, p.model, "", g.mean_a, g.mean_b, g.diff.estimate, f"{g.n}", extra))
+            else:
+                rb = db.run(run_b)
+                title = f"run {run_b} − run {run_a} · {metric} by {by}"
+                ba = breakdown(db, ra, metric=metric, by=by)
+                bb = breakdown(db, rb, metric=metric, by=by)
+                cells_a = {(r.group, c.model, c.locale): c for r in [*ba.rows, ba.overall] for c in r.cells}
+                for r in [*bb.rows, bb.overall]:
+                    for c in r.cells:
+                        other = cells_a.get((r.group, c.model, c.locale))
+                        if other is None:
+                            continue
+                        d = None if c.value is None or other.value is None else c.value - other.value
+                        diffs.append(Diff(r.group, c.model, c.locale, other.value, c.value, d, f"{other.n}/{c.n}", ""))
+        except GvsError as exc:
+            error, title = str(exc), ""
+        finally:
+            db.close()
+        diffs.sort(key=lambda d: (d.diff is None, -abs(d.diff or 0.0)))
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, mode, metric, title, diffs, error, locale_a, locale_b, run_a, run_b)
+
+    def _show(self, mode, metric, title, diffs, error, locale_a, locale_b, run_a, run_b) -> None:
+        table = self.query_one("#compare-table", DataTable)
+        table.clear(columns=True)
+        spark = self.query_one("#compare-spark", Sparkline)
+        label = self.query_one("#compare-spark-label", Static)
+        if error:
+            self._info(error)
+            spark.data = []
+            label.update("")
+            return
+        a_name, b_name = (locale_a, locale_b) if mode == "locales" else (f"run {run_a}", f"run {run_b}")
+        columns = ["group", "model"] + (["locale"] if mode == "runs" else []) + [a_name, b_name, "difference"]
+        columns += ["n", "95% CI, p (Holm)"] if mode == "locales" else ["n A/B"]
+        for name in columns:
+            table.add_column(inert(name))
+        for d in diffs:
+            row = [one_line(d.group, 40, style="bold" if d.group == "overall" else ""), one_line(d.model, 28)]
+            if mode == "runs":
+                row.append(inert(d.locale))
+            size = abs(d.diff or 0)
+            row += [fmt_value(metric, d.a), fmt_value(metric, d.b), Text(_delta(metric, d.diff), style="bold" if size else "dim", justify="right"), d.n]
+            if mode == "locales":
+                row.append(d.extra)
+            table.add_row(*row)
+        self._info(f"{title} · {len(diffs)} rows, largest difference first")
+        spark.data = [abs(d.diff) for d in diffs if d.diff is not None] or [0.0]
+        label.update(Text("size of the differences, ranked ", style="dim"))
+
+    def action_swap(self) -> None:
+        mode = self.value("#compare-mode")
+        pair = ("#compare-locale-a", "#compare-locale-b") if mode == "locales" else ("#compare-run-a", "#compare-run-b")
+        a, b = (self.value(s) for s in pair)
+        if a is None or b is None:
+            return
+        self._filling = True
+        self.query_one(pair[0], Select).value = b
+        self.query_one(pair[1], Select).value = a
+        if mode == "runs":
+            self._fill_run_options()
+        self.call_after_refresh(self._filled_and_compare)
+
+    def action_next_metric(self) -> None:
+        select = self.query_one("#compare-metric", Select)
+        run_a = self.value("#compare-run-a")
+        options = self.extra[run_a][0] if self.choices and run_a in self.extra else []
+        if options:
+            select.value = options[(options.index(select.value) + 1) % len(options)] if select.value in options else options[0]
+
+    def action_reload(self) -> None:
+        self.load_choices()

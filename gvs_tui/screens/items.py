@@ -1,0 +1,248 @@
+"""The drill-down of Results: the items behind one cell (paged), then one item's answers in every
+locale and model side by side, with scores and judge reasons."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import get_current_worker
+
+from ..safe_text import RTL_NOTE, has_rtl, inert, is_rtl_locale, one_line
+from ..widgets import TextViewer, fmt_value
+
+PAGE = 200
+ANSWER_LIMIT = 600  # characters of an answer shown in the side-by-side table (v shows the whole)
+
+
+def _reader(app):
+    from .results import open_reader
+
+    return open_reader(app.store_file)
+
+
+class CellItemsScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="items.back"),
+        Binding("o", "open_item", "Open item", tooltip="The item's answers in every locale and model (or enter)", id="items.open"),
+        Binding("right_square_bracket", "page(1)", "Next page", id="items.next"),
+        Binding("left_square_bracket", "page(-1)", "Previous page", id="items.previous"),
+    ]
+
+    def __init__(self, run: dict, *, metric: str, by: str | None, group: str | None, model: str, locale: str):
+        super().__init__()
+        self.run, self.metric, self.by, self.group = run, metric, by, group
+        self.model, self.locale = model, locale
+        self.page_offset = 0
+        self.page_total = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="cell-title")
+        yield DataTable(id="cell-items", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="cell-note", classes="note")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        title = Text(f"run {self.run['id']} · {self.metric} · ", style="bold")
+        title.append_text(inert(f"{self.by}: {self.group}" if self.group is not None else "overall"))
+        title.append(" · ")
+        title.append_text(inert(f"{self.model} · {self.locale}", style="bold"))
+        self.query_one("#cell-title", Static).update(title)
+        table = self.query_one("#cell-items", DataTable)
+        table.add_column("item", key="item")
+        table.add_column(self.metric, key="value")
+        table.add_column("prompt", key="prompt", width=44)
+        table.add_column("answer", key="answer", width=52)
+        table.add_column("judge reason / error", key="reason", width=36)
+        table.focus()
+        self.fetch()
+
+    @work(thread=True, exclusive=True)
+    def fetch(self) -> None:
+        from store.browse import cell_items
+
+        db = _reader(self.app)
+        try:
+            page = cell_items(
+                db, self.run, metric=self.metric, by=self.by, group=self.group, model=self.model, locale=self.locale,
+                limit=PAGE, offset=self.page_offset,
+            )  # fmt: skip
+        finally:
+            db.close()
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, page)
+
+    def _show(self, page) -> None:
+        self.page_total = page.total
+        table = self.query_one("#cell-items", DataTable)
+        table.clear()
+        rtl = is_rtl_locale(self.locale)
+        for item in page.items:
+            value = Text(fmt_value(self.metric, item.value) if item.value is not None else (item.label or "–"))
+            if item.label and item.value is not None and self.metric in ("refusal", "language"):
+                value = Text(item.label)
+            if item.label == "judge_error":
+                value = Text("judge error", style="red")
+            answer = one_line(item.answer, 52) if item.answer is not None else Text("(no answer)", style="yellow italic")
+            aside = one_line(item.error, 36, style="red") if item.error else one_line(item.reason or "", 36, style="dim")
+            rtl |= has_rtl(item.prompt) or has_rtl(item.answer)
+            table.add_row(Text(item.item_id, style="bold"), value, one_line(item.prompt, 44), answer, aside, key=item.item_id)
+        end = page.offset + len(page.items)
+        note = f"items {page.offset + 1 if page.items else 0}–{end} of {page.total}"
+        if page.total > PAGE:
+            note += " · ] next page · [ previous page"
+        note += " · enter: the item's answers in every locale and model"
+        if rtl:
+            note += "\n" + RTL_NOTE
+        self.query_one("#cell-note", Static).update(inert(note))
+
+    def action_page(self, step: int) -> None:
+        offset = self.page_offset + step * PAGE
+        if 0 <= offset < max(self.page_total, 1):
+            self.page_offset = offset
+            self.fetch()
+
+    @on(DataTable.RowSelected, "#cell-items")
+    def _selected(self) -> None:
+        self.action_open_item()
+
+    def action_open_item(self) -> None:
+        table = self.query_one("#cell-items", DataTable)
+        if table.row_count == 0:
+            return
+        item_id = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        self.app.push_screen(ItemAnswersScreen(self.run, item_id, focus=(self.model, self.locale)))
+
+
+def score_lines(answer) -> Text:
+    text = Text()
+    for s in answer.scores:
+        text.append("\n")
+        if s.scorer in ("refusal", "language"):
+            text.append(f"{s.scorer}: ", style="dim")
+            text.append_text(inert(s.label or "–"))
+        elif s.scorer == "gvs":
+            text.append("GVS ", style="dim")
+            text.append("judge error" if s.label == "judge_error" else fmt_value("gvs", s.value), style="bold red" if s.label == "judge_error" else "bold")
+            text.append_text(inert(f" ({s.judge})" if s.judge else "", style="dim"))
+            if s.reason:
+                text.append_text(inert(f": {s.reason}", style="italic"))
+        elif s.scorer == "values":
+            text.append("values: ", style="dim")
+            if s.label == "judge_error":
+                text.append("judge error", style="bold red")
+            else:
+                shown = [f"{'+' if v > 0 else '−'}{name}" for name, v in (s.values or {}).items() if v]
+                text.append_text(inert(" ".join(shown) or "none involved"))
+        else:
+            text.append_text(inert(f"{s.scorer}: {s.label or fmt_value('refusal', s.value)}", style="dim"))
+    return text
+
+
+class ItemAnswersScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="answers.back"),
+        Binding("v", "view_all", "Full texts", tooltip="Every answer of this item in full, scrollable", id="answers.view"),
+    ]
+
+    def __init__(self, run: dict, item_id: str, *, focus: tuple[str, str] | None = None):
+        super().__init__()
+        self.run, self.item_id, self.focus_cell = run, item_id, focus
+        self.found = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="answers"):
+            yield Static("", id="answers-title")
+            yield Static("", id="answers-note", classes="note")
+            yield Static(Text("loading…", style="italic"), id="answers-table")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#answers", VerticalScroll).focus()
+        self.fetch()
+
+    @work(thread=True, exclusive=True)
+    def fetch(self) -> None:
+        from store.browse import item_answers
+
+        db = _reader(self.app)
+        try:
+            found = item_answers(db, self.run, self.item_id)
+        finally:
+            db.close()
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, found)
+
+    def _show(self, found) -> None:
+        self.found = found
+        title = Text(f"{found.item_id}", style="bold")
+        title.append_text(inert("  " + " › ".join(found.tags.values())))
+        title.append(f"   run {self.run['id']}", style="dim")
+        if found.metadata:
+            title.append("\n")
+            title.append_text(inert(", ".join(f"{k}: {v}" for k, v in found.metadata.items()), style="dim"))
+        self.query_one("#answers-title", Static).update(title)
+        table = Table(show_lines=True, expand=True, padding=(0, 1))
+        table.add_column("", style="bold", width=20, overflow="fold")
+        focus_model, focus_locale = self.focus_cell or (None, None)
+        for locale in found.locales:
+            table.add_column(inert(("◆ " if locale == focus_locale else "") + locale), ratio=1, overflow="fold")
+        first = {loc: next((a for (m, l2), a in found.answers.items() if l2 == loc), None) for loc in found.locales}
+        rtl = any(is_rtl_locale(loc) for loc in found.locales)
+        for field in ("prompt", "focus"):
+            cells = []
+            for loc in found.locales:
+                a = first[loc]
+                value = getattr(a, field) if a else ""
+                rtl |= has_rtl(value)
+                cells.append(inert(value, limit=ANSWER_LIMIT, style="dim" if field == "focus" else ""))
+            table.add_row(field, *cells)
+        truncated = False
+        for model in found.models:
+            cells = []
+            for loc in found.locales:
+                a = found.answers.get((model, loc))
+                if a is None:
+                    cells.append(Text("(not in this run)", style="dim italic"))
+                    continue
+                if a.text is None:
+                    cell = Text("(no answer)", style="yellow italic")
+                    if a.error:
+                        cell.append("\n")
+                        cell.append_text(inert(a.error, limit=300, style="red"))
+                else:
+                    rtl |= has_rtl(a.text)
+                    truncated |= len(a.text) > ANSWER_LIMIT
+                    cell = inert(a.text or "(empty answer)", limit=ANSWER_LIMIT)
+                    if a.image_absent:
+                        cell.append("\n(the item refers to an image that was not sent)", style="dim italic")
+                cell.append_text(score_lines(a))
+                if (model, loc) == (focus_model, focus_locale):
+                    cell.stylize("on #262640")
+                cells.append(cell)
+            table.add_row(inert(("◆ " if model == focus_model else "") + model), *cells)
+        self.query_one("#answers-table", Static).update(table)
+        notes = []
+        if truncated:
+            notes.append(f"answers longer than {ANSWER_LIMIT} characters are cut (…): v shows them whole")
+        if rtl:
+            notes.append(RTL_NOTE)
+        notes.append("◆ the cell you came from · v: every answer in full · esc: back")
+        self.query_one("#answers-note", Static).update(inert("\n".join(notes)))
+
+    def action_view_all(self) -> None:
+        if self.found is None:
+            return
+        parts = []
+        order = sorted(self.found.answers.items(), key=lambda kv: kv[0] != self.focus_cell)
+        for (model, locale), a in order:
+            parts.append((f"{model} · {locale} — prompt", a.prompt))
+            parts.append((f"{model} · {locale} — answer", a.text if a.text is not None else f"(no answer) {a.error or ''}"))
+        self.app.push_screen(TextViewer(f"{self.found.item_id}: every answer in full (run {self.run['id']})", parts))

@@ -1,0 +1,374 @@
+"""Results: a heatmap of one run — rows the taxonomy (layers, expandable to categories), columns
+model × locale — of the chosen metric; a cell opens its items, an item its answers in every
+locale and model side by side (see ``answers.py``).
+
+Numbers come from ``store.results.breakdown`` (aggregated in SQL) in a thread worker, so the table
+holds one row per group, never one per answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Select, Sparkline, Static
+from textual.worker import get_current_worker
+
+from ..safe_text import inert, one_line
+from ..widgets import fmt_value, heat
+
+OFFLINE_METRICS = ["refusal", "language"]
+LABEL_WIDTH = 44
+
+
+def metric_options(judged: set[str]) -> list[str]:
+    from benchmark.fulcra import SCHWARTZ_VALUES
+
+    found = list(OFFLINE_METRICS)
+    if "gvs" in judged:
+        found.insert(0, "gvs")
+    if "values" in judged:
+        found += [f"value:{v}" for v in SCHWARTZ_VALUES]
+    return found
+
+
+@dataclass
+class Loaded:
+    run: dict
+    choices: list  # store.browse.RunChoice
+    metrics: list[str]
+    keys: list[str]  # slicing keys: taxonomy axes, then metadata keys
+    main: object | None  # Breakdown by ``by``
+    parent: object | None  # Breakdown by the axis above ``by``, when there is one
+    parent_axis: str | None
+    error: str | None = None
+
+
+def open_reader(path: Path):
+    """A store connection for the calling thread (SQLite connections stay in their thread)."""
+    from store import open_store
+
+    return open_store(path)
+
+
+class ResultsScreen(Screen):
+    BINDINGS = [
+        Binding("o", "open_cell", "Open cell", tooltip="The items behind the selected cell (or enter)", id="results.open"),
+        Binding("x", "toggle_expand", "Expand", tooltip="Expand or collapse the layer under the cursor", id="results.expand"),
+        Binding("m", "next_metric", "Metric", tooltip="Next metric: GVS, refusal, language, Schwartz values", id="results.metric"),
+        Binding("b", "next_by", "Slice by", tooltip="Next slicing key: taxonomy axes, then item metadata", id="results.by"),
+        Binding("p", "pivot", "Pivot", tooltip="Columns by locale, then model (or back)", id="results.pivot"),
+        Binding("n", "toggle_n", "Show n", tooltip="Show the number of scored answers per cell", id="results.n"),
+        Binding("c", "toggle_ci", "95% CI", tooltip="Show 95 % intervals (Wilson for rates, bootstrap otherwise)", id="results.ci"),
+        Binding("u", "choose_run", "Run…", tooltip="Choose another run", id="results.run"),
+        Binding("r", "reload", "Reload", id="results.reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.run_id: int | None = None
+        self.metric = "refusal"
+        self.by: str | None = None
+        self.pivot = False
+        self.show_n = False
+        self.ci = False
+        self.expanded: set[str] = set()
+        self.loaded: Loaded | None = None
+        self.rows: dict[str, tuple[str | None, str | None, object]] = {}  # row key -> (axis, group, Row)
+        self._filling = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="results-bar", classes="bar"):
+            yield Select([], prompt="run", id="results-run", allow_blank=True)
+            yield Select([(m, m) for m in OFFLINE_METRICS], prompt="metric", id="results-metric", allow_blank=False)
+            yield Select([], prompt="slice by", id="results-by")
+        yield Static("", id="results-info")
+        yield DataTable(id="heatmap", cursor_type="cell", header_height=2, zebra_stripes=False)
+        with Horizontal(id="results-chart"):
+            yield Static("", id="spark-label")
+            yield Sparkline([], id="spark")
+        yield Static("", id="results-notes")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#heatmap", DataTable).focus()
+
+    def on_screen_resume(self) -> None:
+        self.open_wanted_run()
+
+    def open_wanted_run(self) -> None:
+        wanted = getattr(self.app, "wanted_run", None)
+        if wanted is not None:
+            self.app.wanted_run = None
+            self.run_id, self.by, self.expanded = wanted, None, set()
+        self.load()
+
+    # -- loading ------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        self.query_one("#results-info", Static).update(Text("loading…", style="italic"))
+        self._fetch_breakdown(self.run_id, self.metric, self.by, self.ci, self.pivot)
+
+    @work(thread=True, exclusive=True, group="results")
+    def _fetch_breakdown(self, run_id: int | None, metric: str, by: str | None, ci: bool, pivot: bool) -> None:
+        from benchmark.errors import GvsError
+        from store.browse import judged_metrics, run_choices, slice_keys
+        from store.results import breakdown, run_axes
+
+        path = self.app.store_file
+        if not path.exists():
+            self.app.call_from_thread(self._show_empty, f"no store yet at {path}: start a run on the Run screen (3)")
+            return
+        db = open_reader(path)
+        try:
+            choices = run_choices(db)
+            if not choices:
+                self.app.call_from_thread(self._show_empty, "no runs yet: start one on the Run screen (3)")
+                return
+            run = db.run(run_id) if run_id is not None else None
+            run = run or db.run(choices[0].id)
+            metrics = metric_options(judged_metrics(db, run))
+            if metric not in metrics:
+                metric = "refusal"
+            keys = slice_keys(db, run)
+            axes = run_axes(db, run)
+            by = by if by in keys else axes[-1]
+            parent_axis = axes[axes.index(by) - 1] if by in axes and axes.index(by) > 0 else None
+            try:
+                main = breakdown(db, run, metric=metric, by=by, ci=ci, pivot=pivot)
+                parent = breakdown(db, run, metric=metric, by=parent_axis, ci=ci, pivot=pivot) if parent_axis else None
+                error = None
+            except GvsError as exc:
+                main = parent = None
+                error = str(exc)
+            loaded = Loaded(run, choices, metrics, keys, main, parent, parent_axis, error)
+        finally:
+            db.close()
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, loaded, metric, by)
+
+    def _show_empty(self, message: str) -> None:
+        self.loaded = None
+        self.query_one("#results-info", Static).update(inert(message))
+        self.query_one("#heatmap", DataTable).clear(columns=True)
+        self.query_one("#results-notes", Static).update("")
+
+    def _show(self, loaded: Loaded, metric: str, by: str) -> None:
+        from store.results import describe
+
+        self.loaded, self.metric, self.by, self.run_id = loaded, metric, by, loaded.run["id"]
+        self._filling = True
+        run_select = self.query_one("#results-run", Select)
+        run_select.set_options([(one_line(c.label, 70), c.id) for c in loaded.choices])
+        run_select.value = loaded.run["id"]
+        metric_select = self.query_one("#results-metric", Select)
+        metric_select.set_options([(m, m) for m in loaded.metrics])
+        metric_select.value = metric
+        by_select = self.query_one("#results-by", Select)
+        by_select.set_options([(f"slice by {k}", k) for k in loaded.keys])
+        by_select.value = by
+        self.call_after_refresh(self._filled)
+        run = loaded.run
+        info = Text()
+        info.append(f"run {run['id']}", style="bold")
+        info.append_text(inert(f" · {run['suite']} · {run['status']} · {metric}"))
+        if loaded.error is None:
+            info.append_text(inert(f": {describe(metric)}", style="dim"))
+        extras = [word for word, on_ in (("pivoted", self.pivot), ("n shown", self.show_n), ("95% CI", self.ci)) if on_]
+        if extras:
+            info.append(" · " + ", ".join(extras), style="italic")
+        self.query_one("#results-info", Static).update(info)
+        if loaded.error is not None:
+            self.query_one("#heatmap", DataTable).clear(columns=True)
+            self.query_one("#results-notes", Static).update(inert(loaded.error, style="yellow"))
+            return
+        self.fill_table()
+
+    def _filled(self) -> None:
+        self._filling = False
+
+    def fill_table(self) -> None:
+        loaded = self.loaded
+        table = self.query_one("#heatmap", DataTable)
+        cursor = table.cursor_coordinate
+        table.clear(columns=True)
+        b = loaded.main
+        first = loaded.parent_axis or b.by
+        table.add_column(inert(f"{first}" + (f" › {b.by}" if loaded.parent_axis else "")), key="group", width=LABEL_WIDTH)
+        for index, (model, locale) in enumerate(b.columns):
+            table.add_column(inert(f"{model}\n{locale}"), key=f"c{index}")
+        self.rows = {}
+        if loaded.parent is not None:
+            for prow in loaded.parent.rows:
+                key = f"P:{prow.group}"
+                mark = "▾ " if prow.group in self.expanded else "▸ "
+                self._add_row(table, key, Text(mark, style="bold").append_text(one_line(prow.group, LABEL_WIDTH - 2, style="bold")), loaded.parent_axis, prow.group, prow)
+                if prow.group in self.expanded:
+                    for row in b.rows:
+                        if row.parent == prow.group:
+                            self._add_row(table, f"G:{row.group}", Text("   ").append_text(one_line(row.group, LABEL_WIDTH - 3)), b.by, row.group, row)
+        else:
+            for row in b.rows:
+                self._add_row(table, f"G:{row.group}", one_line(row.group, LABEL_WIDTH), b.by, row.group, row)
+        self._add_row(table, "overall", Text("overall", style="bold italic"), None, None, b.overall)
+        if cursor.row < table.row_count:
+            table.move_cursor(row=cursor.row, column=cursor.column, animate=False)
+        self.update_chart()
+        self.update_notes()
+
+    def _add_row(self, table: DataTable, key: str, label: Text, axis: str | None, group: str | None, row) -> None:
+        self.rows[key] = (axis, group, row)
+        cells = {(c.model, c.locale): c for c in row.cells}
+        values = []
+        for column in self.loaded.main.columns:
+            c = cells.get(column)
+            values.append(self.cell_text(c))
+        table.add_row(label, *values, key=key)
+
+    def cell_text(self, c) -> Text:
+        if c is None:
+            return Text("–", justify="right")
+        text = Text(fmt_value(self.metric, c.value), style=heat(self.metric, c.value), justify="right")
+        if self.ci and c.low is not None:
+            text.append(f" [{fmt_value(self.metric, c.low)}–{fmt_value(self.metric, c.high)}]", style="dim")
+        if self.show_n:
+            text.append(f" n={c.n}", style="dim")
+        if c.cells - c.answered:
+            text.append(f" ?{c.cells - c.answered}", style="yellow")
+        if c.judge_errors:
+            text.append(f" !{c.judge_errors}", style="red")
+        return text
+
+    def update_notes(self) -> None:
+        from ..tables import breakdown_notes
+
+        b = self.loaded.main
+        notes = [n for n in breakdown_notes(b) if not n.startswith("cells:")]
+        legend = "cells: value" + (" n=scored answers" if self.show_n else "") + (" [95% interval]" if self.ci else "")
+        legend += " · ?N unanswered · !N judge errors · enter/o: the cell's items · x: expand a layer"
+        self.query_one("#results-notes", Static).update(inert("\n".join([legend, *notes])))
+
+    # -- the chart ------------------------------------------------------------------------------
+
+    @on(DataTable.CellHighlighted, "#heatmap")
+    def _highlighted(self) -> None:
+        self.update_chart()
+
+    def update_chart(self) -> None:
+        table = self.query_one("#heatmap", DataTable)
+        label = self.query_one("#spark-label", Static)
+        spark = self.query_one("#spark", Sparkline)
+        if self.loaded is None or self.loaded.main is None or table.row_count == 0:
+            label.update("")
+            spark.data = []
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        _, group, row = self.rows[key]
+        cells = {(c.model, c.locale): c for c in row.cells}
+        values = [cells[c].value if c in cells and cells[c].value is not None else 0.0 for c in self.loaded.main.columns]
+        spark.data = values
+        text = one_line(group or "overall", 32, style="bold")
+        text.append(f" min {fmt_value(self.metric, min(values))} max {fmt_value(self.metric, max(values))}")
+        text.append(" across columns ", style="dim")
+        label.update(text)
+
+    # -- drill down -----------------------------------------------------------------------------
+
+    @on(DataTable.CellSelected, "#heatmap")
+    def _selected(self, event: DataTable.CellSelected) -> None:
+        if event.coordinate.column == 0:
+            self.action_toggle_expand()
+        else:
+            self.action_open_cell()
+
+    def action_open_cell(self) -> None:
+        from .items import CellItemsScreen
+
+        if self.loaded is None or self.loaded.main is None:
+            return
+        table = self.query_one("#heatmap", DataTable)
+        coordinate = table.cursor_coordinate
+        key = table.coordinate_to_cell_key(coordinate).row_key.value
+        axis, group, _ = self.rows[key]
+        if coordinate.column == 0:
+            self.notify("choose a model × locale column (→), then enter")
+            return
+        model, locale = self.loaded.main.columns[coordinate.column - 1]
+        self.app.push_screen(
+            CellItemsScreen(self.loaded.run, metric=self.metric, by=axis, group=group, model=model, locale=locale)
+        )
+
+    def action_toggle_expand(self) -> None:
+        if self.loaded is None or self.loaded.parent is None:
+            return
+        table = self.query_one("#heatmap", DataTable)
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        axis, group, row = self.rows[key]
+        layer = group if key.startswith("P:") else getattr(row, "parent", None)
+        if layer is None:
+            return
+        self.expanded ^= {layer}
+        self.fill_table()
+        table.move_cursor(row=table.get_row_index(f"P:{layer}"), animate=False)
+
+    # -- switches -------------------------------------------------------------------------------
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        if self._filling or event.value == Select.NULL:
+            return
+        if event.select.id == "results-run" and event.value != self.run_id:
+            self.run_id, self.by, self.expanded = event.value, None, set()
+        elif event.select.id == "results-metric" and event.value != self.metric:
+            self.metric = event.value
+        elif event.select.id == "results-by" and event.value != self.by:
+            self.by = event.value
+        else:
+            return
+        self.load()
+
+    def _cycle(self, options: list[str], current: str | None) -> str | None:
+        if not options:
+            return current
+        return options[(options.index(current) + 1) % len(options)] if current in options else options[0]
+
+    def action_next_metric(self) -> None:
+        if self.loaded:
+            self.metric = self._cycle(self.loaded.metrics, self.metric)
+            self.load()
+
+    def action_next_by(self) -> None:
+        if self.loaded:
+            self.by = self._cycle(self.loaded.keys, self.by)
+            self.load()
+
+    def action_pivot(self) -> None:
+        self.pivot = not self.pivot
+        self.load()
+
+    def action_toggle_ci(self) -> None:
+        self.ci = not self.ci
+        self.load()
+
+    def action_toggle_n(self) -> None:
+        self.show_n = not self.show_n
+        if self.loaded and self.loaded.main:
+            self._show(self.loaded, self.metric, self.by)
+
+    def action_choose_run(self) -> None:
+        select = self.query_one("#results-run", Select)
+        select.focus()
+        select.expanded = True
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def select_run(self, run_id: int) -> None:
+        self.run_id, self.by, self.expanded = run_id, None, set()
+        self.load()

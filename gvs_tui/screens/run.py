@@ -1,0 +1,513 @@
+"""Run: pick a suite, models, locales, limit, concurrency and a judge; start; follow the progress
+per model × locale through the run engine's Progress interface; cancel keeps every finished call.
+
+The run goes through the same engine and store as ``gvs run`` (``build_plan``, ``execute``,
+``Store.begin_run``/``end_run``) in a thread worker with its own event loop and its own store
+connection, so the app stays responsive; the display reads counters the engine updates."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Log, ProgressBar, Select, SelectionList, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from ..safe_text import clean, inert, one_line
+
+
+# -- the wiring (no Textual below this line until RunScreen) ---------------------------------
+
+
+@dataclass
+class RunRequest:
+    suite: str
+    models: list[str]
+    locales: list[str]
+    limit: int | None = None
+    concurrency: int = 8
+    api_base: str | None = None
+    judge: str | None = None
+    judge_api_base: str | None = None
+    timeout: float = 120.0
+    retries: int = 3
+    params: dict = field(default_factory=lambda: {"temperature": 0.0, "max_tokens": 256, "seed": 0})
+
+
+@dataclass
+class RunOutcome:
+    run_id: int
+    status: str  # completed, incomplete, interrupted
+    answered: int
+    total: int
+    summary: object  # benchmark.runner.RunSummary
+    judged: bool
+
+
+def prepare(request: RunRequest):
+    """Validate everything before any work, as ``gvs run`` does: the suite and its locale files,
+    the models and their keys, the judge. Returns (plan, judge config or None); raises GvsError."""
+    from benchmark.errors import GvsError
+    from benchmark.judge import JudgeConfig
+    from benchmark.models import resolve
+    from benchmark.runner import build_plan
+    from benchmark.suites import get_suite
+
+    suite = get_suite(request.suite)
+    plan = build_plan(suite, [], request.locales, limit=request.limit, params=request.params)
+    targets = resolve(request.models, request.api_base)
+    plan = build_plan(suite, targets, plan.locales, limit=request.limit, params=plan.params)
+    judge = None
+    if request.judge:
+        (target,) = resolve([request.judge], request.judge_api_base)
+        judge = JudgeConfig(target=target, params={"temperature": 0.0, "max_tokens": 400, "seed": 0})
+    if not plan.cells:
+        raise GvsError("nothing to run: the chosen locales have none of the chosen items")
+    return plan, judge
+
+
+def execute_run(
+    request: RunRequest, plan, judge, store_path: Path, progress, cancelled: Callable[[], bool], note: Callable[[str], None]
+) -> RunOutcome:
+    """Run ``plan`` into the store (blocking; call it from a worker thread). ``cancelled`` is polled:
+    when it turns true the run stops, every finished call stays saved, and the run is recorded as
+    interrupted (running it again resumes it)."""
+    from benchmark.errors import GvsError
+    from benchmark.requests import user_prompt
+    from benchmark.runner import RunSummary, execute, make_complete
+    from benchmark.scorers import create
+    from store import open_store
+    from store.db import versions
+
+    db = open_store(store_path)
+    try:
+        attempts = request.retries + 1
+        judges = []
+        if judge is not None:
+            note(f"asking the judge {judge.target.name} for a one-line ping…")
+            ping = user_prompt(judge.target.name, "Reply with the word OK.", {"max_tokens": 5}, judge.target.api_base)
+            outcome = asyncio.run(make_complete(db, concurrency=1, timeout=request.timeout, max_attempts=attempts)(ping))
+            if not outcome.ok:
+                raise GvsError(f"judge {judge.target.name} cannot be reached: {outcome.error}")
+        run_id, resumed = db.begin_run(plan, versions())
+        note(f"{'resuming' if resumed else 'starting'} run {run_id}: {len(plan.cells)} cells "
+             f"({len(plan.targets)} models × {len(plan.locales)} locales) → {db.path}")  # fmt: skip
+        summary = RunSummary(total=len(plan.cells))
+
+        async def main() -> RunSummary:
+            if judge is not None:  # the judges' completer belongs to this event loop
+                complete = make_complete(db, concurrency=request.concurrency, timeout=request.timeout, max_attempts=attempts)
+                judges.extend(create(name, config=judge, complete=complete) for name in ("gvs", "values"))
+            task = asyncio.ensure_future(
+                execute(plan, db, run_id, progress, concurrency=request.concurrency, timeout=request.timeout,
+                        max_attempts=attempts, judges=judges)  # fmt: skip
+            )
+            while not task.done():
+                if cancelled():
+                    task.cancel()
+                    break
+                await asyncio.wait({task}, timeout=0.1)
+            return await task
+
+        try:
+            summary = asyncio.run(main())
+            interrupted = False
+        except asyncio.CancelledError:
+            interrupted = True
+        answered = db.db.execute(
+            "select count(*) from run_cells rc join responses r on r.cache_key = rc.cache_key where rc.run_id = ?", [run_id]
+        ).fetchone()[0]
+        summary.total = len(plan.cells)
+        if interrupted:
+            summary.interrupted = True
+            status = "interrupted"
+        else:
+            status = "completed" if answered == len(plan.cells) else "incomplete"
+        db.end_run(run_id, status, summary)
+        return RunOutcome(run_id, status, answered, len(plan.cells), summary, bool(judges))
+    finally:
+        db.close()
+
+
+class Counters:
+    """The run engine's Progress, kept as counters under a lock: the engine (in the worker thread)
+    updates them; the screen reads a snapshot a few times a second and is told when to look."""
+
+    def __init__(self, poke: Callable[[], None], say: Callable[[str], None]):
+        self._lock = threading.Lock()
+        self._poke, self._say = poke, say
+        self.totals: dict[tuple[str, str], int] = {}
+        self.done: dict[tuple[str, str], int] = {}
+        self.cached: dict[tuple[str, str], int] = {}
+        self.errors: dict[tuple[str, str], int] = {}
+        self.started: float | None = None
+        self.ended: float | None = None
+        self.finished = False
+
+    def start(self, totals: dict[tuple[str, str], int]) -> None:
+        with self._lock:
+            self.totals = dict(totals)
+            for group in totals:
+                self.done[group] = self.cached[group] = self.errors[group] = 0
+            self.started = time.monotonic()
+        self._poke()
+
+    def advance(self, group: tuple[str, str], *, cached: bool = False, error: bool = False) -> None:
+        with self._lock:
+            self.done[group] = self.done.get(group, 0) + 1
+            self.cached[group] = self.cached.get(group, 0) + cached
+            self.errors[group] = self.errors.get(group, 0) + error
+        self._poke()
+
+    def message(self, text: str) -> None:
+        self._say(text)
+
+    def finish(self) -> None:
+        with self._lock:
+            self.finished = True
+            self.ended = time.monotonic()
+        self._poke()
+
+    def snapshot(self) -> tuple[float, list[tuple[tuple[str, str], int, int, int, int]]]:
+        with self._lock:
+            elapsed = (self.ended or time.monotonic()) - self.started if self.started else 0.0
+            rows = [(g, self.totals[g], self.done[g], self.cached[g], self.errors[g]) for g in self.totals]
+        return elapsed, rows
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def offered_models(store_path: Path) -> list[tuple[str, str]]:
+    """(model, why offered): the embedded models, then the models of earlier runs in the store."""
+    import json
+
+    from benchmark.embedded import EMBEDDED_MODELS
+
+    found = {name: "embedded, offline, no key" for name in EMBEDDED_MODELS}
+    if store_path.exists():
+        import sqlite3
+
+        con = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)
+        try:
+            for (spec,) in con.execute("select spec from runs order by id desc limit 50"):
+                for name in json.loads(spec).get("models", []):
+                    found.setdefault(name, "used in an earlier run")
+        except sqlite3.Error:
+            pass
+        finally:
+            con.close()
+    return list(found.items())
+
+
+def keys_set() -> list[str]:
+    import os
+
+    from benchmark.models import KNOWN_PROVIDER_KEYS
+
+    return [provider for provider, env in KNOWN_PROVIDER_KEYS.items() if os.environ.get(env)]
+
+
+# -- the screen -------------------------------------------------------------------------------
+
+
+class RunScreen(Screen):
+    BINDINGS = [
+        Binding("ctrl+r", "start", "Start run", priority=True, id="run.start"),
+        Binding("ctrl+g", "cancel", "Cancel run", priority=True, tooltip="Stop; every finished call stays saved", id="run.cancel"),
+        Binding("ctrl+o", "open_results", "Open results", priority=True, tooltip="The results of the last run started here", id="run.results"),
+    ]
+
+    class Poke(Message):
+        """The counters changed."""
+
+    class Finished(Message):
+        """The run thread is done: an outcome, or None when it stopped before the run began."""
+
+        def __init__(self, outcome: RunOutcome | None, error: BaseException | None) -> None:
+            super().__init__()
+            self.outcome, self.error = outcome, error
+
+    class Note(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counters: Counters | None = None
+        self.runner: Worker | None = None
+        self.last_run: int | None = None
+        self._poked = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="run-main"):
+            with VerticalScroll(id="run-form"):
+                yield Label("suite")
+                yield Select([], id="run-suite", allow_blank=True, prompt="suite", compact=True)
+                yield Label("models (offered: embedded and used before)")
+                yield SelectionList(id="run-models", compact=True)
+                yield Label("more models: LiteLLM strings, comma-separated")
+                yield Input(placeholder="e.g. openai/gpt-4o-mini, ollama/llama3", id="run-extra", compact=True)
+                yield Label("API base for them (OpenAI-compatible server; optional)")
+                yield Input(placeholder="none (e.g. http://127.0.0.1:8000/v1)", id="run-api-base", compact=True)
+                yield Label("locales")
+                yield SelectionList(id="run-locales", compact=True)
+                with Horizontal(classes="pair"):
+                    with Vertical():
+                        yield Label("limit (empty: all items)")
+                        yield Input("5", id="run-limit", type="integer", compact=True)
+                    with Vertical():
+                        yield Label("concurrency (per model)")
+                        yield Input("8", id="run-concurrency", type="integer", compact=True)
+                yield Label("judge model (optional: GVS scores and value profiles)")
+                yield Input(placeholder="none (e.g. openai/gpt-4o)", id="run-judge", compact=True)
+                yield Label("judge API base (optional)")
+                yield Input(placeholder="none (e.g. http://127.0.0.1:8000/v1)", id="run-judge-api-base", compact=True)
+                with Horizontal(classes="buttons"):
+                    yield Button("Start ^r", id="run-start", variant="primary")
+                    yield Button("Cancel ^g", id="run-cancel", variant="error", disabled=True)
+                    yield Button("Results ^o", id="run-results", disabled=True)
+            with Vertical(id="run-live"):
+                yield Static("", id="run-status")
+                yield ProgressBar(id="run-overall", show_eta=False)
+                yield DataTable(id="run-progress", cursor_type="none", zebra_stripes=True)
+                yield Log(id="run-log", highlight=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        from benchmark.errors import GvsError
+        from benchmark.suites import find_suites
+
+        try:
+            suites = find_suites()
+        except GvsError as exc:
+            suites = {}
+            self.say(f"error: {exc}")
+        self.suites = suites
+        select = self.query_one("#run-suite", Select)
+        select.set_options([(one_line(f"{s.id} — {s.name}", 50), s.id) for s in suites.values()])
+        if suites:
+            select.value = next(iter(suites))
+        models = self.query_one("#run-models", SelectionList)
+        for index, (name, why) in enumerate(offered_models(self.app.store_file)):
+            label = Text(name)
+            label.append_text(inert(f"  {why}", style="dim"))
+            models.add_option((label, name, index == 0))
+        table = self.query_one("#run-progress", DataTable)
+        widths = {"model": 28, "locale": 10, "done": 11, "%": 4, "rate": 8, "cached": 6, "errors": 6, "ETA": 8}
+        for name, width in widths.items():
+            table.add_column(name, key=name, width=width)
+        keys = keys_set()
+        self.set_status(
+            Text("ready: choose, then Start (ctrl+r)", style="bold")
+            + inert("   keys set for: " + (", ".join(keys) if keys else "no provider (the embedded model needs none)"), style="dim")
+        )
+        self.query_one("#run-overall", ProgressBar).update(total=None)
+
+    @on(Select.Changed, "#run-suite")
+    def _suite_changed(self, event: Select.Changed) -> None:
+        locales = self.query_one("#run-locales", SelectionList)
+        locales.clear_options()
+        suite = self.suites.get(event.value) if event.value != Select.NULL else None
+        if suite is None:
+            return
+        many = len(suite.locales) > 3
+        for tag in suite.locales:
+            locales.add_option((tag, tag, not many or tag == suite.source_locale))
+
+    def set_status(self, text: Text) -> None:
+        self.query_one("#run-status", Static).update(text)
+
+    def say(self, text: str) -> None:
+        self.query_one("#run-log", Log).write_line(clean(text, keep_newlines=False))
+
+    # -- start and cancel ---------------------------------------------------------------------
+
+    def read_form(self) -> RunRequest:
+        from benchmark.errors import GvsError
+
+        suite = self.query_one("#run-suite", Select).value
+        if suite == Select.NULL:
+            raise GvsError("choose a suite")
+        models = list(self.query_one("#run-models", SelectionList).selected)
+        extra = self.query_one("#run-extra", Input).value
+        models += [m for m in extra.replace(",", " ").split() if m not in models]
+        if not models:
+            raise GvsError("choose at least one model (or type a LiteLLM model string)")
+
+        def number(selector: str, low: int, what: str) -> int | None:
+            raw = self.query_one(selector, Input).value.strip()
+            if not raw:
+                return None
+            value = int(raw)
+            if value < low:
+                raise GvsError(f"{what} must be at least {low}")
+            return value
+
+        def text(selector: str) -> str | None:
+            return self.query_one(selector, Input).value.strip() or None
+
+        return RunRequest(
+            suite=suite, models=models, locales=list(self.query_one("#run-locales", SelectionList).selected),
+            limit=number("#run-limit", 1, "limit"), concurrency=number("#run-concurrency", 1, "concurrency") or 8,
+            api_base=text("#run-api-base"), judge=text("#run-judge"), judge_api_base=text("#run-judge-api-base"),
+        )  # fmt: skip
+
+    def action_start(self) -> None:
+        from benchmark.errors import GvsError
+
+        if self.running():
+            self.notify("a run is already going: cancel it first (ctrl+g)", severity="warning")
+            return
+        try:
+            request = self.read_form()
+        except (GvsError, ValueError) as exc:
+            self.set_status(inert(f"cannot start: {exc}", style="bold red"))
+            return
+        self.query_one("#run-progress", DataTable).clear()
+        self.query_one("#run-overall", ProgressBar).update(total=None, progress=0)
+        self.set_status(Text("checking the suite, the models and their keys…", style="italic"))
+        self.query_one("#run-start", Button).disabled = True
+        self.query_one("#run-cancel", Button).disabled = False
+        self.counters = Counters(self._poke_from_thread, self._note_from_thread)
+        self.runner = self.run_in_thread(request, self.counters)
+
+    def action_cancel(self) -> None:
+        if self.running() and self.runner is not None:
+            self.runner.cancel()
+            self.set_status(Text("cancelling: calls in flight are dropped, finished ones stay saved…", style="yellow"))
+
+    def action_open_results(self) -> None:
+        if self.last_run is None:
+            self.notify("no run started here yet", severity="warning")
+            return
+        self.app.show_run(self.last_run)
+
+    @on(Button.Pressed, "#run-start")
+    def _start_pressed(self) -> None:
+        self.action_start()
+
+    @on(Button.Pressed, "#run-cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    @on(Button.Pressed, "#run-results")
+    def _results_pressed(self) -> None:
+        self.action_open_results()
+
+    @work(thread=True, exclusive=True, group="run", exit_on_error=False)
+    def run_in_thread(self, request: RunRequest, counters: Counters) -> None:
+        # Cancelling a thread worker only raises a flag: the engine polls it, stops, and records
+        # the run as interrupted; the outcome comes back as a message either way.
+        worker = get_current_worker()
+        outcome, error = None, None
+        try:
+            plan, judge = prepare(request)
+            if any(t.embedded for t in plan.targets):
+                counters.message("the embedded model loads on its first call (a few seconds) and answers one call at a time")
+            for tag, n in plan.skipped.items():
+                counters.message(f"note: {tag} lacks {n} of the chosen items; they are left out for that locale")
+            if not worker.is_cancelled:
+                outcome = execute_run(
+                    request, plan, judge, self.app.store_file, counters, lambda: worker.is_cancelled, counters.message
+                )
+        except Exception as exc:  # shown on the screen, never a crash of the app
+            error = exc
+        self.post_message(self.Finished(outcome, error))
+
+    def _poke_from_thread(self) -> None:
+        if not self._poked:  # one pending refresh at most, however fast the engine advances
+            self._poked = True
+            self.post_message(self.Poke())
+
+    def _note_from_thread(self, text: str) -> None:
+        self.post_message(self.Note(text))
+
+    def on_run_screen_note(self, message: Note) -> None:
+        self.say(message.text)
+
+    def on_run_screen_poke(self, message: Poke) -> None:
+        self._poked = False
+        self.refresh_progress()
+
+    def refresh_progress(self) -> None:
+        if self.counters is None:
+            return
+        elapsed, rows = self.counters.snapshot()
+        table = self.query_one("#run-progress", DataTable)
+        total_all = sum(r[1] for r in rows)
+        done_all = sum(r[2] for r in rows)
+        for (model, locale), total, done, cached, errors in rows:
+            key = f"{model}\x1f{locale}"
+            called = done - cached
+            rate = called / elapsed if elapsed > 0 and called else 0.0
+            left = total - done
+            if not left:
+                eta = "done"
+            elif self.counters.finished:
+                eta = "stopped"
+            else:
+                eta = _duration(left / rate) if rate else "…"
+            values = [
+                one_line(model, 32), one_line(locale, 16), f"{done}/{total}", f"{100 * done // max(total, 1)}%",
+                (f"{rate:.1f}/s" if rate >= 1 else f"{1 / rate:.0f}s/call") if rate else "–", str(cached),
+                Text(str(errors), style="bold red" if errors else ""), eta,
+            ]  # fmt: skip
+            if key in table.rows:
+                for column, value in zip(("model", "locale", "done", "%", "rate", "cached", "errors", "ETA"), values):
+                    table.update_cell(key, column, value)
+            else:
+                table.add_row(*values, key=key)
+        self.query_one("#run-overall", ProgressBar).update(total=total_all or None, progress=done_all)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is self.runner and event.state == WorkerState.RUNNING:
+            self.set_status(Text("running…  cancel with ctrl+g (finished calls stay saved)", style="bold"))
+
+    def running(self) -> bool:
+        return self.query_one("#run-cancel", Button).disabled is False
+
+    def on_run_screen_finished(self, message: Finished) -> None:
+        from benchmark.errors import GvsError
+
+        self.query_one("#run-start", Button).disabled = False
+        self.query_one("#run-cancel", Button).disabled = True
+        self.refresh_progress()
+        if message.error is not None:
+            error = message.error
+            shown = str(error) if isinstance(error, GvsError) else f"{type(error).__name__}: {error}"
+            self.set_status(inert(f"cannot run: {shown}", style="bold red"))
+            self.say(f"error: {shown}")
+            return
+        outcome = message.outcome
+        if outcome is None:
+            self.set_status(Text("cancelled before the run began: nothing was written", style="yellow"))
+            return
+        self.last_run = outcome.run_id
+        self.query_one("#run-results", Button).disabled = False
+        s = outcome.summary
+        if outcome.status == "interrupted":
+            line = (f"run {outcome.run_id} interrupted: {outcome.answered} of {outcome.total} cells answered and saved; "
+                    "start the same run again to resume")  # fmt: skip
+            style = "bold yellow"
+        else:
+            line = (f"run {outcome.run_id} {outcome.status}: {s.total} cells, {s.called} called, {s.cached} from cache, "
+                    f"{s.errors} failed" + (f", {s.judge_errors} judge errors" if outcome.judged else ""))  # fmt: skip
+            style = "bold green" if outcome.status == "completed" else "bold yellow"
+        self.set_status(inert(line + "  · ctrl+o: results", style=style))
+        self.say(line)

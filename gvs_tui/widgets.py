@@ -1,0 +1,67 @@
+"""Widgets and helpers shared by the screens of the app."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from .safe_text import RTL_NOTE, has_rtl, inert
+
+
+class TextViewer(ModalScreen):
+    """The whole of a long text (answers, prompts), inert and scrollable; escape closes it."""
+
+    BINDINGS = [Binding("escape,q,v", "dismiss", "Close", id="viewer.close")]
+
+    def __init__(self, title: str, parts: list[tuple[str, str]]):
+        super().__init__()
+        self.title_text = title
+        self.parts = parts  # (heading, untrusted text)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="viewer"):
+            yield Static(inert(self.title_text, style="bold"), id="viewer-title")
+            if any(has_rtl(text) for _, text in self.parts):
+                yield Static(Text(RTL_NOTE, style="italic"), classes="note")
+            for heading, text in self.parts:
+                yield Static(inert(heading, style="bold underline"), classes="viewer-heading")
+                yield Static(inert(text or "(empty)"), classes="viewer-text")
+        yield Footer()
+
+    def action_dismiss(self) -> None:
+        self.dismiss()
+
+
+def fmt_value(metric: str, value: float | None) -> str:
+    """A metric's value as shown in a cell: a percentage for rates, 0–10 for GVS, ±1 for values."""
+    if value is None:
+        return "–"
+    if metric == "gvs":
+        return f"{value:.1f}"
+    if metric.startswith("value:"):
+        return f"{value:+.2f}"
+    return f"{100 * value:.0f}%"
+
+
+def metric_range(metric: str) -> tuple[float, float]:
+    if metric == "gvs":
+        return 0.0, 10.0
+    if metric.startswith("value:"):
+        return -1.0, 1.0
+    return 0.0, 1.0
+
+
+def heat(metric: str, value: float | None) -> Style:
+    """A background from dark to bright blue by where ``value`` lies in the metric's range (no
+    judgement of good or bad: a high refusal rate is neither)."""
+    if value is None:
+        return Style(dim=True)
+    low, high = metric_range(metric)
+    share = min(1.0, max(0.0, (value - low) / (high - low)))
+    r, g, b = int(20 + 30 * share), int(30 + 90 * share), int(60 + 170 * share)
+    return Style(bgcolor=f"rgb({r},{g},{b})", color="white" if share < 0.75 else "black")

@@ -1,0 +1,213 @@
+"""Reading one run for a browser: the items behind one breakdown cell, one item's answers across
+every model and locale, and the runs and slicing keys there are to choose from.
+
+Everything is paged or bounded in SQL (texts are cut to an excerpt where a list shows many), so a
+store of any size is read a screenful at a time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from .db import Store
+from .results import GROUP_EXPR, metric_source, run_axes
+
+EXCERPT = 400  # characters of a prompt or an answer kept per row of a list
+
+
+@dataclass
+class RunChoice:
+    id: int
+    suite: str
+    status: str
+    models: list[str]
+    locales: list[str]
+    cells: int
+
+    @property
+    def label(self) -> str:
+        return f"run {self.id} · {self.suite} · {self.status} · {len(self.models)} models × {len(self.locales)} locales"
+
+
+def run_choices(store: Store, limit: int = 200) -> list[RunChoice]:
+    """The latest runs, newest first (at most ``limit``)."""
+    rows = store.db.execute(
+        "select id, suite, status, spec, summary from runs order by id desc limit ?", [limit]
+    ).fetchall()
+    found = []
+    for run_id, suite, status, spec, summary in rows:
+        s = json.loads(spec)
+        total = (json.loads(summary) if summary else {}).get("total")
+        found.append(RunChoice(run_id, suite, status, list(s.get("models", [])), list(s.get("locales", [])), total or 0))
+    return found
+
+
+def slice_keys(store: Store, run: dict) -> list[str]:
+    """What a breakdown can be sliced by: the taxonomy axes, then the item metadata keys of the run."""
+    axes = run_axes(store, run)
+    keys = [
+        k
+        for (k,) in store.db.execute(
+            """select distinct j.key from run_cells rc join items i on i.content_hash = rc.item_hash,
+               json_each(i.metadata) j where rc.run_id = ? order by j.key""",
+            [run["id"]],
+        )
+    ]
+    return axes + [k for k in keys if k not in axes]
+
+
+def judged_metrics(store: Store, run: dict) -> set[str]:
+    """Which judge scorers (gvs, values) have scores on the run."""
+    return {
+        scorer
+        for (scorer,) in store.db.execute(
+            """select distinct s.scorer from run_cells rc join scores s on s.cache_key = rc.cache_key
+               where rc.run_id = ? and s.scorer in ('gvs', 'values')""",
+            [run["id"]],
+        )
+    }
+
+
+@dataclass
+class CellItem:
+    item_id: str
+    prompt: str  # excerpt
+    answer: str | None  # excerpt; None when the cell has no stored answer
+    value: float | None
+    label: str | None
+    reason: str | None  # a judge's reason, for judge metrics
+    error: str | None  # the last call error of an unanswered cell
+
+
+@dataclass
+class CellItems:
+    items: list[CellItem]
+    total: int
+    offset: int
+
+
+def cell_items(
+    store: Store,
+    run: dict,
+    *,
+    metric: str,
+    by: str | None,
+    group: str | None,
+    model: str,
+    locale: str,
+    judge: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> CellItems:
+    """The items behind one breakdown cell (``group`` of ``by``; every item when ``group`` is None),
+    in suite order, one page of at most ``limit`` from ``offset``, with the metric's value and label."""
+    source = metric_source(store, run, metric=metric, judge=judge)
+    where = "rc.run_id = :run and rc.model = :model and rc.locale = :locale"
+    if group is not None and by:
+        where += f" and {GROUP_EXPR} = :group"
+    params = {
+        "run": run["id"], "model": model, "locale": locale, "by": by, "group": group, "scorer": source.scorer,
+        "version": source.version, "config": source.config, "path": source.path, "limit": limit, "offset": offset,
+        "excerpt": EXCERPT,
+    }  # fmt: skip
+    joins = """from run_cells rc join items i on i.content_hash = rc.item_hash
+        left join responses r on r.cache_key = rc.cache_key
+        left join scores s on s.cache_key = rc.cache_key and s.scorer = :scorer and s.version = :version
+             and s.config = :config"""
+    total = store.db.execute(f"select count(*) {joins} where {where}", params).fetchone()[0]
+    sql = f"""select rc.item_id, substr(i.prompt, 1, :excerpt), substr(r.text, 1, :excerpt), r.cache_key is not null,
+               {source.value_expr}, s.label, json_extract(s.details, '$.reason'),
+               (select ce.error from call_errors ce where ce.run_id = rc.run_id and ce.model = rc.model
+                  and ce.locale = rc.locale and ce.item_id = rc.item_id order by ce.id desc limit 1)
+        {joins} where {where} order by rc.rowid limit :limit offset :offset"""
+    items = []
+    for item_id, prompt, text, answered, value, label, reason, error in store.db.execute(sql, params):
+        items.append(
+            CellItem(item_id, prompt or "", text if answered else None, value, label, reason, None if answered else error)
+        )
+    return CellItems(items, total, offset)
+
+
+@dataclass
+class ScoreView:
+    scorer: str
+    value: float | None
+    label: str | None
+    reason: str | None
+    judge: str | None  # the judge model, for judge scorers
+    values: dict | None = None  # Schwartz values, for the values scorer
+
+
+@dataclass
+class Answer:
+    model: str
+    locale: str
+    prompt: str
+    focus: str
+    status: str
+    text: str | None
+    finish_reason: str | None
+    error: str | None
+    image_absent: bool
+    scores: list[ScoreView] = field(default_factory=list)
+
+
+@dataclass
+class ItemAnswers:
+    item_id: str
+    tags: dict
+    metadata: dict
+    models: list[str]
+    locales: list[str]
+    answers: dict[tuple[str, str], Answer]  # (model, locale) -> answer
+
+
+def item_answers(store: Store, run: dict, item_id: str) -> ItemAnswers:
+    """One item of ``run``: its text and the answer of every model in every locale, with every
+    score (offline scorers, and the latest score of each judge model), judge reasons and errors."""
+    spec = json.loads(run["spec"])
+    rows = store.db.execute(
+        """select rc.model, rc.locale, rc.cache_key, rc.image_absent, i.prompt, i.focus, i.status, i.tags, i.metadata,
+               r.cache_key is not null, r.text, r.finish_reason,
+               (select ce.error from call_errors ce where ce.run_id = rc.run_id and ce.model = rc.model
+                  and ce.locale = rc.locale and ce.item_id = rc.item_id order by ce.id desc limit 1)
+           from run_cells rc join items i on i.content_hash = rc.item_hash left join responses r on r.cache_key = rc.cache_key
+           where rc.run_id = ? and rc.item_id = ? order by rc.rowid""",
+        [run["id"], item_id],
+    ).fetchall()
+    answers: dict[tuple[str, str], Answer] = {}
+    tags: dict = {}
+    metadata: dict = {}
+    by_key: dict[str, list[Answer]] = {}
+    for model, locale, key, image_absent, prompt, focus, status, t, m, answered, text, finish, error in rows:
+        tags, metadata = json.loads(t or "{}"), json.loads(m or "{}")
+        answer = Answer(model, locale, prompt or "", focus or "", status or "", text if answered else None, finish,
+                        None if answered else error, bool(image_absent))  # fmt: skip
+        answers[(model, locale)] = answer
+        by_key.setdefault(key, []).append(answer)
+    if by_key:
+        marks = ",".join("?" * len(by_key))
+        seen: set[tuple[str, str, str | None]] = set()
+        for key, scorer, value, label, details, judge_spec in store.db.execute(
+            f"""select s.cache_key, s.scorer, s.value, s.label, s.details, jc.spec from scores s
+                left join judge_configs jc on jc.digest = s.config
+                where s.cache_key in ({marks}) order by s.created desc, s.scorer""",
+            list(by_key),
+        ):
+            d = json.loads(details or "{}")
+            judge = json.loads(judge_spec).get("model") if judge_spec else None
+            if (key, scorer, judge) in seen:  # an older version or configuration of the same judge
+                continue
+            seen.add((key, scorer, judge))
+            view = ScoreView(scorer, value, label, d.get("reason"), judge, d.get("values") if scorer == "values" else None)
+            for answer in by_key[key]:
+                answer.scores.append(view)
+        order = {"refusal": 0, "language": 1, "gvs": 2, "values": 3}
+        for answer in answers.values():
+            answer.scores.sort(key=lambda s: (order.get(s.scorer, 9), s.scorer, s.judge or ""))
+    axes = run_axes(store, run)
+    tags = {**{a: tags[a] for a in axes if a in tags}, **tags}
+    models = [m for m in spec.get("models", []) if any(k[0] == m for k in answers)]
+    locales = [loc for loc in spec.get("locales", []) if any(k[1] == loc for k in answers)]
+    return ItemAnswers(item_id, tags, metadata, models, locales, answers)

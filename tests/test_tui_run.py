@@ -1,0 +1,161 @@
+"""Run screen: start a run against a loopback OpenAI-compatible server, watch it, cancel one, open
+its results; and the Compare screen on the runs it made."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.widgets import DataTable, Input, SelectionList
+
+from gvs_tui.app import create_app
+
+from .conftest import sql_rows
+from .loopback import Behaviour, LoopbackServer
+from .test_tui_support import make_store, rendered, wait_for
+
+SIZE = (160, 45)
+
+
+@pytest.fixture
+def keyless(gvs_env, monkeypatch):
+    from benchmark.models import KNOWN_PROVIDER_KEYS
+
+    for env in KNOWN_PROVIDER_KEYS.values():
+        monkeypatch.delenv(env, raising=False)
+
+
+async def _fill(pilot, server, limit: str) -> None:
+    screen = pilot.app.screen
+    screen.query_one("#run-models", SelectionList).deselect_all()
+    screen.query_one("#run-extra", Input).value = "openai/test-model"
+    screen.query_one("#run-api-base", Input).value = server.base_url
+    screen.query_one("#run-limit", Input).value = limit
+    screen.query_one("#run-concurrency", Input).value = "2"
+
+
+def _status(app) -> str:
+    return rendered(app.screen.query_one("#run-status"))
+
+
+def test_start_watch_and_open_results(keyless, tmp_path):
+    store = tmp_path / "gvs.db"
+
+    async def flow():
+        with LoopbackServer() as server:
+            app = create_app(store, animations=False)
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.press("3")
+                screen = app.screen
+                # The embedded model is offered (and chosen) by default; the suite's locales are chosen.
+                assert screen.query_one("#run-models", SelectionList).selected == ["local/gemma-3-270m"]
+                assert screen.query_one("#run-locales", SelectionList).selected == ["en-US", "zh-CN"]
+                await _fill(pilot, server, "3")
+                await pilot.press("ctrl+r")
+                await wait_for(pilot, lambda: "completed" in _status(app), timeout=60, what="the run")
+                table = screen.query_one("#run-progress", DataTable)
+                rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+                assert [(r[0], r[1], r[2], r[7]) for r in rows] == [
+                    ("openai/test-model", "en-US", "3/3", "done"), ("openai/test-model", "zh-CN", "3/3", "done"),
+                ]  # fmt: skip
+                assert "run 1 completed: 6 cells, 6 called, 0 from cache, 0 failed" in _status(app)
+                assert server.behaviour.count == 6
+                # The same run again comes from the cache.
+                await pilot.press("ctrl+r")
+                await wait_for(pilot, lambda: "6 from cache" in _status(app), timeout=60, what="the cached run")
+                assert server.behaviour.count == 6
+                # ctrl+o opens its results.
+                await pilot.press("ctrl+o")
+                await wait_for(pilot, lambda: getattr(app.screen, "loaded", None) is not None, what="results")
+                assert app.screen.loaded.run["id"] == 2
+        assert sql_rows(store, "select id, status from runs") == [(1, "completed"), (2, "completed")]
+
+    asyncio.run(flow())
+
+
+def test_cancel_keeps_finished_calls_and_the_app_stays_responsive(keyless, tmp_path):
+    store = tmp_path / "gvs.db"
+
+    async def flow():
+        with LoopbackServer(Behaviour(delay_s=0.3)) as server:
+            app = create_app(store, animations=False)
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.press("3")
+                screen = app.screen
+                await _fill(pilot, server, "20")
+                await pilot.press("ctrl+r")
+                await wait_for(pilot, lambda: server.behaviour.count >= 3, timeout=30, what="some calls")
+                # Responsive while it runs: switch screens and back.
+                await pilot.press("1")
+                assert app.current_mode == "suites"
+                await pilot.press("3")
+                assert app.screen is screen
+                await pilot.press("ctrl+g")
+                await wait_for(pilot, lambda: "interrupted" in _status(app), timeout=30, what="the cancel")
+                assert "start the same run again to resume" in _status(app)
+                log = "\n".join(screen.query_one("#run-log").lines)
+                assert "starting run 1: 40 cells" in log
+        saved = sql_rows(store, "select count(*) from responses")[0][0]
+        assert 1 <= saved < 40
+        assert sql_rows(store, "select status from runs") == [("interrupted",)]
+        assert sql_rows(store, "pragma integrity_check") == [("ok",)]
+
+    asyncio.run(flow())
+
+
+def test_bad_input_is_reported_on_the_screen(keyless, tmp_path):
+    async def flow():
+        app = create_app(tmp_path / "gvs.db", animations=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("3")
+            screen = app.screen
+            screen.query_one("#run-models", SelectionList).deselect_all()
+            await pilot.press("ctrl+r")
+            assert "choose at least one model" in _status(app)
+            screen.query_one("#run-extra", Input).value = "openai/gpt-4o-mini"  # no key in the environment
+            await pilot.press("ctrl+r")
+            await wait_for(pilot, lambda: "cannot run" in _status(app), timeout=30, what="the key check")
+            assert "OPENAI_API_KEY" in _status(app)
+        assert not (tmp_path / "gvs.db").exists()  # nothing written
+
+    asyncio.run(flow())
+
+
+def test_snapshot_run_form(keyless, tmp_path, snap_compare):
+    assert snap_compare(create_app(tmp_path / "gvs.db", animations=False), terminal_size=SIZE, press=["3"])
+
+
+def test_compare_two_locales_and_two_runs(gvs_env, tmp_path):
+    store = tmp_path / "gvs.db"
+    make_store(store, limit=4)
+    make_store(store, limit=4, behaviour=Behaviour(answer=lambda p: "I'm sorry, but I can't help with that request."))
+
+    async def flow():
+        app = create_app(store, animations=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("4")
+            screen = app.screen
+            table = screen.query_one("#compare-table", DataTable)
+            await wait_for(pilot, lambda: table.row_count > 0, what="the comparison")
+            assert "en-US − zh-CN, same items only" in rendered(screen.query_one("#compare-info"))
+            screen.query_one("#compare-mode").value = "runs"
+            await wait_for(pilot, lambda: "run 2 − run 1" in rendered(screen.query_one("#compare-info")), what="runs")
+            first = [str(c) for c in table.get_row_at(0)]
+            assert first[3:6] == ["0%", "100%", "+100 pts"]  # every answer refused in the second run
+            await pilot.press("s")
+            await wait_for(pilot, lambda: "run 1 − run 2" in rendered(screen.query_one("#compare-info")), what="swap")
+
+    asyncio.run(flow())
+
+
+def test_command_palette_lists_screens_and_actions(gvs_env, tmp_path):
+    async def flow():
+        app = create_app(tmp_path / "gvs.db", animations=False)
+        async with app.run_test(size=SIZE) as pilot:
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            assert {"Go to Suites", "Go to Results", "Go to Run", "Go to Compare", "Search", "Reload suites"} <= set(titles)
+            await pilot.press("2")
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            assert {"Open cell", "Metric", "Pivot", "95% CI"} <= set(titles)
+
+    asyncio.run(flow())
