@@ -701,3 +701,42 @@ def composite_index(
         kept, spec.weights, perturbation=perturbation, trials=trials, seed=seed, normalize=spec.normalize
     )
     return CompositeResult(spec, kept, index, sensitivity, left_out)
+
+
+def judges_used(store: Store, run_id: int) -> list[dict]:
+    """Every judge configuration with scores on this run's answers, newest first, with counts."""
+    sql = """select s.scorer, s.version, jc.spec, count(*), coalesce(sum(s.label = 'judge_error'), 0), max(s.created)
+        from scores s join run_cells rc on rc.cache_key = s.cache_key join judge_configs jc on jc.digest = s.config
+        where rc.run_id = ? group by s.scorer, s.version, s.config order by max(s.created) desc, s.scorer"""
+    return [
+        {"scorer": scorer, "version": version, "spec": json.loads(spec), "scores": n, "errors": errors}
+        for scorer, version, spec, n, errors, _ in store.db.execute(sql, [run_id])
+    ]
+
+
+def offline_scorers(store: Store, run_id: int) -> list[tuple[str, str]]:
+    """(scorer, version) of every offline scorer with scores on this run's answers."""
+    sql = """select distinct s.scorer, s.version from scores s join run_cells rc on rc.cache_key = s.cache_key
+        where rc.run_id = ? and s.config = '' order by s.scorer, s.version"""
+    return [(scorer, version) for scorer, version in store.db.execute(sql, [run_id])]
+
+
+def lowest_answers(
+    store: Store, run: dict, source: MetricSource, *, model: str, axis: str, limit: int, condition: str = BASELINE
+) -> list[dict]:
+    """The ``limit`` answers of ``model`` with the lowest value of ``source`` (in one condition), with
+    their item, group of ``axis``, prompt, answer text and the scorer's reason."""
+    sql = """select rc.locale, rc.item_id, i.tags, i.prompt, r.text, s.value, s.details
+        from run_cells rc join items i on i.content_hash = rc.item_hash
+        join responses r on r.cache_key = rc.cache_key
+        join scores s on s.cache_key = rc.cache_key and s.scorer = ? and s.version = ? and s.config = ?
+        where rc.run_id = ? and rc.model = ? and rc.condition = ? and s.value is not null
+        order by s.value, rc.rowid limit ?"""
+    args = [source.scorer, source.version, source.config, run["id"], model, condition, limit]
+    return [
+        {
+            "locale": locale, "item": item, "group": json.loads(tags or "{}").get(axis, ""), "prompt": prompt or "",
+            "text": text or "", "value": value, "reason": json.loads(details or "{}").get("reason") or "",
+        }
+        for locale, item, tags, prompt, text, value, details in store.db.execute(sql, args)
+    ]  # fmt: skip

@@ -59,6 +59,15 @@ def test_agreement_per_locale_and_category(two_models):
     assert "Fleiss κ" in text and "-1.00" in text
 
 
+def test_report_has_the_agreement(two_models):
+    gvs, store, tmp = two_models
+    out = tmp / "report.md"
+    proc = gvs("report", "--store", str(store), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    section = out.read_text(encoding="utf-8").split("Agreement across models", 1)[1]
+    assert "| locale | zh-CN | 6 | -1.00 | 0% |" in section and "| locale | en-US | 6 | – | 100% |" in section
+
+
 WEIGHTS = """\
 unit: {unit}
 normalize: minmax

@@ -128,6 +128,16 @@ def test_results_keep_conditions_apart(attacked):
     assert rows == [(24,)]
 
 
+def test_report_compares_the_conditions(attacked, tmp_path):
+    out = tmp_path / "report.md"
+    proc = attacked["gvs"]("report", "--store", str(attacked["store"]), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text(encoding="utf-8")
+    section = text[text.index("Conditions: attack success") :]
+    assert "| police | openai/test-model | zh-CN | 4 | 100% [51–100] | +100 pts [+100, +100] | 0.500 |" in section
+    assert "| none | openai/test-model | en-US | 4 | 0% [0–49] | baseline |" in section
+
+
 def test_export_has_the_condition(attacked, tmp_path):
     out = tmp_path / "cells.jsonl"
     proc = attacked["gvs"]("export", "--store", str(attacked["store"]), "-o", str(out))
