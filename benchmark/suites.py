@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -96,6 +98,7 @@ class Suite:
                 tag = locales.normalize(path.stem)
             except locales.LocaleError:
                 raise InputFileError(path, None, f"file name {path.stem!r} is not a BCP 47 locale tag") from None
+            _check_inside(self.path, path)
             found[tag] = path
         return found
 
@@ -114,7 +117,9 @@ class Suite:
         tag = locales.normalize(locale)
         if tag not in self.locale_files:
             available = ", ".join(self.locales) or "none"
-            raise GvsError(f"suite {self.id!r} has no {tag} variant (available: {available})")
+            misnamed = [str(p) for p in sorted(self.path.glob("*.yml"))]
+            hint = f"; not read: {', '.join(misnamed)}: locale files end in .yaml" if misnamed else ""
+            raise GvsError(f"suite {self.id!r} has no {tag} variant (available: {available}{hint})")
         if tag not in self._variants:
             self._variants[tag] = _load_variant(self, tag, self.locale_files[tag])
         return self._variants[tag]
@@ -148,11 +153,31 @@ def _no_unknown(mapping: LinedDict, allowed: set[str], path: Path, what: str) ->
             )
 
 
+def _check_inside(folder: Path, path: Path) -> None:
+    """A file of a suite must be in its folder: a link to a file elsewhere is refused."""
+    target = path.resolve()
+    if not target.is_relative_to(Path(folder).resolve()):
+        raise InputFileError(path, None, f"links to {target}, outside the suite folder: copy the file into the folder instead")
+
+
+def _image_path(value: Any, path: Path, line: int, what: str) -> None:
+    """An item's image is named relative to the suite folder and stays inside it."""
+    if not isinstance(value, str) or not value.strip():
+        raise InputFileError(path, line, f"{what}: an image is a file name relative to the suite folder, e.g. images/q2.jpg")
+    name = value.strip().replace("\\", "/")
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or posixpath.normpath(name).split("/")[0] == "..":
+        raise InputFileError(
+            path, line, f"{what}: image {value!r} is outside the suite folder; name it relative to the folder, e.g. images/q2.jpg"
+        )
+
+
 def load_suite(folder: Path) -> Suite:
     """Read and validate ``folder/suite.yaml``; every error names the file and line."""
     path = Path(folder) / SUITE_FILE
     if not path.is_file():
-        raise GvsError(f"{folder}: not a suite folder (no {SUITE_FILE})")
+        misnamed = f"; found {Path(folder) / 'suite.yml'}: rename it {SUITE_FILE}" if (Path(folder) / "suite.yml").is_file() else ""
+        raise GvsError(f"{folder}: not a suite folder (no {SUITE_FILE}{misnamed})")
+    _check_inside(folder, path)
     doc = yamlfile.load(path)
     if not isinstance(doc, LinedDict):
         raise InputFileError(path, 1, "expected a mapping with id, name, version, source, license, axes and items")
@@ -162,7 +187,10 @@ def load_suite(folder: Path) -> Suite:
     if not axes or not all(isinstance(a, str) and a for a in axes):
         raise InputFileError(path, doc.line_of("axes"), "suite: 'axes' must be a non-empty list of names")
     source = _need(doc, "source", dict, path, "suite")
-    source_locale = locales.normalize(_need(doc, "source_locale", str, path, "suite"))
+    try:
+        source_locale = locales.normalize(_need(doc, "source_locale", str, path, "suite"))
+    except locales.LocaleError as exc:
+        raise InputFileError(path, doc.line_of("source_locale"), f"suite: 'source_locale': {exc}") from None
     items: list[Item] = []
     seen: set[str] = set()
     for raw in _need(doc, "items", list, path, "suite"):
@@ -175,11 +203,21 @@ def load_suite(folder: Path) -> Suite:
         seen.add(item_id)
         tags = _need(raw, "tags", dict, path, f"item {item_id}")
         for axis in axes:
-            if not isinstance(tags.get(axis), str) or not tags[axis].strip():
+            if axis not in tags:
                 raise InputFileError(path, raw.line_of("tags"), f"item {item_id}: missing tag for axis {axis!r}")
+            if not isinstance(tags[axis], str) or not tags[axis].strip():
+                raise InputFileError(
+                    path, tags.line_of(axis), f"item {item_id}: tag {axis!r} must be one non-empty text (one value per axis; more go in metadata)"
+                )
         metadata = raw.get("metadata") or {}
         if not isinstance(metadata, dict):
             raise InputFileError(path, raw.line_of("metadata"), f"item {item_id}: 'metadata' must be a mapping")
+        if "image" in metadata:
+            _image_path(metadata["image"], path, metadata.line_of("image"), f"item {item_id}")
+        if "images" in metadata:
+            images = metadata["images"] if isinstance(metadata["images"], list) else [metadata["images"]]
+            for image in images:
+                _image_path(image, path, metadata.line_of("images"), f"item {item_id}")
         items.append(Item(item_id, {k: str(v) for k, v in tags.items()}, dict(metadata)))
     return Suite(
         id=suite_id,
@@ -236,6 +274,8 @@ def _load_variant(suite: Suite, tag: str, path: Path) -> list[LocalizedItem]:
                 path, entry.line_of("status"), f"item {item_id}: status {status!r} is not one of {', '.join(REVIEW_STATUSES)}"
             )
         notes = entry.get("notes") or ""
+        if not isinstance(notes, (str, int, float)):
+            raise InputFileError(path, entry.line_of("notes"), f"item {item_id}: 'notes' must be text")
         texts[item_id] = LocalizedItem(by_id[item_id], tag, prompt, focus, status, str(notes), line)
     return [texts[item.id] for item in suite.items if item.id in texts]
 
@@ -270,6 +310,8 @@ def get_suite(ref: str) -> Suite:
     if (candidate / SUITE_FILE).is_file():
         return load_suite(candidate)
     suites = find_suites()
+    if ref not in suites and candidate.is_dir():
+        load_suite(candidate)  # not a suite folder: says why
     if ref not in suites:
         known = ", ".join(sorted(suites)) or "none"
         raise GvsError(f"unknown suite {ref!r} (known: {known}; or give the path of a suite folder)")

@@ -1,13 +1,95 @@
-"""YAML reading that remembers line numbers, so errors can point at the line to fix."""
+"""Reading users' input files: YAML that remembers line numbers, so errors can point at the line to
+fix, and the bytes and text of any suite, locale, import or configuration file, refused with a
+clear message when too large, undecodable or not a file at all."""
 
 from __future__ import annotations
 
+import codecs
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .errors import InputFileError
+
+# The largest suite, locale, import or configuration file gvs reads. GVS-Bench's locale files are
+# ~40 KB and a 10,000-item locale file with long prompts ~10 MB; 32 MiB of YAML loads in about 20 s
+# and 250 MB, so anything larger is refused before it is read.
+MAX_BYTES = 32 * 1024 * 1024
+# Aliases (``*name``) may repeat a list or mapping anywhere: past this many values added by them
+# (a "billion laughs" file expands exponentially) the file is refused rather than expanded.
+MAX_ALIAS_VALUES = 1_000_000
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: its BOM starts the same way
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def read_bytes(path: Path) -> bytes:
+    """The bytes of a user's input file. A missing file, a folder, a device or a file over MAX_BYTES
+    is an InputFileError naming it; at most MAX_BYTES + 1 bytes are ever read."""
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputFileError(path, None, "no such file" + (" (a link to a missing file)" if path.is_symlink() else "")) from None
+    except OSError as exc:
+        raise InputFileError(path, None, f"cannot read it ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputFileError(path, None, "is a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputFileError(path, None, "not a regular file (a device, pipe or socket)")
+    if info.st_size > MAX_BYTES:
+        raise InputFileError(path, None, _too_large(info.st_size))
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise InputFileError(path, None, f"cannot read it ({exc.strerror or exc})") from None
+    if len(raw) > MAX_BYTES:  # grew since stat
+        raise InputFileError(path, None, _too_large(len(raw)))
+    return raw
+
+
+def _too_large(size: int) -> str:
+    return (
+        f"file too large ({size / 2**20:.1f} MiB): gvs reads suite, locale, import and configuration files "
+        f"of up to {MAX_BYTES / 2**20:g} MiB; split it (several suites, or several files)"
+    )
+
+
+def decode(path: Path, raw: bytes, hint: str = "save the file as UTF-8", encoding: str | None = None) -> str:
+    """``raw`` as text: in ``encoding`` if given, else UTF-8, or UTF-16/32 when a byte-order mark says
+    so; a leading BOM never reaches the text. NUL bytes without a BOM (UTF-16 without one, or a binary
+    file) and undecodable bytes are an InputFileError naming the file (and the line and column of a
+    bad byte), ending with ``hint``."""
+    bom, name = next(((bom, enc) for bom, enc in BOMS if raw.startswith(bom)), (b"", "utf-8"))
+    if encoding:
+        name = codecs.lookup(encoding).name
+        bom = bom if name == "utf-8" else b""  # another codec reads (or shows) its own BOM
+    elif not bom and b"\x00" in raw:
+        raise InputFileError(path, None, f"contains NUL bytes: UTF-16 text without a byte-order mark, or not a text file; {hint}")
+    body = raw[len(bom) :]
+    try:
+        text = body.decode(name)
+    except UnicodeDecodeError as exc:
+        before = body[: exc.start].decode(name, errors="replace")
+        line = before.count("\n") + 1
+        column = len(before) - before.rfind("\n")  # in characters, as an editor counts them
+        raise InputFileError(
+            path, line, f"not valid {name} text: byte 0x{body[exc.start]:02x} at column {column} ({exc.reason}); {hint}"
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def read_text(path: Path, hint: str = "save the file as UTF-8") -> str:
+    """``read_bytes`` then ``decode``: the text of a user's file of at most MAX_BYTES."""
+    return decode(path, read_bytes(path), hint)
 
 
 class LinedDict(dict):
@@ -42,7 +124,7 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LinedDict
         key = str(key)
         if key in result:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
+                None, None, f"duplicate key {key!r} (first at line {result.lines[key]})", key_node.start_mark
             )
         result[key] = loader.construct_object(value_node, deep=True)
         result.lines[key] = key_node.start_mark.line + 1
@@ -51,22 +133,80 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LinedDict
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
+# What a YAML parser's message means for the person editing the file (libyaml's and PyYAML's wording).
+_HINTS = (
+    ("cannot start any token", "quote a value that starts with @ or `"),
+    ("mapping values are not allowed", "check the indentation, or quote a value that holds ': '"),
+    ("did not find expected key", "check the indentation of this line and the ones above, or look for a quote left open above"),
+    ("expected <block end>", "check the indentation of this line and the ones above, or look for a quote left open above"),
+    ("did not find expected '-' indicator", "check the indentation of this list"),
+    ("recursive", "an alias (*name) refers to the list or mapping that holds it"),
+)
+
 
 def load(path: Path) -> Any:
-    """Parse ``path``; a syntax error becomes an InputFileError naming its line."""
+    """Parse ``path`` (at most MAX_BYTES, UTF-8 or UTF-16/32 with a byte-order mark); any problem is
+    an InputFileError naming the file and, where there is one, the line."""
+    text = read_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputFileError(path, None, f"not UTF-8 text ({exc.reason})") from None
-    try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        problem = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise InputFileError(path, line, f"invalid YAML: {problem}") from None
+        raise InputFileError(path, *_describe(exc, text)) from None
     except yaml.YAMLError as exc:
         raise InputFileError(path, None, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise InputFileError(path, None, "invalid YAML: lists or mappings nested too deeply") from None
+    _check_aliases(path, doc, 1, {}, [0])  # as deep as the parser went, and no deeper
+    return doc
+
+
+_OPENS_QUOTE = re.compile(r'\s*(?:-\s+)?(?:[^"#]*?:\s+)?"')  # a value (of a key, of a list entry) that starts with "
+
+
+def _describe(exc: yaml.MarkedYAMLError, text: str) -> tuple[int | None, str]:
+    """(line, message) for a parser error: the line to fix, in words a person editing the file can act on."""
+    mark = exc.problem_mark or exc.context_mark
+    problem = " ".join(p for p in (exc.context, exc.problem) if p)
+    if exc.context and "quoted scalar" in exc.context and exc.context_mark:
+        # An unclosed quote is reported where the parser gave up (often the end of the file).
+        return exc.context_mark.line + 1, f"invalid YAML: a quote opened on this line is never closed ({problem})"
+    hint = next((h for needle, h in _HINTS if needle in problem), None)
+    lines = text.split("\n")
+    if "cannot start any token" in problem and mark is not None and mark.line < len(lines) and "\t" in lines[mark.line]:
+        hint = "a tab character: YAML indents with spaces only"
+    if hint and "quote left open" in hint and mark is not None:
+        # A double-quoted value may run over lines, so an unclosed one fails further down: the line
+        # to fix is the nearest one above whose value opens a double quote that it does not close.
+        start = exc.context_mark.line if exc.context_mark else 0
+        for number in range(min(mark.line, len(lines) - 1), start - 1, -1):
+            if _OPENS_QUOTE.match(lines[number]) and lines[number].replace('\\"', "").count('"') % 2:
+                return number + 1, f"invalid YAML: a quote opened on this line is never closed ({problem} at line {mark.line + 1})"
+    line = mark.line + 1 if mark else None
+    return line, f"invalid YAML: {problem}" + (f" ({hint})" if hint else "")
+
+
+def _check_aliases(path: Path, value: Any, line: int, sizes: dict[int, int], added: list[int]) -> int:
+    """The number of values in ``value`` with aliases expanded; more than MAX_ALIAS_VALUES added by
+    aliases is an InputFileError at the line where the limit is passed. ``sizes`` holds each list or
+    mapping already counted: a second sighting is an alias (a loaded YAML document has no cycles)."""
+    if not isinstance(value, (dict, list)):
+        return 1
+    key = id(value)
+    if key in sizes:
+        added[0] += sizes[key]
+        if added[0] > MAX_ALIAS_VALUES:
+            raise InputFileError(
+                path, line, f"aliases (*name) expand this file by more than {MAX_ALIAS_VALUES:,} values; write the values out"
+            )
+        return sizes[key]
+    if isinstance(value, LinedDict):
+        total = 1 + sum(_check_aliases(path, v, value.line_of(k), sizes, added) for k, v in value.items())
+    elif isinstance(value, dict):
+        total = 1 + sum(_check_aliases(path, v, line, sizes, added) for v in value.values())
+    else:
+        total = 1 + sum(_check_aliases(path, v, line, sizes, added) for v in value)
+    sizes[key] = total
+    return total
 
 
 class _LiteralDumper(yaml.SafeDumper):

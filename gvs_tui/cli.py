@@ -38,7 +38,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON (st
 def fail(message: str, code: int = 2) -> None:
     from .safe_text import inert
 
-    err.print(inert(f"error: {message}", style="bold red"))
+    err.print(inert(f"error: {message}", style="bold red"), soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -678,17 +678,22 @@ def scorers_apply(
 
     from benchmark import locales as loc
     from benchmark.scorers import ItemText, ScorerError, create, scorer_class
+    from benchmark.yamlfile import decode
 
     try:
         cls = scorer_class(name)
     except ScorerError as exc:
         fail(str(exc))
     tag = loc.normalize(locale)
+    if output is not None and not output.parent.is_dir():
+        fail(f"-o {output}: no folder {output.parent}")
     lines = []
     try:
-        raw_lines = source.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"{source}: cannot read ({exc})")
+        raw_bytes = source.read_bytes()
+    except OSError as exc:
+        fail(f"{source}: cannot read ({exc.strerror or exc})")
+    # split on LF only: str.splitlines also splits at U+2028 and others that JSON text may hold raw
+    raw_lines = decode(source, raw_bytes).split("\n")
     for number, raw in enumerate(raw_lines, 1):
         if not raw.strip():
             continue
@@ -703,6 +708,8 @@ def scorers_apply(
         except loc.LocaleError as exc:
             fail(f"{source}:{number}: {exc}")
         lines.append((data, line_locale))
+    if not lines:
+        fail(f'{source}: no lines to score (expected one {{"prompt": …, "response": …}} object per line)')
     if cls.needs_judge:
         if judge is None:
             fail(f"scorer {name!r} needs a judge model: pass --judge MODEL")
@@ -1124,5 +1131,5 @@ def main() -> None:
     except GvsError as exc:
         from .safe_text import inert
 
-        err.print(inert(f"error: {exc}", style="bold red"))
+        err.print(inert(f"error: {exc}", style="bold red"), soft_wrap=True)
         sys.exit(2)

@@ -119,10 +119,25 @@ def parse_text(text: str, path: Path) -> list[RawItem]:
 
 
 def _load_json(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        raise GvsError(f"{path}: missing (expected in the GVS-Bench data folder)")
+    text = yamlfile.read_text(path)
+    if not text.strip():
+        raise InputFileError(path, None, "the file is empty (expected a JSON object)")
+
+    def unique(pairs: list[tuple[str, object]]) -> dict:
+        found: dict = {}
+        for key, value in pairs:
+            if key in found:  # json.loads would keep the last one silently
+                written = re.finditer(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:", text)
+                lines = [text.count("\n", 0, m.start()) + 1 for m in written]
+                first = f" (first at line {lines[0]})" if len(lines) > 1 else ""
+                raise InputFileError(path, lines[1] if len(lines) > 1 else None, f"key {key!r} appears twice{first}")
+            found[key] = value
+        return found
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise GvsError(f"{path}: missing (expected in the GVS-Bench data folder)") from None
+        data = json.loads(text, object_pairs_hook=unique)
     except json.JSONDecodeError as exc:
         raise InputFileError(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
     if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
@@ -136,7 +151,7 @@ def build_suite(source_dir: Path) -> tuple[dict, dict[str, dict]]:
     text_path = source_dir / TEXT_FILE
     if not text_path.is_file():
         raise GvsError(f"{source_dir}: no {TEXT_FILE} (is this the GVS-Bench data folder?)")
-    raw_items = parse_text(text_path.read_text(encoding="utf-8"), text_path)
+    raw_items = parse_text(yamlfile.read_text(text_path), text_path)
     categories = _load_json(source_dir / CATEGORY_FILE)
     layers = _load_json(source_dir / LAYER_FILE)
     by_id = {item.id: item for item in raw_items}
@@ -156,7 +171,7 @@ def build_suite(source_dir: Path) -> tuple[dict, dict[str, dict]]:
             if len(raw.images) > 1:
                 entry["metadata"]["images"] = raw.images
         items.append(entry)
-    licence_text = (source_dir / "LICENSE").read_text(encoding="utf-8") if (source_dir / "LICENSE").is_file() else ""
+    licence_text = (source_dir / "LICENSE").read_text(encoding="utf-8", errors="replace") if (source_dir / "LICENSE").is_file() else ""
     copyright_line = next((ln.strip() for ln in licence_text.splitlines() if ln.lower().startswith("copyright")), "")
     suite = {
         "id": SUITE_ID,

@@ -29,7 +29,7 @@ from pathlib import Path
 from .. import locales, yamlfile
 from ..errors import GvsError, InputFileError
 from .suite_folder import write_suite_folder
-from .table import clean, read_table
+from .table import clean, read_delimited
 
 SUITE_ID = "multijail"
 SOURCE_URL = "https://github.com/DAMO-NLP-SG/multilingual-safety-for-LLMs"
@@ -71,7 +71,7 @@ def _tags(cell: str, path: Path, line: int) -> list[str]:
 def build_suite(source: Path) -> tuple[dict, dict[str, dict], Path]:
     """Parse the upstream CSV into (suite document, {locale: locale document}, CSV path)."""
     path = _csv_path(source)
-    table = read_table(path, "csv")
+    table = read_delimited(path, yamlfile.read_text(path), ",")  # UTF-8 (upstream's BOM or not), at most MAX_BYTES
     missing = [c for c in REQUIRED if c not in (table.columns or [])]
     if missing:
         shown = ", ".join(repr(c) for c in table.columns or []) or "none"
@@ -98,9 +98,9 @@ def build_suite(source: Path) -> tuple[dict, dict[str, dict], Path]:
     if not items:
         raise InputFileError(path, table.header_line, "no rows under the header")
     folder = path.parent
-    licence_text = (folder / "LICENSE").read_text(encoding="utf-8") if (folder / "LICENSE").is_file() else ""
+    licence_text = (folder / "LICENSE").read_text(encoding="utf-8", errors="replace") if (folder / "LICENSE").is_file() else ""
     copyright_line = next((ln.strip() for ln in licence_text.splitlines() if ln.lower().startswith("copyright")), "")
-    source_note = (folder / "SOURCE.txt").read_text(encoding="utf-8") if (folder / "SOURCE.txt").is_file() else ""
+    source_note = (folder / "SOURCE.txt").read_text(encoding="utf-8", errors="replace") if (folder / "SOURCE.txt").is_file() else ""
     commit = re.search(r"@\s*([0-9a-f]{40})\b", source_note)
     source_doc: dict = {
         "name": "MultiJail",

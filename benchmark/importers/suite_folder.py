@@ -9,11 +9,21 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..errors import GvsError
+from ..yamlfile import MAX_BYTES
+
 
 def write_suite_folder(out_root: Path, suite_id: str, texts: dict[str, str], copies: dict[str, Path] | None = None) -> Path:
     """Write ``out_root/suite_id`` from ``texts`` (file name -> UTF-8 text) and ``copies`` (file
     name -> file to copy verbatim); return the folder. Every locale file written is loaded once
     before the swap, so what lands in ``out_root`` always loads."""
+    for name, text in texts.items():
+        size = len(text.encode("utf-8"))
+        if size > MAX_BYTES:  # it would not load again: refuse it before writing anything
+            raise GvsError(
+                f"the imported suite's {name} would be {size / 2**20:.1f} MiB, over the {MAX_BYTES / 2**20:g} MiB "
+                "limit of a suite or locale file: split the input into several suites"
+            )
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
     target = out_root / suite_id

@@ -41,13 +41,6 @@ from .suite_folder import write_suite_folder
 FORMATS = ("csv", "tsv", "jsonl", "txt", "folder")
 ALIGNMENTS = ("id", "position")
 _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "txt"}
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE: its BOM starts the same way
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 _SUITE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Files a data folder commonly carries beside its data; never reported as skipped.
 _SIDE_FILES = {"LICENSE", "LICENSE.txt", "LICENSE.md", "SOURCE.txt", "README", "README.md", "README.txt"}
@@ -62,34 +55,22 @@ def decode(path: Path, encoding: str | None = None) -> str:
     so; a leading BOM never reaches the text. Undecodable bytes are an InputFileError naming the
     line and column, the encoding tried, and the ``--encoding`` option."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise GvsError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise GvsError(f"{path}: is a folder (use --format folder for a folder of files)") from None
+    if path.is_dir():
+        raise GvsError(f"{path}: is a folder (use --format folder for a folder of files)")
+    raw = yamlfile.read_bytes(path)  # at most yamlfile.MAX_BYTES
     if encoding:
         try:
-            name = codecs.lookup(encoding).name
+            codecs.lookup(encoding)
         except LookupError:
             raise GvsError(f"--encoding {encoding!r}: unknown encoding (e.g. utf-8, latin-1, cp1252, utf-16)") from None
-        if name in ("utf-8", "utf_8"):
-            name = "utf-8-sig"
+        hint = "is it in another encoding? give it with --encoding"
     else:
-        name = next((enc for bom, enc in _BOMS if raw.startswith(bom)), "utf-8-sig")
-    try:
-        text = raw.decode(name)
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        shown = "utf-8" if name == "utf-8-sig" else name
+        if b"\x00" in raw and not any(raw.startswith(bom) for bom, _ in yamlfile.BOMS):
+            raise InputFileError(
+                path, None, "contains NUL bytes: UTF-16 text without a byte-order mark? give it with --encoding utf-16-le (or utf-16-be)"
+            )
         hint = "give the file's encoding with --encoding, e.g. --encoding latin-1 or --encoding cp1252"
-        if encoding:
-            hint = "is it in another encoding? give it with --encoding"
-        raise InputFileError(
-            path, line, f"not valid {shown} text: byte 0x{raw[exc.start]:02x} at column {column} ({exc.reason}); {hint}"
-        ) from None
-    return text.removeprefix("\ufeff")
+    return yamlfile.decode(path, raw, hint, encoding)
 
 
 @dataclass
@@ -181,6 +162,8 @@ def read_lines(path: Path, text: str) -> Table:
 
 def read_table(path: Path, kind: str, *, header: bool = True, encoding: str | None = None, delimiter: str | None = None) -> Table:
     text = decode(path, encoding)
+    if not text.strip():
+        raise InputFileError(path, None, "the file is empty")
     if kind == "jsonl":
         return read_jsonl(path, text)
     if kind == "txt":
