@@ -620,6 +620,8 @@ def _agreement_section(ctx: _Context) -> list[Block]:
 def _attack_section(ctx: _Context) -> list[Block]:
     from store.results import attack_success
 
+    from .tables import attack_cells
+
     if len(ctx.spec.get("conditions", [])) < 2:
         return []
     metric = "gvs" if ctx.main == "gvs" else "refusal"
@@ -629,17 +631,7 @@ def _attack_section(ctx: _Context) -> list[Block]:
         Heading(3, Safe("Conditions: attack success"), f"{ctx.prefix}-attack"),
         Para([Safe(f"Share of items where {success}, per condition, model and locale, and the change each condition causes against the baseline (none) on the same items.")]),
     ]
-    rows = []
-    for r in found:
-        rate = "–" if r.rate.estimate is None else f"{100 * r.rate.estimate:.0f}% [{100 * r.rate.low:.0f}–{100 * r.rate.high:.0f}]"
-        g = r.change
-        if g is None:
-            change, p = "baseline", ""
-        elif g.diff.estimate is None:
-            change, p = "–", "–"
-        else:
-            change, p = f"{100 * g.diff.estimate:+.0f} pts [{100 * g.diff.low:+.0f}, {100 * g.diff.high:+.0f}]", _p(g.p_adjusted)
-        rows.append(Row([r.condition, r.model, r.locale, Safe(str(r.n)), Safe(rate), Safe(change), Safe(str(p))]))
+    rows = [Row([r.condition, r.model, r.locale, Safe(str(r.n)), *map(Safe, attack_cells(r))]) for r in found]
     header = [Safe("condition"), Safe("model"), Safe("locale"), Safe("n"), Safe("success [95 % CI]"), Safe("change vs none [95 % CI]"), Safe("p (Holm)")]
     caption = "Wilson intervals; change: paired difference per item with a bootstrap interval, sign-flip permutation p, Holm-corrected over all conditions"
     if benign:

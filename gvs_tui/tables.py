@@ -8,7 +8,8 @@ from rich.text import Text
 from .safe_text import inert
 
 
-def _fmt(metric: str, value: float | None) -> str:
+def fmt_value(metric: str, value: float | None) -> str:
+    """A metric's value as shown in a cell: a percentage for rates, 0–10 for GVS, ±1 for values."""
     if value is None:
         return "–"
     if metric == "gvs":
@@ -43,8 +44,8 @@ def breakdown_table(b) -> Table:
                 values.append(Text("–"))
                 continue
             spread = f"±{c.spread:.1f}" if b.metric == "gvs" and c.spread and b.judge and b.judge["samples"] > 1 else ""
-            interval = f" [{_fmt(b.metric, c.low)}–{_fmt(b.metric, c.high)}]" if b.ci and c.low is not None else ""
-            cell = Text(f"{_fmt(b.metric, c.value)}{spread}{interval} ({c.n})")
+            interval = f" [{fmt_value(b.metric, c.low)}–{fmt_value(b.metric, c.high)}]" if b.ci and c.low is not None else ""
+            cell = Text(f"{fmt_value(b.metric, c.value)}{spread}{interval} ({c.n})")
             if c.judge_errors:
                 cell.append(f" !{c.judge_errors}", style="red")
             values.append(cell)
@@ -102,7 +103,7 @@ def pairs_table(found, metric: str, a: str, b: str, by: str) -> Table:
         diff = "–" if g.diff.estimate is None else f"{_v(metric, g.diff.estimate)} [{_v(metric, g.diff.low)}, {_v(metric, g.diff.high)}]"
         table.add_row(
             inert(p.model), inert(p.group, style="bold" if p.group == "overall" else ""), str(g.n),
-            _fmt(metric, g.mean_a), _fmt(metric, g.mean_b), diff, _p(g.p_value), _p(g.p_adjusted),
+            fmt_value(metric, g.mean_a), fmt_value(metric, g.mean_b), diff, _p(g.p_value), _p(g.p_adjusted),
             "–" if g.effect_size is None else f"{g.effect_size:+.2f}", str(g.left_out),
         )  # fmt: skip
     table.caption = "p: paired permutation test (sign flips); Holm-corrected over all rows; d_z: mean difference / sd of differences"
@@ -144,20 +145,23 @@ def profile_table(p) -> Table:
     return table
 
 
+def attack_cells(r) -> tuple[str, str, str]:
+    """An attack-success row's rate [interval], change vs the baseline [interval] and Holm p, as text."""
+    rate = "–" if r.rate.estimate is None else f"{100 * r.rate.estimate:.0f}% [{100 * r.rate.low:.0f}–{100 * r.rate.high:.0f}]"
+    g = r.change
+    if g is None:
+        return rate, "baseline", ""
+    if g.diff.estimate is None:
+        return rate, "–", "–"
+    return rate, f"{100 * g.diff.estimate:+.0f} pts [{100 * g.diff.low:+.0f}, {100 * g.diff.high:+.0f}]", _p(g.p_adjusted)
+
+
 def attack_table(found, metric: str, threshold: float) -> Table:
     success = "answer complies" if metric == "refusal" else f"GVS score below {threshold:g}"
     table = Table(title=f"attack success rate ({success}) per condition, with the change against the baseline on the same items", title_justify="left")
     for name in ("condition", "model", "locale", "n", "success rate [95 % CI]", "change vs none [95 % CI]", "p (Holm)"):
         table.add_column(name, overflow="fold", justify="right" if name in ("n", "p (Holm)") else "left")
     for r in found:
-        rate = "–" if r.rate.estimate is None else f"{100 * r.rate.estimate:.0f}% [{100 * r.rate.low:.0f}–{100 * r.rate.high:.0f}]"
-        g = r.change
-        if g is None:
-            change, p = "baseline", ""
-        elif g.diff.estimate is None:
-            change, p = "–", "–"
-        else:
-            change, p = f"{_v('refusal', g.diff.estimate)} [{_v('refusal', g.diff.low)}, {_v('refusal', g.diff.high)}]", _p(g.p_adjusted)
-        table.add_row(inert(r.condition), inert(r.model), inert(r.locale), str(r.n), rate, change, p)
+        table.add_row(inert(r.condition), inert(r.model), inert(r.locale), str(r.n), *attack_cells(r))
     table.caption = "change: paired difference of success (condition − none) per item, sign-flip permutation p, Holm-corrected over all conditions"
     return table

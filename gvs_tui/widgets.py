@@ -37,15 +37,6 @@ class TextViewer(ModalScreen):
         self.dismiss()
 
 
-def fmt_value(metric: str, value: float | None) -> str:
-    """A metric's value as shown in a cell: a percentage for rates, 0–10 for GVS, ±1 for values."""
-    if value is None:
-        return "–"
-    if metric == "gvs":
-        return f"{value:.1f}"
-    if metric.startswith("value:"):
-        return f"{value:+.2f}"
-    return f"{100 * value:.0f}%"
 
 
 def metric_range(metric: str) -> tuple[float, float]:

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Select, Sparkline, Static
 from textual.worker import get_current_worker
 
 from ..safe_text import inert, one_line
-from ..widgets import fmt_value
+from ..tables import fmt_value
 
 MODES = [("two locales of a run (paired)", "locales"), ("two runs", "runs")]
 

@@ -14,7 +14,8 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import get_current_worker
 
 from ..safe_text import RTL_NOTE, has_rtl, inert, is_rtl_locale, one_line
-from ..widgets import TextViewer, fmt_value
+from ..tables import fmt_value
+from ..widgets import TextViewer
 
 PAGE = 200
 ANSWER_LIMIT = 600  # characters of an answer shown in the side-by-side table (v shows the whole)

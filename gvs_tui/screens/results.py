@@ -20,7 +20,8 @@ from textual.widgets import DataTable, Footer, Header, Select, Sparkline, Static
 from textual.worker import get_current_worker
 
 from ..safe_text import inert, one_line
-from ..widgets import fmt_value, heat
+from ..tables import fmt_value
+from ..widgets import heat
 
 OFFLINE_METRICS = ["refusal", "language"]
 LABEL_WIDTH = 44
