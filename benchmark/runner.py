@@ -190,6 +190,14 @@ def make_complete(sink: RunSink, *, concurrency: int, timeout: float, max_attemp
     return complete
 
 
+async def ping(sink: RunSink, target: ModelTarget, *, timeout: float, max_attempts: int) -> Outcome:
+    """One short call to check that a judge answers before a run starts (cached like any judge call)."""
+    from .requests import user_prompt
+
+    request = user_prompt(target.name, "Reply with the word OK.", {"max_tokens": 5}, target.api_base)
+    return await make_complete(sink, concurrency=1, timeout=timeout, max_attempts=max_attempts)(request)
+
+
 def item_texts(plan: Plan) -> dict[tuple[str, str], ItemText]:
     """(locale, item id) -> what a scorer sees, with the source-language text beside it."""
     source: dict[str, LocalizedItem] = {}

@@ -303,13 +303,11 @@ def _make_judges(setup, db, concurrency: int, timeout: float, attempts: int) -> 
         return []
     import asyncio
 
-    from benchmark.requests import user_prompt
-    from benchmark.runner import make_complete
+    from benchmark.runner import make_complete, ping
     from benchmark.scorers import create
 
     config, names = setup
-    ping = user_prompt(config.target.name, "Reply with the word OK.", {"max_tokens": 5}, config.target.api_base)
-    outcome = asyncio.run(make_complete(db, concurrency=1, timeout=timeout, max_attempts=attempts)(ping))
+    outcome = asyncio.run(ping(db, config.target, timeout=timeout, max_attempts=attempts))
     if not outcome.ok:
         if db.fresh:  # this command created the store: leave nothing behind
             db.remove()
@@ -393,12 +391,12 @@ def run(
             )
         )
     except KeyboardInterrupt:
-        answered = _answered(db, run_id)
+        answered = db.answered(run_id)
         summary.total, summary.interrupted = len(plan.cells), True
         db.end_run(run_id, "interrupted", summary)
         err.print(inert(f"interrupted: {answered} of {len(plan.cells)} cells answered and saved; run the same command again to resume.", style="yellow"))
         raise typer.Exit(130)
-    answered = _answered(db, run_id)
+    answered = db.answered(run_id)
     status = "completed" if answered == len(plan.cells) else "incomplete"
     db.end_run(run_id, status, summary)
     line = (
@@ -416,13 +414,6 @@ def run(
             _show_breakdown(db, db.run(run_id), "gvs", by, optional=True)
     if status != "completed":
         raise typer.Exit(1)
-
-
-def _answered(db, run_id: int) -> int:
-    return db.db.execute(
-        "select count(*) from run_cells rc join responses r on r.cache_key = rc.cache_key where rc.run_id = ?",
-        [run_id],
-    ).fetchone()[0]
 
 
 def _show_breakdown(db, run_row: dict, metric: str, by: str, judge: str | None = None, *, optional: bool = False, **options) -> None:
@@ -1099,6 +1090,120 @@ def report(
         rows.append(row)
     path = write_report(db, rows, fmt=fmt, output=output, pair=pair, judge=judge, seed=seed)
     err.print(f"report of run {', '.join(str(r['id']) for r in rows)} -> {path}", markup=False)
+
+
+@app.command()
+def check(
+    suite: Annotated[str, typer.Argument(help="Suite id or folder.")],
+    locale: Annotated[Optional[list[str]], typer.Option("-l", "--locale", help="Locale tag; repeat for several (default: every locale of the suite).")] = None,
+    as_json: JsonOpt = False,
+    back_translate: Annotated[Optional[str], typer.Option("--back-translate", help="Model (LiteLLM string) that translates each prompt back into the source language; scored with chrF and BLEU.")] = None,
+    api_base: Annotated[Optional[str], typer.Option("--api-base", help="Base URL of an OpenAI-compatible server for --back-translate.")] = None,
+    min_chrf: Annotated[Optional[float], typer.Option("--min-chrf", min=0.0, max=100.0, help="With --back-translate: a back-translation below this chrF is a warning.")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, max=1024, help="Back-translation calls in flight.")] = 8,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per back-translation call attempt.")] = 120.0,
+    retries: Annotated[int, typer.Option("--retries", min=0, max=20)] = 3,
+    store: StoreOpt = None,
+) -> None:
+    """Translator QA: per locale, what to fix (errors) and what to look at (warnings), each with item, field and line.
+
+    Exits 1 when any error is found (gate CI on it), 0 otherwise, 2 on bad input."""
+    import asyncio
+
+    from benchmark import qa
+    from benchmark.suites import get_suite
+
+    from .safe_text import inert, one_line
+
+    s = get_suite(suite)
+    tags = qa.check_tags(s, locale or [])
+    if min_chrf is not None and back_translate is None:
+        fail("--min-chrf needs --back-translate MODEL")
+    results = None
+    if back_translate is not None:
+        from benchmark.models import resolve
+        from benchmark.requests import user_prompt
+        from benchmark.runner import make_complete
+        from store import open_store
+
+        (target,) = resolve([back_translate], api_base)  # a missing key is an error before any work
+        qa.back_translation_requests(s, tags, target.name, target.api_base)  # the source locale is readable
+        db = open_store(store)
+        ping = user_prompt(target.name, "Reply with the word OK.", {"max_tokens": 5}, target.api_base)
+        outcome = asyncio.run(make_complete(db, concurrency=1, timeout=timeout, max_attempts=retries + 1)(ping))
+        if not outcome.ok:
+            if db.fresh:  # this command created the store: leave nothing behind
+                db.remove()
+            fail(f"model {target.name} cannot be reached: {outcome.error}")
+        complete = make_complete(db, concurrency=concurrency, timeout=timeout, max_attempts=retries + 1)
+    report = qa.check(s, tags)
+    findings = list(report.findings)
+    if back_translate is not None:
+        results = asyncio.run(qa.back_translate(s, tags, target.name, complete, target.api_base))
+        extra = qa.back_translation_findings(results, min_chrf)
+        order = {tag: i for i, tag in enumerate(tags)}
+        findings = sorted(findings + extra, key=lambda f: (order[f.locale], f.line or 0, qa.SEVERITIES.index(f.severity), f.code))
+    counts = {t: {"errors": 0, "warnings": 0} for t in tags}
+    for f in findings:
+        counts[f.locale]["errors" if f.severity == "error" else "warnings"] += 1
+    errors = sum(c["errors"] for c in counts.values())
+    warnings = sum(c["warnings"] for c in counts.values())
+    if as_json:
+        _print_json(
+            {
+                "schema": "gvs.check/1",
+                "suite": s.id,
+                "version": s.version,
+                "source_locale": s.source_locale,
+                "errors": errors,
+                "warnings": warnings,
+                "locales": [{**summary.to_dict(), **counts[summary.locale]} for summary in report.locales],
+                "findings": [f.to_dict() for f in findings],
+                "back_translation": None
+                if results is None
+                else {
+                    "model": target.name,
+                    "template": qa.BACK_TRANSLATION_TEMPLATE,
+                    "into": s.source_locale,
+                    "min_chrf": min_chrf,
+                    "results": [r.to_dict() for r in results],
+                },
+            }
+        )
+    else:
+        from rich.table import Table
+
+        for summary in report.locales:
+            mine = sorted((f for f in findings if f.locale == summary.locale), key=lambda f: (qa.SEVERITIES.index(f.severity), f.line or 0, f.code))
+            if mine:
+                table = Table("severity", "line", "item", "field", "check", "message", title=inert(f"{summary.locale} — {summary.path}"), title_justify="left")
+                for f in mine:
+                    style = "red" if f.severity == "error" else "yellow"
+                    table.add_row(
+                        inert(f.severity, style=style), str(f.line or ""), inert(f.item or ""), inert(f.field or ""),
+                        inert(f.code), inert(f.message),
+                    )  # fmt: skip
+                out.print(table)
+            c = counts[summary.locale]
+            agreement = ", ".join(f"{d['agree']} of {d['checked']} {name} texts" for name, d in summary.detection.items() if d["checked"])
+            agreement = agreement and f"langdetect finds {summary.language} in {agreement}"
+            line = f"{summary.locale}: {c['errors']} errors, {c['warnings']} warnings ({summary.items} items)" + (f"; {agreement}" if agreement else "")
+            out.print(inert(line, style="red" if c["errors"] else ("yellow" if c["warnings"] else "green")))
+        if results is not None:
+            table = Table(
+                "locale", "item", "line", "chrF", "BLEU", "back-translation",
+                title=inert(f"back-translation into {s.source_locale} by {target.name}, lowest chrF first"), title_justify="left",
+            )  # fmt: skip
+            for r in results:
+                shown = one_line(r.text, 80) if r.error is None else inert(f"failed: {r.error}", limit=80, style="red")
+                table.add_row(
+                    inert(r.locale), inert(r.item), str(r.line),
+                    "–" if r.chrf is None else f"{r.chrf:.1f}", "–" if r.bleu is None else f"{r.bleu:.1f}", shown,
+                )  # fmt: skip
+            out.print(table)
+        out.print(inert(f"{s.id}: {errors} errors, {warnings} warnings in {len(tags)} locales", style="bold"))
+    if errors:
+        raise typer.Exit(1)
 
 
 @app.command()

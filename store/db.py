@@ -314,6 +314,11 @@ class Store:
     def response_count(self) -> int:
         return self.db["responses"].count
 
+    def answered(self, run_id: int) -> int:
+        """Cells of the run that have a stored answer."""
+        sql = "select count(*) from run_cells rc join responses r on r.cache_key = rc.cache_key where rc.run_id = ?"
+        return self.db.execute(sql, [run_id]).fetchone()[0]
+
 
 def open_store(path: Path | str | None = None) -> Store:
     """Open (creating and migrating as needed) the store at ``path``, else the default one."""

@@ -84,8 +84,7 @@ def execute_run(
     when it turns true the run stops, every finished call stays saved, and the run is recorded as
     interrupted (running it again resumes it)."""
     from benchmark.errors import GvsError
-    from benchmark.requests import user_prompt
-    from benchmark.runner import RunSummary, execute, make_complete
+    from benchmark.runner import RunSummary, execute, make_complete, ping
     from benchmark.scorers import create
     from store import open_store
     from store.db import versions
@@ -96,8 +95,7 @@ def execute_run(
         judges = []
         if judge is not None:
             note(f"asking the judge {judge.target.name} for a one-line ping…")
-            ping = user_prompt(judge.target.name, "Reply with the word OK.", {"max_tokens": 5}, judge.target.api_base)
-            outcome = asyncio.run(make_complete(db, concurrency=1, timeout=request.timeout, max_attempts=attempts)(ping))
+            outcome = asyncio.run(ping(db, judge.target, timeout=request.timeout, max_attempts=attempts))
             if not outcome.ok:
                 raise GvsError(f"judge {judge.target.name} cannot be reached: {outcome.error}")
         run_id, resumed = db.begin_run(plan, versions())
@@ -125,9 +123,7 @@ def execute_run(
             interrupted = False
         except asyncio.CancelledError:
             interrupted = True
-        answered = db.db.execute(
-            "select count(*) from run_cells rc join responses r on r.cache_key = rc.cache_key where rc.run_id = ?", [run_id]
-        ).fetchone()[0]
+        answered = db.answered(run_id)
         summary.total = len(plan.cells)
         if interrupted:
             summary.interrupted = True
