@@ -1122,15 +1122,13 @@ def check(
     results = None
     if back_translate is not None:
         from benchmark.models import resolve
-        from benchmark.requests import user_prompt
-        from benchmark.runner import make_complete
+        from benchmark.runner import make_complete, ping
         from store import open_store
 
         (target,) = resolve([back_translate], api_base)  # a missing key is an error before any work
         qa.back_translation_requests(s, tags, target.name, target.api_base)  # the source locale is readable
         db = open_store(store)
-        ping = user_prompt(target.name, "Reply with the word OK.", {"max_tokens": 5}, target.api_base)
-        outcome = asyncio.run(make_complete(db, concurrency=1, timeout=timeout, max_attempts=retries + 1)(ping))
+        outcome = asyncio.run(ping(db, target, timeout=timeout, max_attempts=retries + 1))
         if not outcome.ok:
             if db.fresh:  # this command created the store: leave nothing behind
                 db.remove()
@@ -1187,7 +1185,7 @@ def check(
             c = counts[summary.locale]
             agreement = ", ".join(f"{d['agree']} of {d['checked']} {name} texts" for name, d in summary.detection.items() if d["checked"])
             agreement = agreement and f"langdetect finds {summary.language} in {agreement}"
-            line = f"{summary.locale}: {c['errors']} errors, {c['warnings']} warnings ({summary.items} items)" + (f"; {agreement}" if agreement else "")
+            line = f"{summary.locale}: {_count(c['errors'], 'error')}, {_count(c['warnings'], 'warning')} ({summary.items} items)" + (f"; {agreement}" if agreement else "")
             out.print(inert(line, style="red" if c["errors"] else ("yellow" if c["warnings"] else "green")))
         if results is not None:
             table = Table(
@@ -1201,9 +1199,13 @@ def check(
                     "–" if r.chrf is None else f"{r.chrf:.1f}", "–" if r.bleu is None else f"{r.bleu:.1f}", shown,
                 )  # fmt: skip
             out.print(table)
-        out.print(inert(f"{s.id}: {errors} errors, {warnings} warnings in {len(tags)} locales", style="bold"))
+        out.print(inert(f"{s.id}: {_count(errors, 'error')}, {_count(warnings, 'warning')} in {_count(len(tags), 'locale')}", style="bold"))
     if errors:
         raise typer.Exit(1)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 @app.command()
