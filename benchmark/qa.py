@@ -444,8 +444,12 @@ def _check_locale(suite, read: _LocaleFile, source: _LocaleFile | None, summary:
     def add(code: str, item: str | None, fld: str | None, line: int | None, message: str, severity: str | None = None) -> None:
         findings.append(Finding(tag, item, fld, line, path, severity or SEVERITY[code], code, message))
 
+    try:  # items a file inherits (``inherits: es``) are not missing from it
+        inherited = {t.id for t in suite.variant(tag) if t.supplied_by != tag}
+    except GvsError:  # reported as invalid
+        inherited = set()
     for item in suite.items:
-        if item.id not in read.entries:
+        if item.id not in read.entries and item.id not in inherited:
             add("missing-item", item.id, None, read.items_line, f"item {item.id} is missing: translate it (add it under 'items')")
 
     other_language = source is not None and locales.language(source.tag) != locales.language(tag)

@@ -18,10 +18,11 @@ from . import __version__, locales
 from .calls import Outcome, call
 from .conditions import BASELINE, NONE, Condition
 from .embedded import EMBEDDED_MODELS, scaffold
+from .errors import GvsError
 from .models import ModelTarget
 from .requests import DEFAULT_PARAMS, Request, public_endpoint
 from .scorers import ItemText, Score, offline_scores, offline_versions
-from .suites import LocalizedItem, Suite
+from .suites import REVIEW_STATUSES, LocalizedItem, Suite
 
 Group = tuple[str, str]  # (model, locale)
 
@@ -88,6 +89,8 @@ class Plan:
     limit: int | None = None
     skipped: dict[str, int] = field(default_factory=dict)  # locale -> chosen items it lacks
     conditions: list[Condition] = field(default_factory=lambda: [NONE])
+    statuses: tuple[str, ...] = ()  # only items with one of these review statuses (empty: every status)
+    filtered: dict[str, int] = field(default_factory=dict)  # locale -> items left out for their status
 
     def spec(self) -> dict:
         """What defines the run, as recorded with it (never a key)."""
@@ -107,6 +110,7 @@ class Plan:
             "gvs": __version__,
             # Only a run with conditions records them, so a plain run's spec (and its resumption) is unchanged.
             **({"conditions": [c.spec() for c in self.conditions]} if len(self.conditions) > 1 else {}),
+            **({"statuses": list(self.statuses)} if self.statuses else {}),
         }
 
 
@@ -128,11 +132,18 @@ def build_plan(
     limit: int | None = None,
     params: dict | None = None,
     conditions: list[Condition] | None = None,
+    statuses: Collection[str] = (),
 ) -> Plan:
     """The cross product models × locales × conditions × items (the first ``limit`` items of the suite).
 
-    ``conditions`` defaults to the baseline alone; when given it should start with the baseline."""
+    ``conditions`` defaults to the baseline alone; when given it should start with the baseline.
+    With ``statuses``, a locale keeps only the items whose review status there is one of them; the
+    plan's ``filtered`` counts the others per locale."""
     conditions = conditions or [NONE]
+    wanted_status = tuple(dict.fromkeys(statuses))
+    unknown = [s for s in wanted_status if s not in REVIEW_STATUSES]
+    if unknown:
+        raise GvsError(f"unknown status {unknown[0]!r}: expected one of {', '.join(REVIEW_STATUSES)}")
     tags = list(dict.fromkeys(locales.normalize(t) for t in locale_tags))
     if not tags:
         tags = [suite.source_locale]
@@ -141,10 +152,16 @@ def build_plan(
     merged = {**DEFAULT_PARAMS, **(params or {})}
     cells: list[Cell] = []
     skipped: dict[str, int] = {}
+    filtered: dict[str, int] = {}
     for tag in tags:
         texts = [t for t in suite.variant(tag) if t.id in wanted]
         if len(texts) < len(chosen):
             skipped[tag] = len(chosen) - len(texts)
+        if wanted_status:
+            kept = [t for t in texts if t.status in wanted_status]
+            if len(kept) < len(texts):
+                filtered[tag] = len(texts) - len(kept)
+            texts = kept
         for target in targets:
             request_params = dict(merged)
             if target.embedded:
@@ -163,7 +180,7 @@ def build_plan(
                     cells.append(
                         Cell(target.name, tag, text, request, text.item.needs_image, condition.name, used)
                     )
-    return Plan(suite, targets, tags, cells, merged, limit, skipped, list(conditions))
+    return Plan(suite, targets, tags, cells, merged, limit, skipped, list(conditions), wanted_status, filtered)
 
 
 def judge_group(judges: list) -> Group:

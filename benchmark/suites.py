@@ -13,7 +13,7 @@ import hashlib
 import json
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,14 @@ SUITE_FILE = "suite.yaml"
 REVIEW_STATUSES = ("draft", "machine", "reviewed", "approved", "needs-work")
 _SUITE_KEYS = {"id", "name", "version", "description", "source", "license", "source_locale", "axes", "items"}
 _ITEM_KEYS = {"id", "tags", "metadata"}
-_TEXT_KEYS = {"prompt", "focus", "status", "notes", "reviewer", "reviewed_at"}
+_TEXT_KEYS = {"prompt", "focus", "status", "notes", "reviewer", "reviewed_at", "origin", "adaptation_note"}
+_LOCALE_KEYS = {"suite", "locale", "inherits", "items"}
+# How an item's text came to be in a locale: the source text, a translation of it, or content changed
+# for the culture (with a note why), so analyses can separate translation from adaptation.
+ORIGINS = ("original", "translated", "adapted")
+# Keys a run adds to an item's metadata in its snapshot (slicing axes: `gvs results --by origin`);
+# a suite may not use them for its own metadata.
+RESERVED_METADATA = ("origin", "supplied_by", "adaptation_note")
 
 
 @dataclass(frozen=True)
@@ -52,11 +59,23 @@ class LocalizedItem:
     focus: str
     status: str = "draft"
     notes: str = ""
-    line: int = 0
+    line: int = 0  # in the file of ``supplied_by``
+    origin: str = "translated"
+    adaptation_note: str = ""
+    supplied_by: str = ""  # the locale whose file holds this text: ``locale``, or an ancestor it inherits from
 
     @property
     def id(self) -> str:
         return self.item.id
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The item's metadata with where its text came from (``origin``, ``supplied_by`` and, when
+        adapted, ``adaptation_note``): what a run's item snapshot keeps."""
+        extra: dict[str, Any] = {"origin": self.origin, "supplied_by": self.supplied_by or self.locale}
+        if self.adaptation_note:
+            extra["adaptation_note"] = self.adaptation_note
+        return {**self.item.metadata, **extra}
 
     @property
     def content_hash(self) -> str:
@@ -67,7 +86,7 @@ class LocalizedItem:
             "prompt": self.prompt,
             "focus": self.focus,
             "tags": self.item.tags,
-            "metadata": self.item.metadata,
+            "metadata": self.metadata,
         }
         blob = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:20]
@@ -113,15 +132,36 @@ class Suite:
         raise GvsError(f"suite {self.id!r} has no item {item_id!r}")
 
     def variant(self, locale: str) -> list[LocalizedItem]:
-        """The items present in ``locale``, in suite order (an item may be absent from a locale)."""
+        """The items present in ``locale``, in suite order (an item may be absent from a locale).
+
+        A locale file that ``inherits`` another locale of the suite gets every item of that locale
+        (resolved the same way, recursively) that it does not hold itself; each item's ``supplied_by``
+        names the locale whose file supplied its text."""
         tag = locales.normalize(locale)
         if tag not in self.locale_files:
             available = ", ".join(self.locales) or "none"
             misnamed = [str(p) for p in sorted(self.path.glob("*.yml"))]
             hint = f"; not read: {', '.join(misnamed)}: locale files end in .yaml" if misnamed else ""
             raise GvsError(f"suite {self.id!r} has no {tag} variant (available: {available}{hint})")
-        if tag not in self._variants:
-            self._variants[tag] = _load_variant(self, tag, self.locale_files[tag])
+        return self._resolve(tag, ())
+
+    def parent(self, locale: str) -> str | None:
+        """The locale that ``locale``'s file inherits from, if it declares one (validated)."""
+        return _read_variant(self, locales.normalize(locale))[1]
+
+    def _resolve(self, tag: str, chain: tuple[str, ...]) -> list[LocalizedItem]:
+        if tag in self._variants:
+            return self._variants[tag]
+        own, parent = _read_variant(self, tag)
+        merged = own
+        if parent is not None:
+            if parent in chain + (tag,):
+                cycle = " → ".join(chain[chain.index(parent) :] + (tag, parent) if parent in chain else (tag, parent))
+                path = self.locale_files[tag]
+                raise InputFileError(path, _inherits_line(path), f"'inherits' makes a cycle: {cycle}")
+            inherited = {t.id: replace(t, locale=tag) for t in self._resolve(parent, chain + (tag,))}
+            merged = {**inherited, **own}
+        self._variants[tag] = [merged[item.id] for item in self.items if item.id in merged]
         return self._variants[tag]
 
     def taxonomy(self) -> dict[str, list[str]]:
@@ -212,6 +252,11 @@ def load_suite(folder: Path) -> Suite:
         metadata = raw.get("metadata") or {}
         if not isinstance(metadata, dict):
             raise InputFileError(path, raw.line_of("metadata"), f"item {item_id}: 'metadata' must be a mapping")
+        for key in RESERVED_METADATA:
+            if key in metadata:
+                raise InputFileError(
+                    path, metadata.line_of(key), f"item {item_id}: metadata key {key!r} is reserved (set per locale: origin, adaptation_note)"
+                )
         if "image" in metadata:
             _image_path(metadata["image"], path, metadata.line_of("image"), f"item {item_id}")
         if "images" in metadata:
@@ -240,11 +285,19 @@ def _version(doc: LinedDict, path: Path) -> str:
     return str(value)
 
 
-def _load_variant(suite: Suite, tag: str, path: Path) -> list[LocalizedItem]:
+def _inherits_line(path: Path) -> int | None:
+    doc = yamlfile.load(path)
+    return doc.line_of("inherits") if isinstance(doc, LinedDict) else None
+
+
+def _read_variant(suite: Suite, tag: str) -> tuple[dict[str, LocalizedItem], str | None]:
+    """The texts ``tag``'s own file holds, by item id, and the locale it inherits from (which must be
+    another locale of the suite)."""
+    path = suite.locale_files[tag]
     doc = yamlfile.load(path)
     if not isinstance(doc, LinedDict):
         raise InputFileError(path, 1, "expected a mapping with suite, locale and items")
-    _no_unknown(doc, {"suite", "locale", "items"}, path, "locale file")
+    _no_unknown(doc, _LOCALE_KEYS, path, "locale file")
     if doc.get("suite") != suite.id:
         raise InputFileError(path, doc.line_of("suite"), f"'suite' must be {suite.id!r}, found {doc.get('suite')!r}")
     declared = _need(doc, "locale", str, path, "locale file")
@@ -254,8 +307,21 @@ def _load_variant(suite: Suite, tag: str, path: Path) -> list[LocalizedItem]:
         raise InputFileError(path, doc.line_of("locale"), str(exc)) from None
     if declared_tag != tag:
         raise InputFileError(path, doc.line_of("locale"), f"locale {declared!r} does not match the file name {path.name!r}")
+    parent = None
+    if "inherits" in doc:
+        raw_parent = _need(doc, "inherits", str, path, "locale file")
+        try:
+            parent = locales.normalize(raw_parent)
+        except locales.LocaleError as exc:
+            raise InputFileError(path, doc.line_of("inherits"), f"'inherits': {exc}") from None
+        if parent not in suite.locale_files:
+            available = ", ".join(t for t in suite.locales if t != tag) or "none"
+            raise InputFileError(
+                path, doc.line_of("inherits"), f"'inherits': suite {suite.id!r} has no {parent} variant (available: {available})"
+            )
     entries = _need(doc, "items", dict, path, "locale file")
     by_id = {item.id: item for item in suite.items}
+    default_origin = "original" if tag == suite.source_locale else "translated"
     texts: dict[str, LocalizedItem] = {}
     for item_id, entry in entries.items():
         line = entries.line_of(item_id)
@@ -276,8 +342,67 @@ def _load_variant(suite: Suite, tag: str, path: Path) -> list[LocalizedItem]:
         notes = entry.get("notes") or ""
         if not isinstance(notes, (str, int, float)):
             raise InputFileError(path, entry.line_of("notes"), f"item {item_id}: 'notes' must be text")
-        texts[item_id] = LocalizedItem(by_id[item_id], tag, prompt, focus, status, str(notes), line)
-    return [texts[item.id] for item in suite.items if item.id in texts]
+        origin = entry.get("origin") or default_origin
+        if origin not in ORIGINS:
+            raise InputFileError(path, entry.line_of("origin"), f"item {item_id}: origin {origin!r} is not one of {', '.join(ORIGINS)}")
+        note = entry.get("adaptation_note") or ""
+        if not isinstance(note, str):
+            raise InputFileError(path, entry.line_of("adaptation_note"), f"item {item_id}: 'adaptation_note' must be text")
+        if origin == "adapted" and not note.strip():
+            raise InputFileError(
+                path, entry.line_of("origin"), f"item {item_id}: origin 'adapted' needs an 'adaptation_note' saying what changed for the culture and why"
+            )
+        if note and origin != "adapted":
+            raise InputFileError(path, entry.line_of("adaptation_note"), f"item {item_id}: 'adaptation_note' is only for origin 'adapted'")
+        texts[item_id] = LocalizedItem(
+            by_id[item_id], tag, prompt, focus, status, str(notes), line, origin, note.strip(), tag
+        )
+    return texts, parent
+
+
+def add_variant(suite: Suite, tag: str, from_tag: str | None = None) -> tuple[Path, str | None, int]:
+    """Write a new locale file ``<tag>.yaml`` into the suite's folder and return (path, parent, items).
+
+    With ``from_tag`` the file is a copy of that variant's effective texts; without it, a regional
+    tag whose language has a variant (es-MX beside es) starts with no items and ``inherits`` it, and
+    any other tag is a copy of the source locale. Every copied item is ``draft``. An existing file is
+    never overwritten, nothing is written into a shipped suite, and the suite is loaded again after
+    writing: a file that does not load is removed and the error raised."""
+    import os
+
+    try:
+        tag = locales.normalize(tag)
+    except locales.LocaleError as exc:
+        raise GvsError(str(exc)) from None
+    if Path(suite.path).resolve().is_relative_to(shipped_dir().resolve()):
+        raise GvsError(f"suite {suite.id!r} is shipped with gvs: copy its folder elsewhere (or import it) and add the variant there")
+    target = Path(suite.path) / f"{tag}.yaml"
+    if tag in suite.locale_files or target.exists():
+        raise GvsError(f"{suite.locale_files.get(tag, target)} exists: suite {suite.id!r} already has a variant {tag}")
+    language = locales.language(tag)
+    parent = None
+    if from_tag is None and language != tag and language in suite.locale_files:
+        parent, texts = language, []
+    else:
+        texts = suite.variant(from_tag or suite.source_locale)
+    items = {}
+    for t in texts:
+        items[t.id] = {"prompt": t.prompt, **({"focus": t.focus} if t.focus else {}), "status": "draft"}
+    doc = {"suite": suite.id, "locale": tag, **({"inherits": parent} if parent else {}), "items": items}
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(yamlfile.dump(doc), encoding="utf-8")
+    try:
+        os.link(tmp, target)  # fails if the file appeared meanwhile: never overwrites
+    except FileExistsError:
+        raise GvsError(f"{target} exists: suite {suite.id!r} already has a variant {tag}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    try:
+        load_suite(suite.path).variant(tag)
+    except GvsError:
+        target.unlink(missing_ok=True)
+        raise
+    return target, parent, len(items)
 
 
 def shipped_dir() -> Path:

@@ -344,6 +344,7 @@ def run(
     judge_scorers: JudgeScorersOpt = "gvs,values",
     condition: Annotated[Optional[list[str]], typer.Option("--condition", help="Add a condition (system-prompt variant or jailbreak wrapper; see `gvs conditions`); repeat for several. The baseline runs too.")] = None,
     conditions_file: Annotated[Optional[list[Path]], typer.Option("--conditions", help="YAML file of your own conditions (all of them run unless --condition names some).", dir_okay=False)] = None,
+    status: Annotated[Optional[list[str]], typer.Option("--status", help="Only items with this review status in their locale (draft, machine, reviewed, approved, needs-work); repeat for several.")] = None,
 ) -> None:
     """Run a suite: every model × every locale (× every condition) on the same items, cached and resumable.
 
@@ -368,13 +369,17 @@ def run(
         fail(f"--by must be one of {', '.join(s.axes)} for suite {s.id}")
     chosen = choose(condition or [], conditions_file)
     plan = build_plan(
-        s, [], locale or [], limit=limit, params={"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
-    )  # validates locales and suite files before any model is touched
+        s, [], locale or [], limit=limit, params={"temperature": temperature, "max_tokens": max_tokens, "seed": seed},
+        statuses=status or (),
+    )  # validates locales, statuses and suite files before any model is touched
     targets = resolve(model, api_base)
-    plan = build_plan(s, targets, plan.locales, limit=limit, params=plan.params, conditions=chosen)
+    plan = build_plan(s, targets, plan.locales, limit=limit, params=plan.params, conditions=chosen, statuses=status or ())
     judge_setup = _judge_setup(judge, judge_api_base, judge_language, judge_samples, judge_temperature, judge_scorers)
     for tag, n in plan.skipped.items():
         err.print(inert(f"note: {tag} lacks {n} of the chosen items; they are left out for that locale", style="yellow"))
+    for tag in plan.locales if plan.statuses else ():
+        n = plan.filtered.get(tag, 0)
+        err.print(inert(f"note: --status {', '.join(plan.statuses)}: {n} items of {tag} left out for their status", style="yellow"))
     db = open_store(store)
     judges = _make_judges(judge_setup, db, concurrency, timeout, retries + 1)
     run_id, resumed = db.begin_run(plan, versions())
@@ -1206,6 +1211,26 @@ def check(
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+locale_app = typer.Typer(help="Manage the locale variants of a suite.", no_args_is_help=True)
+app.add_typer(locale_app, name="locale")
+
+
+@locale_app.command("add")
+def locale_add(
+    suite: Annotated[str, typer.Argument(help="Suite id or folder (not a shipped suite).")],
+    tag: Annotated[str, typer.Argument(help="BCP 47 tag of the new variant, e.g. es-MX.")],
+    from_tag: Annotated[Optional[str], typer.Option("--from", help="Copy this variant's texts (default: inherit the language's variant for a regional tag, else copy the source locale).")] = None,
+) -> None:
+    """Scaffold a new locale variant file: every copied item is a draft to translate."""
+    from benchmark.suites import add_variant, get_suite
+
+    from .safe_text import inert
+
+    path, parent, count = add_variant(get_suite(suite), tag, from_tag)
+    what = f"inherits {parent}, no items of its own yet" if parent else f"{_count(count, 'item')} to translate, all draft"
+    out.print(inert(f"wrote {path} ({what})"))
 
 
 @app.command()

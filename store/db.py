@@ -94,7 +94,7 @@ class Store:
                         "focus": t.focus,
                         "status": t.status,
                         "tags": _json(t.item.tags),
-                        "metadata": _json(t.item.metadata),
+                        "metadata": _json(t.metadata),  # with origin and supplied_by: where the text came from
                     }
                     for h, t in items.items()
                 ),

@@ -14,6 +14,8 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import get_current_worker
 
 from ..safe_text import RTL_NOTE, has_rtl, inert, is_rtl_locale, one_line
+from benchmark.suites import RESERVED_METADATA
+
 from ..tables import fmt_value
 from ..widgets import TextViewer
 
@@ -186,9 +188,11 @@ class ItemAnswersScreen(Screen):
         title = Text(f"{found.item_id}", style="bold")
         title.append_text(inert("  " + " › ".join(found.tags.values())))
         title.append(f"   run {self.run['id']}", style="dim")
-        if found.metadata:
+        # origin and supplied_by differ per locale: the title shows what the item has in every locale.
+        shared = {k: v for k, v in found.metadata.items() if k not in RESERVED_METADATA}
+        if shared:
             title.append("\n")
-            title.append_text(inert(", ".join(f"{k}: {v}" for k, v in found.metadata.items()), style="dim"))
+            title.append_text(inert(", ".join(f"{k}: {v}" for k, v in shared.items()), style="dim"))
         self.query_one("#answers-title", Static).update(title)
         table = Table(show_lines=True, expand=True, padding=(0, 1))
         table.add_column("", style="bold", width=20, overflow="fold")
