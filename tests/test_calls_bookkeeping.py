@@ -1,0 +1,60 @@
+"""LiteLLM's per-call pricing and success log are skipped only while nothing observes them."""
+
+from __future__ import annotations
+
+import asyncio
+
+from benchmark.calls import call, ensure_litellm
+from benchmark.models import ModelTarget
+from benchmark.requests import user_prompt
+
+from .loopback import LoopbackServer
+
+
+def _ask(server, prompt: str):
+    target = ModelTarget("openai/test-model", server.base_url)
+    return asyncio.run(call(target, user_prompt(target.name, prompt, api_base=server.base_url), max_attempts=1))
+
+
+def test_unobserved_calls_skip_pricing_but_answer_in_full(monkeypatch):
+    litellm = ensure_litellm()
+    from litellm.litellm_core_utils.litellm_logging import Logging
+
+    assert getattr(Logging, "_gvs_skips_unread", False)
+    priced = []
+    monkeypatch.setattr(litellm, "response_cost_calculator", lambda **kw: priced.append(kw) or 0.0)
+    with LoopbackServer() as server:
+        outcome = _ask(server, "Question about safety")
+    assert outcome.ok and outcome.text.startswith("Here is") and outcome.finish_reason == "stop"
+    assert outcome.usage["completion_tokens"] > 0 and outcome.served_by == "test-model"
+    assert priced == []  # nothing observes the cost, so none was computed
+
+
+def test_a_registered_callback_still_gets_the_success_event_with_its_cost(monkeypatch):
+    litellm = ensure_litellm()
+    from litellm.integrations.custom_logger import CustomLogger
+
+    events = []
+
+    class Recorder(CustomLogger):
+        async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+            events.append(kwargs.get("response_cost", "missing"))
+
+    priced = []
+    monkeypatch.setattr(litellm, "response_cost_calculator", lambda **kw: priced.append(kw) or 0.25)
+    monkeypatch.setattr(litellm, "callbacks", [Recorder()])
+
+    async def ask_and_let_logging_finish():
+        with LoopbackServer() as server:
+            target = ModelTarget("openai/test-model", server.base_url)
+            outcome = await call(target, user_prompt(target.name, "Question", api_base=server.base_url), max_attempts=1)
+            for _ in range(100):  # the success log runs as a task after the answer: bounded wait for it
+                if events:
+                    break
+                await asyncio.sleep(0.02)
+        return outcome
+
+    outcome = asyncio.run(ask_and_let_logging_finish())
+    assert outcome.ok
+    assert priced, "an observed call is priced as LiteLLM ships"
+    assert events == [0.25]
