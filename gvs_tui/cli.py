@@ -125,7 +125,10 @@ def show(
                 "tags": target.tags,
                 "metadata": target.metadata,
                 "locales": {
-                    tag: None if t is None else {"prompt": t.prompt, "focus": t.focus, "status": t.status, "notes": t.notes}
+                    tag: None if t is None else {
+                        "prompt": t.prompt, "focus": t.focus, "status": t.status, "notes": t.notes, "origin": t.origin,
+                        "adaptation_note": t.adaptation_note, "supplied_by": t.supplied_by or tag,
+                    }
                     for tag, t in texts.items()
                 },
             }
@@ -136,8 +139,16 @@ def show(
     table = Table("", show_lines=True)
     for tag in texts:
         table.add_column(inert(tag), ratio=1, overflow="fold")
-    for field in ("prompt", "focus", "status", "notes"):
-        table.add_row(field, *[inert(getattr(t, field) if t else "(absent in this locale)") for t in texts.values()])
+    def origin(tag: str, t) -> str:
+        text = t.origin + (f": {t.adaptation_note}" if t.adaptation_note else "")
+        return text + (f" (inherited from {t.supplied_by})" if t.supplied_by and t.supplied_by != tag else "")
+
+    for field in ("prompt", "focus", "status", "notes", "origin"):
+        cells = [
+            "(absent in this locale)" if t is None else (origin(tag, t) if field == "origin" else getattr(t, field))
+            for tag, t in texts.items()
+        ]
+        table.add_row(field, *[inert(c) for c in cells])
     out.print(table)
 
 

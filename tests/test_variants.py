@@ -176,3 +176,18 @@ def test_locale_add_scaffolds_a_variant(gvs, suite_dir):
     assert missing.returncode == 2 and "has no it variant" in missing.stderr
     assert (suite_dir / "es.yaml").read_bytes() == before
     assert sorted(p.name for p in suite_dir.iterdir()) == ["en-US.yaml", "es-AR.yaml", "es-MX.yaml", "es.yaml", "fr-FR.yaml", "suite.yaml"]
+
+
+def test_show_says_where_each_text_comes_from(gvs, suite_dir):
+    _locale(
+        suite_dir, "es-MX",
+        {"q3": {"prompt": "México q3", "origin": "adapted", "adaptation_note": "peso, not euro"}},
+        inherits="es",
+    )  # fmt: skip
+    data = json.loads(gvs("show", str(suite_dir), "q3", "--json", check=True).stdout)["locales"]
+    assert data["es-MX"]["origin"] == "adapted" and data["es-MX"]["adaptation_note"] == "peso, not euro"
+    assert data["es-MX"]["supplied_by"] == "es-MX" and data["en-US"]["origin"] == "original"
+    q8 = json.loads(gvs("show", str(suite_dir), "q8", "--json", check=True).stdout)["locales"]
+    assert q8["es-MX"]["supplied_by"] == "es" and q8["es-MX"]["prompt"] == "Español q8"
+    table = gvs("show", str(suite_dir), "q8", "-l", "es-MX", check=True).stdout
+    assert "inherited from es" in table
