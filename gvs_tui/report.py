@@ -26,6 +26,7 @@ from pathlib import Path
 
 from benchmark.errors import GvsError
 
+from .outfile import umask, write_text
 from .safe_text import clean
 
 ANSWERS_PER_MODEL = 3
@@ -832,29 +833,11 @@ def write_report(db, runs: list[dict], *, fmt: str, output: Path, pair: str | No
             raise GvsError(f"{files_dir} exists and holds more than plots: remove it or write the report under another name")
     title, blocks, figures = build(db, runs, pair=pair, judge=judge, seed=seed)
     if fmt == "html":
-        _write_text(output, to_html(blocks, title))
+        write_text(output, to_html(blocks, title))
         return output
     _replace_folder(files_dir, {f.name: f.png for f in figures})
-    _write_text(output, to_markdown(blocks, files_dir.name))
+    write_text(output, to_markdown(blocks, files_dir.name))
     return output
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a report is made to be shared
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _replace_folder(target: Path, files: dict[str, bytes]) -> None:
@@ -863,7 +846,7 @@ def _replace_folder(target: Path, files: dict[str, bytes]) -> None:
     fresh = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}."))
     old = None
     try:
-        os.chmod(fresh, 0o777 & ~_umask())
+        os.chmod(fresh, 0o777 & ~umask())
         for name, data in files.items():
             (fresh / name).write_bytes(data)
         if target.exists():

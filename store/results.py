@@ -227,7 +227,7 @@ def item_values(
         "by": by, "scorer": source.scorer, "version": source.version, "config": source.config, "run": run["id"],
         "path": source.path, "condition": condition,
     }  # fmt: skip
-    pooled = not condition_filter(by, condition) and by != CONDITION  # every condition in one group
+    pooled = condition is None and by != CONDITION  # every condition's cells in one group
     values: dict[tuple, dict[str, float]] = {}
     for grp, model, locale, item, cond, value in store.db.execute(sql, params):
         values.setdefault((str(grp), model, locale), {})[f"{item} [{cond}]" if pooled else item] = float(value)
