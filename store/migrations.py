@@ -97,7 +97,16 @@ def m003_conditions(conn: sqlite3.Connection) -> None:
     conn.execute('''ALTER TABLE "call_errors" ADD COLUMN "condition" TEXT NOT NULL DEFAULT 'none' ''')
 
 
-MIGRATIONS = [m001_initial, m002_judge_configs, m003_conditions]
+def m004_judge_recency(conn: sqlite3.Connection) -> None:
+    """Which judge configuration was applied last to a run (what a judge metric shows): each
+    configuration's scores newest first, so the lookup stops at the first score of the run instead of
+    reading every score of it. Judge scores only: offline scores have no configuration."""
+    conn.execute(
+        """CREATE INDEX "idx_scores_judge_created" ON "scores" ("scorer", "config", "created") WHERE "config" != '' """
+    )
+
+
+MIGRATIONS = [m001_initial, m002_judge_configs, m003_conditions, m004_judge_recency]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

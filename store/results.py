@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 
 from benchmark.conditions import BASELINE
@@ -27,18 +28,29 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
 
 
-def _add_intervals(
-    store: Store, run: dict, source: MetricSource, by: str, rows: list, overall, seed: int, condition: str | None
-) -> None:
+def _add_intervals(source: MetricSource, rows: list, overall, histograms: dict, seed: int) -> None:
+    """A 95 % interval on every cell from the histogram of its values (``histograms``: (group, model,
+    locale) -> {value: count}; group None for the overall row): Wilson for rates, else the seeded
+    bootstrap of the cell's values in ascending order, all cells in one ``bootstrap_many`` call.
+    Ascending order makes an interval depend only on the values and the seed, not on the order a
+    query plan happens to return the items in."""
+    import numpy as np
+
     from benchmark import stats
 
-    values = item_values(store, run, source, by, condition)
-    values.update(item_values(store, run, source, None, condition))
-    for row in [*rows, overall]:
-        for cell in row.cells:
-            items = values.get((row.group, cell.model, cell.locale), {})
-            interval = stats.cell_interval(list(items.values()), binary=source.binary, seed=seed)
-            cell.low, cell.high = interval.low, interval.high
+    cells = [(row.group, cell) for row in rows for cell in row.cells] + [(None, cell) for cell in overall.cells]
+    values = {}
+    for group, cell in cells:
+        histogram = histograms.get((group, cell.model, cell.locale), {})
+        levels = sorted(histogram)
+        values[(group, cell.model, cell.locale)] = np.repeat(np.array(levels, dtype=np.float64), [histogram[v] for v in levels])
+    if source.binary:
+        intervals = {key: stats.cell_interval(v, binary=True) for key, v in values.items()}
+    else:
+        intervals = stats.bootstrap_many(values, seed=seed)
+    for group, cell in cells:
+        interval = intervals[(group, cell.model, cell.locale)]
+        cell.low, cell.high = interval.low, interval.high
 
 
 def parse_metric(metric: str) -> tuple[str, str | None]:
@@ -62,17 +74,20 @@ def describe(metric: str) -> str:
 def judge_config(store: Store, run_id: int, scorer: str, judge: str | None = None) -> dict | None:
     """The judge configuration whose scores a breakdown shows: the latest used on this run
     (of judge model ``judge`` if given). Returns {"digest", "spec"} or None."""
+    # Per configuration, its newest score on this run: a walk down idx_scores_judge_created (m004)
+    # that stops at the first score of a cell of the run, instead of reading every score of the run.
     sql = """
-        select s.config, jc.spec, max(s.created) as last
-        from scores s join run_cells rc on rc.cache_key = s.cache_key
-        join judge_configs jc on jc.digest = s.config
-        where rc.run_id = ? and s.scorer = ? {model}
-        group by s.config order by last desc limit 1
+        select digest, spec, last from (
+            select jc.digest, jc.spec, (
+                select s.created from scores s
+                where s.scorer = :scorer and s.config = jc.digest and s.config != ''
+                  and exists (select 1 from run_cells rc where rc.cache_key = s.cache_key and rc.run_id = :run)
+                order by s.created desc limit 1) as last
+            from judge_configs jc {model})
+        where last is not null order by last desc limit 1
     """
-    args: list = [run_id, scorer]
-    if judge:
-        args.append(judge)
-    row = store.db.execute(sql.format(model="and json_extract(jc.spec, '$.model') = ?" if judge else ""), args).fetchone()
+    args = {"run": run_id, "scorer": scorer, "judge": judge}
+    row = store.db.execute(sql.format(model="where json_extract(jc.spec, '$.model') = :judge" if judge else ""), args).fetchone()
     return {"digest": row[0], "spec": json.loads(row[1])} if row else None
 
 
@@ -266,10 +281,13 @@ def breakdown(
         columns = [(m, loc) for loc in spec["locales"] for m in spec["models"]]
     else:
         columns = [(m, loc) for m in spec["models"] for loc in spec["locales"]]
-    value_expr = source.value_expr
-    measures = f"""avg({value_expr}) as value, count({value_expr}) as n, count(*) as cells,
-               count(r.cache_key) as answered, coalesce(sum(s.label = 'judge_error'), 0) as judge_errors,
-               avg(json_extract(s.details, '$.spread')) as spread"""
+    # One pass over the run's cells: per group × model × locale, a histogram of the metric's values
+    # (NULL: no value) with the counts beside it. The overall row (group None) adds up its groups'
+    # histograms (each cell is in one group), and intervals come from the same histograms.
+    judged = source.judge is not None  # only judge scores carry errors and a spread
+    measures = f"""count(*), count(r.cache_key), {"sum(s.label = 'judge_error')" if judged else "0"},
+               {"total(json_extract(s.details, '$.spread')), count(json_extract(s.details, '$.spread'))" if judged else "0, 0"},
+               count(r.cache_key is not null and rc.image_absent = 1 or null), min(rc.rowid)"""
     joins = """from run_cells rc
         join items i on i.content_hash = rc.item_hash
         left join responses r on r.cache_key = rc.cache_key
@@ -281,21 +299,47 @@ def breakdown(
         "config": source.config, "path": source.path, "condition": condition,
     }  # fmt: skip
     parent_expr = "json_extract(i.tags, '$.\"' || :parent || '\"')" if parent_axis else "null"
-    rows: dict[str, Row] = {}
-    sql = f"""select {group_expr(by)} as grp, {parent_expr} as parent, rc.model, rc.locale, {measures}, min(rc.rowid) as first_seen
-        {joins} {where} group by grp, rc.model, rc.locale order by first_seen"""
-    for grp, parent, model, locale, value, n, cells, answered, judge_errors, spread, _ in store.db.execute(sql, params):
-        row = rows.setdefault(str(grp), Row(str(grp), parent))
-        row.cells.append(Cell(model, locale, value, n, cells, answered, judge_errors, spread))
+    sql = f"""select {group_expr(by)} as grp, {parent_expr}, rc.model, rc.locale, {source.value_expr} as v, {measures}
+        {joins} {where} group by grp, rc.model, rc.locale, v"""
+    tallies: dict[tuple, list] = {}  # (group, model, locale) -> [cells, answered, judge errors, spread sum, spread n, first seen]
+    histograms: dict[tuple, dict[float, int]] = {}
+    parents: dict[str, str | None] = {}
+    image_absent = 0
+    for grp, parent, model, locale, v, cells, answered, judge_errors, spread_sum, spread_n, images, first in store.db.execute(sql, params):
+        image_absent += images
+        for key in ((str(grp), model, locale), (None, model, locale)):
+            tally = tallies.setdefault(key, [0, 0, 0, 0.0, 0, first])
+            tally[0] += cells
+            tally[1] += answered
+            tally[2] += judge_errors or 0
+            tally[3] += spread_sum
+            tally[4] += spread_n
+            tally[5] = min(tally[5], first)
+            if v is not None:
+                histogram = histograms.setdefault(key, {})
+                histogram[float(v)] = histogram.get(float(v), 0) + cells
+        parents.setdefault(str(grp), parent)
+    first_seen: dict[str, int] = {}
+    for (grp, _, _), tally in tallies.items():
+        if grp is not None:
+            first_seen[grp] = min(first_seen.get(grp, tally[5]), tally[5])
+    rows = {g: Row(g, parents.get(g)) for g in sorted(first_seen, key=first_seen.__getitem__)}
     overall = Row("overall", None)
-    sql = f"select rc.model, rc.locale, {measures} {joins} {where} group by rc.model, rc.locale"
-    for model, locale, value, n, cells, answered, judge_errors, spread in store.db.execute(sql, params):
-        overall.cells.append(Cell(model, locale, value, n, cells, answered, judge_errors, spread))
+    order = {c: i for i, c in enumerate(columns)}
+    for (grp, model, locale), (cells, answered, judge_errors, spread_sum, spread_n, _) in sorted(
+        tallies.items(), key=lambda kv: kv[1][5]
+    ):
+        histogram = histograms.get((grp, model, locale), {})
+        n = sum(histogram.values())
+        value = math.fsum(v * c for v, c in histogram.items()) / n if n else None
+        spread = spread_sum / spread_n if spread_n else None
+        cell = Cell(model, locale, value, n, cells, answered, judge_errors, spread)
+        (overall if grp is None else rows[grp]).cells.append(cell)
     for row in [*rows.values(), overall]:
-        order = {c: i for i, c in enumerate(columns)}
         row.cells.sort(key=lambda c: order.get((c.model, c.locale), len(order)))
+    rows_list = list(rows.values())
     if ci:
-        _add_intervals(store, run, source, by, list(rows.values()), overall, seed, condition)
+        _add_intervals(source, rows_list, overall, histograms, seed)
     errors = store.db.execute(
         f"""select count(*) from (select distinct ce.model, ce.locale, ce.condition, ce.item_id from call_errors ce
            join run_cells rc on rc.run_id = ce.run_id and rc.model = ce.model and rc.locale = ce.locale
@@ -304,14 +348,9 @@ def breakdown(
            where ce.run_id = :run and r.cache_key is null{condition_filter(by, condition)})""",
         params,
     ).fetchone()[0]
-    image_absent = store.db.execute(
-        f"""select count(*) from run_cells rc join responses r on r.cache_key = rc.cache_key
-           where rc.run_id = :run and rc.image_absent = 1{condition_filter(by, condition)}""",
-        params,
-    ).fetchone()[0]
     method = ("wilson" if source.binary else "bootstrap") if ci else None
     return Breakdown(
-        run, metric, by, columns, list(rows.values()), overall, errors, image_absent, source.judge, method,
+        run, metric, by, columns, rows_list, overall, errors, image_absent, source.judge, method,
         condition if by != CONDITION else None, run_conditions(run),
     )  # fmt: skip
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from benchmark import stats
 from benchmark.stats import (
     Consistency,
     Interval,
@@ -117,6 +118,20 @@ def test_bootstrap_many_equals_bootstrap_mean_per_cell():
         assert many[key] == bootstrap_mean(values, seed=5), key
     # A cell's interval does not depend on the other cells.
     assert bootstrap_many({"long": groups["long"]}, seed=5)["long"] == many["long"]
+
+
+def test_bootstrap_many_counts_exact_cells_to_the_same_numbers(monkeypatch):
+    # Integer scores (and halves) sum exactly in any order, so those cells are summed from counts of
+    # the draws by a matrix product; forcing the draw-by-draw path must give the very same numbers.
+    rng = np.random.default_rng(3)
+    groups = {f"gvs-{i}": rng.integers(0, 11, size=30 + i % 4).astype(float).tolist() for i in range(40)}
+    groups.update({f"half-{i}": (rng.integers(0, 21, size=31) / 2).tolist() for i in range(5)})
+    groups["values"] = rng.integers(-1, 2, size=300).astype(float).tolist()
+    groups["mixed"] = [*rng.integers(0, 11, size=30).astype(float).tolist(), 0.1]  # not exact: draw by draw
+    groups["huge"] = [2.0**50, 1.0, 3.0]  # integers, but sums beyond 2**53 units
+    counted = bootstrap_many(groups, seed=9)
+    monkeypatch.setattr(stats, "_COUNTS_ELEMENTS", 0)  # every cell draw by draw
+    assert bootstrap_many(groups, seed=9) == counted
 
 
 def test_cell_interval_picks_the_method():
