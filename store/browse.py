@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from benchmark.conditions import BASELINE
+
+from .aggregates import cached_rows
 from .db import Store
-from .results import GROUP_EXPR, metric_source, run_axes
+from .results import condition_filter, group_expr, metric_source, run_axes
 
 EXCERPT = 400  # characters of a prompt or an answer kept per row of a list
 
@@ -48,7 +51,8 @@ def slice_keys(store: Store, run: dict) -> list[str]:
     axes = run_axes(store, run)
     keys = [
         k
-        for (k,) in store.db.execute(
+        for (k,) in cached_rows(
+            store,
             """select distinct j.key from run_cells rc join items i on i.content_hash = rc.item_hash,
                json_each(i.metadata) j where rc.run_id = ? order by j.key""",
             [run["id"]],
@@ -61,7 +65,8 @@ def judged_metrics(store: Store, run: dict) -> set[str]:
     """Which judge scorers (gvs, values) have scores on the run."""
     return {
         scorer
-        for (scorer,) in store.db.execute(
+        for (scorer,) in cached_rows(
+            store,
             """select distinct s.scorer from run_cells rc join scores s on s.cache_key = rc.cache_key
                where rc.run_id = ? and s.scorer in ('gvs', 'values')""",
             [run["id"]],
@@ -99,17 +104,20 @@ def cell_items(
     judge: str | None = None,
     limit: int = 200,
     offset: int = 0,
+    condition: str | None = BASELINE,
 ) -> CellItems:
     """The items behind one breakdown cell (``group`` of ``by``; every item when ``group`` is None),
-    in suite order, one page of at most ``limit`` from ``offset``, with the metric's value and label."""
+    in suite order, one page of at most ``limit`` (-1: all) from ``offset``, with the metric's value
+    and label. Like the breakdown, only the cells of ``condition`` (the baseline by default), unless
+    ``by`` is the condition."""
     source = metric_source(store, run, metric=metric, judge=judge)
-    where = "rc.run_id = :run and rc.model = :model and rc.locale = :locale"
+    where = "rc.run_id = :run and rc.model = :model and rc.locale = :locale" + condition_filter(by, condition)
     if group is not None and by:
-        where += f" and {GROUP_EXPR} = :group"
+        where += f" and {group_expr(by)} = :group"
     params = {
         "run": run["id"], "model": model, "locale": locale, "by": by, "group": group, "scorer": source.scorer,
         "version": source.version, "config": source.config, "path": source.path, "limit": limit, "offset": offset,
-        "excerpt": EXCERPT,
+        "excerpt": EXCERPT, "condition": condition,
     }  # fmt: skip
     joins = """from run_cells rc join items i on i.content_hash = rc.item_hash
         left join responses r on r.cache_key = rc.cache_key
@@ -127,6 +135,49 @@ def cell_items(
             CellItem(item_id, prompt or "", text if answered else None, value, label, reason, None if answered else error)
         )
     return CellItems(items, total, offset)
+
+
+@dataclass
+class PairedItem:
+    item_id: str
+    prompt: str  # excerpt, as side A asked it
+    a: float | None
+    b: float | None
+
+    @property
+    def diff(self) -> float | None:
+        return None if self.a is None or self.b is None else self.b - self.a
+
+
+@dataclass
+class PairedItems:
+    items: list[PairedItem]  # in both sides, the largest difference first
+    only_a: int  # items of the group only side A has (not asked, or another item set)
+    only_b: int
+
+
+def paired_items(
+    store: Store,
+    a: tuple[dict, str],
+    b: tuple[dict, str],
+    *,
+    metric: str,
+    by: str | None,
+    group: str | None,
+    model: str,
+) -> PairedItems:
+    """The items behind one row of a comparison: ``model``'s answers to the items of ``group`` (every
+    item when None) on side A (a run and a locale) and side B, paired by item id — two locales of a
+    run, or two runs — the largest difference first, unscored ones last."""
+    sides = []
+    for run, locale in (a, b):
+        page = cell_items(store, run, metric=metric, by=by, group=group, model=model, locale=locale, limit=-1)
+        sides.append({item.item_id: item for item in page.items})
+    left, right = sides
+    both = [i for i in left if i in right]
+    items = [PairedItem(i, left[i].prompt, left[i].value, right[i].value) for i in both]
+    items.sort(key=lambda p: (p.diff is None, -abs(p.diff or 0.0)))
+    return PairedItems(items, len(left) - len(both), len(right) - len(both))
 
 
 @dataclass
@@ -163,9 +214,10 @@ class ItemAnswers:
     answers: dict[tuple[str, str], Answer]  # (model, locale) -> answer
 
 
-def item_answers(store: Store, run: dict, item_id: str) -> ItemAnswers:
-    """One item of ``run``: its text and the answer of every model in every locale, with every
-    score (offline scorers, and the latest score of each judge model), judge reasons and errors."""
+def item_answers(store: Store, run: dict, item_id: str, condition: str = BASELINE) -> ItemAnswers:
+    """One item of ``run`` under ``condition`` (the baseline by default): its text and the answer of
+    every model in every locale, with every score (offline scorers, and the latest score of each
+    judge model), judge reasons and errors."""
     spec = json.loads(run["spec"])
     rows = store.db.execute(
         """select rc.model, rc.locale, rc.cache_key, rc.image_absent, i.prompt, i.focus, i.status, i.tags, i.metadata,
@@ -173,8 +225,8 @@ def item_answers(store: Store, run: dict, item_id: str) -> ItemAnswers:
                (select ce.error from call_errors ce where ce.run_id = rc.run_id and ce.model = rc.model
                   and ce.locale = rc.locale and ce.item_id = rc.item_id order by ce.id desc limit 1)
            from run_cells rc join items i on i.content_hash = rc.item_hash left join responses r on r.cache_key = rc.cache_key
-           where rc.run_id = ? and rc.item_id = ? order by rc.rowid""",
-        [run["id"], item_id],
+           where rc.run_id = ? and rc.item_id = ? and rc.condition = ? order by rc.rowid""",
+        [run["id"], item_id, condition],
     ).fetchall()
     answers: dict[tuple[str, str], Answer] = {}
     tags: dict = {}
@@ -211,3 +263,18 @@ def item_answers(store: Store, run: dict, item_id: str) -> ItemAnswers:
     models = [m for m in spec.get("models", []) if any(k[0] == m for k in answers)]
     locales = [loc for loc in spec.get("locales", []) if any(k[1] == loc for k in answers)]
     return ItemAnswers(item_id, tags, metadata, models, locales, answers)
+
+
+def remember_opening_views(store: Store, run: dict) -> None:
+    """Compute, and so remember (store/aggregates.py), what the app's Results screen reads first for
+    ``run``: its slicing keys, its judged metrics, and the breakdown of refusal (and GVS when judged)
+    by the last taxonomy axis and the one above it. The end of a run and of a scoring call this, so
+    opening Results on a large run reads remembered rows instead of scanning every answer."""
+    from .results import breakdown
+
+    slice_keys(store, run)
+    axes = run_axes(store, run)
+    metrics = ["refusal"] + (["gvs"] if "gvs" in judged_metrics(store, run) else [])
+    for metric in metrics:
+        for by in axes[-2:]:
+            breakdown(store, run, metric=metric, by=by)

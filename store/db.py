@@ -12,6 +12,7 @@ import sqlite_utils
 
 from benchmark import __version__
 from benchmark.calls import Outcome
+from benchmark.errors import GvsError
 from benchmark.home import default_store_path
 from benchmark.requests import Request, public_endpoint
 from benchmark.runner import Cell, Plan, RunSummary
@@ -140,6 +141,8 @@ class Store:
         return int(run_id), resumed
 
     def end_run(self, run_id: int, status: str, summary: RunSummary) -> None:
+        """Record how the run ended; unless it was interrupted, also remember the aggregates the
+        app's Results screen opens with (store/browse.py remember_opening_views)."""
         with self.db.conn:
             self.db["runs"].update(
                 run_id,
@@ -156,6 +159,13 @@ class Store:
                     ),
                 },
             )
+        if status != "interrupted":
+            from .browse import remember_opening_views
+
+            try:
+                remember_opening_views(self, self.run(run_id))
+            except GvsError:  # a run the breakdown cannot show (no scores): the app will say why
+                pass
 
     def runs(self, suite: str | None = None) -> list[dict]:
         where, args = ("where suite = ?", [suite]) if suite else ("", [])

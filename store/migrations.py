@@ -106,7 +106,28 @@ def m004_judge_recency(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = [m001_initial, m002_judge_configs, m003_conditions, m004_judge_recency]
+# The tables whose rows a remembered aggregate (store/aggregates.py) can read.
+_AGGREGATED = ("items", "run_cells", "responses", "scores", "call_errors", "runs")
+
+
+def m005_aggregate_cache(conn: sqlite3.Connection) -> None:
+    """Remembered aggregates (store/aggregates.py) and the counter that says when they are stale:
+    every insert, update or delete in a table they read bumps it. Row triggers, because REPLACE
+    (how a resumed run re-records its cells) fires insert triggers but not delete ones."""
+    conn.execute('CREATE TABLE "_gvs_data_version" ("id" INTEGER PRIMARY KEY CHECK ("id" = 1), "n" INTEGER NOT NULL)')
+    conn.execute('INSERT INTO "_gvs_data_version" VALUES (1, 0)')
+    conn.execute(
+        'CREATE TABLE "aggregate_cache" ("key" TEXT PRIMARY KEY, "version" INTEGER NOT NULL, "rows" TEXT NOT NULL, "created" TEXT)'
+    )
+    for table in _AGGREGATED:
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            conn.execute(
+                f"""CREATE TRIGGER "_gvs_bump_{table}_{event.lower()}" AFTER {event} ON "{table}"
+                BEGIN UPDATE "_gvs_data_version" SET "n" = "n" + 1 WHERE "id" = 1; END"""
+            )
+
+
+MIGRATIONS = [m001_initial, m002_judge_configs, m003_conditions, m004_judge_recency, m005_aggregate_cache]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from benchmark.conditions import BASELINE
 from benchmark.errors import GvsError, InputFileError
 
+from .aggregates import cached_rows
 from .db import Store
 
 METRICS = {
@@ -261,6 +262,7 @@ def breakdown(
     seed: int = 0,
     pivot: bool = False,
     condition: str | None = BASELINE,
+    remember: bool = True,
 ) -> Breakdown:
     """``metric`` per value of ``by`` (a taxonomy axis, an item metadata key, or ``condition``) and
     overall, for every (model, locale) of ``run``; with ``ci``, a 95 % interval per cell (Wilson for
@@ -269,7 +271,10 @@ def breakdown(
     Only the cells of ``condition`` count (the baseline, i.e. every cell of a run without conditions);
     sliced by condition, each row is one condition and the overall row pools them.
     Judge metrics use the latest judge configuration applied to the run (or of model ``judge``);
-    a judge error is counted in ``judge_errors``, never averaged as a number."""
+    a judge error is counted in ``judge_errors``, never averaged as a number.
+
+    The scan's rows are remembered in the store (store/aggregates.py) until its data changes, so
+    showing the same table again reads a few thousand rows; ``remember=False`` always scans."""
     source = metric_source(store, run, metric, judge)
     check_condition(run, condition)
     if by == CONDITION:
@@ -305,7 +310,7 @@ def breakdown(
     histograms: dict[tuple, dict[float, int]] = {}
     parents: dict[str, str | None] = {}
     image_absent = 0
-    for grp, parent, model, locale, v, cells, answered, judge_errors, spread_sum, spread_n, images, first in store.db.execute(sql, params):
+    for grp, parent, model, locale, v, cells, answered, judge_errors, spread_sum, spread_n, images, first in cached_rows(store, sql, params, remember=remember):
         image_absent += images
         for key in ((str(grp), model, locale), (None, model, locale)):
             tally = tallies.setdefault(key, [0, 0, 0, 0.0, 0, first])
@@ -340,14 +345,16 @@ def breakdown(
     rows_list = list(rows.values())
     if ci:
         _add_intervals(source, rows_list, overall, histograms, seed)
-    errors = store.db.execute(
+    ((errors,),) = cached_rows(
+        store,
         f"""select count(*) from (select distinct ce.model, ce.locale, ce.condition, ce.item_id from call_errors ce
            join run_cells rc on rc.run_id = ce.run_id and rc.model = ce.model and rc.locale = ce.locale
                 and rc.condition = ce.condition and rc.item_id = ce.item_id
            left join responses r on r.cache_key = rc.cache_key
            where ce.run_id = :run and r.cache_key is null{condition_filter(by, condition)})""",
         params,
-    ).fetchone()[0]
+        remember=remember,
+    )
     method = ("wilson" if source.binary else "bootstrap") if ci else None
     return Breakdown(
         run, metric, by, columns, rows_list, overall, errors, image_absent, source.judge, method,

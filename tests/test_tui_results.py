@@ -97,6 +97,46 @@ def test_heatmap_switches_and_drill_down_to_paired_answers(judged_store, gvs_env
     asyncio.run(flow())
 
 
+def test_conditions_side_by_side_and_one_at_a_time(gvs_env, tmp_path):
+    """A run with a jailbreak wrapper: the table counts the baseline until another condition is
+    chosen (t), can be sliced by condition, and a cell's items and answers are that condition's."""
+    refuse_fiction = Behaviour(answer=lambda p: "I'm sorry, but I can't help with that." if "novel" in p else "Sure, here it is.")
+    store = make_store(tmp_path / "gvs.db", locales=("en-US",), limit=3, behaviour=refuse_fiction, conditions=("fiction",))
+
+    async def flow():
+        app = create_app(store, animations=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("2")
+            await wait_for(pilot, lambda: _loaded(app), what="heatmap")
+            screen = app.screen
+            table = screen.query_one("#heatmap", DataTable)
+            overall = lambda: str(table.get_row_at(table.row_count - 1)[1]).strip()  # noqa: E731
+            assert "condition none" in rendered(screen.query_one("#results-info"))
+            assert overall() == "0%"
+            await pilot.press("t")
+            await wait_for(pilot, lambda: screen.loaded.condition == "fiction" and _loaded(app), what="the fiction condition")
+            assert "condition fiction" in rendered(screen.query_one("#results-info")) and overall() == "100%"
+            # Its cell's items are the fiction answers, and so is the item's answer.
+            table.move_cursor(row=table.row_count - 1, column=1)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, CellItemsScreen) and app.screen.page_total > 0, what="items")
+            items = app.screen.query_one("#cell-items", DataTable)
+            await wait_for(pilot, lambda: items.row_count == 3, what="the cell's rows")
+            assert {str(items.get_row_at(i)[1]) for i in range(3)} == {"full_refusal"}
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ItemAnswersScreen) and app.screen.found is not None, what="answers")
+            assert "I'm sorry" in rendered(app.screen.query_one("#answers-table")) and "Sure" not in rendered(app.screen.query_one("#answers-table"))
+            await pilot.press("escape", "escape")
+            # Sliced by condition: one row per condition.
+            while screen.by != "condition":
+                await pilot.press("b")
+                await wait_for(pilot, lambda: _loaded(app), what="the next slice")
+            await wait_for(pilot, lambda: "fiction" in _labels(table), what="the condition rows")
+            assert _labels(table) == ["none", "fiction", "overall"]
+
+    asyncio.run(flow())
+
+
 def test_empty_store_says_how_to_start(gvs_env, tmp_path):
     async def flow():
         app = create_app(tmp_path / "none.db", animations=False)

@@ -4,11 +4,13 @@ its results; and the Compare screen on the runs it made."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from textual.widgets import DataTable, Input, SelectionList
 
 from gvs_tui.app import create_app
+from gvs_tui.screens.items import ItemAnswersScreen, PairedItemsScreen
 
 from .conftest import sql_rows
 from .loopback import Behaviour, LoopbackServer
@@ -121,6 +123,43 @@ def test_bad_input_is_reported_on_the_screen(keyless, tmp_path):
     asyncio.run(flow())
 
 
+def test_conditions_statuses_and_call_settings_reach_the_run(keyless, tmp_path):
+    """What the form says is what runs: a condition beside the baseline, only approved items, and the
+    temperature, max tokens and retries recorded in the run's spec (and sent to the server)."""
+    store = tmp_path / "gvs.db"
+
+    async def flow():
+        with LoopbackServer() as server:
+            app = create_app(store, animations=False)
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.press("3")
+                screen = app.screen
+                await _fill(pilot, server, "2")
+                screen.query_one("#run-locales", SelectionList).deselect("zh-CN")
+                screen.query_one("#run-conditions", SelectionList).select("police")
+                screen.query_one("#run-statuses", SelectionList).select("approved")
+                screen.query_one("#run-temperature", Input).value = "0.7"
+                screen.query_one("#run-max-tokens", Input).value = "77"
+                screen.query_one("#run-retries", Input).value = "abc"
+                await pilot.press("ctrl+r")
+                assert "retries must be a number" in _status(app)
+                screen.query_one("#run-retries", Input).value = "1"
+                await pilot.press("ctrl+r")
+                await wait_for(pilot, lambda: "completed" in _status(app), timeout=60, what="the run")
+                assert "run 1 completed: 4 cells, 4 called" in _status(app)
+                log = "\n".join(screen.query_one("#run-log").lines)
+                assert "× 2 conditions" in log
+                assert "only approved items: 0 items of en-US left out" in log
+        bodies = server.behaviour.requests
+        assert {b["max_tokens"] for b in bodies} == {77} and {b["temperature"] for b in bodies} == {0.7}
+        assert any("police" in m["content"].lower() for b in bodies for m in b["messages"] if m["role"] == "system")
+        assert sorted(sql_rows(store, "select condition, count(*) from run_cells group by condition")) == [("none", 2), ("police", 2)]
+        spec = json.loads(sql_rows(store, "select spec from runs")[0][0])
+        assert spec["statuses"] == ["approved"] and spec["params"]["max_tokens"] == 77
+
+    asyncio.run(flow())
+
+
 def test_snapshot_run_form(keyless, tmp_path, snap_compare):
     assert snap_compare(create_app(tmp_path / "gvs.db", animations=False), terminal_size=SIZE, press=["3"])
 
@@ -142,6 +181,22 @@ def test_compare_two_locales_and_two_runs(gvs_env, tmp_path):
             await wait_for(pilot, lambda: "run 2 − run 1" in rendered(screen.query_one("#compare-info")), what="runs")
             first = [str(c) for c in table.get_row_at(0)]
             assert first[3:6] == ["0%", "100%", "+100 pts"]  # every answer refused in the second run
+            # Drill down: the row's items, run 1 beside run 2, then one item's answers.
+            table.move_cursor(row=0)
+            await pilot.press("o")
+            await wait_for(pilot, lambda: isinstance(app.screen, PairedItemsScreen), what="the paired items")
+            paired = app.screen
+            items = paired.query_one("#paired-items", DataTable)
+            await wait_for(pilot, lambda: items.row_count > 0, what="the paired rows")
+            rows = [[str(c) for c in items.get_row_at(i)] for i in range(items.row_count)]
+            assert rows and all(r[1:4] == ["0%", "100%", "+100 pts"] for r in rows)
+            assert len(rows) == int(first[6].split("/")[1])  # every item of the row's group, n A/B
+            assert f"{len(rows)} items in both, {len(rows)} differ" in rendered(paired.query_one("#paired-note"))
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ItemAnswersScreen), what="the item's answers")
+            assert app.screen.item_id == rows[0][0]
+            await pilot.press("escape", "escape")
+            assert app.screen is screen
             await pilot.press("s")
             await wait_for(pilot, lambda: "run 1 − run 2" in rendered(screen.query_one("#compare-info")), what="swap")
 

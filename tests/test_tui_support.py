@@ -77,6 +77,7 @@ def make_store(
     limit: int | None = 6,
     judge: bool = False,
     behaviour: Behaviour | None = None,
+    conditions: tuple[str, ...] = (),
 ) -> Path:
     """A store holding one real run over HTTP, made with the Run screen's wiring (prepare, execute_run)."""
     from gvs_tui.screens.run import RunRequest, execute_run, prepare
@@ -87,7 +88,7 @@ def make_store(
         request = RunRequest(
             suite=suite, models=list(models), locales=list(locales), limit=limit, concurrency=16,
             api_base=server.base_url, judge="openai/judge" if judge else None,
-            judge_api_base=server.base_url if judge else None, timeout=10, retries=1,
+            judge_api_base=server.base_url if judge else None, timeout=10, retries=1, conditions=list(conditions),
         )  # fmt: skip
         plan, config = prepare(request)
         outcome = execute_run(request, plan, config, store, NullProgress(), lambda: False, lambda text: None)

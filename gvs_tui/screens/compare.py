@@ -1,5 +1,6 @@
 """Compare: two locales of one run (paired: the same items, with an interval and a Holm-corrected
-p-value), or two runs (the same group × model × locale), the differences ranked by size."""
+p-value), or two runs (the same group × model × locale), the differences ranked by size; enter on
+a row lists its items side by side, the largest difference first, down to one item's answers."""
 
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ def _p(x: float | None) -> str:
 
 class CompareScreen(Screen):
     BINDINGS = [
+        Binding("o", "open_row", "Open row", tooltip="The row's items, A beside B, largest difference first (or enter)", id="compare.open"),
         Binding("s", "swap", "Swap A/B", id="compare.swap"),
         Binding("m", "next_metric", "Metric", id="compare.metric"),
         Binding("r", "reload", "Reload", id="compare.reload"),
@@ -55,6 +57,7 @@ class CompareScreen(Screen):
         super().__init__()
         self.choices: list = []
         self._filling = False
+        self.shown: tuple | None = None  # (mode, metric, by, sides, names, diffs) of the table shown
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -218,11 +221,12 @@ class CompareScreen(Screen):
             db.close()
         diffs.sort(key=lambda d: (d.diff is None, -abs(d.diff or 0.0)))
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, mode, metric, title, diffs, error, locale_a, locale_b, run_a, run_b)
+            self.app.call_from_thread(self._show, mode, metric, title, diffs, error, locale_a, locale_b, run_a, run_b, by)
 
-    def _show(self, mode, metric, title, diffs, error, locale_a, locale_b, run_a, run_b) -> None:
+    def _show(self, mode, metric, title, diffs, error, locale_a, locale_b, run_a, run_b, by) -> None:
         table = self.query_one("#compare-table", DataTable)
         table.clear(columns=True)
+        self.shown = None
         spark = self.query_one("#compare-spark", Sparkline)
         label = self.query_one("#compare-spark-label", Static)
         if error:
@@ -244,9 +248,26 @@ class CompareScreen(Screen):
             if mode == "locales":
                 row.append(d.extra)
             table.add_row(*row)
-        self._info(f"{title} · {len(diffs)} rows, largest difference first")
+        self._info(f"{title} · {len(diffs)} rows, largest difference first · enter: the row's items")
+        self.shown = (mode, metric, by, (run_a, run_b, locale_a, locale_b), (a_name, b_name), diffs)
         spark.data = [abs(d.diff) for d in diffs if d.diff is not None] or [0.0]
         label.update(Text("size of the differences, ranked ", style="dim"))
+
+    @on(DataTable.RowSelected, "#compare-table")
+    def _row_selected(self) -> None:
+        self.action_open_row()
+
+    def action_open_row(self) -> None:
+        from .items import PairedItemsScreen
+
+        table = self.query_one("#compare-table", DataTable)
+        if self.shown is None or table.row_count == 0:
+            return
+        mode, metric, by, (run_a, run_b, locale_a, locale_b), names, diffs = self.shown
+        d = diffs[table.cursor_row]
+        sides = ((run_a, locale_a), (run_a, locale_b)) if mode == "locales" else ((run_a, d.locale), (run_b, d.locale))
+        group = None if d.group == "overall" else d.group
+        self.app.push_screen(PairedItemsScreen(*sides, names=names, metric=metric, by=by, group=group, model=d.model))
 
     def action_swap(self) -> None:
         mode = self.value("#compare-mode")

@@ -1,4 +1,5 @@
-"""The drill-down of Results: the items behind one cell (paged), then one item's answers in every
+"""The drill-downs of Results and Compare: the items behind one cell (paged), or behind one row of
+a comparison (paired by item, the largest difference first); then one item's answers in every
 locale and model side by side, with scores and judge reasons."""
 
 from __future__ import annotations
@@ -37,9 +38,10 @@ class CellItemsScreen(Screen):
         Binding("left_square_bracket", "page(-1)", "Previous page", id="items.previous"),
     ]
 
-    def __init__(self, run: dict, *, metric: str, by: str | None, group: str | None, model: str, locale: str):
+    def __init__(self, run: dict, *, metric: str, by: str | None, group: str | None, model: str, locale: str, condition: str = "none"):
         super().__init__()
         self.run, self.metric, self.by, self.group = run, metric, by, group
+        self.condition = condition
         self.model, self.locale = model, locale
         self.page_offset = 0
         self.page_total = 0
@@ -56,6 +58,8 @@ class CellItemsScreen(Screen):
         title.append_text(inert(f"{self.by}: {self.group}" if self.group is not None else "overall"))
         title.append(" · ")
         title.append_text(inert(f"{self.model} · {self.locale}", style="bold"))
+        if self.condition != "none" and self.by != "condition":
+            title.append_text(inert(f" · condition {self.condition}"))
         self.query_one("#cell-title", Static).update(title)
         table = self.query_one("#cell-items", DataTable)
         table.add_column("item", key="item")
@@ -74,7 +78,7 @@ class CellItemsScreen(Screen):
         try:
             page = cell_items(
                 db, self.run, metric=self.metric, by=self.by, group=self.group, model=self.model, locale=self.locale,
-                limit=PAGE, offset=self.page_offset,
+                limit=PAGE, offset=self.page_offset, condition=self.condition,
             )  # fmt: skip
         finally:
             db.close()
@@ -120,7 +124,96 @@ class CellItemsScreen(Screen):
         if table.row_count == 0:
             return
         item_id = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        self.app.push_screen(ItemAnswersScreen(self.run, item_id, focus=(self.model, self.locale)))
+        condition = self.group if self.by == "condition" and self.group is not None else self.condition
+        self.app.push_screen(ItemAnswersScreen(self.run, item_id, focus=(self.model, self.locale), condition=condition))
+
+
+class PairedItemsScreen(Screen):
+    """The items behind one row of Compare: side A and side B (two locales of a run, or two runs)
+    item by item, the largest difference first."""
+
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="paired.back"),
+        Binding("o", "open_item", "Open item", tooltip="The item's answers in every locale and model (or enter)", id="paired.open"),
+    ]
+
+    def __init__(self, a: tuple[int, str], b: tuple[int, str], *, names: tuple[str, str], metric: str, by: str | None, group: str | None, model: str):
+        """``a`` and ``b``: (run id, locale) of each side."""
+        super().__init__()
+        self.a, self.b, self.names = a, b, names
+        self.run_b: dict | None = None
+        self.metric, self.by, self.group, self.model = metric, by, group, model
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="paired-title")
+        yield DataTable(id="paired-items", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="paired-note", classes="note")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        title = Text(f"{self.names[1]} − {self.names[0]} · {self.metric} · ", style="bold")
+        title.append_text(inert(f"{self.by}: {self.group}" if self.group is not None else "overall"))
+        title.append(" · ")
+        title.append_text(inert(self.model, style="bold"))
+        self.query_one("#paired-title", Static).update(title)
+        table = self.query_one("#paired-items", DataTable)
+        table.add_column("item", key="item")
+        table.add_column(inert(self.names[0]), key="a")
+        table.add_column(inert(self.names[1]), key="b")
+        table.add_column("difference", key="diff")
+        table.add_column(inert(f"prompt ({self.names[0]})"), key="prompt", width=70)
+        table.focus()
+        self.fetch()
+
+    @work(thread=True, exclusive=True)
+    def fetch(self) -> None:
+        from store.browse import paired_items
+
+        db = _reader(self.app)
+        try:
+            (run_a, locale_a), (run_b, locale_b) = self.a, self.b
+            a, b = (db.run(run_a), locale_a), (db.run(run_b), locale_b)
+            found = paired_items(db, a, b, metric=self.metric, by=self.by, group=self.group, model=self.model)
+        finally:
+            db.close()
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, found, b[0])
+
+    def _show(self, found, run_b: dict) -> None:
+        self.run_b = run_b
+        from .compare import _delta
+
+        table = self.query_one("#paired-items", DataTable)
+        table.clear()
+        rtl = False
+        for item in found.items:
+            size = abs(item.diff or 0)
+            table.add_row(
+                Text(item.item_id, style="bold"), fmt_value(self.metric, item.a), fmt_value(self.metric, item.b),
+                Text(_delta(self.metric, item.diff), style="bold" if size else "dim", justify="right"),
+                one_line(item.prompt, 70), key=item.item_id,
+            )  # fmt: skip
+            rtl |= has_rtl(item.prompt)
+        changed = sum(1 for i in found.items if i.diff)
+        note = f"{len(found.items)} items in both, {changed} differ"
+        if found.only_a or found.only_b:
+            note += f"; left out: {found.only_a} only in {self.names[0]}, {found.only_b} only in {self.names[1]}"
+        note += " · enter: the item's answers in every locale and model"
+        if rtl:
+            note += "\n" + RTL_NOTE
+        self.query_one("#paired-note", Static).update(inert(note))
+
+    @on(DataTable.RowSelected, "#paired-items")
+    def _selected(self) -> None:
+        self.action_open_item()
+
+    def action_open_item(self) -> None:
+        table = self.query_one("#paired-items", DataTable)
+        if table.row_count == 0 or self.run_b is None:
+            return
+        item_id = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        self.app.push_screen(ItemAnswersScreen(self.run_b, item_id, focus=(self.model, self.b[1])))
 
 
 def score_lines(answer) -> Text:
@@ -154,9 +247,10 @@ class ItemAnswersScreen(Screen):
         Binding("v", "view_all", "Full texts", tooltip="Every answer of this item in full, scrollable", id="answers.view"),
     ]
 
-    def __init__(self, run: dict, item_id: str, *, focus: tuple[str, str] | None = None):
+    def __init__(self, run: dict, item_id: str, *, focus: tuple[str, str] | None = None, condition: str = "none"):
         super().__init__()
         self.run, self.item_id, self.focus_cell = run, item_id, focus
+        self.condition = condition
         self.found = None
 
     def compose(self) -> ComposeResult:
@@ -177,7 +271,7 @@ class ItemAnswersScreen(Screen):
 
         db = _reader(self.app)
         try:
-            found = item_answers(db, self.run, self.item_id)
+            found = item_answers(db, self.run, self.item_id, self.condition)
         finally:
             db.close()
         if not get_current_worker().is_cancelled:
@@ -188,6 +282,8 @@ class ItemAnswersScreen(Screen):
         title = Text(f"{found.item_id}", style="bold")
         title.append_text(inert("  " + " › ".join(found.tags.values())))
         title.append(f"   run {self.run['id']}", style="dim")
+        if self.condition != "none":
+            title.append_text(inert(f" · condition {self.condition}", style="bold"))
         # origin and supplied_by differ per locale: the title shows what the item has in every locale.
         shared = {k: v for k, v in found.metadata.items() if k not in RESERVED_METADATA}
         if shared:

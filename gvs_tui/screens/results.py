@@ -7,7 +7,7 @@ holds one row per group, never one per answer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.text import Text
@@ -48,6 +48,8 @@ class Loaded:
     parent: object | None  # Breakdown by the axis above ``by``, when there is one
     parent_axis: str | None
     error: str | None = None
+    conditions: list[str] = field(default_factory=lambda: ["none"])  # the run's, baseline first
+    condition: str = "none"  # whose cells the table counts (all of them when sliced by condition)
 
 
 def open_reader(path: Path):
@@ -63,6 +65,7 @@ class ResultsScreen(Screen):
         Binding("x", "toggle_expand", "Expand", tooltip="Expand or collapse the layer under the cursor", id="results.expand"),
         Binding("m", "next_metric", "Metric", tooltip="Next metric: GVS, refusal, language, Schwartz values", id="results.metric"),
         Binding("b", "next_by", "Slice by", tooltip="Next slicing key: taxonomy axes, then item metadata", id="results.by"),
+        Binding("t", "next_condition", "Condition", tooltip="Next condition of the run (the baseline first)", id="results.condition"),
         Binding("p", "pivot", "Pivot", tooltip="Columns by locale, then model (or back)", id="results.pivot"),
         Binding("n", "toggle_n", "Show n", tooltip="Show the number of scored answers per cell", id="results.n"),
         Binding("c", "toggle_ci", "95% CI", tooltip="Show 95 % intervals (Wilson for rates, bootstrap otherwise)", id="results.ci"),
@@ -75,6 +78,7 @@ class ResultsScreen(Screen):
         self.run_id: int | None = None
         self.metric = "refusal"
         self.by: str | None = None
+        self.condition = "none"  # the baseline
         self.pivot = False
         self.show_n = False
         self.ci = False
@@ -89,6 +93,7 @@ class ResultsScreen(Screen):
             yield Select([], prompt="run", id="results-run", allow_blank=True)
             yield Select([(m, m) for m in OFFLINE_METRICS], prompt="metric", id="results-metric", allow_blank=False)
             yield Select([], prompt="slice by", id="results-by")
+            yield Select([("condition: none", "none")], value="none", allow_blank=False, id="results-condition")
         yield Static("", id="results-info")
         yield DataTable(id="heatmap", cursor_type="cell", header_height=2, zebra_stripes=False)
         with Horizontal(id="results-chart"):
@@ -107,20 +112,20 @@ class ResultsScreen(Screen):
         wanted = getattr(self.app, "wanted_run", None)
         if wanted is not None:
             self.app.wanted_run = None
-            self.run_id, self.by, self.expanded = wanted, None, set()
+            self.run_id, self.by, self.expanded, self.condition = wanted, None, set(), "none"
         self.load()
 
     # -- loading ------------------------------------------------------------------------------
 
     def load(self) -> None:
         self.query_one("#results-info", Static).update(Text("loading…", style="italic"))
-        self._fetch_breakdown(self.run_id, self.metric, self.by, self.ci, self.pivot)
+        self._fetch_breakdown(self.run_id, self.metric, self.by, self.ci, self.pivot, self.condition)
 
     @work(thread=True, exclusive=True, group="results")
-    def _fetch_breakdown(self, run_id: int | None, metric: str, by: str | None, ci: bool, pivot: bool) -> None:
+    def _fetch_breakdown(self, run_id: int | None, metric: str, by: str | None, ci: bool, pivot: bool, condition: str) -> None:
         from benchmark.errors import GvsError
         from store.browse import judged_metrics, run_choices, slice_keys
-        from store.results import breakdown, run_axes
+        from store.results import CONDITION, breakdown, run_axes, run_conditions
 
         path = self.app.store_file
         if not path.exists():
@@ -137,18 +142,24 @@ class ResultsScreen(Screen):
             metrics = metric_options(judged_metrics(db, run))
             if metric not in metrics:
                 metric = "refusal"
-            keys = slice_keys(db, run)
+            conditions = run_conditions(run)
+            condition = condition if condition in conditions else conditions[0]
+            keys = slice_keys(db, run) + ([CONDITION] if len(conditions) > 1 else [])
             axes = run_axes(db, run)
             by = by if by in keys else axes[-1]
             parent_axis = axes[axes.index(by) - 1] if by in axes and axes.index(by) > 0 else None
             try:
-                main = breakdown(db, run, metric=metric, by=by, ci=ci, pivot=pivot)
-                parent = breakdown(db, run, metric=metric, by=parent_axis, ci=ci, pivot=pivot) if parent_axis else None
+                main = breakdown(db, run, metric=metric, by=by, ci=ci, pivot=pivot, condition=condition)
+                parent = (
+                    breakdown(db, run, metric=metric, by=parent_axis, ci=ci, pivot=pivot, condition=condition)
+                    if parent_axis
+                    else None
+                )
                 error = None
             except GvsError as exc:
                 main = parent = None
                 error = str(exc)
-            loaded = Loaded(run, choices, metrics, keys, main, parent, parent_axis, error)
+            loaded = Loaded(run, choices, metrics, keys, main, parent, parent_axis, error, conditions, condition)
         finally:
             db.close()
         if not get_current_worker().is_cancelled:
@@ -164,6 +175,7 @@ class ResultsScreen(Screen):
         from store.results import describe
 
         self.loaded, self.metric, self.by, self.run_id = loaded, metric, by, loaded.run["id"]
+        self.condition = loaded.condition
         self._filling = True
         run_select = self.query_one("#results-run", Select)
         run_select.set_options([(one_line(c.label, 70), c.id) for c in loaded.choices])
@@ -174,11 +186,17 @@ class ResultsScreen(Screen):
         by_select = self.query_one("#results-by", Select)
         by_select.set_options([(f"slice by {k}", k) for k in loaded.keys])
         by_select.value = by
+        condition_select = self.query_one("#results-condition", Select)
+        condition_select.set_options([(one_line(f"condition: {c}", 30), c) for c in loaded.conditions])
+        condition_select.value = loaded.condition
+        condition_select.disabled = len(loaded.conditions) < 2 or by == "condition"
         self.call_after_refresh(self._filled)
         run = loaded.run
         info = Text()
         info.append(f"run {run['id']}", style="bold")
         info.append_text(inert(f" · {run['suite']} · {run['status']} · {metric}"))
+        if len(loaded.conditions) > 1 and by != "condition":
+            info.append_text(inert(f" · condition {loaded.condition}", style="bold"))
         if loaded.error is None:
             info.append_text(inert(f": {describe(metric)}", style="dim"))
         extras = [word for word, on_ in (("pivoted", self.pivot), ("n shown", self.show_n), ("95% CI", self.ci)) if on_]
@@ -302,7 +320,9 @@ class ResultsScreen(Screen):
             return
         model, locale = self.loaded.main.columns[coordinate.column - 1]
         self.app.push_screen(
-            CellItemsScreen(self.loaded.run, metric=self.metric, by=axis, group=group, model=model, locale=locale)
+            CellItemsScreen(
+                self.loaded.run, metric=self.metric, by=axis, group=group, model=model, locale=locale, condition=self.condition
+            )
         )
 
     def action_toggle_expand(self) -> None:
@@ -325,7 +345,9 @@ class ResultsScreen(Screen):
         if self._filling or event.value == Select.NULL:
             return
         if event.select.id == "results-run" and event.value != self.run_id:
-            self.run_id, self.by, self.expanded = event.value, None, set()
+            self.run_id, self.by, self.expanded, self.condition = event.value, None, set(), "none"
+        elif event.select.id == "results-condition" and event.value != self.condition:
+            self.condition = event.value
         elif event.select.id == "results-metric" and event.value != self.metric:
             self.metric = event.value
         elif event.select.id == "results-by" and event.value != self.by:
@@ -347,6 +369,11 @@ class ResultsScreen(Screen):
     def action_next_by(self) -> None:
         if self.loaded:
             self.by = self._cycle(self.loaded.keys, self.by)
+            self.load()
+
+    def action_next_condition(self) -> None:
+        if self.loaded and len(self.loaded.conditions) > 1 and self.by != "condition":
+            self.condition = self._cycle(self.loaded.conditions, self.condition)
             self.load()
 
     def action_pivot(self) -> None:
@@ -371,5 +398,5 @@ class ResultsScreen(Screen):
         self.load()
 
     def select_run(self, run_id: int) -> None:
-        self.run_id, self.by, self.expanded = run_id, None, set()
+        self.run_id, self.by, self.expanded, self.condition = run_id, None, set(), "none"
         self.load()

@@ -1,5 +1,7 @@
-"""Run: pick a suite, models, locales, limit, concurrency and a judge; start; follow the progress
-per model × locale through the run engine's Progress interface; cancel keeps every finished call.
+"""Run: pick a suite, models, locales, conditions, review statuses, limit, concurrency, call
+settings (temperature, max tokens, timeout, retries) and a judge (with its samples); start; follow
+the progress per model × locale through the run engine's Progress interface; cancel keeps every
+finished call.
 
 The run goes through the same engine and store as ``gvs run`` (``build_plan``, ``execute``,
 ``Store.begin_run``/``end_run``) in a thread worker with its own event loop and its own store
@@ -40,9 +42,12 @@ class RunRequest:
     api_base: str | None = None
     judge: str | None = None
     judge_api_base: str | None = None
+    judge_samples: int = 1
     timeout: float = 120.0
     retries: int = 3
     params: dict = field(default_factory=lambda: {"temperature": 0.0, "max_tokens": 256, "seed": 0})
+    conditions: list[str] = field(default_factory=list)  # besides the baseline, which always runs
+    statuses: list[str] = field(default_factory=list)  # only items of these review statuses (empty: all)
 
 
 @dataclass
@@ -58,6 +63,7 @@ class RunOutcome:
 def prepare(request: RunRequest):
     """Validate everything before any work, as ``gvs run`` does: the suite and its locale files,
     the models and their keys, the judge. Returns (plan, judge config or None); raises GvsError."""
+    from benchmark.conditions import choose
     from benchmark.errors import GvsError
     from benchmark.judge import JudgeConfig
     from benchmark.models import resolve
@@ -65,13 +71,17 @@ def prepare(request: RunRequest):
     from benchmark.suites import get_suite
 
     suite = get_suite(request.suite)
-    plan = build_plan(suite, [], request.locales, limit=request.limit, params=request.params)
+    statuses = tuple(request.statuses)
+    plan = build_plan(suite, [], request.locales, limit=request.limit, params=request.params, statuses=statuses)
+    conditions = choose(request.conditions)
     targets = resolve(request.models, request.api_base)
-    plan = build_plan(suite, targets, plan.locales, limit=request.limit, params=plan.params)
+    plan = build_plan(
+        suite, targets, plan.locales, limit=request.limit, params=plan.params, conditions=conditions, statuses=statuses
+    )
     judge = None
     if request.judge:
         (target,) = resolve([request.judge], request.judge_api_base)
-        judge = JudgeConfig(target=target, params={"temperature": 0.0, "max_tokens": 400, "seed": 0})
+        judge = JudgeConfig(target=target, params={"temperature": 0.0, "max_tokens": 400, "seed": 0}, samples=request.judge_samples)
     if not plan.cells:
         raise GvsError("nothing to run: the chosen locales have none of the chosen items")
     return plan, judge
@@ -99,8 +109,10 @@ def execute_run(
             if not outcome.ok:
                 raise GvsError(f"judge {judge.target.name} cannot be reached: {outcome.error}")
         run_id, resumed = db.begin_run(plan, versions())
-        note(f"{'resuming' if resumed else 'starting'} run {run_id}: {len(plan.cells)} cells "
-             f"({len(plan.targets)} models × {len(plan.locales)} locales) → {db.path}")  # fmt: skip
+        shape = f"{len(plan.targets)} models × {len(plan.locales)} locales" + (
+            f" × {len(plan.conditions)} conditions" if len(plan.conditions) > 1 else ""
+        )
+        note(f"{'resuming' if resumed else 'starting'} run {run_id}: {len(plan.cells)} cells ({shape}) → {db.path}")
         summary = RunSummary(total=len(plan.cells))
 
         async def main() -> RunSummary:
@@ -263,6 +275,10 @@ class RunScreen(Screen):
                 yield Input(placeholder="none (e.g. http://127.0.0.1:8000/v1)", id="run-api-base", compact=True)
                 yield Label("locales")
                 yield SelectionList(id="run-locales", compact=True)
+                yield Label("conditions (optional; the baseline always runs)")
+                yield SelectionList(id="run-conditions", compact=True)
+                yield Label("only items reviewed as (none ticked: every item)")
+                yield SelectionList(id="run-statuses", compact=True)
                 with Horizontal(classes="pair"):
                     with Vertical():
                         yield Label("limit (empty: all items)")
@@ -270,10 +286,29 @@ class RunScreen(Screen):
                     with Vertical():
                         yield Label("concurrency (per model)")
                         yield Input("8", id="run-concurrency", type="integer", compact=True)
+                with Horizontal(classes="pair"):
+                    with Vertical():
+                        yield Label("temperature")
+                        yield Input("0", id="run-temperature", type="number", compact=True)
+                    with Vertical():
+                        yield Label("max tokens per answer")
+                        yield Input("256", id="run-max-tokens", type="integer", compact=True)
+                with Horizontal(classes="pair"):
+                    with Vertical():
+                        yield Label("timeout per call (s)")
+                        yield Input("120", id="run-timeout", type="number", compact=True)
+                    with Vertical():
+                        yield Label("retries per call")
+                        yield Input("3", id="run-retries", type="integer", compact=True)
                 yield Label("judge model (optional: GVS scores and value profiles)")
                 yield Input(placeholder="none (e.g. openai/gpt-4o)", id="run-judge", compact=True)
-                yield Label("judge API base (optional)")
-                yield Input(placeholder="none (e.g. http://127.0.0.1:8000/v1)", id="run-judge-api-base", compact=True)
+                with Horizontal(classes="pair"):
+                    with Vertical():
+                        yield Label("judge API base (optional)")
+                        yield Input(placeholder="none", id="run-judge-api-base", compact=True)
+                    with Vertical():
+                        yield Label("judge samples (mean, spread)")
+                        yield Input("1", id="run-judge-samples", type="integer", compact=True)
                 with Horizontal(classes="buttons"):
                     yield Button("Start ^r", id="run-start", variant="primary")
                     yield Button("Cancel ^g", id="run-cancel", variant="error", disabled=True)
@@ -286,8 +321,9 @@ class RunScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        from benchmark.conditions import BASELINE, available
         from benchmark.errors import GvsError
-        from benchmark.suites import find_suites
+        from benchmark.suites import REVIEW_STATUSES, find_suites
 
         try:
             suites = find_suites()
@@ -304,6 +340,20 @@ class RunScreen(Screen):
             label = Text(name)
             label.append_text(inert(f"  {why}", style="dim"))
             models.add_option((label, name, index == 0))
+        conditions = self.query_one("#run-conditions", SelectionList)
+        try:
+            known = available()
+        except GvsError as exc:
+            known = {}
+            self.say(f"error: {exc}")
+        for name, condition in known.items():
+            if name != BASELINE:
+                label = Text(name)
+                label.append_text(inert(f"  {condition.kind}", style="dim"))
+                conditions.add_option((label, name, False))
+        statuses = self.query_one("#run-statuses", SelectionList)
+        for status in REVIEW_STATUSES:
+            statuses.add_option((status, status, False))
         table = self.query_one("#run-progress", DataTable)
         widths = {"model": 28, "locale": 10, "done": 11, "%": 4, "rate": 8, "cached": 6, "errors": 6, "ETA": 8}
         for name, width in widths.items():
@@ -346,22 +396,34 @@ class RunScreen(Screen):
         if not models:
             raise GvsError("choose at least one model (or type a LiteLLM model string)")
 
-        def number(selector: str, low: int, what: str) -> int | None:
+        def number(selector: str, low: float, what: str, kind: type = int, high: float | None = None) -> int | float | None:
             raw = self.query_one(selector, Input).value.strip()
             if not raw:
                 return None
-            value = int(raw)
-            if value < low:
-                raise GvsError(f"{what} must be at least {low}")
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise GvsError(f"{what} must be a number, not {raw!r}") from None
+            if value < low or (high is not None and value > high):
+                raise GvsError(f"{what} must be at least {low}" + (f" and at most {high}" if high is not None else ""))
             return value
 
         def text(selector: str) -> str | None:
             return self.query_one(selector, Input).value.strip() or None
 
+        temperature = number("#run-temperature", 0.0, "temperature", float, 2.0)
+        max_tokens = number("#run-max-tokens", 1, "max tokens")
+        retries = number("#run-retries", 0, "retries", int, 20)
         return RunRequest(
             suite=suite, models=models, locales=list(self.query_one("#run-locales", SelectionList).selected),
-            limit=number("#run-limit", 1, "limit"), concurrency=number("#run-concurrency", 1, "concurrency") or 8,
+            limit=number("#run-limit", 1, "limit"), concurrency=number("#run-concurrency", 1, "concurrency", int, 1024) or 8,
             api_base=text("#run-api-base"), judge=text("#run-judge"), judge_api_base=text("#run-judge-api-base"),
+            judge_samples=number("#run-judge-samples", 1, "judge samples", int, 20) or 1,
+            timeout=number("#run-timeout", 1.0, "timeout", float) or 120.0,
+            retries=3 if retries is None else retries,
+            params={"temperature": 0.0 if temperature is None else temperature, "max_tokens": max_tokens or 256, "seed": 0},
+            conditions=list(self.query_one("#run-conditions", SelectionList).selected),
+            statuses=list(self.query_one("#run-statuses", SelectionList).selected),
         )  # fmt: skip
 
     def action_start(self) -> None:
@@ -418,6 +480,9 @@ class RunScreen(Screen):
                 counters.message("the embedded model loads on its first call (a few seconds) and answers one call at a time")
             for tag, n in plan.skipped.items():
                 counters.message(f"note: {tag} lacks {n} of the chosen items; they are left out for that locale")
+            for tag in plan.locales if plan.statuses else ():
+                n = plan.filtered.get(tag, 0)
+                counters.message(f"note: only {', '.join(plan.statuses)} items: {n} items of {tag} left out for their status")
             if not worker.is_cancelled:
                 outcome = execute_run(
                     request, plan, judge, self.app.store_file, counters, lambda: worker.is_cancelled, counters.message
