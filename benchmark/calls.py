@@ -145,7 +145,12 @@ async def call(
     """Ask ``request`` of ``target``; never raises for a model-side failure (see Outcome.error)."""
     litellm = ensure_litellm()
     kwargs = dict(request.params)
-    if target.api_base:
+    acompletion = litellm.acompletion
+    if target.routed:  # LiteLLM's Router picks the deployment (and its endpoint and key)
+        from .routing import router_for
+
+        acompletion = router_for(target.api_base).acompletion
+    elif target.api_base:
         kwargs["api_base"] = target.api_base
     key = api_key_for(target)
     if key:
@@ -158,9 +163,7 @@ async def call(
     while True:
         attempt += 1
         try:
-            response = await litellm.acompletion(
-                model=request.model, messages=request.message_dicts(), timeout=timeout, **kwargs
-            )
+            response = await acompletion(model=request.model, messages=request.message_dicts(), timeout=timeout, **kwargs)
             if not getattr(response, "choices", None):
                 raise EmptyAnswer("the provider answered with no choices")
             choice = response.choices[0]

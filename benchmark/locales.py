@@ -31,12 +31,58 @@ def language(tag: str) -> str:
     return langcodes.Language.get(tag).language or tag.split("-")[0].lower()
 
 
-@lru_cache(maxsize=512)
-def display_name(tag: str) -> str:
-    """English display name, e.g. ``Chinese (China)``; the tag itself if unknown."""
-    import langcodes
+def ui_language() -> str:
+    """The user's language for display names, as a Babel identifier (``fr_FR``): ``GVS_LANG``, else the
+    POSIX locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``, encoding and modifier dropped), else ``en``;
+    ``C``/``POSIX`` and anything Babel does not know mean English."""
+    import os
+
+    for name in ("GVS_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return _ui_identifier(value)
+    return "en"
+
+
+@lru_cache(maxsize=64)
+def _ui_identifier(value: str) -> str:
+    from babel import Locale, UnknownLocaleError
+
+    code = value.split(".")[0].split("@")[0].replace("-", "_")
+    if code in ("", "C", "POSIX"):
+        return "en"
+    try:
+        return str(Locale.parse(code))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return "en"
+
+
+def display_name(tag: str, ui: str | None = None) -> str:
+    """The name of locale ``tag`` in the user's language (``ui``, default ``ui_language()``) from
+    Babel's CLDR data — ``中文 (简体, 中国)`` for zh-CN under ``GVS_LANG=zh``, ``Chinese (Simplified,
+    China)`` in English —, else its English name, else the tag itself. Cached."""
+    return _display_name(tag, ui or ui_language())
+
+
+@lru_cache(maxsize=1024)
+def _display_name(tag: str, ui: str) -> str:
+    from babel import Locale, UnknownLocaleError
 
     try:
-        return langcodes.Language.get(tag).display_name()
-    except Exception:  # language_data missing or odd tag: the tag is still a fine label
+        described = Locale.parse(tag, sep="-")
+    except (ValueError, TypeError, UnknownLocaleError):
         return tag
+    try:
+        wanted = language(tag)
+    except Exception:  # not a tag langcodes reads: Babel's reading stands
+        wanted = described.language
+    if described.language != wanted:  # Babel fills an undetermined language in (und -> en_US): not this tag
+        return tag
+    for shown in (ui, "en"):
+        try:
+            name = described.get_display_name(shown)
+        except (ValueError, TypeError, UnknownLocaleError):
+            continue
+        if name:
+            return name
+    return tag

@@ -44,17 +44,27 @@ class ModelTarget:
         return self.name.startswith(PROVIDER + "/")
 
     @property
+    def routed(self) -> bool:
+        """Answered through a LiteLLM Router configuration (benchmark/routing.py)."""
+        return bool(self.api_base) and self.api_base.startswith("router:")
+
+    @property
     def max_concurrency(self) -> int | None:
         # One llama.cpp context serves the embedded model: one call at a time.
         return 1 if self.embedded else None
 
 
-def resolve(names: list[str], api_base: str | None = None) -> list[ModelTarget]:
-    """Validate model strings and their credentials; raise ModelError before any call is made."""
+def resolve(names: list[str], api_base: str | None = None, router=None) -> list[ModelTarget]:
+    """Validate model strings and their credentials; raise ModelError before any call is made.
+    With ``router`` (an installed benchmark.routing.RouterConfig), its model names go through it."""
     if not names:
         raise ModelError("no model given: use -m MODEL (e.g. -m local/gemma-3-270m)")
     targets: list[ModelTarget] = []
+    routed = set(router.names) if router is not None else set()
     for name in dict.fromkeys(n.strip() for n in names):
+        if name in routed:
+            targets.append(ModelTarget(name, router.endpoint))
+            continue
         if name.startswith(PROVIDER + "/"):
             if name not in EMBEDDED_MODELS:
                 known = ", ".join(EMBEDDED_MODELS)
@@ -63,7 +73,7 @@ def resolve(names: list[str], api_base: str | None = None) -> list[ModelTarget]:
             continue
         targets.append(ModelTarget(name, api_base))
     for target in targets:
-        if not target.embedded:
+        if not target.embedded and not target.routed:
             _check_remote(target)
     return targets
 
@@ -93,8 +103,8 @@ def _check_remote(target: ModelTarget) -> None:
 
 def api_key_for(target: ModelTarget) -> str | None:
     """The key to pass explicitly, or None to let LiteLLM read the environment."""
-    if target.embedded or not target.api_base:
-        return None
+    if target.embedded or not target.api_base or target.routed:
+        return None  # a Router's deployments carry their own keys
     provider = target.name.split("/", 1)[0]
     env = KNOWN_PROVIDER_KEYS.get(provider)
     return (os.environ.get(env) if env else None) or PLACEHOLDER_KEY
@@ -107,7 +117,9 @@ def secrets_in_environment() -> list[str]:
 
 
 def redact(text: str, extra: list[str] | None = None) -> str:
-    for secret in secrets_in_environment() + (extra or []):
+    from .routing import secrets as router_secrets
+
+    for secret in secrets_in_environment() + router_secrets() + (extra or []):
         if secret and secret != PLACEHOLDER_KEY and secret in text:
             text = text.replace(secret, "***")
     return text

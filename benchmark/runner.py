@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from . import __version__, locales
@@ -22,6 +22,7 @@ from .errors import GvsError
 from .models import ModelTarget
 from .requests import DEFAULT_PARAMS, Request, public_endpoint
 from .scorers import ItemText, Score, offline_scores, offline_versions
+from .shard import Shard
 from .suites import REVIEW_STATUSES, LocalizedItem, Suite
 
 Group = tuple[str, str]  # (model, locale)
@@ -91,6 +92,7 @@ class Plan:
     conditions: list[Condition] = field(default_factory=lambda: [NONE])
     statuses: tuple[str, ...] = ()  # only items with one of these review statuses (empty: every status)
     filtered: dict[str, int] = field(default_factory=dict)  # locale -> items left out for their status
+    shard: Shard | None = None  # this machine's share of the cells (benchmark.shard); None: all of them
 
     def spec(self) -> dict:
         """What defines the run, as recorded with it (never a key)."""
@@ -111,7 +113,14 @@ class Plan:
             # Only a run with conditions records them, so a plain run's spec (and its resumption) is unchanged.
             **({"conditions": [c.spec() for c in self.conditions]} if len(self.conditions) > 1 else {}),
             **({"statuses": list(self.statuses)} if self.statuses else {}),
+            **({"shard": self.shard.spec()} if self.shard else {}),
         }
+
+    def share(self) -> Plan:
+        """The plan of the cells this machine runs: all of them without a shard, else only its shard's
+        (same order). ``cells`` keeps the whole plan, which a shard's run records so that merged
+        shards have every cell in plan order."""
+        return self if self.shard is None else replace(self, cells=self.shard.select(self.cells))
 
 
 @dataclass

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from . import locales, yamlfile
 from .errors import GvsError, InputFileError
@@ -26,7 +26,7 @@ SUITE_FILE = "suite.yaml"
 REVIEW_STATUSES = ("draft", "machine", "reviewed", "approved", "needs-work")
 _SUITE_KEYS = {"id", "name", "version", "description", "source", "license", "source_locale", "axes", "items"}
 _ITEM_KEYS = {"id", "tags", "metadata"}
-_TEXT_KEYS = {"prompt", "focus", "status", "notes", "reviewer", "reviewed_at", "origin", "adaptation_note"}
+_TEXT_KEYS = {"prompt", "focus", "status", "notes", "reviewer", "reviewed_at", "review_comment", "origin", "adaptation_note"}
 _LOCALE_KEYS = {"suite", "locale", "inherits", "items"}
 # How an item's text came to be in a locale: the source text, a translation of it, or content changed
 # for the culture (with a note why), so analyses can separate translation from adaptation.
@@ -63,6 +63,7 @@ class LocalizedItem:
     origin: str = "translated"
     adaptation_note: str = ""
     supplied_by: str = ""  # the locale whose file holds this text: ``locale``, or an ancestor it inherits from
+    review_comment: str = ""  # why a reviewer set needs-work; like status, not part of the content hash
 
     @property
     def id(self) -> str:
@@ -354,20 +355,29 @@ def _read_variant(suite: Suite, tag: str) -> tuple[dict[str, LocalizedItem], str
             )
         if note and origin != "adapted":
             raise InputFileError(path, entry.line_of("adaptation_note"), f"item {item_id}: 'adaptation_note' is only for origin 'adapted'")
+        comment = entry.get("review_comment") or ""
+        if not isinstance(comment, str):
+            raise InputFileError(path, entry.line_of("review_comment"), f"item {item_id}: 'review_comment' must be text")
         texts[item_id] = LocalizedItem(
-            by_id[item_id], tag, prompt, focus, status, str(notes), line, origin, note.strip(), tag
+            by_id[item_id], tag, prompt, focus, status, str(notes), line, origin, note.strip(), tag, comment.strip()
         )
     return texts, parent
 
 
-def add_variant(suite: Suite, tag: str, from_tag: str | None = None) -> tuple[Path, str | None, int]:
+def add_variant(
+    suite: Suite, tag: str, from_tag: str | None = None, draft: Callable[[str, list[LocalizedItem]], dict[str, dict]] | None = None
+) -> tuple[Path, str | None, int]:
     """Write a new locale file ``<tag>.yaml`` into the suite's folder and return (path, parent, items).
 
     With ``from_tag`` the file is a copy of that variant's effective texts; without it, a regional
     tag whose language has a variant (es-MX beside es) starts with no items and ``inherits`` it, and
     any other tag is a copy of the source locale. Every copied item is ``draft``. An existing file is
     never overwritten, nothing is written into a shipped suite, and the suite is loaded again after
-    writing: a file that does not load is removed and the error raised."""
+    writing: a file that does not load is removed and the error raised.
+
+    With ``draft`` (machine drafts) the file never inherits: ``draft(from, texts)`` gets the texts of
+    ``from_tag`` (default: the source locale) once every check has passed, and returns each item's
+    entry (prompt, focus, status, notes); an error it raises leaves nothing written."""
     import os
 
     try:
@@ -381,13 +391,15 @@ def add_variant(suite: Suite, tag: str, from_tag: str | None = None) -> tuple[Pa
         raise GvsError(f"{suite.locale_files.get(tag, target)} exists: suite {suite.id!r} already has a variant {tag}")
     language = locales.language(tag)
     parent = None
-    if from_tag is None and language != tag and language in suite.locale_files:
+    if from_tag is None and draft is None and language != tag and language in suite.locale_files:
         parent, texts = language, []
     else:
         texts = suite.variant(from_tag or suite.source_locale)
     items = {}
     for t in texts:
         items[t.id] = {"prompt": t.prompt, **({"focus": t.focus} if t.focus else {}), "status": "draft"}
+    if draft is not None:
+        items = draft(locales.normalize(from_tag or suite.source_locale), texts)
     doc = {"suite": suite.id, "locale": tag, **({"inherits": parent} if parent else {}), "items": items}
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(yamlfile.dump(doc), encoding="utf-8")

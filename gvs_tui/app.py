@@ -1,8 +1,9 @@
 """The gvs terminal app. ``create_app`` is the one way to build it, for the CLI and the tests.
 
-Four screens, one per mode: Suites (the taxonomy and every item in every locale), Results (the
-heatmap of a run, down to one item's answers), Run (start a run and watch it) and Compare (two
-runs or two locales, differences ranked). Keys 1–4 switch between them; every action is in the
+Five screens, one per mode: Suites (the taxonomy and every item in every locale), Results (the
+heatmap of a run, down to one item's answers), Run (start a run and watch it), Compare (two
+runs or two locales, differences ranked) and Translate (review a locale's items: source beside
+target, QA findings, one key per status). Keys 1–5 switch between them; every action is in the
 footer and in the command palette (ctrl+p).
 """
 
@@ -20,6 +21,7 @@ SCREENS = {
     "results": ("Results", "Heatmap of a run: taxonomy × model × locale, down to the answers"),
     "run": ("Run", "Start a run and follow its progress per model × locale"),
     "compare": ("Compare", "Two runs or two locales, the differences ranked"),
+    "translate": ("Translate", "Review a locale's items: source beside target, QA findings, one key per status"),
 }
 
 
@@ -33,6 +35,7 @@ class GvsApp(App):
         Binding("2", "switch_mode('results')", "Results", id="mode.results"),
         Binding("3", "switch_mode('run')", "Run", id="mode.run"),
         Binding("4", "switch_mode('compare')", "Compare", id="mode.compare"),
+        Binding("5", "switch_mode('translate')", "Translate", id="mode.translate"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
@@ -41,12 +44,14 @@ class GvsApp(App):
         from .screens.results import ResultsScreen
         from .screens.run import RunScreen
         from .screens.suites import SuitesScreen
+        from .screens.translate import TranslateScreen
 
         self.MODES = {
             "suites": SuitesScreen,
             "results": ResultsScreen,
             "run": RunScreen,
             "compare": CompareScreen,
+            "translate": TranslateScreen,
         }
         super().__init__()
         self.store_path = store_path

@@ -286,7 +286,7 @@ def _check_metric(metric: str) -> None:
         fail(f"--metric: {exc}")
 
 
-def _judge_setup(judge, api_base, language, samples, temperature, scorers):
+def _judge_setup(judge, api_base, language, samples, temperature, scorers, router=None):
     """Validate the judge options (before any work) and return what _make_judges needs, or None."""
     if judge is None:
         return None
@@ -303,7 +303,7 @@ def _judge_setup(judge, api_base, language, samples, temperature, scorers):
                 fail(f"--judge-scorers: {name!r} is an offline scorer (it always runs), not a judge scorer")
         except ScorerError as exc:
             fail(f"--judge-scorers: {exc}")
-    (target,) = resolve([judge], api_base)
+    (target,) = resolve([judge], api_base, router)
     params = {"temperature": temperature, "max_tokens": 400, "seed": 0}
     return JudgeConfig(target=target, params=params, language=language, samples=samples), names
 
@@ -356,6 +356,9 @@ def run(
     condition: Annotated[Optional[list[str]], typer.Option("--condition", help="Add a condition (system-prompt variant or jailbreak wrapper; see `gvs conditions`); repeat for several. The baseline runs too.")] = None,
     conditions_file: Annotated[Optional[list[Path]], typer.Option("--conditions", help="YAML file of your own conditions (all of them run unless --condition names some).", dir_okay=False)] = None,
     status: Annotated[Optional[list[str]], typer.Option("--status", help="Only items with this review status in their locale (draft, machine, reviewed, approved, needs-work); repeat for several.")] = None,
+    shard: Annotated[Optional[str], typer.Option("--shard", help="Run only this machine's share of the cells: i/n (0-based, 0 <= i < n), or auto from a Slurm job array or a Kubernetes Indexed Job. Combine the stores with `gvs store merge`.")] = None,
+    shard_count: Annotated[Optional[int], typer.Option("--shard-count", help="With --shard auto in a Kubernetes Indexed Job: the number of shards (the Job's completions).")] = None,
+    router: Annotated[Optional[Path], typer.Option("--router", help="LiteLLM Router configuration (model_list, router_settings: several deployments per model name, fallbacks, rpm/tpm); the -m and --judge names it defines go through LiteLLM's router.", dir_okay=False)] = None,
 ) -> None:
     """Run a suite: every model × every locale (× every condition) on the same items, cached and resumable.
 
@@ -372,7 +375,14 @@ def run(
     from .safe_text import inert
 
     from benchmark.conditions import choose
+    from benchmark.shard import ShardError, parse
 
+    if shard is None and shard_count is not None:
+        fail("--shard-count goes with --shard auto")
+    try:
+        my_shard = parse(shard, shard_count) if shard is not None else None
+    except ShardError as exc:
+        fail(str(exc))
     _check_metric(metric)
     s = get_suite(suite)
     by = by or s.axes[-1]
@@ -383,9 +393,17 @@ def run(
         s, [], locale or [], limit=limit, params={"temperature": temperature, "max_tokens": max_tokens, "seed": seed},
         statuses=status or (),
     )  # validates locales, statuses and suite files before any model is touched
-    targets = resolve(model, api_base)
+    routes = None
+    if router is not None:
+        from benchmark import routing
+
+        routes = routing.load(router)
+        routing.install(routes)
+    targets = resolve(model, api_base, routes)
     plan = build_plan(s, targets, plan.locales, limit=limit, params=plan.params, conditions=chosen, statuses=status or ())
-    judge_setup = _judge_setup(judge, judge_api_base, judge_language, judge_samples, judge_temperature, judge_scorers)
+    plan.shard = my_shard
+    share = plan.share()  # what this machine runs; the run records every cell of the plan
+    judge_setup = _judge_setup(judge, judge_api_base, judge_language, judge_samples, judge_temperature, judge_scorers, routes)
     for tag, n in plan.skipped.items():
         err.print(inert(f"note: {tag} lacks {n} of the chosen items; they are left out for that locale", style="yellow"))
     for tag in plan.locales if plan.statuses else ():
@@ -397,31 +415,43 @@ def run(
     if not quiet:
         what = "resuming" if resumed else "starting"
         shape = f"{len(targets)} models × {len(plan.locales)} locales" + (f" × {len(chosen)} conditions" if len(chosen) > 1 else "")
-        out.print(inert(f"{what} run {run_id}: {len(plan.cells)} cells ({shape}) → {db.path}"))
+        here = f", shard {plan.shard}: {len(share.cells)} of them here" if plan.shard else ""
+        out.print(inert(f"{what} run {run_id}: {len(plan.cells)} cells ({shape}{here}) → {db.path}"))
+
+    def answered_here() -> int:
+        """Cells of this machine's share with an answer (a shard's run also records the other shards' cells)."""
+        if plan.shard is None:
+            return db.answered(run_id)
+        have = db.cached_keys({c.request.key for c in share.cells})
+        return sum(c.request.key in have for c in share.cells)
+
     summary = RunSummary()
     progress = None if quiet else RichProgress(err)
     try:
         summary = asyncio.run(
             execute(
-                plan, db, run_id, progress, concurrency=concurrency, timeout=timeout, max_attempts=retries + 1, judges=judges
+                share, db, run_id, progress, concurrency=concurrency, timeout=timeout, max_attempts=retries + 1, judges=judges
             )
         )
     except KeyboardInterrupt:
-        answered = db.answered(run_id)
-        summary.total, summary.interrupted = len(plan.cells), True
+        answered = answered_here()
+        summary.total, summary.interrupted = len(share.cells), True
         db.end_run(run_id, "interrupted", summary)
-        err.print(inert(f"interrupted: {answered} of {len(plan.cells)} cells answered and saved; run the same command again to resume.", style="yellow"))
+        err.print(inert(f"interrupted: {answered} of {len(share.cells)} cells answered and saved; run the same command again to resume.", style="yellow"))
         raise typer.Exit(130)
-    answered = db.answered(run_id)
-    status = "completed" if answered == len(plan.cells) else "incomplete"
+    answered = answered_here()
+    status = "completed" if answered == len(share.cells) else "incomplete"
     db.end_run(run_id, status, summary)
     line = (
-        f"run {run_id} {status}: {summary.total} cells, {summary.called} called, "
+        f"run {run_id} {status}" + (f" (shard {plan.shard} of {len(plan.cells)} cells)" if plan.shard else "")
+        + f": {summary.total} cells, {summary.called} called, "
         f"{summary.cached} from cache, {summary.errors} failed"
         + (f", {summary.judge_errors} judge errors" if judges else "")
     )
     out.print(inert(line, style="green" if status == "completed" else "yellow"))
-    if not quiet:
+    if plan.shard and not quiet:
+        err.print(inert(f"note: shard {plan.shard} holds part of the run: merge the shards' stores (`gvs store merge A.db B.db … -o ALL.db`) for its results", style="yellow"))
+    elif not quiet:
         if (metric == "gvs" or metric.startswith("value:")) and not judges:
             err.print(f"note: --metric {metric} needs --judge; showing refusal", style="yellow", markup=False)
             metric = "refusal"
@@ -612,6 +642,9 @@ def score(
     out.print(inert(f"run {row['id']}: scored {summary.cached} stored answers with {judge}; {summary.judge_errors} judge errors"))
     if missing:
         err.print(inert(f"note: {missing} cells have no stored answer (unanswered, or the suite changed since the run)", style="yellow"))
+    from store.browse import remember_opening_views
+
+    remember_opening_views(db, db.run(row["id"]))  # the app's Results then open on the new judge at once
     if not quiet and any(j.name == "gvs" for j in judges):
         _show_breakdown(db, db.run(row["id"]), "gvs", by or suite.axes[-1], judge)
 
@@ -1210,6 +1243,10 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
+from . import review_cli  # noqa: E402 - light: its core is imported when the command runs
+
+app.command("review")(review_cli.review)
+
 locale_app = typer.Typer(help="Manage the locale variants of a suite.", no_args_is_help=True)
 app.add_typer(locale_app, name="locale")
 
@@ -1218,16 +1255,132 @@ app.add_typer(locale_app, name="locale")
 def locale_add(
     suite: Annotated[str, typer.Argument(help="Suite id or folder (not a shipped suite).")],
     tag: Annotated[str, typer.Argument(help="BCP 47 tag of the new variant, e.g. es-MX.")],
-    from_tag: Annotated[Optional[str], typer.Option("--from", help="Copy this variant's texts (default: inherit the language's variant for a regional tag, else copy the source locale).")] = None,
+    from_tag: Annotated[Optional[str], typer.Option("--from", help="Copy (or, with --translate-with, translate) this variant's texts (default: inherit the language's variant for a regional tag, else copy the source locale; with --translate-with, the source locale).")] = None,
+    translate_with: Annotated[Optional[str], typer.Option("--translate-with", help="Model (LiteLLM string) that drafts every prompt and focus by machine translation; items are marked machine, for review.")] = None,
+    api_base: Annotated[Optional[str], typer.Option("--api-base", help="Base URL of an OpenAI-compatible server for --translate-with.")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, max=1024, help="Translation calls in flight.")] = 8,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per translation call attempt.")] = 120.0,
+    retries: Annotated[int, typer.Option("--retries", min=0, max=20)] = 3,
+    store: StoreOpt = None,
 ) -> None:
-    """Scaffold a new locale variant file: every copied item is a draft to translate."""
+    """Scaffold a new locale variant file: every copied item is a draft to translate.
+
+    With --translate-with MODEL every item is drafted by machine translation (calls cached in the
+    store: the same command again asks nothing). Exits 1 when some items could not be drafted: the
+    file is written, those items keep the copied text as drafts (delete the file and run the command
+    again to retry only them)."""
+    from benchmark.locales import display_name
     from benchmark.suites import add_variant, get_suite
+
+    from .safe_text import inert, one_line
+
+    s = get_suite(suite)
+    if translate_with is None:
+        if api_base is not None:
+            fail("--api-base goes with --translate-with MODEL")
+        path, parent, count = add_variant(s, tag, from_tag)
+        what = f"inherits {parent}, no items of its own yet" if parent else f"{_count(count, 'item')} to translate, all draft"
+        out.print(inert(f"wrote {path} ({what})"))
+        return
+    import asyncio
+
+    from benchmark import translate
+    from benchmark.locales import normalize
+    from benchmark.models import resolve
+    from benchmark.runner import make_complete, ping
+    from store import open_store
+
+    (target,) = resolve([translate_with], api_base)  # a missing key is an error before any work
+    failed: list[str] = []
+
+    def draft(source_tag: str, texts: list) -> dict[str, dict]:
+        # Called by add_variant once the tag, the suite and the source have passed every check.
+        into = normalize(tag)  # valid by now; the normalized form keeps the request (and its cache key) stable
+        db = open_store(store)
+
+        async def work():  # one event loop for the ping and the calls
+            outcome = await ping(db, target, timeout=timeout, max_attempts=retries + 1)
+            if not outcome.ok:
+                return outcome, None
+            err.print(inert(f"translating {len(texts)} items from {source_tag} into {into} with {target.name}…"))
+            complete = make_complete(db, concurrency=concurrency, timeout=timeout, max_attempts=retries + 1)
+            return outcome, await translate.translate(texts, source_tag, into, target.name, complete, target.api_base)
+
+        outcome, results = asyncio.run(work())
+        if results is None:
+            if db.fresh:  # this command created the store: leave nothing behind
+                db.remove()
+            raise GvsError(f"model {target.name} cannot be reached: {outcome.error}")
+        for r in results:
+            if r.error is not None:
+                err.print(one_line(f"{r.item} {r.field}: {r.error}", 200, style="red"))
+        entries, bad = translate.machine_entries(texts, results, target.name, source_tag)
+        failed.extend(bad)
+        return entries
+
+    path, _, count = add_variant(s, tag, from_tag, draft=draft)
+    drafted = count - len(failed)
+    out.print(inert(f"wrote {path} ({display_name(path.stem)}): {_count(drafted, 'item')} drafted by {target.name}, status machine, to review"))
+    if failed:
+        shown = ", ".join(failed[:20]) + (f" and {len(failed) - 20} more" if len(failed) > 20 else "")
+        err.print(inert(f"{_count(len(failed), 'item')} not drafted (kept as draft, with the copied text): {shown}; "
+                        f"delete {path} and run the command again to retry only those", style="red"))  # fmt: skip
+        raise typer.Exit(1)
+
+
+@locale_app.command("export")
+def locale_export(
+    suite: Annotated[str, typer.Argument(help="Suite id or folder.")],
+    tag: Annotated[str, typer.Argument(help="BCP 47 tag of the variant to export.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write: .xlf/.xliff (XLIFF 1.2) or .po (gettext PO).", dir_okay=False)],
+) -> None:
+    """Export a variant for translators' tools (Weblate, Poedit, a TMS): one unit per item field, with status and notes."""
+    from benchmark import interchange
+    from benchmark.locales import display_name, normalize
+    from benchmark.suites import get_suite
+
+    from .outfile import atomic_path
+    from .safe_text import inert
+
+    fmt = interchange.format_of(output)
+    s = get_suite(suite)
+    data = interchange.export_variant(s, tag, fmt)
+    try:
+        with atomic_path(output) as tmp, open(tmp, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        fail(f"{output}: cannot write it ({exc.strerror or exc})")
+    tag = normalize(tag)  # valid: the export read the variant
+    out.print(inert(f"exported {s.id} {tag} ({display_name(tag)}) -> {output}"))
+
+
+@locale_app.command("import")
+def locale_import(
+    suite: Annotated[str, typer.Argument(help="Suite id or folder (not a shipped suite).")],
+    file: Annotated[Path, typer.Argument(help="An XLIFF (.xlf/.xliff) or PO (.po) file made by `gvs locale export`.", dir_okay=False)],
+    locale: Annotated[Optional[str], typer.Option("--locale", "-l", help="The variant to write (default: the file's target language; both given must agree).")] = None,
+) -> None:
+    """Write a variant's locale file from an XLIFF or PO file: texts, statuses, notes and item keys.
+
+    Nothing is written when the file has a unit the suite does not know, or any other problem (exit 2)."""
+    from benchmark import interchange
+    from benchmark.locales import display_name
+    from benchmark.suites import get_suite
 
     from .safe_text import inert
 
-    path, parent, count = add_variant(get_suite(suite), tag, from_tag)
-    what = f"inherits {parent}, no items of its own yet" if parent else f"{_count(count, 'item')} to translate, all draft"
-    out.print(inert(f"wrote {path} ({what})"))
+    result = interchange.import_variant(get_suite(suite), file, locale)
+    if not result.written:
+        out.print(inert(f"{result.path} ({display_name(result.tag)}): 0 changed, left as it was ({_count(result.items, 'item')})"))
+    else:
+        verb = "created" if result.created else "wrote"
+        out.print(inert(
+            f"{verb} {result.path} ({display_name(result.tag)}): {_count(result.items, 'item')}, "
+            f"{len(result.changed)} changed, {len(result.removed)} left out (empty prompt)"
+        ))  # fmt: skip
+    if result.stale:
+        shown = ", ".join(result.stale[:10]) + (" …" if len(result.stale) > 10 else "")
+        err.print(inert(f"warning: {_count(len(result.stale), 'unit')} were translated from a source text that has changed since: {shown}", style="yellow"))
 
 
 @app.command()
@@ -1251,6 +1404,43 @@ def runs(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
             inert(", ".join(r["spec"]["locales"])), str((r["summary"] or {}).get("total", "")),
         )
     out.print(table)
+
+
+store_app = typer.Typer(help="Work on store files: merge the stores of a sharded run (or any stores) into one.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("merge")
+def store_merge(
+    inputs: Annotated[list[Path], typer.Argument(help="Store files to merge; read only, never modified.", show_default=False)],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The merged store: created, or merged into when it exists.", dir_okay=False)],
+    as_json: JsonOpt = False,
+) -> None:
+    """Merge stores into one: responses, scores, call errors, runs and their cells; the shards of a run (`gvs run --shard`) become that one run.
+
+    Merging again changes nothing. A response or score held with another value is a conflict: the first one wins (the output's, then the inputs in order) and the conflicts are reported."""
+    from store.merge import merge_stores
+
+    from .safe_text import inert
+
+    report = merge_stores(inputs, output)
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        verb = "created" if report.created else "merged into"
+        out.print(inert(f"{verb} {report.output} from {_count(len(report.inputs), 'store')}"))
+        for name, t in report.tables.items():
+            out.print(inert(f"  {name}: {t.added} added, {t.skipped} already there" + (f", {t.conflicts} conflicting" if t.conflicts else "")))
+        for r in report.runs:
+            where = ", ".join(f"{Path(path).name}#{run}" for path, run in r.sources)
+            shards = f" ← shards {', '.join(r.shards)}" if r.shards else ""
+            out.print(inert(f"  run {r.id} ({r.suite}){shards} from {where}: {r.status}, {r.answered} of {r.cells} cells answered"))
+    for r in report.runs:
+        if r.missing:
+            err.print(inert(f"note: run {r.id} lacks shard {', '.join(r.missing)}: merge its store too, or run the unsharded command on the merged store to fill the gaps", style="yellow"))
+    for name, t in report.tables.items():
+        if t.conflicts:
+            err.print(inert(f"warning: {t.conflicts} conflicting {name} (the first kept): {', '.join(t.conflict_keys)}" + (" …" if t.conflicts > len(t.conflict_keys) else ""), style="yellow"))
 
 
 def main() -> None:

@@ -8,9 +8,27 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer as TextualFooter
+from textual.widgets import Static
 
 from .safe_text import RTL_NOTE, has_rtl, inert
+
+
+class Footer(TextualFooter):
+    """Textual's footer, rebuilt at most once per refresh. Opening a screen changes its bindings a
+    dozen times in a row (focus, options, values), and each change rebuilds every key of the
+    footer and restyles it: about half of the time from pressing a screen's key to its paint."""
+
+    _pending = False
+
+    def bindings_changed(self, screen) -> None:
+        if not self._pending:
+            self._pending = True
+            self.call_after_refresh(self._changed, screen)
+
+    def _changed(self, screen) -> None:
+        self._pending = False
+        super().bindings_changed(screen)
 
 
 class TextViewer(ModalScreen):

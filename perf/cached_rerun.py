@@ -3,7 +3,7 @@ model) whose answers are all in the store; `gvs run` then calls nothing.
 
 The baseline, measured in the same run, is the same command on 100 cached cells: its time is
 the fixed cost (interpreter, imports, suite loading), so the marginal rate is
-(10,000 − 100) / (t_10k − t_100). Run: python perf/cached_rerun.py [--items 2500]
+(10,000 − 100) / (t_10k − t_100). Run: python perf/cached_rerun.py [--items 2500] [--markdown]
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=5000, help="items per locale (cells = items × 2 locales)")
     parser.add_argument("-n", type=int, default=5, help="timed runs of each size")
+    parser.add_argument("--markdown", action="store_true", help="also print a Markdown table for perf/RESULTS.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -90,6 +91,13 @@ def main() -> None:
     print(f"cached re-run, {cells_big} cells   median {b:6.2f} s   whole command {cells_big / b:8.0f} cells/s")
     print(f"cached re-run, {cells_small} cells     median {s:6.2f} s   (fixed cost)")
     print(f"marginal rate: {(cells_big - cells_small) / (b - s):8.0f} cells/s   ratio t_big / t_small = {b / s:.2f}")
+    if args.markdown:
+        print("| measure | figure | baseline | ratio | target | met |")
+        print("|---|---|---|---|---|---|")
+        print(f"| P2 fully cached re-run, marginal rate ({cells_big:,} cells against {cells_small}, median of {args.n}) | "
+              f"{(cells_big - cells_small) / (b - s):,.0f} cells/s | — | — | — | — |")
+        print(f"| whole `gvs run`, {cells_big:,} cached cells | {b:.2f} s ({cells_big / b:,.0f} cells/s) | "
+              f"{cells_small} cached cells {s:.2f} s (fixed cost) | {b / s:.2f}× | — | — |")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """P4: `gvs --help` cold start against a bare two-command Typer app, same venv, same run.
 
 Prints the median wall time of each over N interleaved runs and the ratio gvs / bare Typer.
-Run: python perf/help_cold_start.py [-n 15]
+Run: python perf/help_cold_start.py [-n 15] [--markdown]
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def _time(cmd: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=15)
+    parser.add_argument("--markdown", action="store_true", help="also print a Markdown table for perf/RESULTS.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         bare = Path(tmp) / "bare.py"
@@ -59,6 +60,12 @@ def main() -> None:
     print(f"bare Typer --help     median {b * 1000:7.1f} ms")
     print(f"gvs --help            median {g * 1000:7.1f} ms")
     print(f"ratio gvs / bare Typer: {g / b:.3f}   (gvs adds {1000 * (g - b):+.1f} ms)")
+    if args.markdown:
+        print("| measure | figure | baseline | ratio | target | met |")
+        print("|---|---|---|---|---|---|")
+        print(f"| P4 `gvs --help` cold start (median of {args.n}, interleaved) | {g * 1000:.1f} ms | bare two-command Typer "
+              f"{b * 1000:.1f} ms | {g / b:.3f}× | — | — |")
+        print(f"| `python -c pass` (the interpreter alone) | {p * 1000:.1f} ms | — | — | — | — |")
 
 
 if __name__ == "__main__":

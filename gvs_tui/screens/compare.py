@@ -12,11 +12,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Select, Sparkline, Static
+from textual.widgets import DataTable, Header, Select, Sparkline, Static
 from textual.worker import get_current_worker
 
 from ..safe_text import inert, one_line
 from ..tables import fmt_value
+from ..widgets import Footer
 
 MODES = [("two locales of a run (paired)", "locales"), ("two runs", "runs")]
 

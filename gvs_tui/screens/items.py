@@ -11,14 +11,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
 from ..safe_text import RTL_NOTE, has_rtl, inert, is_rtl_locale, one_line
 from benchmark.suites import RESERVED_METADATA
 
 from ..tables import fmt_value
-from ..widgets import TextViewer
+from ..widgets import Footer, TextViewer
 
 PAGE = 200
 ANSWER_LIMIT = 600  # characters of an answer shown in the side-by-side table (v shows the whole)

@@ -16,12 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Select, Sparkline, Static
+from textual.widgets import DataTable, Header, Select, Sparkline, Static
 from textual.worker import get_current_worker
 
 from ..safe_text import inert, one_line
 from ..tables import fmt_value
-from ..widgets import heat
+from ..widgets import Footer, heat
 
 OFFLINE_METRICS = ["refusal", "language"]
 LABEL_WIDTH = 44

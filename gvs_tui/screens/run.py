@@ -23,10 +23,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Log, ProgressBar, Select, SelectionList, Static
+from textual.widgets import Button, DataTable, Header, Input, Label, Log, ProgressBar, Select, SelectionList, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..safe_text import clean, inert, one_line
+from ..widgets import Footer
 
 
 # -- the wiring (no Textual below this line until RunScreen) ---------------------------------

@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static, Tree
+from textual.widgets import DataTable, Header, Input, Select, Static, Tree
 
 from ..safe_text import RTL_NOTE, has_rtl, inert, is_rtl_locale, one_line
+from ..widgets import Footer
 
 STATUSES = ("draft", "machine", "reviewed", "approved", "needs-work")
 
@@ -184,7 +185,7 @@ class SuitesScreen(Screen):
         summary = f"{len(items)} of {total} items" if filtered else f"{total} items"
         tree.root.set_label(inert(f"{self.suite.name}"))
         self.query_one("#hint", Static).update(
-            inert(f"{summary} · labels in {shown_locale} · / search · esc clears filters · 1–4 switch screens · ctrl+p all commands")
+            inert(f"{summary} · labels in {shown_locale} · / search · esc clears filters · 1–5 switch screens · ctrl+p all commands")
         )
         if first is not None:
             self.show_item(self.item_id if self.item_id in {i.id for i in items} else first.data)
