@@ -144,11 +144,11 @@ def _summary(counts: dict[str, int]) -> str:
 
 
 def _show(suite, tag: str, item_id: str, number: int, total: int, findings: list) -> None:
-    from rich.table import Table
     from rich.text import Text
 
     from .cli import out
     from .safe_text import inert
+    from .tables import finding_line, source_beside_target
 
     texts = {t.id: t for t in suite.variant(tag)}
     text = texts[item_id]
@@ -163,22 +163,11 @@ def _show(suite, tag: str, item_id: str, number: int, total: int, findings: list
     if text.supplied_by and text.supplied_by != tag:
         head.append_text(inert(f"   inherited from {text.supplied_by}: reviewing copies it into {tag}.yaml", style="dim"))
     out.print(head)
-    table = Table(show_lines=True, expand=True, padding=(0, 1))
-    table.add_column("", style="dim", width=7, no_wrap=True)
-    if source is not None:
-        table.add_column(inert(f"{suite.source_locale} (source)"), ratio=1, overflow="fold")
-    table.add_column(inert(tag), ratio=1, overflow="fold")
-    for name in ("prompt", "focus"):
-        cells = [inert(getattr(source, name) or "–")] if source is not None else []
-        table.add_row(name, *cells, inert(getattr(text, name) or "–"))
-    out.print(table)
+    out.print(source_beside_target(suite.source_locale, tag, source, text))
     if text.review_comment:
         out.print(inert(f"review comment: {text.review_comment}", style="red"))
     for f in findings:
-        line = Text("QA ")
-        line.append_text(inert(f.severity, style="red" if f.severity == "error" else "yellow"))
-        line.append_text(inert(f"  line {f.line or '?'}  {f.field or ''}  {f.code}: {f.message}"))
-        out.print(line)
+        out.print(Text("QA ").append_text(finding_line(f)))
     if not findings:
         out.print(inert("QA: no findings", style="dim"))
 

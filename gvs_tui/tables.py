@@ -165,3 +165,25 @@ def attack_table(found, metric: str, threshold: float) -> Table:
         table.add_row(inert(r.condition), inert(r.model), inert(r.locale), str(r.n), *attack_cells(r))
     table.caption = "change: paired difference of success (condition − none) per item, sign-flip permutation p, Holm-corrected over all conditions"
     return table
+
+
+def source_beside_target(source_locale: str, tag: str, source, target, label_width: int = 7) -> Table:
+    """An item's prompt and focus in the source locale (when ``source`` is given) beside its text in
+    ``tag``: what a reviewer compares, in `gvs review` and in the Translate screen. Texts are inert."""
+    table = Table(show_lines=True, expand=True, padding=(0, 1))
+    table.add_column("", style="dim", width=label_width, no_wrap=True)
+    if source is not None:
+        table.add_column(inert(f"{source_locale} (source)"), ratio=1, overflow="fold")
+    table.add_column(inert(tag), ratio=1, overflow="fold")
+    for name in ("prompt", "focus"):
+        cells = [inert(getattr(source, name) or "–")] if source is not None else []
+        table.add_row(name, *cells, inert(getattr(target, name) or "–"))
+    return table
+
+
+def finding_line(f) -> Text:
+    """One `gvs check` finding on one line: severity, line, field, check and message, inert."""
+    line = Text()
+    line.append_text(inert(f.severity, style="red" if f.severity == "error" else "yellow"))
+    line.append_text(inert(f"  line {f.line or '?'}  {f.field or ''}  {f.code}: {f.message}"))
+    return line

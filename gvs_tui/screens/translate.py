@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,6 +18,7 @@ from textual.widgets import DataTable, Header, Input, Select, Static
 from textual.worker import get_current_worker
 
 from ..safe_text import RTL_NOTE, has_rtl, inert, is_rtl_locale, one_line
+from ..tables import finding_line, source_beside_target
 from ..widgets import Footer
 
 FILTERS = [("unreviewed: draft, machine, needs-work", "unreviewed"), ("all items", "all")]
@@ -261,17 +261,8 @@ class TranslateScreen(Screen):
         heading.append_text(inert(f"  {target.supplied_by or tag}.yaml:{target.line}", style="dim"))
         heading.append_text(inert("  " + " › ".join(target.item.tags[a] for a in suite.axes)))
         title.update(heading)
-        table = Table(show_lines=True, expand=True, padding=(0, 1))
-        table.add_column("", style="dim", width=6, no_wrap=True)
-        if source is not None:
-            table.add_column(inert(f"{suite.source_locale} (source)"), ratio=1, overflow="fold")
-        table.add_column(inert(tag), ratio=1, overflow="fold")
-        rtl = is_rtl_locale(tag)
-        for name in ("prompt", "focus"):
-            cells = [inert(getattr(source, name) or "–")] if source is not None else []
-            rtl |= has_rtl(getattr(target, name))
-            table.add_row(name, *cells, inert(getattr(target, name) or "–"))
-        texts.update(table)
+        texts.update(source_beside_target(suite.source_locale, tag, source, target, label_width=6))
+        rtl = is_rtl_locale(tag) or any(has_rtl(getattr(target, name)) for name in ("prompt", "focus"))
         state = loaded.states.get(item_id)
         line = Text("status ")
         line.append_text(_status(target.status))
@@ -291,8 +282,7 @@ class TranslateScreen(Screen):
         report = Text("QA: " + ("no findings" if not found else f"{len(found)} finding{'s' if len(found) > 1 else ''}"), style="bold")
         for f in found:
             report.append("\n")
-            report.append_text(inert(f.severity, style="red" if f.severity == "error" else "yellow"))
-            report.append_text(inert(f"  line {f.line or '?'}  {f.field or ''}  {f.code}: {f.message}"))
+            report.append_text(finding_line(f))
         qa.update(report)
 
     # -- decisions -------------------------------------------------------------------------------
