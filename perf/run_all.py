@@ -182,6 +182,10 @@ def _blank(value: str | None) -> bool:
     return value is None or value in ("", "—", "-")
 
 
+P1_TARGETS = {"32": 0.90, "128": 0.75}
+INSPECT_TARGETS = {"32": 2.5, "128": 5.0}
+
+
 def summary_rows(outcome: Outcome) -> list[tuple[str, str, str, str]]:
     """(measure, figure, target, met) for the summary: a benchmark's stated targets, else its headline."""
     key = outcome.bench.key
@@ -193,14 +197,29 @@ def summary_rows(outcome: Outcome) -> list[tuple[str, str, str, str]]:
         for r in body:
             if r.get("P1") != key:
                 continue
-            if key == "P1" and r.get("row") in ("gvs", "inspect"):
-                who = "gvs run" if r["row"] == "gvs" else "inspect eval"
-                found.append((f"{who} at C = {r['C']}, L = {r['L s']} s", f"{r['req/s']} req/s = {r['of C/L']} of C/L", "—", "—"))
+            if key == "P1" and r.get("row") == "gvs":
+                # The issue's targets: ≥ 0.90 of C/L at C = 32, ≥ 0.75 at C = 128, ≤ 4 ms of CPU per call.
+                share = P1_TARGETS.get(r["C"])
+                figure = f"{r['req/s']} req/s = {r['of C/L']} of C/L, {r['CPU ms/call']} ms CPU/call"
+                if share is None:
+                    found.append((f"gvs run at C = {r['C']}, L = {r['L s']} s", figure, "—", "—"))
+                else:
+                    met = float(r["of C/L"]) >= share and float(r["CPU ms/call"]) <= 4.0
+                    found.append((f"gvs run at C = {r['C']}, L = {r['L s']} s", figure, f"≥ {share:.2f} of C/L, ≤ 4 ms", "yes" if met else "no"))
+            elif key == "P1" and r.get("row") == "inspect":
+                found.append((f"inspect eval at C = {r['C']}, L = {r['L s']} s", f"{r['req/s']} req/s = {r['of C/L']} of C/L, {r['CPU ms/call']} ms CPU/call", "—", "—"))
             elif key == "P1" and r.get("row", "").startswith("inspect ÷ gvs"):
-                found.append((f"{r['row']} at C = {r['C']}", r["whole s"], "—", "—"))
+                # The issue's targets: gvs ≥ 2.5× faster than inspect_ai at C = 32, ≥ 5× at C = 128.
+                ratio = INSPECT_TARGETS.get(r["C"])
+                value = float(r["whole s"].rstrip("×"))
+                target, met = (f"≥ {ratio:g}×", "yes" if value >= ratio else "no") if ratio else ("—", "—")
+                found.append((f"{r['row']} at C = {r['C']}", r["whole s"], target, met))
             elif key == "P7" and r.get("row", "").endswith(("gvs", "inspect")):
                 seconds, _, floor = r["whole s"].partition(" (")  # "2.10 (1.50× floor)"
-                found.append((r["row"], f"{seconds} s" + (f" ({floor}" if floor else ""), "—", "—"))
+                target, met = "—", "—"
+                if r["row"].endswith("gvs") and floor:  # the issue's target: ≤ 1.1× the floor
+                    target, met = "≤ 1.1× floor", "yes" if float(floor.split("×")[0]) <= 1.1 else "no"
+                found.append((r["row"], f"{seconds} s" + (f" ({floor}" if floor else ""), target, met))
         return found or [("(no gvs row in the table)", "—", "—", "—")]
     for r in body:
         measure = r.get("measure") or r.get("figure") or ""

@@ -137,6 +137,35 @@ def test_conditions_side_by_side_and_one_at_a_time(gvs_env, tmp_path):
     asyncio.run(flow())
 
 
+def test_wide_runs_page_their_columns(gvs_env, tmp_path):
+    """21 models × 2 locales: the heatmap shows 40 model × locale columns at a time (> and < page),
+    and a cell on the second page opens that column's items."""
+    models = tuple(f"openai/m{i:02d}" for i in range(1, 22))
+    store = make_store(tmp_path / "gvs.db", models=models, limit=1)
+
+    async def flow():
+        app = create_app(store, animations=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("2")
+            await wait_for(pilot, lambda: _loaded(app), what="heatmap")
+            screen = app.screen
+            table = screen.query_one("#heatmap", DataTable)
+            assert len(table.columns) == 1 + 40
+            assert "columns 1–40 of 42" in rendered(screen.query_one("#results-notes"))
+            await pilot.press("greater_than_sign")
+            assert len(table.columns) == 1 + 2
+            assert [str(c.label) for c in list(table.columns.values())[1:]] == ["openai/m21\nen-US", "openai/m21\nzh-CN"]
+            assert "columns 41–42 of 42" in rendered(screen.query_one("#results-notes"))
+            table.move_cursor(row=table.row_count - 1, column=2)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, CellItemsScreen), what="the cell's items")
+            assert app.screen.model == "openai/m21" and app.screen.locale == "zh-CN"
+            await pilot.press("escape", "less_than_sign")
+            assert len(table.columns) == 1 + 40
+
+    asyncio.run(flow())
+
+
 def test_empty_store_says_how_to_start(gvs_env, tmp_path):
     async def flow():
         app = create_app(tmp_path / "none.db", animations=False)

@@ -25,6 +25,9 @@ from ..widgets import Footer, heat
 
 OFFLINE_METRICS = ["refusal", "language"]
 LABEL_WIDTH = 44
+# Model × locale columns shown at once: more never fit a terminal, and a DataTable renders every
+# column of a line, so 400 columns (20 models × 20 locales) cost half a second each repaint.
+COLUMN_PAGE = 40
 
 
 def metric_options(judged: set[str]) -> list[str]:
@@ -66,6 +69,8 @@ class ResultsScreen(Screen):
         Binding("m", "next_metric", "Metric", tooltip="Next metric: GVS, refusal, language, Schwartz values", id="results.metric"),
         Binding("b", "next_by", "Slice by", tooltip="Next slicing key: taxonomy axes, then item metadata", id="results.by"),
         Binding("t", "next_condition", "Condition", tooltip="Next condition of the run (the baseline first)", id="results.condition"),
+        Binding("greater_than_sign", "columns(1)", "Next columns", tooltip="The next model × locale columns, when there are more than fit", id="results.columns_next", show=False),
+        Binding("less_than_sign", "columns(-1)", "Previous columns", tooltip="The previous model × locale columns", id="results.columns_previous", show=False),
         Binding("p", "pivot", "Pivot", tooltip="Columns by locale, then model (or back)", id="results.pivot"),
         Binding("n", "toggle_n", "Show n", tooltip="Show the number of scored answers per cell", id="results.n"),
         Binding("c", "toggle_ci", "95% CI", tooltip="Show 95 % intervals (Wilson for rates, bootstrap otherwise)", id="results.ci"),
@@ -79,6 +84,7 @@ class ResultsScreen(Screen):
         self.metric = "refusal"
         self.by: str | None = None
         self.condition = "none"  # the baseline
+        self.column_offset = 0  # the first model × locale column shown (COLUMN_PAGE at a time)
         self.pivot = False
         self.show_n = False
         self.ci = False
@@ -113,6 +119,7 @@ class ResultsScreen(Screen):
         if wanted is not None:
             self.app.wanted_run = None
             self.run_id, self.by, self.expanded, self.condition = wanted, None, set(), "none"
+            self.column_offset = 0
         self.load()
 
     # -- loading ------------------------------------------------------------------------------
@@ -220,7 +227,9 @@ class ResultsScreen(Screen):
         b = loaded.main
         first = loaded.parent_axis or b.by
         table.add_column(inert(f"{first}" + (f" › {b.by}" if loaded.parent_axis else "")), key="group", width=LABEL_WIDTH)
-        for index, (model, locale) in enumerate(b.columns):
+        if self.column_offset >= len(b.columns):
+            self.column_offset = 0
+        for index, (model, locale) in enumerate(self.shown_columns(), self.column_offset):
             table.add_column(inert(f"{model}\n{locale}"), key=f"c{index}")
         self.rows = {}
         if loaded.parent is not None:
@@ -244,11 +253,20 @@ class ResultsScreen(Screen):
     def _add_row(self, table: DataTable, key: str, label: Text, axis: str | None, group: str | None, row) -> None:
         self.rows[key] = (axis, group, row)
         cells = {(c.model, c.locale): c for c in row.cells}
-        values = []
-        for column in self.loaded.main.columns:
-            c = cells.get(column)
-            values.append(self.cell_text(c))
+        values = [self.cell_text(cells.get(column)) for column in self.shown_columns()]
         table.add_row(label, *values, key=key)
+
+    def shown_columns(self) -> list[tuple[str, str]]:
+        """The model × locale columns on screen: one page of COLUMN_PAGE from ``column_offset``."""
+        return self.loaded.main.columns[self.column_offset : self.column_offset + COLUMN_PAGE]
+
+    def action_columns(self, step: int) -> None:
+        if self.loaded is None or self.loaded.main is None:
+            return
+        offset = self.column_offset + step * COLUMN_PAGE
+        if 0 <= offset < len(self.loaded.main.columns) and offset != self.column_offset:
+            self.column_offset = offset
+            self.fill_table()
 
     def cell_text(self, c) -> Text:
         if c is None:
@@ -271,6 +289,10 @@ class ResultsScreen(Screen):
         notes = [n for n in breakdown_notes(b) if not n.startswith("cells:")]
         legend = "cells: value" + (" n=scored answers" if self.show_n else "") + (" [95% interval]" if self.ci else "")
         legend += " · ?N unanswered · !N judge errors · enter/o: the cell's items · x: expand a layer"
+        total = len(b.columns)
+        if total > COLUMN_PAGE:
+            end = min(self.column_offset + COLUMN_PAGE, total)
+            legend += f"\ncolumns {self.column_offset + 1}–{end} of {total} model × locale · > next columns · < previous"
         self.query_one("#results-notes", Static).update(inert("\n".join([legend, *notes])))
 
     # -- the chart ------------------------------------------------------------------------------
@@ -318,7 +340,7 @@ class ResultsScreen(Screen):
         if coordinate.column == 0:
             self.notify("choose a model × locale column (→), then enter")
             return
-        model, locale = self.loaded.main.columns[coordinate.column - 1]
+        model, locale = self.shown_columns()[coordinate.column - 1]
         self.app.push_screen(
             CellItemsScreen(
                 self.loaded.run, metric=self.metric, by=axis, group=group, model=model, locale=locale, condition=self.condition
@@ -346,6 +368,7 @@ class ResultsScreen(Screen):
             return
         if event.select.id == "results-run" and event.value != self.run_id:
             self.run_id, self.by, self.expanded, self.condition = event.value, None, set(), "none"
+            self.column_offset = 0
         elif event.select.id == "results-condition" and event.value != self.condition:
             self.condition = event.value
         elif event.select.id == "results-metric" and event.value != self.metric:
@@ -378,6 +401,7 @@ class ResultsScreen(Screen):
 
     def action_pivot(self) -> None:
         self.pivot = not self.pivot
+        self.column_offset = 0
         self.load()
 
     def action_toggle_ci(self) -> None:
@@ -399,4 +423,5 @@ class ResultsScreen(Screen):
 
     def select_run(self, run_id: int) -> None:
         self.run_id, self.by, self.expanded, self.condition = run_id, None, set(), "none"
+        self.column_offset = 0
         self.load()
