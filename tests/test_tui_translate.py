@@ -100,5 +100,32 @@ def test_review_items_with_one_key(home):
     asyncio.run(flow())
 
 
+def test_a_new_user_reads_the_shipped_suite_and_is_told_how_to_review_it(gvs_env, tmp_path):
+    """No suite of one's own yet: the screen opens on the shipped GVS-Bench to read, says it is
+    read-only and how to copy it, and a status key changes nothing."""
+    shipped = ROOT / "locales" / "gvs-bench"
+    before = {f.name: f.read_bytes() for f in shipped.iterdir()}
+
+    async def flow():
+        app = create_app(tmp_path / "gvs.db", animations=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("5")
+            screen = pilot.app.screen
+            await wait_for(pilot, lambda: screen.query_one("#translate-suite", Select).value == "gvs-bench", what="the shipped suite")
+            await wait_for(pilot, lambda: screen.loaded is not None, what="a locale")
+            await pilot.pause()
+            hint = rendered(screen.query_one("#hint"))
+            assert "read-only" in hint and "cp -r" in hint and str(Path(gvs_env["GVS_HOME"]) / "suites") in hint
+            items = screen.query_one("#translate-items", DataTable)
+            items.focus()
+            await pilot.press("f")  # every item: the shipped ones are all approved already
+            await wait_for(pilot, lambda: items.row_count == 90, what="all items")
+            await pilot.press("r")
+            await wait_for(pilot, lambda: "error" in rendered(screen.query_one("#hint")), what="the refusal")
+
+    asyncio.run(flow())
+    assert {f.name: f.read_bytes() for f in shipped.iterdir()} == before
+
+
 def test_snapshot_translate_zh_tw(home, snap_compare):
     assert snap_compare(create_app(home / "gvs.db", animations=False), terminal_size=SIZE, run_before=_open_zh_tw)

@@ -111,12 +111,14 @@ class TranslateScreen(Screen):
         self.call_after_refresh(self._filled)
         table.focus()
         self._hint("choose a suite and a locale to review")
-        # A shipped suite is read-only: start on the first of the user's own suites, if any.
+        # A shipped suite is read-only: start on the first of the user's own suites, if any, else on
+        # a shipped one to read (its hint says how to make a copy to review).
         shipped = shipped_dir().resolve()
         editable = next((s for s in self.suites.values() if not s.path.resolve().is_relative_to(shipped)), None)
-        if editable is not None:
-            select.value = editable.id
-            self.open_suite(editable)
+        first = editable or next(iter(self.suites.values()), None)
+        if first is not None:
+            select.value = first.id
+            self.open_suite(first)
 
     def _filled(self) -> None:
         self._filling = False
@@ -233,7 +235,9 @@ class TranslateScreen(Screen):
 
         who = f"reviewing as {self.reviewer}" if self.reviewer else "no reviewer: set GVS_REVIEWER"
         if loaded.suite.path.resolve().is_relative_to(shipped_dir().resolve()):
-            who = "a shipped suite is read-only: import or copy it to review it"
+            from benchmark.home import user_suites_dir
+
+            who = f"shipped, read-only: to review it, copy it into your suites (cp -r {loaded.suite.path} {user_suites_dir()}/)"
         self._hint(
             (extra + " · " if extra else "")
             + f"{loaded.tag}: {len(loaded.texts)} items ({states}) · {who} · 1–5 switch screens · ctrl+p all commands"
