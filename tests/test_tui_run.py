@@ -214,3 +214,17 @@ def test_command_palette_lists_screens_and_actions(gvs_env, tmp_path):
             assert {"Open cell", "Metric", "Pivot", "95% CI"} <= set(titles)
 
     asyncio.run(flow())
+
+
+def test_snapshot_compare_two_locales(gvs_env, tmp_path, snap_compare):
+    """Compare at a fixed size: en-US against zh-CN of one run, paired, largest difference first."""
+    refuse_zh = Behaviour(answer=lambda p: "I'm sorry, but I can't help with that." if any("\u4e00" <= ch <= "\u9fff" for ch in p) else "Sure.")
+    store = make_store(tmp_path / "gvs.db", limit=6, behaviour=refuse_zh)
+
+    async def open_compare(pilot):
+        await pilot.press("4")
+        table = pilot.app.screen.query_one("#compare-table", DataTable)
+        await wait_for(pilot, lambda: table.row_count > 0, what="the comparison")
+        await pilot.pause()
+
+    assert snap_compare(create_app(store, animations=False), terminal_size=SIZE, run_before=open_compare)
