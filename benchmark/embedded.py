@@ -15,6 +15,7 @@ concurrency.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import threading
 import time
 from dataclasses import dataclass
@@ -98,10 +99,20 @@ def _llama(spec: EmbeddedModel):
             from llama_cpp import Llama
 
             _silence_llama_logs()
+            if not _loaded:
+                atexit.register(_close_all)
             _loaded[spec.name] = Llama(
                 model_path=model_path(spec), n_ctx=spec.n_ctx, verbose=False, seed=0, n_threads=None
             )
         return _loaded[spec.name]
+
+
+def _close_all() -> None:
+    """Free the loaded models before the interpreter tears its modules down: left to the garbage
+    collector then, llama-cpp-python's finalizer fails ("Exception ignored in Llama.__del__")."""
+    while _loaded:
+        _, llama = _loaded.popitem()
+        llama.close()
 
 
 def generate(spec: EmbeddedModel, prompt: str, s: dict, params: dict, system: str = "") -> dict:
