@@ -46,7 +46,9 @@ class ModelTarget:
     @property
     def routed(self) -> bool:
         """Answered through a LiteLLM Router configuration (benchmark/routing.py)."""
-        return bool(self.api_base) and self.api_base.startswith("router:")
+        from .routing import SCHEME
+
+        return bool(self.api_base) and self.api_base.startswith(SCHEME)
 
     @property
     def max_concurrency(self) -> int | None:

@@ -175,10 +175,6 @@ def install(config: RouterConfig) -> str:
     return config.endpoint
 
 
-def is_routed(api_base: str | None) -> bool:
-    return bool(api_base) and api_base.startswith(SCHEME)
-
-
 def router_for(endpoint: str):
     """The litellm.Router of an installed configuration (built on first use)."""
     if endpoint not in _configs:

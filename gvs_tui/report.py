@@ -297,7 +297,9 @@ def _cell(metric: str, c, spread: bool) -> Safe:
 
 
 def _p(x: float | None) -> Safe:
-    return Safe("–" if x is None else ("<0.001" if x < 0.001 else f"{x:.3f}"))
+    from .tables import fmt_p
+
+    return Safe(fmt_p(x))
 
 
 def _frag(f) -> Safe:

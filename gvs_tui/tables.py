@@ -19,6 +19,15 @@ def fmt_value(metric: str, value: float | None) -> str:
     return f"{100 * value:.0f}%"
 
 
+def fmt_delta(metric: str, x: float | None) -> str:
+    """A difference of a metric's values, signed: points for rates, 0–10 or ±1 units otherwise."""
+    if x is None:
+        return "–"
+    if metric == "gvs" or metric.startswith("value:"):
+        return f"{x:+.2f}"
+    return f"{100 * x:+.0f} pts"
+
+
 def breakdown_table(b) -> Table:
     """Rows: the taxonomy (with its parent axis), then overall; columns: model × locale; cells: rate (n)."""
     from store.results import describe
@@ -82,14 +91,9 @@ def breakdown_notes(b) -> list[str]:
     return notes
 
 
-def _p(x: float | None) -> str:
+def fmt_p(x: float | None) -> str:
+    """A p-value as shown: three decimals, or <0.001."""
     return "–" if x is None else ("<0.001" if x < 0.001 else f"{x:.3f}")
-
-
-def _v(metric: str, x: float | None) -> str:
-    if x is None:
-        return "–"
-    return f"{x:+.2f}" if metric == "gvs" or metric.startswith("value:") else f"{100 * x:+.0f} pts"
 
 
 def pairs_table(found, metric: str, a: str, b: str, by: str) -> Table:
@@ -100,10 +104,10 @@ def pairs_table(found, metric: str, a: str, b: str, by: str) -> Table:
         table.add_column(inert(name), overflow="fold", justify="left" if name in ("model", by) else "right")
     for p in found:
         g = p.gap
-        diff = "–" if g.diff.estimate is None else f"{_v(metric, g.diff.estimate)} [{_v(metric, g.diff.low)}, {_v(metric, g.diff.high)}]"
+        diff = "–" if g.diff.estimate is None else f"{fmt_delta(metric, g.diff.estimate)} [{fmt_delta(metric, g.diff.low)}, {fmt_delta(metric, g.diff.high)}]"
         table.add_row(
             inert(p.model), inert(p.group, style="bold" if p.group == "overall" else ""), str(g.n),
-            fmt_value(metric, g.mean_a), fmt_value(metric, g.mean_b), diff, _p(g.p_value), _p(g.p_adjusted),
+            fmt_value(metric, g.mean_a), fmt_value(metric, g.mean_b), diff, fmt_p(g.p_value), fmt_p(g.p_adjusted),
             "–" if g.effect_size is None else f"{g.effect_size:+.2f}", str(g.left_out),
         )  # fmt: skip
     table.caption = "p: paired permutation test (sign flips); Holm-corrected over all rows; d_z: mean difference / sd of differences"
@@ -153,7 +157,7 @@ def attack_cells(r) -> tuple[str, str, str]:
         return rate, "baseline", ""
     if g.diff.estimate is None:
         return rate, "–", "–"
-    return rate, f"{100 * g.diff.estimate:+.0f} pts [{100 * g.diff.low:+.0f}, {100 * g.diff.high:+.0f}]", _p(g.p_adjusted)
+    return rate, f"{100 * g.diff.estimate:+.0f} pts [{100 * g.diff.low:+.0f}, {100 * g.diff.high:+.0f}]", fmt_p(g.p_adjusted)
 
 
 def attack_table(found, metric: str, threshold: float) -> Table:

@@ -68,13 +68,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmark import __version__  # noqa: E402
 from benchmark.calls import Outcome  # noqa: E402
 from benchmark.judge import GVS_TEMPLATE, GvsJudge, JudgeConfig  # noqa: E402
 from benchmark.models import ModelTarget  # noqa: E402
 from benchmark.requests import DEFAULT_PARAMS, public_endpoint  # noqa: E402
 from benchmark.runner import Plan, RunSummary, build_plan  # noqa: E402
-from benchmark.scorers import ItemText, offline_scores, scorer_class  # noqa: E402
+from benchmark.scorers import ItemText, offline_scores  # noqa: E402
 from benchmark.suites import Item, LocalizedItem, Suite, load_suite  # noqa: E402
 from store import open_store  # noqa: E402
 from store.db import versions  # noqa: E402

@@ -25,6 +25,7 @@ from benchmark.models import ModelTarget  # noqa: E402
 from benchmark.runner import build_plan  # noqa: E402
 from benchmark.scorers import offline_scores  # noqa: E402
 from benchmark.suites import load_suite  # noqa: E402
+from perf import synthetic  # noqa: E402
 from store import open_store  # noqa: E402
 from store.db import versions  # noqa: E402
 
@@ -32,16 +33,8 @@ MODEL = "local/gemma-3-270m"  # embedded: no network, no key, and nothing is loa
 
 
 def write_suite(folder: Path, items: int) -> None:
-    folder.mkdir(parents=True)
-    lines = ["id: perf", "name: Perf", "version: '1'", "source: {name: synthetic}", "license: MIT",
-             "source_locale: en-US", "axes: [layer, category]", "items:"]  # fmt: skip
-    for i in range(items):
-        lines.append(f"  - {{id: P-{i}, tags: {{layer: L{i % 3}, category: C{i % 12}}}}}")
-    (folder / "suite.yaml").write_text("\n".join(lines) + "\n")
-    for tag, word in (("en-US", "Question"), ("de-DE", "Frage")):
-        body = [f"suite: perf\nlocale: {tag}\nitems:"]
-        body += [f"  P-{i}: {{prompt: '{word} number {i} about safety', focus: 'be safe'}}" for i in range(items)]
-        (folder / f"{tag}.yaml").write_text("\n".join(body) + "\n")
+    texts = {tag: (lambda i, word=word: f"{word} number {i} about safety") for tag, word in (("en-US", "Question"), ("de-DE", "Frage"))}
+    synthetic.write_suite(folder, "perf", "Perf", items, texts)
 
 
 def fill(store_path: Path, suite_dir: Path, limit: int) -> int:

@@ -23,7 +23,6 @@ Run: python perf/store_size.py [--cells 100000] [--latency 0.02] [--concurrency 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sqlite3
 import subprocess
@@ -38,6 +37,7 @@ PERF = Path(__file__).resolve().parent
 sys.path.insert(0, str(PERF))
 
 import server as perf_server  # noqa: E402
+import synthetic  # noqa: E402
 
 MODELS = [f"openai/perf-model-{k}" for k in range(10)]
 LOCALES = ["en-US", "zh-CN", "ar-SA", "es-ES", "fr-FR", "de-DE", "ja-JP", "ko-KR", "pt-BR", "ru-RU"]
@@ -51,16 +51,8 @@ def prompt(tag: str, i: int) -> str:
 
 def write_suite(folder: Path, items: int) -> Path:
     """A suite in the gvs format: ``items`` items in each of the 10 locales."""
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = ["id: perf-store", "name: Perf store size", "version: '1'", "source: {name: synthetic}",
-             "license: MIT", "source_locale: en-US", "axes: [layer, category]", "items:"]  # fmt: skip
-    lines += [f"  - {{id: P-{i}, tags: {{layer: L{i % 3}, category: C{i % 12}}}}}" for i in range(items)]
-    (folder / "suite.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    for tag in LOCALES:
-        body = ["suite: perf-store", f"locale: {tag}", "items:"]
-        body += [f"  P-{i}: {{prompt: {json.dumps(prompt(tag, i))}, focus: 'be safe'}}" for i in range(items)]
-        (folder / f"{tag}.yaml").write_text("\n".join(body) + "\n", encoding="utf-8")
-    return folder
+    texts = {tag: (lambda i, tag=tag: prompt(tag, i)) for tag in LOCALES}
+    return synthetic.write_suite(folder, "perf-store", "Perf store size", items, texts)
 
 
 def measured(cmd: list[str], env: dict, log: Path, timeout: float) -> dict:

@@ -48,6 +48,7 @@ PERF = Path(__file__).resolve().parent
 sys.path.insert(0, str(PERF))
 
 import server as perf_server  # noqa: E402
+import synthetic  # noqa: E402
 
 MODEL = "openai/perf-model"
 PARAMS = {"max_tokens": 256, "temperature": 0.0, "seed": 0}
@@ -83,15 +84,8 @@ def prompt(i: int) -> str:
 
 
 def write_suite(folder: Path, items: int) -> Path:
-    """A one-locale suite in the gvs format with ``items`` distinct prompts."""
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = ["id: perf-throughput", "name: Perf throughput", "version: '1'", "source: {name: synthetic}",
-             "license: MIT", "source_locale: en-US", "axes: [layer, category]", "items:"]  # fmt: skip
-    lines += [f"  - {{id: P-{i}, tags: {{layer: L{i % 3}, category: C{i % 12}}}}}" for i in range(items)]
-    (folder / "suite.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    body = ["suite: perf-throughput", "locale: en-US", "items:"]
-    body += [f"  P-{i}: {{prompt: {json.dumps(prompt(i))}, focus: 'be safe'}}" for i in range(items)]
-    (folder / "en-US.yaml").write_text("\n".join(body) + "\n", encoding="utf-8")
+    """A one-locale suite in the gvs format with ``items`` distinct prompts (and them in prompts.json)."""
+    synthetic.write_suite(folder, "perf-throughput", "Perf throughput", items, {"en-US": prompt})
     (folder / "prompts.json").write_text(json.dumps([prompt(i) for i in range(items)]), encoding="utf-8")
     return folder
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from .loopback import LoopbackServer
+from .conftest import run_gap_suite
 
 N = 8
 
@@ -17,35 +17,7 @@ N = 8
 @pytest.fixture(scope="module")
 def run_store(tmp_path_factory):
     """A finished run of 8 items in en-US and zh-CN: the server refuses items 1–4 in zh-CN only."""
-    import os
-    import subprocess
-    import sys
-
-    from .conftest import ROOT
-
-    tmp = tmp_path_factory.mktemp("aggregates")
-    suite = tmp / "agg"
-    suite.mkdir()
-    items = "".join(f"  - {{id: A-{i}, tags: {{area: {'A' if i <= 4 else 'B'}}}}}\n" for i in range(1, N + 1))
-    (suite / "suite.yaml").write_text(
-        f"id: agg\nname: Agg\nversion: '1'\nsource: {{name: test}}\nlicense: MIT\nsource_locale: en-US\naxes: [area]\nitems:\n{items}"
-    )
-    (suite / "en-US.yaml").write_text(
-        "suite: agg\nlocale: en-US\nitems:\n" + "".join(f"  A-{i}: {{prompt: 'Please help with task {i}', focus: f}}\n" for i in range(1, N + 1))
-    )
-    (suite / "zh-CN.yaml").write_text(
-        "suite: agg\nlocale: zh-CN\nitems:\n"
-        + "".join(f"  A-{i}: {{prompt: '请帮我完成任务{i}{' refuse-me' if i <= 4 else ''}', focus: f}}\n" for i in range(1, N + 1))
-    )
-    db = tmp / "s.db"
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")} | {"GVS_HOME": str(tmp / "home"), "OPENAI_API_KEY": "x"}
-    with LoopbackServer() as server:
-        subprocess.run(
-            [sys.executable, "-m", "gvs_tui", "run", str(suite), "-m", "openai/m", "--api-base", server.base_url,
-             "-l", "en-US", "-l", "zh-CN", "--store", str(db), "--quiet"],
-            cwd=ROOT, env=env, check=True, capture_output=True, timeout=300,
-        )  # fmt: skip
-    return db
+    return run_gap_suite(tmp_path_factory.mktemp("aggregates"), "agg", N, refused=4)
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
 import yaml
 
 from store.migrations import MIGRATIONS

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-
-import pytest
 
 from .conftest import ROOT, sql_rows
 from .loopback import Behaviour, LoopbackServer

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Header, Select, Sparkline, Static
 from textual.worker import get_current_worker
 
 from ..safe_text import inert, one_line
-from ..tables import fmt_value
+from ..tables import fmt_delta, fmt_p, fmt_value
 from ..widgets import Footer
 
 MODES = [("two locales of a run (paired)", "locales"), ("two runs", "runs")]
@@ -32,18 +32,6 @@ class Diff:
     diff: float | None
     n: str
     extra: str  # interval and p-value, in locale mode
-
-
-def _delta(metric: str, x: float | None) -> str:
-    if x is None:
-        return "–"
-    if metric == "gvs" or metric.startswith("value:"):
-        return f"{x:+.2f}"
-    return f"{100 * x:+.0f} pts"
-
-
-def _p(x: float | None) -> str:
-    return "–" if x is None else ("<0.001" if x < 0.001 else f"{x:.3f}")
 
 
 class CompareScreen(Screen):
@@ -201,7 +189,7 @@ class CompareScreen(Screen):
                     raise GvsError("choose two different locales")
                 for p in pairs(db, ra, metric=metric, a=locale_a, b=locale_b, by=by):
                     g = p.gap
-                    extra = "–" if g.diff.estimate is None else f"[{_delta(metric, g.diff.low)}, {_delta(metric, g.diff.high)}] p(Holm) {_p(g.p_adjusted)}"
+                    extra = "–" if g.diff.estimate is None else f"[{fmt_delta(metric, g.diff.low)}, {fmt_delta(metric, g.diff.high)}] p(Holm) {fmt_p(g.p_adjusted)}"
                     diffs.append(Diff(p.group, p.model, "", g.mean_a, g.mean_b, g.diff.estimate, f"{g.n}", extra))
             else:
                 rb = db.run(run_b)
@@ -245,7 +233,7 @@ class CompareScreen(Screen):
             if mode == "runs":
                 row.append(inert(d.locale))
             size = abs(d.diff or 0)
-            row += [fmt_value(metric, d.a), fmt_value(metric, d.b), Text(_delta(metric, d.diff), style="bold" if size else "dim", justify="right"), d.n]
+            row += [fmt_value(metric, d.a), fmt_value(metric, d.b), Text(fmt_delta(metric, d.diff), style="bold" if size else "dim", justify="right"), d.n]
             if mode == "locales":
                 row.append(d.extra)
             table.add_row(*row)

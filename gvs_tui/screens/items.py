@@ -14,10 +14,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
-from ..safe_text import RTL_NOTE, has_rtl, inert, is_rtl_locale, one_line
+from benchmark.conditions import BASELINE
 from benchmark.suites import RESERVED_METADATA
 
-from ..tables import fmt_value
+from ..safe_text import RTL_NOTE, has_rtl, inert, is_rtl_locale, one_line
+from ..tables import fmt_delta, fmt_value
 from ..widgets import Footer, TextViewer
 
 PAGE = 200
@@ -38,7 +39,7 @@ class CellItemsScreen(Screen):
         Binding("left_square_bracket", "page(-1)", "Previous page", id="items.previous"),
     ]
 
-    def __init__(self, run: dict, *, metric: str, by: str | None, group: str | None, model: str, locale: str, condition: str = "none"):
+    def __init__(self, run: dict, *, metric: str, by: str | None, group: str | None, model: str, locale: str, condition: str = BASELINE):
         super().__init__()
         self.run, self.metric, self.by, self.group = run, metric, by, group
         self.condition = condition
@@ -58,7 +59,7 @@ class CellItemsScreen(Screen):
         title.append_text(inert(f"{self.by}: {self.group}" if self.group is not None else "overall"))
         title.append(" · ")
         title.append_text(inert(f"{self.model} · {self.locale}", style="bold"))
-        if self.condition != "none" and self.by != "condition":
+        if self.condition != BASELINE and self.by != "condition":
             title.append_text(inert(f" · condition {self.condition}"))
         self.query_one("#cell-title", Static).update(title)
         table = self.query_one("#cell-items", DataTable)
@@ -182,8 +183,6 @@ class PairedItemsScreen(Screen):
 
     def _show(self, found, run_b: dict) -> None:
         self.run_b = run_b
-        from .compare import _delta
-
         table = self.query_one("#paired-items", DataTable)
         table.clear()
         rtl = False
@@ -191,7 +190,7 @@ class PairedItemsScreen(Screen):
             size = abs(item.diff or 0)
             table.add_row(
                 Text(item.item_id, style="bold"), fmt_value(self.metric, item.a), fmt_value(self.metric, item.b),
-                Text(_delta(self.metric, item.diff), style="bold" if size else "dim", justify="right"),
+                Text(fmt_delta(self.metric, item.diff), style="bold" if size else "dim", justify="right"),
                 one_line(item.prompt, 70), key=item.item_id,
             )  # fmt: skip
             rtl |= has_rtl(item.prompt)
@@ -247,7 +246,7 @@ class ItemAnswersScreen(Screen):
         Binding("v", "view_all", "Full texts", tooltip="Every answer of this item in full, scrollable", id="answers.view"),
     ]
 
-    def __init__(self, run: dict, item_id: str, *, focus: tuple[str, str] | None = None, condition: str = "none"):
+    def __init__(self, run: dict, item_id: str, *, focus: tuple[str, str] | None = None, condition: str = BASELINE):
         super().__init__()
         self.run, self.item_id, self.focus_cell = run, item_id, focus
         self.condition = condition
@@ -282,7 +281,7 @@ class ItemAnswersScreen(Screen):
         title = Text(f"{found.item_id}", style="bold")
         title.append_text(inert("  " + " › ".join(found.tags.values())))
         title.append(f"   run {self.run['id']}", style="dim")
-        if self.condition != "none":
+        if self.condition != BASELINE:
             title.append_text(inert(f" · condition {self.condition}", style="bold"))
         # origin and supplied_by differ per locale: the title shows what the item has in every locale.
         shared = {k: v for k, v in found.metadata.items() if k not in RESERVED_METADATA}

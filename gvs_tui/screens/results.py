@@ -19,6 +19,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Select, Sparkline, Static
 from textual.worker import get_current_worker
 
+from benchmark.conditions import BASELINE
+
 from ..safe_text import inert, one_line
 from ..tables import fmt_value
 from ..widgets import Footer, heat
@@ -51,8 +53,8 @@ class Loaded:
     parent: object | None  # Breakdown by the axis above ``by``, when there is one
     parent_axis: str | None
     error: str | None = None
-    conditions: list[str] = field(default_factory=lambda: ["none"])  # the run's, baseline first
-    condition: str = "none"  # whose cells the table counts (all of them when sliced by condition)
+    conditions: list[str] = field(default_factory=lambda: [BASELINE])  # the run's, baseline first
+    condition: str = BASELINE  # whose cells the table counts (all of them when sliced by condition)
 
 
 def open_reader(path: Path):
@@ -80,15 +82,11 @@ class ResultsScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.run_id: int | None = None
         self.metric = "refusal"
-        self.by: str | None = None
-        self.condition = "none"  # the baseline
-        self.column_offset = 0  # the first model × locale column shown (COLUMN_PAGE at a time)
         self.pivot = False
         self.show_n = False
         self.ci = False
-        self.expanded: set[str] = set()
+        self.start_on(None)
         self.loaded: Loaded | None = None
         self.rows: dict[str, tuple[str | None, str | None, object]] = {}  # row key -> (axis, group, Row)
         self._filling = False
@@ -99,7 +97,7 @@ class ResultsScreen(Screen):
             yield Select([], prompt="run", id="results-run", allow_blank=True)
             yield Select([(m, m) for m in OFFLINE_METRICS], prompt="metric", id="results-metric", allow_blank=False)
             yield Select([], prompt="slice by", id="results-by")
-            yield Select([("condition: none", "none")], value="none", allow_blank=False, id="results-condition")
+            yield Select([(f"condition: {BASELINE}", BASELINE)], value=BASELINE, allow_blank=False, id="results-condition")
         yield Static("", id="results-info")
         yield DataTable(id="heatmap", cursor_type="cell", header_height=2, zebra_stripes=False)
         with Horizontal(id="results-chart"):
@@ -118,9 +116,17 @@ class ResultsScreen(Screen):
         wanted = getattr(self.app, "wanted_run", None)
         if wanted is not None:
             self.app.wanted_run = None
-            self.run_id, self.by, self.expanded, self.condition = wanted, None, set(), "none"
-            self.column_offset = 0
+            self.start_on(wanted)
         self.load()
+
+    def start_on(self, run_id: int | None) -> None:
+        """Show ``run_id`` (None: the latest) from its default view: the last taxonomy axis, layers
+        collapsed, the baseline condition, the first page of columns. Metric, pivot, n and CI stay."""
+        self.run_id: int | None = run_id
+        self.by: str | None = None
+        self.expanded: set[str] = set()
+        self.condition = BASELINE
+        self.column_offset = 0  # the first model × locale column shown (COLUMN_PAGE at a time)
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -367,8 +373,7 @@ class ResultsScreen(Screen):
         if self._filling or event.value == Select.NULL:
             return
         if event.select.id == "results-run" and event.value != self.run_id:
-            self.run_id, self.by, self.expanded, self.condition = event.value, None, set(), "none"
-            self.column_offset = 0
+            self.start_on(event.value)
         elif event.select.id == "results-condition" and event.value != self.condition:
             self.condition = event.value
         elif event.select.id == "results-metric" and event.value != self.metric:
@@ -422,6 +427,5 @@ class ResultsScreen(Screen):
         self.load()
 
     def select_run(self, run_id: int) -> None:
-        self.run_id, self.by, self.expanded, self.condition = run_id, None, set(), "none"
-        self.column_offset = 0
+        self.start_on(run_id)
         self.load()
