@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 from benchmark.conditions import BASELINE
+from benchmark.errors import GvsError
 
 from .aggregates import cached_rows
 from .db import Store
@@ -269,7 +270,8 @@ def remember_opening_views(store: Store, run: dict) -> None:
     """Compute, and so remember (store/aggregates.py), what the app's Results screen reads first for
     ``run``: its slicing keys, its judged metrics, and the breakdown of refusal (and GVS when judged)
     by the last taxonomy axis and the one above it. The end of a run and of a scoring call this, so
-    opening Results on a large run reads remembered rows instead of scanning every answer."""
+    opening Results on a large run reads remembered rows instead of scanning every answer. Best
+    effort: a view the breakdown cannot show (no scores yet) is skipped; the app says why when asked."""
     from .results import breakdown
 
     slice_keys(store, run)
@@ -277,4 +279,7 @@ def remember_opening_views(store: Store, run: dict) -> None:
     metrics = ["refusal"] + (["gvs"] if "gvs" in judged_metrics(store, run) else [])
     for metric in metrics:
         for by in axes[-2:]:
-            breakdown(store, run, metric=metric, by=by)
+            try:
+                breakdown(store, run, metric=metric, by=by)
+            except GvsError:
+                pass

@@ -12,7 +12,6 @@ import sqlite_utils
 
 from benchmark import __version__
 from benchmark.calls import Outcome
-from benchmark.errors import GvsError
 from benchmark.home import default_store_path
 from benchmark.requests import Request, public_endpoint
 from benchmark.runner import Cell, Plan, RunSummary
@@ -162,10 +161,7 @@ class Store:
         if status != "interrupted":
             from .browse import remember_opening_views
 
-            try:
-                remember_opening_views(self, self.run(run_id))
-            except GvsError:  # a run the breakdown cannot show (no scores): the app will say why
-                pass
+            remember_opening_views(self, self.run(run_id))
 
     def runs(self, suite: str | None = None) -> list[dict]:
         where, args = ("where suite = ?", [suite]) if suite else ("", [])
