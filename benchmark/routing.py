@@ -190,5 +190,11 @@ def router_for(endpoint: str):
     return _routers[endpoint]
 
 
+def forget_routers() -> None:
+    """Drop the built Routers (their clients belong to another process's loop: a forked call worker
+    builds its own from the same installed configurations)."""
+    _routers.clear()
+
+
 def secrets() -> list[str]:
     return [s for c in _configs.values() for s in c.secrets()]

@@ -9,8 +9,9 @@ never requested again, so running the same plan twice resumes where the first st
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Collection
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -24,6 +25,9 @@ from .requests import DEFAULT_PARAMS, Request, public_endpoint
 from .scorers import ItemText, Score, offline_scores, offline_versions
 from .shard import Shard
 from .suites import REVIEW_STATUSES, LocalizedItem, Suite
+from .workers import CallPool, available
+
+WRITE_BATCH = 64  # at most this many answers' offline scores are saved in one transaction
 
 Group = tuple[str, str]  # (model, locale)
 
@@ -72,6 +76,8 @@ class RunSink(Protocol):
     def cached_keys(self, keys: Collection[str]) -> set[str]: ...
     def unscored(self, keys: Collection[str], versions: dict[str, str]) -> dict[str, str]: ...
     def save_response(self, run_id: int, cell: Cell, outcome: Outcome, scores: list[Score]) -> None: ...
+    def save_answers(self, run_id: int, answers: list[tuple[Cell, Outcome]]) -> None: ...
+    def save_score_batch(self, keyed: list[tuple[str, list[Score]]]) -> None: ...
     def save_scores(self, key: str, scores: list[Score]) -> None: ...
     def save_error(self, run_id: int, cells: list[Cell], outcome: Outcome) -> None: ...
     def judged(self, keys: Collection[str], scorer: str, version: str, config: str) -> set[str]: ...
@@ -131,6 +137,7 @@ class RunSummary:
     errors: int = 0
     judge_errors: int = 0
     interrupted: bool = False
+    workers: int = 0  # call worker processes used (0: the calls were made from the run's own loop)
 
 
 def build_plan(
@@ -192,6 +199,12 @@ def build_plan(
     return Plan(suite, targets, tags, cells, merged, limit, skipped, list(conditions), wanted_status, filtered)
 
 
+def _texts_of(arrived: list, keys: list[str]) -> list[tuple[str, str]]:
+    """(key, answer text) of the answers among ``arrived`` whose keys are ``keys``."""
+    text = {key: outcome.text or "" for key, outcome, _ in arrived}
+    return [(key, text[key]) for key in keys]
+
+
 def judge_group(judges: list) -> Group:
     """The progress group under which judge scoring is shown."""
     models = sorted({j.config.target.name for j in judges})
@@ -249,12 +262,14 @@ async def execute(
     max_attempts: int = 4,
     judges: list | None = None,
     call_models: bool = True,
+    workers: int = 1,
 ) -> RunSummary:
     """Answer every cell of ``plan``: from the cache where possible, else by calling the model;
     then score each answer with every judge scorer that has not scored it yet.
 
     Each finished call is saved before the next await, so cancelling (Ctrl-C) loses only calls in
-    flight. With ``call_models=False`` only stored answers are scored (``gvs score``). Returns
+    flight. With ``workers`` > 1 the calls to remote models are spread over that many worker
+processes (``benchmark.workers``), while this process stays the store's single writer. With ``call_models=False`` only stored answers are scored (``gvs score``). Returns
     counts; a cancelled run re-raises CancelledError after the display is closed.
     """
     progress = progress or NullProgress()
@@ -302,16 +317,21 @@ async def execute(
             elif judges:
                 progress.advance(jgroup, error=True)
 
-    async def worker(model: str, keys: list[str]) -> None:
-        target = targets[model]
-        while keys:
-            key = keys.pop()
+    # Finished calls go to one writer task. It saves every answer that has arrived in one
+    # transaction and only then lets their workers ask again, so no more than --concurrency answers
+    # are ever paid for and unsaved; their offline scores come after, one answer at a time between
+    # two checks for new arrivals, so scoring never holds a worker back. A kill between an answer and
+    # its scores is repaired when the run is resumed (``unscored`` above).
+    answers: asyncio.Queue = asyncio.Queue()  # (key, outcome, saved future); None when the calls are done
+
+    def keep(arrived: list[tuple[str, Outcome, asyncio.Future]]) -> list[str]:
+        """Save answers and errors; returns the keys of the answers, to be scored."""
+        good = [(by_key[key][0], outcome) for key, outcome, _ in arrived if outcome.ok]
+        if good:
+            sink.save_answers(run_id, good)
+        for key, outcome, saved in arrived:
             cells = by_key[key]
-            outcome = await call(target, cells[0].request, timeout=timeout, max_attempts=max_attempts)
             if outcome.ok:
-                first = cells[0]
-                scores = offline_scores(outcome.text or "", first.locale, texts[(first.locale, first.item.id)])
-                sink.save_response(run_id, first, outcome, scores)
                 summary.called += 1
                 if judges:
                     judge_queue.put_nowait((key, outcome.text or "", judges))
@@ -322,6 +342,68 @@ async def execute(
                     progress.advance(jgroup, error=True)
             for cell in cells:
                 progress.advance(cell.group, error=not outcome.ok)
+            if not saved.done():
+                saved.set_result(None)
+        return [key for key, outcome, _ in arrived if outcome.ok]
+
+    async def writer() -> None:
+        unscored: deque[tuple[str, str]] = deque()  # (key, answer) saved, not yet scored
+        scored: list[tuple[str, list[Score]]] = []
+        closing = False
+        arrived: list = []
+        try:
+            while True:
+                while not answers.empty():
+                    if (item := answers.get_nowait()) is None:
+                        closing = True
+                    else:
+                        arrived.append(item)
+                if arrived:
+                    batch, arrived = arrived, []
+                    unscored.extend((key, text) for key, text in _texts_of(batch, keep(batch)))
+                if unscored:
+                    key, text = unscored.popleft()
+                    first = by_key[key][0]
+                    scored.append((key, offline_scores(text, first.locale, texts[(first.locale, first.item.id)])))
+                    if len(scored) >= WRITE_BATCH or not unscored:
+                        sink.save_score_batch(scored)
+                        scored = []
+                    await asyncio.sleep(0)  # answers that arrived meanwhile are saved first
+                elif closing:
+                    return
+                else:
+                    item = await answers.get()
+                    if item is None:
+                        closing = True
+                    else:
+                        arrived.append(item)
+        finally:  # cancelled: save what arrived and what is scored; resuming scores the rest
+            while not answers.empty():
+                if (item := answers.get_nowait()) is not None:
+                    arrived.append(item)
+            if arrived:
+                keep(arrived)
+            if scored:
+                sink.save_score_batch(scored)
+
+    pool = None
+    if call_models and workers > 1 and available() and any(not targets[m].embedded for m in queues):
+        pool = CallPool(workers, timeout=timeout, max_attempts=max_attempts)
+
+    async def ask(target: ModelTarget, request: Request) -> Outcome:
+        if pool is not None and not target.embedded:
+            return await pool.call(target, request)
+        return await call(target, request, timeout=timeout, max_attempts=max_attempts)
+
+    async def worker(model: str, keys: list[str]) -> None:
+        target = targets[model]
+        loop = asyncio.get_running_loop()
+        while keys:
+            key = keys.pop()
+            outcome = await ask(target, by_key[key][0].request)
+            saved = loop.create_future()
+            answers.put_nowait((key, outcome, saved))
+            await saved  # the slot frees once the answer is in the store
 
     async def judge_worker() -> None:
         while (job := await judge_queue.get()) is not None:
@@ -336,16 +418,23 @@ async def execute(
             progress.advance(jgroup, error=failed)
 
     try:
-        async with asyncio.TaskGroup() as group:
-            model_tasks = []
-            for model, keys in queues.items():
-                keys.reverse()  # pop() from the end keeps suite order
-                width = min(concurrency, targets[model].max_concurrency or concurrency)
-                model_tasks += [group.create_task(worker(model, keys)) for _ in range(max(1, width))]
-            judge_tasks = [group.create_task(judge_worker()) for _ in range(concurrency if judges else 0)]
-            await asyncio.gather(*model_tasks)
-            for _ in judge_tasks:
-                judge_queue.put_nowait(None)
+        async with AsyncExitStack() as stack:
+            if pool is not None:
+                await stack.enter_async_context(pool)
+                summary.workers = pool.size
+            async with asyncio.TaskGroup() as group:
+                model_tasks = []
+                for model, keys in queues.items():
+                    keys.reverse()  # pop() from the end keeps suite order
+                    width = min(concurrency, targets[model].max_concurrency or concurrency)
+                    model_tasks += [group.create_task(worker(model, keys)) for _ in range(max(1, width))]
+                writer_task = group.create_task(writer())
+                judge_tasks = [group.create_task(judge_worker()) for _ in range(concurrency if judges else 0)]
+                await asyncio.gather(*model_tasks)
+                answers.put_nowait(None)
+                await writer_task
+                for _ in judge_tasks:
+                    judge_queue.put_nowait(None)
     except asyncio.CancelledError:
         summary.interrupted = True
         progress.message("interrupted: every finished call is saved; run the same command again to resume")

@@ -330,6 +330,27 @@ ByOpt = Annotated[Optional[str], typer.Option("--by", help="Rows: a taxonomy axi
 ConditionOpt = Annotated[str, typer.Option("--condition", help="Only the cells of this run condition (none: the baseline).")]
 
 
+def _workers_option(value: str) -> int | None:
+    """--workers: None for auto, else a count."""
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 256:
+        fail(f"--workers must be auto or a number from 1 to 256, not {value!r}")
+    return n
+
+
+def _workers_for(chosen: int | None, concurrency: int, targets) -> int:
+    if chosen is not None:
+        return chosen
+    from benchmark.workers import auto_size
+
+    return auto_size(concurrency * sum(1 for t in targets if not t.embedded))
+
+
 @app.command()
 def run(
     suite: Annotated[str, typer.Argument(help="Suite id or folder.")],
@@ -359,6 +380,7 @@ def run(
     shard: Annotated[Optional[str], typer.Option("--shard", help="Run only this machine's share of the cells: i/n (0-based, 0 <= i < n), or auto from a Slurm job array or a Kubernetes Indexed Job. Combine the stores with `gvs store merge`.")] = None,
     shard_count: Annotated[Optional[int], typer.Option("--shard-count", help="With --shard auto in a Kubernetes Indexed Job: the number of shards (the Job's completions).")] = None,
     router: Annotated[Optional[Path], typer.Option("--router", help="LiteLLM Router configuration (model_list, router_settings: several deployments per model name, fallbacks, rpm/tpm); the -m and --judge names it defines go through LiteLLM's router.", dir_okay=False)] = None,
+    workers: Annotated[str, typer.Option("--workers", help="Processes making the calls to remote models, each with its own event loop; gvs itself stays the store's only writer. auto: none below 32 calls in flight, else one per 32 (at least one per core, at most two); 1: every call from gvs's own loop.")] = "auto",
 ) -> None:
     """Run a suite: every model × every locale (× every condition) on the same items, cached and resumable.
 
@@ -379,6 +401,7 @@ def run(
 
     if shard is None and shard_count is not None:
         fail("--shard-count goes with --shard auto")
+    processes = _workers_option(workers)
     try:
         my_shard = parse(shard, shard_count) if shard is not None else None
     except ShardError as exc:
@@ -412,11 +435,13 @@ def run(
     db = open_store(store)
     judges = _make_judges(judge_setup, db, concurrency, timeout, retries + 1)
     run_id, resumed = db.begin_run(plan, versions())
+    n_workers = _workers_for(processes, concurrency, targets)
     if not quiet:
         what = "resuming" if resumed else "starting"
         shape = f"{len(targets)} models × {len(plan.locales)} locales" + (f" × {len(chosen)} conditions" if len(chosen) > 1 else "")
         here = f", shard {plan.shard}: {len(share.cells)} of them here" if plan.shard else ""
-        out.print(inert(f"{what} run {run_id}: {len(plan.cells)} cells ({shape}{here}) → {db.path}"))
+        spread = f"; calls from {n_workers} worker processes" if n_workers > 1 else ""
+        out.print(inert(f"{what} run {run_id}: {len(plan.cells)} cells ({shape}{here}{spread}) → {db.path}"))
 
     def answered_here() -> int:
         """Cells of this machine's share with an answer (a shard's run also records the other shards' cells)."""
@@ -430,7 +455,8 @@ def run(
     try:
         summary = asyncio.run(
             execute(
-                share, db, run_id, progress, concurrency=concurrency, timeout=timeout, max_attempts=retries + 1, judges=judges
+                share, db, run_id, progress, concurrency=concurrency, timeout=timeout, max_attempts=retries + 1, judges=judges,
+                workers=n_workers,
             )
         )
     except KeyboardInterrupt:

@@ -203,38 +203,53 @@ class Store:
         return missing
 
     def save_response(self, run_id: int, cell: Cell, outcome: Outcome, scores: list[Score]) -> None:
+        """One answer and its scores, in one transaction."""
         with self.db.conn:
-            self._insert_response(cell.request, outcome)
+            self._insert_responses([(cell, outcome)])
             self._insert_scores(cell.request.key, scores)
 
-    def _insert_response(self, request: Request, outcome: Outcome) -> None:
-        self.db["responses"].insert(
-            {
-                "cache_key": request.key,
-                "model": request.model,
-                "endpoint": public_endpoint(request.api_base),
-                "params": _json(request.params),
-                "messages": _json(request.message_dicts()),
-                "text": outcome.text,
-                "finish_reason": outcome.finish_reason,
-                "usage": _json(outcome.usage),
-                "latency_s": round(outcome.latency_s, 4),
-                "attempts": outcome.attempts,
-                "served_by": outcome.served_by,
-                "created": _now(),
-            },
-            pk="cache_key",
-            ignore=True,
-        )
+    def save_answers(self, run_id: int, answers: list[tuple[Cell, Outcome]]) -> None:
+        """Several answers in one transaction (what a busy run received together); scores come after."""
+        with self.db.conn:
+            self._insert_responses(answers)
+
+    def _insert_responses(self, answers: list[tuple[Cell, Outcome]]) -> None:
+        rows = (self._response_row(cell.request, outcome) for cell, outcome in answers)
+        self.db["responses"].insert_all(rows, pk="cache_key", ignore=True)
+
+    def save_score_batch(self, keyed: list[tuple[str, list[Score]]]) -> None:
+        """The scores of several answers in one transaction."""
+        with self.db.conn:
+            self._insert_scores_of(keyed)
+
+    @staticmethod
+    def _response_row(request: Request, outcome: Outcome) -> dict:
+        return {
+            "cache_key": request.key,
+            "model": request.model,
+            "endpoint": public_endpoint(request.api_base),
+            "params": _json(request.params),
+            "messages": _json(request.message_dicts()),
+            "text": outcome.text,
+            "finish_reason": outcome.finish_reason,
+            "usage": _json(outcome.usage),
+            "latency_s": round(outcome.latency_s, 4),
+            "attempts": outcome.attempts,
+            "served_by": outcome.served_by,
+            "created": _now(),
+        }
 
     def save_scores(self, key: str, scores: list[Score]) -> None:
         with self.db.conn:
             self._insert_scores(key, scores)
 
     def _insert_scores(self, key: str, scores: Iterable[Score]) -> None:
+        self._insert_scores_of([(key, scores)])
+
+    def _insert_scores_of(self, keyed: list[tuple[str, Iterable[Score]]]) -> None:
         now = _now()
-        scores = list(scores)
-        for s in scores:
+        keyed = [(key, list(scores)) for key, scores in keyed]
+        for s in (s for _, scores in keyed for s in scores):
             if s.config:
                 self.db["judge_configs"].insert(
                     {"digest": s.config, "scorer": s.scorer, "spec": _json(s.details.get("judge")), "created": now},
@@ -253,6 +268,7 @@ class Store:
                     "created": now,
                     "config": s.config,
                 }
+                for key, scores in keyed
                 for s in scores
             ),
             pk=("cache_key", "scorer", "version", "config"),
@@ -313,7 +329,7 @@ class Store:
     def save_plain_response(self, request: Request, outcome: Outcome) -> None:
         """Cache an answer that belongs to no run cell (a judge's verdict)."""
         with self.db.conn:
-            self._insert_response(request, outcome)
+            self.db["responses"].insert(self._response_row(request, outcome), pk="cache_key", ignore=True)
 
     # -- reading ------------------------------------------------------------------------------
 
