@@ -208,6 +208,8 @@ def summary_rows(outcome: Outcome) -> list[tuple[str, str, str, str]]:
                     found.append((f"gvs run at C = {r['C']}, L = {r['L s']} s", figure, f"≥ {share:.2f} of C/L, ≤ 4 ms", "yes" if met else "no"))
             elif key == "P1" and r.get("row") == "inspect":
                 found.append((f"inspect eval at C = {r['C']}, L = {r['L s']} s", f"{r['req/s']} req/s = {r['of C/L']} of C/L, {r['CPU ms/call']} ms CPU/call", "—", "—"))
+            elif key == "P1" and r.get("row", "").startswith("gvs offline scoring"):
+                found.append(("gvs offline scoring of one answer (part of the gvs rows' CPU per call)", f"{r['CPU ms/call']} ms CPU", "—", "—"))
             elif key == "P1" and r.get("row", "").startswith("inspect ÷ N·L/C"):
                 found.append((f"{r['row']} at C = {r['C']}", r["whole s"], "—", "—"))
             elif key == "P1" and r.get("row", "").startswith("inspect ÷ gvs"):

@@ -305,6 +305,20 @@ def measure(bench: Bench, rows: list[str], cs: list[int], repeat: int, seconds: 
     return results
 
 
+def scoring_cost(n: int = 400) -> float:
+    """CPU ms of gvs's offline scoring (refusal + response language) of one answer like the server's,
+    in this process: the part of the gvs row's CPU per call that is scoring, not calling."""
+    sys.path.insert(0, str(ROOT))
+    from benchmark.scorers import offline_scores
+
+    texts = [f"{perf_server.ANSWER} ({i})" for i in range(n)]
+    offline_scores(texts[0], "en-US")  # loads langdetect's profiles
+    started = time.process_time()
+    for text in texts:
+        offline_scores(text, "en-US")
+    return (time.process_time() - started) / n * 1000
+
+
 def _line(r: dict) -> str:
     whole = f"{r['whole_s']:6.1f} s" if r["row"] in ("gvs", "inspect") else "       "
     return (f"C={r['c']:<4} n={r['n']:<5} {r['row']:<8} {r['rate']:7.1f} req/s  {r['ratio']:5.2f} of {r['limit']:.0f}  "
@@ -366,11 +380,15 @@ def markdown(results: list[dict], latency: float, load: str, first: dict | None)
     lines = ["| P1 | C | L s | row | N | req/s | of C/L | CPU ms/call | whole s | load |",
              "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in results:
+        if r["row"] == "scoring":
+            lines.append(f"| P1 | | | gvs offline scoring of one answer (refusal + language; part of the gvs row's CPU) | | | | "
+                         f"{r['cpu_ms']:.2f} | | {load} |")  # fmt: skip
+            continue
         whole = f"{r['whole_s']:.1f}" if r["row"] in ("gvs", "inspect") else ""
         lines.append(f"| P1 | {r['c']} | {latency} | {r['row']} | {r['n']} | {r['rate']:.1f} | {r['ratio']:.2f} | "
                      f"{r['cpu_ms']:.2f} | {whole} | {load} |")  # fmt: skip
-    by = {(r["c"], r["row"]): r for r in results}
-    for c in sorted({r["c"] for r in results}):
+    by = {(r["c"], r["row"]): r for r in results if "c" in r}
+    for c in sorted({r["c"] for r in results if "c" in r}):
         if (c, "gvs") in by and (c, "inspect") in by:
             ratio = by[(c, "inspect")]["whole_s"] / by[(c, "gvs")]["whole_s"]
             lines.append(f"| P1 | {c} | {latency} | inspect ÷ gvs whole-run time | | | | | {ratio:.2f}× | {load} |")
@@ -416,6 +434,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             bench = Bench(Path(tmp), Wire(url), args.latency, inspect_venv)
             results = [] if args.p7_only else measure(bench, rows, cs, args.repeat, args.seconds)
+            if "gvs" in rows and not args.p7_only:
+                scoring = scoring_cost()
+                print(f"gvs offline scoring: {scoring:.2f} ms CPU per answer", flush=True)
+                results.append({"row": "scoring", "cpu_ms": scoring})
             first = p7(bench, max(3, args.repeat)) if (args.p7 or args.p7_only) else None
     finally:
         process.terminate()
