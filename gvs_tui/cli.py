@@ -3,6 +3,7 @@ commands that need them, so ``gvs --help`` stays instant."""
 
 from __future__ import annotations
 
+import atexit
 import csv
 import json
 import sys
@@ -330,6 +331,17 @@ ByOpt = Annotated[Optional[str], typer.Option("--by", help="Rows: a taxonomy axi
 ConditionOpt = Annotated[str, typer.Option("--condition", help="Only the cells of this run condition (none: the baseline).")]
 
 
+def _close_at_exit(db) -> None:
+    """The end of `gvs run`: close the store (SQLite folds its WAL back into the file), then let the
+    process end without the interpreter's last garbage collection, which walks every object LiteLLM
+    built: 0.7 s after every run, for memory the process gives back anyway. Registered after the
+    store opens, so it runs after the embedded model's own atexit close (atexit runs last-in first)."""
+    db.close()
+    import gc
+
+    gc.freeze()
+
+
 def _workers_option(value: str) -> int | None:
     """--workers: None for auto, else a count."""
     if value.strip().lower() == "auto":
@@ -433,6 +445,7 @@ def run(
         n = plan.filtered.get(tag, 0)
         err.print(inert(f"note: --status {', '.join(plan.statuses)}: {n} items of {tag} left out for their status", style="yellow"))
     db = open_store(store)
+    atexit.register(_close_at_exit, db)
     judges = _make_judges(judge_setup, db, concurrency, timeout, retries + 1)
     run_id, resumed = db.begin_run(plan, versions())
     n_workers = _workers_for(processes, concurrency, targets)
@@ -1478,10 +1491,4 @@ def main() -> None:
 
         err.print(inert(f"error: {exc}", style="bold red"), soft_wrap=True)
         sys.exit(2)
-    finally:
-        # The interpreter's last garbage collection walks every object LiteLLM built, about 0.7 s
-        # after a run is over; the process is ending, so its memory goes back without that walk.
-        # (atexit handlers, which close the embedded model, still run; files are closed by now.)
-        import gc
 
-        gc.freeze()
