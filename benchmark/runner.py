@@ -199,6 +199,14 @@ def build_plan(
     return Plan(suite, targets, tags, cells, merged, limit, skipped, list(conditions), wanted_status, filtered)
 
 
+def spreadable(target: ModelTarget) -> bool:
+    """Whether calls to ``target`` may go to worker processes: not the embedded model (one llama.cpp
+    context per process would multiply its memory), and not a Router's model names (LiteLLM's Router
+    counts rpm/tpm limits and cooldowns in its own process: spread over workers, each would allow
+    the whole limit)."""
+    return not target.embedded and not target.routed
+
+
 def _texts_of(arrived: list, keys: list[str]) -> list[tuple[str, str]]:
     """(key, answer text) of the answers among ``arrived`` whose keys are ``keys``."""
     text = {key: outcome.text or "" for key, outcome, _ in arrived}
@@ -387,11 +395,11 @@ processes (``benchmark.workers``), while this process stays the store's single w
                 sink.save_score_batch(scored)
 
     pool = None
-    if call_models and workers > 1 and available() and any(not targets[m].embedded for m in queues):
+    if call_models and workers > 1 and available() and any(spreadable(targets[m]) for m in queues):
         pool = CallPool(workers, timeout=timeout, max_attempts=max_attempts)
 
     async def ask(target: ModelTarget, request: Request) -> Outcome:
-        if pool is not None and not target.embedded:
+        if pool is not None and spreadable(target):
             return await pool.call(target, request)
         return await call(target, request, timeout=timeout, max_attempts=max_attempts)
 
@@ -420,8 +428,12 @@ processes (``benchmark.workers``), while this process stays the store's single w
     try:
         async with AsyncExitStack() as stack:
             if pool is not None:
-                await stack.enter_async_context(pool)
-                summary.workers = pool.size
+                try:
+                    await stack.enter_async_context(pool)
+                    summary.workers = pool.size
+                except OSError as exc:
+                    progress.message(f"note: no call worker processes ({exc}); calling from this process")
+                    pool = None
             async with asyncio.TaskGroup() as group:
                 model_tasks = []
                 for model, keys in queues.items():

@@ -145,15 +145,23 @@ class CallPool:
         context = multiprocessing.get_context("fork")
         loop = asyncio.get_running_loop()
         ours: list = []
-        for n in range(self.size):
-            mine, theirs = context.Pipe(duplex=True)
-            ours.append(mine)
-            process = context.Process(target=_serve, args=(theirs, list(ours)), name=f"gvs-calls-{n + 1}", daemon=True)
-            process.start()
-            theirs.close()
-            worker = _Worker(process, mine)
-            self.workers.append(worker)
-            loop.add_reader(mine.fileno(), self._readable, worker)
+        try:
+            for n in range(self.size):
+                mine, theirs = context.Pipe(duplex=True)
+                ours.append(mine)
+                process = context.Process(target=_serve, args=(theirs, list(ours)), name=f"gvs-calls-{n + 1}", daemon=True)
+                try:
+                    process.start()
+                finally:
+                    theirs.close()
+                worker = _Worker(process, mine)
+                self.workers.append(worker)
+                loop.add_reader(mine.fileno(), self._readable, worker)
+        except OSError:  # no more processes or files allowed (ulimit, memory): stop those started
+            self._stop()
+            for conn in ours:
+                conn.close()
+            raise
 
     async def call(self, target: ModelTarget, request: Request) -> Outcome:
         live = [w for w in self.workers if not w.conn.closed]
@@ -197,6 +205,9 @@ class CallPool:
             worker.conn.close()
 
     async def close(self) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
         loop = asyncio.get_running_loop()
         for worker in self.workers:
             if not worker.conn.closed:

@@ -356,11 +356,14 @@ def _workers_option(value: str) -> int | None:
 
 
 def _workers_for(chosen: int | None, concurrency: int, targets) -> int:
-    if chosen is not None:
-        return chosen
-    from benchmark.workers import auto_size
+    """Worker processes for the run's calls: 1 (none) when no model may use them (runner.spreadable)."""
+    from benchmark.runner import spreadable
+    from benchmark.workers import auto_size, available
 
-    return auto_size(concurrency * sum(1 for t in targets if not t.embedded))
+    eligible = sum(1 for t in targets if spreadable(t))
+    if not eligible or not available():
+        return 1
+    return chosen if chosen is not None else auto_size(concurrency * eligible)
 
 
 @app.command()

@@ -153,3 +153,47 @@ def test_a_dead_worker_fails_its_calls_and_the_others_finish_the_run(gvs_env, tm
         assert f"{len(errors)} called, {answered} from cache, 0 failed" in final.stdout
         assert server.behaviour.count - asked == len(errors)  # only the failed calls are asked again
     assert sql_rows(store, "select count(*), count(distinct cache_key) from responses") == [(n, n)]
+
+
+def test_a_refused_fork_leaves_the_calls_to_gvs_own_loop(tmp_path, monkeypatch):
+    """No more processes allowed (ulimit -u, memory): the run says so and calls from its own loop."""
+    import asyncio
+    import multiprocessing
+
+    from benchmark import workers
+    from benchmark.models import ModelTarget
+    from benchmark.runner import NullProgress, build_plan, execute
+    from benchmark.suites import get_suite
+    from store import open_store
+    from store.db import versions
+
+    class Refused:
+        def start(self):
+            raise OSError(11, "Resource temporarily unavailable")
+
+    class NoFork:
+        Pipe = staticmethod(multiprocessing.Pipe)
+
+        def Process(self, *args, **kwargs):  # noqa: N802 - multiprocessing's name
+            return Refused()
+
+    class Notes(NullProgress):
+        said: list[str] = []
+
+        def message(self, text: str) -> None:
+            self.said.append(text)
+
+    monkeypatch.setattr(workers.multiprocessing, "get_context", lambda method: NoFork())
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-nofork")
+    suite = get_suite(str(write_suite(tmp_path / "f", "f", simple_prompts(["en-US"], 12))))
+    with LoopbackServer() as server:
+        plan = build_plan(suite, [ModelTarget("openai/test-model", server.base_url)], ["en-US"])
+        db = open_store(tmp_path / "f.db")
+        run_id, _ = db.begin_run(plan, versions())
+        notes = Notes()
+        summary = asyncio.run(execute(plan, db, run_id, notes, concurrency=4, workers=2))
+        asked = server.behaviour.count
+    assert (summary.called, summary.errors, summary.workers, asked) == (12, 0, 0, 12)
+    assert any("no call worker processes" in m and "Resource temporarily unavailable" in m for m in notes.said)
+    assert db.answered(run_id) == 12
+    db.close()
