@@ -1439,13 +1439,24 @@ def runs(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
 
     from .safe_text import inert
 
-    table = Table("run", "suite", "status", "started", "models", "locales", "cells")
+    shards = {r["id"]: _shards_of(r) for r in rows}
+    sharded = any(shards.values())  # the column only where some run is a shard or merged shards
+    table = Table("run", "suite", "status", "started", "models", "locales", "cells", *(["shard"] if sharded else []))
     for r in rows:
         table.add_row(
             str(r["id"]), inert(r["suite"]), r["status"], r["started"], inert(", ".join(r["spec"]["models"])),
             inert(", ".join(r["spec"]["locales"])), str((r["summary"] or {}).get("total", "")),
+            *([inert(shards[r["id"]])] if sharded else []),
         )
     out.print(table)
+
+
+def _shards_of(run: dict) -> str:
+    """A shard's run: its "i/n"; merged shards: each "i/n" the run holds; else empty."""
+    own = run["spec"].get("shard")
+    if own:
+        return f"{own['index']}/{own['count']}"
+    return ", ".join(sorted((run["summary"] or {}).get("shards") or {}))
 
 
 store_app = typer.Typer(help="Work on store files: merge the stores of a sharded run (or any stores) into one.", no_args_is_help=True)

@@ -238,6 +238,16 @@ def test_merged_shards_equal_the_single_run(runs):
     assert sorted(p.name for p in tmp.glob("merged.db*")) == ["merged.db"] and not list(tmp.glob(".merged.db*"))
 
 
+def test_gvs_runs_names_each_runs_shards(runs):
+    tmp, env = runs["tmp"], {**runs["env"], "COLUMNS": "250"}
+    merged = tmp / "listed.db"
+    _gvs(env, "store", "merge", *(str(tmp / f"shard{i}.db") for i in range(3)), "-o", str(merged))
+    one = _gvs(env, "runs", "--store", str(tmp / "shard1.db")).stdout
+    assert "shard" in one.splitlines()[1] and "│ 1/3" in one, one
+    assert "0/3, 1/3, 2/3" in _gvs(env, "runs", "--store", str(merged)).stdout
+    assert "shard" not in _gvs(env, "runs", "--store", str(tmp / "single.db")).stdout  # no column without shards
+
+
 def test_merging_twice_in_any_order_or_in_steps_changes_nothing(runs):
     tmp, env = runs["tmp"], runs["env"]
     stores = [str(tmp / f"shard{i}.db") for i in range(3)]
