@@ -207,12 +207,6 @@ def spreadable(target: ModelTarget) -> bool:
     return not target.embedded and not target.routed
 
 
-def _texts_of(arrived: list, keys: list[str]) -> list[tuple[str, str]]:
-    """(key, answer text) of the answers among ``arrived`` whose keys are ``keys``."""
-    text = {key: outcome.text or "" for key, outcome, _ in arrived}
-    return [(key, text[key]) for key in keys]
-
-
 def judge_group(judges: list) -> Group:
     """The progress group under which judge scoring is shown."""
     models = sorted({j.config.target.name for j in judges})
@@ -275,10 +269,12 @@ async def execute(
     """Answer every cell of ``plan``: from the cache where possible, else by calling the model;
     then score each answer with every judge scorer that has not scored it yet.
 
-    Each finished call is saved before the next await, so cancelling (Ctrl-C) loses only calls in
-    flight. With ``workers`` > 1 the calls to remote models are spread over that many worker
-processes (``benchmark.workers``), while this process stays the store's single writer. With ``call_models=False`` only stored answers are scored (``gvs score``). Returns
-    counts; a cancelled run re-raises CancelledError after the display is closed.
+    An answer is saved before its slot takes another call, so cancelling (Ctrl-C) or a crash loses
+    only calls in flight; offline scores follow off the callers' path (see ``writer``). With
+    ``workers`` > 1 the calls to remote models are spread over that many worker processes
+    (``benchmark.workers``), while this process stays the store's single writer. With
+    ``call_models=False`` only stored answers are scored (``gvs score``). Returns counts; a
+    cancelled run re-raises CancelledError after the display is closed.
     """
     progress = progress or NullProgress()
     judges = judges or []
@@ -296,10 +292,14 @@ processes (``benchmark.workers``), while this process stays the store's single w
         totals[jgroup] = len(by_key)
     progress.start(dict(totals))
 
+    def scores_of(key: str, text: str) -> list[Score]:
+        """The offline scores of the answer ``text`` to the request ``key``."""
+        first = by_key[key][0]
+        return offline_scores(text, first.locale, texts[(first.locale, first.item.id)])
+
     # Cached answers count at once; score any that a newer scorer version has not seen.
     for key, text in sink.unscored(cached, offline_versions()).items():
-        cell = by_key[key][0]
-        sink.save_scores(key, offline_scores(text, cell.locale, texts[(cell.locale, cell.item.id)]))
+        sink.save_scores(key, scores_of(key, text))
     for key in cached:
         for cell in by_key[key]:
             summary.cached += 1
@@ -332,8 +332,8 @@ processes (``benchmark.workers``), while this process stays the store's single w
     # its scores is repaired when the run is resumed (``unscored`` above).
     answers: asyncio.Queue = asyncio.Queue()  # (key, outcome, saved future); None when the calls are done
 
-    def keep(arrived: list[tuple[str, Outcome, asyncio.Future]]) -> list[str]:
-        """Save answers and errors; returns the keys of the answers, to be scored."""
+    def keep(arrived: list[tuple[str, Outcome, asyncio.Future]]) -> None:
+        """Save answers and errors, report them, and free their workers' slots."""
         good = [(by_key[key][0], outcome) for key, outcome, _ in arrived if outcome.ok]
         if good:
             sink.save_answers(run_id, good)
@@ -352,7 +352,6 @@ processes (``benchmark.workers``), while this process stays the store's single w
                 progress.advance(cell.group, error=not outcome.ok)
             if not saved.done():
                 saved.set_result(None)
-        return [key for key, outcome, _ in arrived if outcome.ok]
 
     async def writer() -> None:
         unscored: deque[tuple[str, str]] = deque()  # (key, answer) saved, not yet scored
@@ -368,11 +367,11 @@ processes (``benchmark.workers``), while this process stays the store's single w
                         arrived.append(item)
                 if arrived:
                     batch, arrived = arrived, []
-                    unscored.extend((key, text) for key, text in _texts_of(batch, keep(batch)))
+                    keep(batch)
+                    unscored.extend((key, outcome.text or "") for key, outcome, _ in batch if outcome.ok)
                 if unscored:
                     key, text = unscored.popleft()
-                    first = by_key[key][0]
-                    scored.append((key, offline_scores(text, first.locale, texts[(first.locale, first.item.id)])))
+                    scored.append((key, scores_of(key, text)))
                     if len(scored) >= WRITE_BATCH or not unscored:
                         sink.save_score_batch(scored)
                         scored = []

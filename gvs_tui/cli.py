@@ -1505,4 +1505,3 @@ def main() -> None:
 
         err.print(inert(f"error: {exc}", style="bold red"), soft_wrap=True)
         sys.exit(2)
-

@@ -35,6 +35,13 @@ def _loaded(app):
     return getattr(screen, "loaded", None) is not None and screen.query_one("#heatmap", DataTable).row_count > 0
 
 
+async def open_heatmap(pilot, app) -> DataTable:
+    """Press 2 (Results) and wait for the heatmap to be filled."""
+    await pilot.press("2")
+    await wait_for(pilot, lambda: _loaded(app), what="heatmap")
+    return app.screen.query_one("#heatmap", DataTable)
+
+
 def _labels(table: DataTable) -> list[str]:
     return [str(table.get_row_at(i)[0]).strip() for i in range(table.row_count)]
 
@@ -43,10 +50,8 @@ def test_heatmap_switches_and_drill_down_to_paired_answers(judged_store, gvs_env
     async def flow():
         app = create_app(judged_store, animations=False)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("2")
-            await wait_for(pilot, lambda: _loaded(app), what="heatmap")
+            table = await open_heatmap(pilot, app)
             screen = app.screen
-            table = screen.query_one("#heatmap", DataTable)
             # Rows: the layers (collapsed), then overall; columns: model × locale.
             assert _labels(table) == ["▸ Baseline Human Safety Layer", "overall"]
             assert len(table.columns) == 1 + 4
@@ -105,10 +110,8 @@ def test_conditions_side_by_side_and_one_at_a_time(gvs_env, tmp_path):
     async def flow():
         app = create_app(store, animations=False)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("2")
-            await wait_for(pilot, lambda: _loaded(app), what="heatmap")
+            table = await open_heatmap(pilot, app)
             screen = app.screen
-            table = screen.query_one("#heatmap", DataTable)
             overall = lambda: str(table.get_row_at(table.row_count - 1)[1]).strip()  # noqa: E731
             assert "condition none" in rendered(screen.query_one("#results-info"))
             assert overall() == "0%"
@@ -145,10 +148,8 @@ def test_wide_runs_page_their_columns(gvs_env, tmp_path):
     async def flow():
         app = create_app(store, animations=False)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("2")
-            await wait_for(pilot, lambda: _loaded(app), what="heatmap")
+            table = await open_heatmap(pilot, app)
             screen = app.screen
-            table = screen.query_one("#heatmap", DataTable)
             assert len(table.columns) == 1 + 40
             assert "columns 1–40 of 42" in rendered(screen.query_one("#results-notes"))
             await pilot.press("greater_than_sign")
@@ -180,9 +181,7 @@ def test_hostile_answer_is_inert_in_the_drill_down(hostile_store, gvs_env):
     async def flow():
         app = create_app(hostile_store, animations=False)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("2")
-            await wait_for(pilot, lambda: _loaded(app), what="heatmap")
-            app.screen.query_one("#heatmap", DataTable).move_cursor(row=1, column=1)
+            (await open_heatmap(pilot, app)).move_cursor(row=1, column=1)
             await pilot.press("o")
             await wait_for(pilot, lambda: isinstance(app.screen, CellItemsScreen) and app.screen.query_one("#cell-items", DataTable).row_count, what="items")
             answer = str(app.screen.query_one("#cell-items", DataTable).get_row_at(0)[3])
