@@ -47,8 +47,24 @@ def _print_json(data) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from benchmark import versions
+
+        found = versions()
+        line = ", ".join(f"{name} {found[name] or 'not installed'}" for name in ("gvs", "litellm", "llama-cpp-python"))
+        out.print(f"{line}; Python {sys.version.split()[0]} on {sys.platform}", soft_wrap=True)
+        raise typer.Exit()
+
+
 @app.callback()
-def main_callback(ctx: typer.Context) -> None:
+def main_callback(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="Versions of gvs, LiteLLM and llama-cpp-python (paste into bug reports)."),
+    ] = False,
+) -> None:
     if ctx.invoked_subcommand is None:
         from .app import create_app
 

