@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .errors import InputFileError
+from benchmark.errors import InputFileError
 
 # The largest suite, locale, import or configuration file gvs reads. GVS-Bench's locale files are
 # ~40 KB and a 10,000-item locale file with long prompts ~10 MB; 32 MiB of YAML loads in about 20 s
@@ -37,7 +37,9 @@ def read_bytes(path: Path) -> bytes:
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise InputFileError(path, None, "no such file" + (" (a link to a missing file)" if path.is_symlink() else "")) from None
+        raise InputFileError(
+            path, None, "no such file" + (" (a link to a missing file)" if path.is_symlink() else "")
+        ) from None
     except OSError as exc:
         raise InputFileError(path, None, f"cannot read it ({exc.strerror or exc})") from None
     if stat.S_ISDIR(info.st_mode):
@@ -73,7 +75,9 @@ def decode(path: Path, raw: bytes, hint: str = "save the file as UTF-8", encodin
         name = codecs.lookup(encoding).name
         bom = bom if name == "utf-8" else b""  # another codec reads (or shows) its own BOM
     elif not bom and b"\x00" in raw:
-        raise InputFileError(path, None, f"contains NUL bytes: UTF-16 text without a byte-order mark, or not a text file; {hint}")
+        raise InputFileError(
+            path, None, f"contains NUL bytes: UTF-16 text without a byte-order mark, or not a text file; {hint}"
+        )
     body = raw[len(bom) :]
     try:
         text = body.decode(name)
@@ -137,8 +141,14 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 _HINTS = (
     ("cannot start any token", "quote a value that starts with @ or `"),
     ("mapping values are not allowed", "check the indentation, or quote a value that holds ': '"),
-    ("did not find expected key", "check the indentation of this line and the ones above, or look for a quote left open above"),
-    ("expected <block end>", "check the indentation of this line and the ones above, or look for a quote left open above"),
+    (
+        "did not find expected key",
+        "check the indentation of this line and the ones above, or look for a quote left open above",
+    ),
+    (
+        "expected <block end>",
+        "check the indentation of this line and the ones above, or look for a quote left open above",
+    ),
     ("did not find expected '-' indicator", "check the indentation of this list"),
     ("recursive", "an alias (*name) refers to the list or mapping that holds it"),
 )
@@ -149,7 +159,7 @@ def load(path: Path) -> Any:
     an InputFileError naming the file and, where there is one, the line."""
     text = read_text(path)
     try:
-        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        doc = yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         raise InputFileError(path, *_describe(exc, text)) from None
     except yaml.YAMLError as exc:
@@ -180,7 +190,10 @@ def _describe(exc: yaml.MarkedYAMLError, text: str) -> tuple[int | None, str]:
         start = exc.context_mark.line if exc.context_mark else 0
         for number in range(min(mark.line, len(lines) - 1), start - 1, -1):
             if _OPENS_QUOTE.match(lines[number]) and lines[number].replace('\\"', "").count('"') % 2:
-                return number + 1, f"invalid YAML: a quote opened on this line is never closed ({problem} at line {mark.line + 1})"
+                return (
+                    number + 1,
+                    f"invalid YAML: a quote opened on this line is never closed ({problem} at line {mark.line + 1})",
+                )
     line = mark.line + 1 if mark else None
     return line, f"invalid YAML: {problem}" + (f" ({hint})" if hint else "")
 
@@ -196,7 +209,9 @@ def _check_aliases(path: Path, value: Any, line: int, sizes: dict[int, int], add
         added[0] += sizes[key]
         if added[0] > MAX_ALIAS_VALUES:
             raise InputFileError(
-                path, line, f"aliases (*name) expand this file by more than {MAX_ALIAS_VALUES:,} values; write the values out"
+                path,
+                line,
+                f"aliases (*name) expand this file by more than {MAX_ALIAS_VALUES:,} values; write the values out",
             )
         return sizes[key]
     if isinstance(value, LinedDict):

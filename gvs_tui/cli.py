@@ -8,7 +8,7 @@ import csv
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -30,7 +30,7 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 StoreOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--store", help="SQLite store file (default: $GVS_HOME/gvs.db or the user data dir).", dir_okay=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON (stable, see README).")]
@@ -62,7 +62,12 @@ def main_callback(
     ctx: typer.Context,
     version: Annotated[
         bool,
-        typer.Option("--version", is_eager=True, callback=_print_version, help="Versions of gvs, LiteLLM and llama-cpp-python (paste into bug reports)."),
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Versions of gvs, LiteLLM and llama-cpp-python (paste into bug reports).",
+        ),
     ] = False,
 ) -> None:
     if ctx.invoked_subcommand is None:
@@ -74,7 +79,7 @@ def main_callback(
 @app.command()
 def suites(as_json: JsonOpt = False) -> None:
     """List the available suites (shipped and imported)."""
-    from benchmark.suites import find_suites
+    from benchmark.localization.suites import find_suites
 
     from .safe_text import inert
 
@@ -98,21 +103,31 @@ def suites(as_json: JsonOpt = False) -> None:
 
     table = Table("id", "name", "version", "items", "locales", "license")
     for r in rows:
-        table.add_row(inert(r["id"]), inert(r["name"]), inert(r["version"]), str(r["items"]), inert(", ".join(r["locales"])), inert(r["license"]))
+        table.add_row(
+            inert(r["id"]),
+            inert(r["name"]),
+            inert(r["version"]),
+            str(r["items"]),
+            inert(", ".join(r["locales"])),
+            inert(r["license"]),
+        )
     out.print(table)
 
 
 @app.command()
 def show(
     suite: Annotated[str, typer.Argument(help="Suite id or folder.")],
-    item: Annotated[Optional[str], typer.Argument(help="Item id (e.g. T-69); omit to list the items.")] = None,
-    locale: Annotated[Optional[list[str]], typer.Option("-l", "--locale", help="Locale tag(s); default: all for an item, the source locale for a list.")] = None,
+    item: Annotated[str | None, typer.Argument(help="Item id (e.g. T-69); omit to list the items.")] = None,
+    locale: Annotated[
+        list[str] | None,
+        typer.Option("-l", "--locale", help="Locale tag(s); default: all for an item, the source locale for a list."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show a suite's items, or one item in every locale side by side."""
     from rich.table import Table
 
-    from benchmark.suites import get_suite
+    from benchmark.localization.suites import get_suite
 
     from .safe_text import inert
 
@@ -122,7 +137,17 @@ def show(
         texts = s.variant(tag)
         if as_json:
             return _print_json(
-                [{"id": t.id, "tags": t.item.tags, "metadata": t.item.metadata, "prompt": t.prompt, "focus": t.focus, "status": t.status} for t in texts]
+                [
+                    {
+                        "id": t.id,
+                        "tags": t.item.tags,
+                        "metadata": t.item.metadata,
+                        "prompt": t.prompt,
+                        "focus": t.focus,
+                        "status": t.status,
+                    }
+                    for t in texts
+                ]
             )
         table = Table("id", *s.axes, "prompt", title=inert(f"{s.name} — {tag} ({len(texts)} of {len(s.items)} items)"))
         for t in texts:
@@ -142,9 +167,16 @@ def show(
                 "tags": target.tags,
                 "metadata": target.metadata,
                 "locales": {
-                    tag: None if t is None else {
-                        "prompt": t.prompt, "focus": t.focus, "status": t.status, "notes": t.notes, "origin": t.origin,
-                        "adaptation_note": t.adaptation_note, "supplied_by": t.supplied_by or tag,
+                    tag: None
+                    if t is None
+                    else {
+                        "prompt": t.prompt,
+                        "focus": t.focus,
+                        "status": t.status,
+                        "notes": t.notes,
+                        "origin": t.origin,
+                        "adaptation_note": t.adaptation_note,
+                        "supplied_by": t.supplied_by or tag,
                     }
                     for tag, t in texts.items()
                 },
@@ -156,6 +188,7 @@ def show(
     table = Table("", show_lines=True)
     for tag in texts:
         table.add_column(inert(tag), ratio=1, overflow="fold")
+
     def origin(tag: str, t) -> str:
         text = t.origin + (f": {t.adaptation_note}" if t.adaptation_note else "")
         return text + (f" (inherited from {t.supplied_by})" if t.supplied_by and t.supplied_by != tag else "")
@@ -171,13 +204,20 @@ def show(
 
 @import_app.command("gvs-bench")
 def import_gvs_bench(
-    source: Annotated[Path, typer.Argument(help="Folder with text_prompt.txt, text_subcategory.json, subcategory_layer.json.", file_okay=False)],
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Where to write the suite folder (default: $GVS_HOME/suites).")] = None,
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder with text_prompt.txt, text_subcategory.json, subcategory_layer.json.", file_okay=False
+        ),
+    ],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Where to write the suite folder (default: $GVS_HOME/suites).")
+    ] = None,
 ) -> None:
     """Import GVS-Bench from its upstream text release (zh-CN and en-US variants)."""
     from benchmark.home import user_suites_dir
-    from benchmark.importers.gvs_bench import write_suite
-    from benchmark.suites import load_suite
+    from benchmark.localization.importers.gvs_bench import write_suite
+    from benchmark.localization.suites import load_suite
 
     target = write_suite(source, out_dir or user_suites_dir())
     s = load_suite(target)
@@ -186,13 +226,17 @@ def import_gvs_bench(
 
 @import_app.command("multijail")
 def import_multijail(
-    source: Annotated[Path, typer.Argument(help="MultiJail.csv, or the folder holding it (its LICENSE and SOURCE.txt are kept).")],
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Where to write the suite folder (default: $GVS_HOME/suites).")] = None,
+    source: Annotated[
+        Path, typer.Argument(help="MultiJail.csv, or the folder holding it (its LICENSE and SOURCE.txt are kept).")
+    ],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Where to write the suite folder (default: $GVS_HOME/suites).")
+    ] = None,
 ) -> None:
     """Import MultiJail: 315 prompts in 10 languages, one suite; upstream's first tag is the category."""
     from benchmark.home import user_suites_dir
-    from benchmark.importers.multijail import write_suite
-    from benchmark.suites import load_suite
+    from benchmark.localization.importers.multijail import write_suite
+    from benchmark.localization.suites import load_suite
 
     from .safe_text import inert
 
@@ -203,58 +247,173 @@ def import_multijail(
 
 @import_app.command("table")
 def import_table(
-    paths: Annotated[list[Path], typer.Argument(help="Input files (one per language, or one for all), or one folder with --format folder.")],
-    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="csv, tsv, jsonl, txt (one prompt a line) or folder (default: from the file extensions).")] = None,
-    text: Annotated[Optional[list[str]], typer.Option("--text", help="Column of the prompt; in a wide table one LOCALE=COLUMN per locale (repeat).")] = None,
-    focus: Annotated[Optional[list[str]], typer.Option("--focus", help="Column of the evaluation focus (LOCALE=COLUMN in a wide table).")] = None,
-    id_col: Annotated[Optional[str], typer.Option("--id", help="Column of the item id; items with the same id are one item across locales.")] = None,
-    locale: Annotated[Optional[str], typer.Option("--locale", help="Column of the locale tag (one row per item and locale).")] = None,
-    locale_from_path: Annotated[bool, typer.Option("--locale-from-path", help="The locale is the file name (en-US.csv); in a folder, the sub-folder (en-US/crime.txt).")] = False,
-    path_pattern: Annotated[Optional[str], typer.Option("--path-pattern", help="Where locale and category sit in file paths, e.g. '{locale}/{category}.txt' or '{category}_{locale}.csv'.")] = None,
-    locale_map: Annotated[Optional[list[str]], typer.Option("--locale-map", help="CODE=TAG: read the input's locale code CODE as the BCP 47 tag TAG (e.g. zh=zh-Hans); repeat.")] = None,
-    category: Annotated[Optional[str], typer.Option("--category", help="Column of the category (default: from {category} in the path, else 'uncategorized').")] = None,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Input files (one per language, or one for all), or one folder with --format folder."),
+    ],
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv, tsv, jsonl, txt (one prompt a line) or folder (default: from the file extensions).",
+        ),
+    ] = None,
+    text: Annotated[
+        list[str] | None,
+        typer.Option("--text", help="Column of the prompt; in a wide table one LOCALE=COLUMN per locale (repeat)."),
+    ] = None,
+    focus: Annotated[
+        list[str] | None,
+        typer.Option("--focus", help="Column of the evaluation focus (LOCALE=COLUMN in a wide table)."),
+    ] = None,
+    id_col: Annotated[
+        str | None,
+        typer.Option("--id", help="Column of the item id; items with the same id are one item across locales."),
+    ] = None,
+    locale: Annotated[
+        str | None, typer.Option("--locale", help="Column of the locale tag (one row per item and locale).")
+    ] = None,
+    locale_from_path: Annotated[
+        bool,
+        typer.Option(
+            "--locale-from-path",
+            help="The locale is the file name (en-US.csv); in a folder, the sub-folder (en-US/crime.txt).",
+        ),
+    ] = False,
+    path_pattern: Annotated[
+        str | None,
+        typer.Option(
+            "--path-pattern",
+            help="Where locale and category sit in file paths, e.g. '{locale}/{category}.txt' or '{category}_{locale}.csv'.",
+        ),
+    ] = None,
+    locale_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--locale-map",
+            help="CODE=TAG: read the input's locale code CODE as the BCP 47 tag TAG (e.g. zh=zh-Hans); repeat.",
+        ),
+    ] = None,
+    category: Annotated[
+        str | None,
+        typer.Option(
+            "--category", help="Column of the category (default: from {category} in the path, else 'uncategorized')."
+        ),
+    ] = None,
     axis: Annotated[str, typer.Option("--axis", help="Name of the taxonomy axis the category fills.")] = "category",
-    meta: Annotated[Optional[list[str]], typer.Option("--meta", help="[KEY=]COLUMN copied into item metadata (from the source locale's row); repeat.")] = None,
-    align: Annotated[Optional[str], typer.Option("--align", help="id: same id = same item; position: the n-th text of every locale (per category) is one item. Default: id with --id, else position.")] = None,
-    header: Annotated[bool, typer.Option("--header/--no-header", help="Whether CSV/TSV files start with a header row; without one, columns are numbers from 1.")] = True,
-    encoding: Annotated[Optional[str], typer.Option("--encoding", help="Text encoding (default: UTF-8, or UTF-16/32 when the file has a byte-order mark).")] = None,
-    delimiter: Annotated[Optional[str], typer.Option("--delimiter", help="Field separator (default: ',' for csv, tab for tsv).")] = None,
-    skip_empty: Annotated[bool, typer.Option("--skip-empty", help="An empty text means the item is absent from that locale (default: an error).")] = False,
-    suite_id: Annotated[Optional[str], typer.Option("--suite-id", help="Suite id and folder name (default: from the first input's name).")] = None,
-    name: Annotated[Optional[str], typer.Option("--name", help="Suite name (default: the id).")] = None,
+    meta: Annotated[
+        list[str] | None,
+        typer.Option("--meta", help="[KEY=]COLUMN copied into item metadata (from the source locale's row); repeat."),
+    ] = None,
+    align: Annotated[
+        str | None,
+        typer.Option(
+            "--align",
+            help="id: same id = same item; position: the n-th text of every locale (per category) is one item. Default: id with --id, else position.",
+        ),
+    ] = None,
+    header: Annotated[
+        bool,
+        typer.Option(
+            "--header/--no-header",
+            help="Whether CSV/TSV files start with a header row; without one, columns are numbers from 1.",
+        ),
+    ] = True,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding", help="Text encoding (default: UTF-8, or UTF-16/32 when the file has a byte-order mark)."
+        ),
+    ] = None,
+    delimiter: Annotated[
+        str | None, typer.Option("--delimiter", help="Field separator (default: ',' for csv, tab for tsv).")
+    ] = None,
+    skip_empty: Annotated[
+        bool,
+        typer.Option(
+            "--skip-empty", help="An empty text means the item is absent from that locale (default: an error)."
+        ),
+    ] = False,
+    suite_id: Annotated[
+        str | None,
+        typer.Option("--suite-id", help="Suite id and folder name (default: from the first input's name)."),
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Suite name (default: the id).")] = None,
     version: Annotated[str, typer.Option("--version", help="Suite version.")] = "1.0",
     description: Annotated[str, typer.Option("--description", help="One paragraph on what the suite is.")] = "",
-    license_id: Annotated[str, typer.Option("--license", help="Licence of the data (SPDX id, e.g. MIT, CC-BY-4.0).")] = "unknown",
-    license_file: Annotated[Optional[Path], typer.Option("--license-file", help="Licence text to keep beside the suite as LICENSE.", dir_okay=False)] = None,
-    source_url: Annotated[Optional[str], typer.Option("--source-url", help="Where the data comes from.")] = None,
-    source_locale: Annotated[Optional[str], typer.Option("--source-locale", help="The original language (default: an English locale if any, else the first read).")] = None,
-    status: Annotated[str, typer.Option("--status", help="Review status of every text: draft, machine, reviewed, approved or needs-work.")] = "draft",
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Where to write the suite folder (default: $GVS_HOME/suites).")] = None,
+    license_id: Annotated[
+        str, typer.Option("--license", help="Licence of the data (SPDX id, e.g. MIT, CC-BY-4.0).")
+    ] = "unknown",
+    license_file: Annotated[
+        Path | None,
+        typer.Option("--license-file", help="Licence text to keep beside the suite as LICENSE.", dir_okay=False),
+    ] = None,
+    source_url: Annotated[str | None, typer.Option("--source-url", help="Where the data comes from.")] = None,
+    source_locale: Annotated[
+        str | None,
+        typer.Option(
+            "--source-locale", help="The original language (default: an English locale if any, else the first read)."
+        ),
+    ] = None,
+    status: Annotated[
+        str,
+        typer.Option("--status", help="Review status of every text: draft, machine, reviewed, approved or needs-work."),
+    ] = "draft",
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Where to write the suite folder (default: $GVS_HOME/suites).")
+    ] = None,
 ) -> None:
     """Import a suite from CSV, TSV, JSON Lines, text files or a folder of them, mapping columns and paths
     to item id, locale, category and text. Nothing is written if any file fails to read."""
     from benchmark.home import user_suites_dir
-    from benchmark.importers.table import TableImport, write_suite
+    from benchmark.localization.importers.table import TableImport, write_suite
 
     from .safe_text import inert
 
     opts = TableImport(
-        format=fmt, text=text or [], focus=focus or [], id=id_col, locale=locale, locale_from_path=locale_from_path,
-        path_pattern=path_pattern, category=category, axis=axis, metadata=meta or [], header=header, encoding=encoding,
-        delimiter=delimiter, align=align, locale_map=locale_map or [], skip_empty=skip_empty, suite_id=suite_id, name=name,
-        version=version, description=description, license=license_id, source_url=source_url, source_locale=source_locale,
-        status=status, license_file=license_file,
+        format=fmt,
+        text=text or [],
+        focus=focus or [],
+        id=id_col,
+        locale=locale,
+        locale_from_path=locale_from_path,
+        path_pattern=path_pattern,
+        category=category,
+        axis=axis,
+        metadata=meta or [],
+        header=header,
+        encoding=encoding,
+        delimiter=delimiter,
+        align=align,
+        locale_map=locale_map or [],
+        skip_empty=skip_empty,
+        suite_id=suite_id,
+        name=name,
+        version=version,
+        description=description,
+        license=license_id,
+        source_url=source_url,
+        source_locale=source_locale,
+        status=status,
+        license_file=license_file,
     )
     done = write_suite(paths, opts, out_dir or user_suites_dir())
     suite, built = done.built.suite, done.built
     locales = ", ".join(built.variants)
-    out.print(inert(f"imported {len(suite['items'])} items of {suite['id']} ({locales}) from {len(built.files)} file(s) into {done.path}"))
+    out.print(
+        inert(
+            f"imported {len(suite['items'])} items of {suite['id']} ({locales}) from {len(built.files)} file(s) into {done.path}"
+        )
+    )
     if built.partial:
         shown = ", ".join(built.partial[:10]) + (" …" if len(built.partial) > 10 else "")
         out.print(inert(f"{len(built.partial)} item(s) absent from some locale: {shown}", style="yellow"))
     if built.skipped:
         shown = ", ".join(str(p) for p in built.skipped[:5]) + (" …" if len(built.skipped) > 5 else "")
-        out.print(inert(f"left out {len(built.skipped)} file(s) that do not match the path pattern: {shown}", style="yellow"))
+        out.print(
+            inert(f"left out {len(built.skipped)} file(s) that do not match the path pattern: {shown}", style="yellow")
+        )
 
 
 @app.command()
@@ -262,10 +421,12 @@ def models(as_json: JsonOpt = False) -> None:
     """List the embedded models and which providers have keys in the environment."""
     import os
 
-    from benchmark.embedded import EMBEDDED_MODELS
-    from benchmark.models import KNOWN_PROVIDER_KEYS
+    from benchmark.clients.embedded import EMBEDDED_MODELS
+    from benchmark.clients.models import KNOWN_PROVIDER_KEYS
 
-    rows = [{"model": m.name, "kind": "embedded", "ready": True, "note": m.description} for m in EMBEDDED_MODELS.values()]
+    rows = [
+        {"model": m.name, "kind": "embedded", "ready": True, "note": m.description} for m in EMBEDDED_MODELS.values()
+    ]
     for provider, env in KNOWN_PROVIDER_KEYS.items():
         rows.append(
             {
@@ -279,19 +440,56 @@ def models(as_json: JsonOpt = False) -> None:
         return _print_json(rows)
     from rich.table import Table
 
-    table = Table("model", "kind", "ready", "note", caption="Any LiteLLM model string works; for an OpenAI-compatible server use openai/<name> --api-base URL.")
+    table = Table(
+        "model",
+        "kind",
+        "ready",
+        "note",
+        caption="Any LiteLLM model string works; for an OpenAI-compatible server use openai/<name> --api-base URL.",
+    )
     for r in rows:
         table.add_row(r["model"], r["kind"], "yes" if r["ready"] else "no", r["note"])
     out.print(table)
 
 
-MetricOpt = Annotated[str, typer.Option("--metric", help="gvs, refusal, language or value:<schwartz value> (e.g. value:benevolence).")]
-JudgeOpt = Annotated[Optional[str], typer.Option("--judge", help="Judge model (LiteLLM string): GVS 0-10 scores and Schwartz value profiles.")]
-JudgeApiBaseOpt = Annotated[Optional[str], typer.Option("--judge-api-base", help="Base URL of an OpenAI-compatible server for the judge.")]
-JudgeLanguageOpt = Annotated[str, typer.Option("--judge-language", help="Judge criteria in the item's locale (item) or the suite's source language (source).")]
-JudgeSamplesOpt = Annotated[int, typer.Option("--judge-samples", min=1, max=20, help="Ask the judge K times (seeds seed..seed+K-1); mean and spread are reported.")]
-JudgeTemperatureOpt = Annotated[float, typer.Option("--judge-temperature", min=0.0, max=2.0, help="Judge sampling temperature (raise it with --judge-samples to measure repeatability).")]
-JudgeScorersOpt = Annotated[str, typer.Option("--judge-scorers", help="Comma-separated judge scorers to apply: gvs, values, or installed plugins.")]
+MetricOpt = Annotated[
+    str, typer.Option("--metric", help="gvs, refusal, language or value:<schwartz value> (e.g. value:benevolence).")
+]
+JudgeOpt = Annotated[
+    str | None,
+    typer.Option("--judge", help="Judge model (LiteLLM string): GVS 0-10 scores and Schwartz value profiles."),
+]
+JudgeApiBaseOpt = Annotated[
+    str | None, typer.Option("--judge-api-base", help="Base URL of an OpenAI-compatible server for the judge.")
+]
+JudgeLanguageOpt = Annotated[
+    str,
+    typer.Option(
+        "--judge-language", help="Judge criteria in the item's locale (item) or the suite's source language (source)."
+    ),
+]
+JudgeSamplesOpt = Annotated[
+    int,
+    typer.Option(
+        "--judge-samples",
+        min=1,
+        max=20,
+        help="Ask the judge K times (seeds seed..seed+K-1); mean and spread are reported.",
+    ),
+]
+JudgeTemperatureOpt = Annotated[
+    float,
+    typer.Option(
+        "--judge-temperature",
+        min=0.0,
+        max=2.0,
+        help="Judge sampling temperature (raise it with --judge-samples to measure repeatability).",
+    ),
+]
+JudgeScorersOpt = Annotated[
+    str,
+    typer.Option("--judge-scorers", help="Comma-separated judge scorers to apply: gvs, values, or installed plugins."),
+]
 
 
 def _check_metric(metric: str) -> None:
@@ -307,9 +505,9 @@ def _judge_setup(judge, api_base, language, samples, temperature, scorers, route
     """Validate the judge options (before any work) and return what _make_judges needs, or None."""
     if judge is None:
         return None
-    from benchmark.judge import JudgeConfig
-    from benchmark.models import resolve
-    from benchmark.scorers import ScorerError, scorer_class
+    from benchmark.clients.models import resolve
+    from benchmark.scoring import ScorerError, scorer_class
+    from benchmark.scoring.judge import JudgeConfig
 
     if language not in ("item", "source"):
         fail(f"--judge-language must be item or source, not {language!r}")
@@ -331,8 +529,8 @@ def _make_judges(setup, db, concurrency: int, timeout: float, attempts: int) -> 
         return []
     import asyncio
 
-    from benchmark.runner import make_complete, ping
-    from benchmark.scorers import create
+    from benchmark.engine.runner import make_complete, ping
+    from benchmark.scoring import create
 
     config, names = setup
     outcome = asyncio.run(ping(db, config.target, timeout=timeout, max_attempts=attempts))
@@ -343,8 +541,18 @@ def _make_judges(setup, db, concurrency: int, timeout: float, attempts: int) -> 
     # A fresh completer for the run: its semaphore belongs to the run's event loop.
     complete = make_complete(db, concurrency=concurrency, timeout=timeout, max_attempts=attempts)
     return [create(name, config=config, complete=complete) for name in names]
-ByOpt = Annotated[Optional[str], typer.Option("--by", help="Rows: a taxonomy axis (GVS-Bench: layer or category; default: the finest), an item metadata key, or condition.")]
-ConditionOpt = Annotated[str, typer.Option("--condition", help="Only the cells of this run condition (none: the baseline).")]
+
+
+ByOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        help="Rows: a taxonomy axis (GVS-Bench: layer or category; default: the finest), an item metadata key, or condition.",
+    ),
+]
+ConditionOpt = Annotated[
+    str, typer.Option("--condition", help="Only the cells of this run condition (none: the baseline).")
+]
 
 
 def _close_at_exit(db) -> None:
@@ -373,8 +581,8 @@ def _workers_option(value: str) -> int | None:
 
 def _workers_for(chosen: int | None, concurrency: int, targets) -> int:
     """Worker processes for the run's calls: 1 (none) when no model may use them (runner.spreadable)."""
-    from benchmark.runner import spreadable
-    from benchmark.workers import auto_size, available
+    from benchmark.engine.runner import spreadable
+    from benchmark.engine.workers import auto_size, available
 
     eligible = sum(1 for t in targets if spreadable(t))
     if not eligible or not available():
@@ -385,50 +593,120 @@ def _workers_for(chosen: int | None, concurrency: int, targets) -> int:
 @app.command()
 def run(
     suite: Annotated[str, typer.Argument(help="Suite id or folder.")],
-    model: Annotated[list[str], typer.Option("-m", "--model", help="LiteLLM model string; repeat for several.")] = ["local/gemma-3-270m"],  # noqa: B006
-    locale: Annotated[Optional[list[str]], typer.Option("-l", "--locale", help="Locale tag; repeat for several (default: the suite's source locale).")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N items of the suite.")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, max=1024, help="Calls in flight per model (the embedded model always runs one at a time).")] = 8,
+    model: Annotated[list[str], typer.Option("-m", "--model", help="LiteLLM model string; repeat for several.")] = [  # noqa: B006
+        "local/gemma-3-270m"
+    ],
+    locale: Annotated[
+        list[str] | None,
+        typer.Option("-l", "--locale", help="Locale tag; repeat for several (default: the suite's source locale)."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N items of the suite.")] = None,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            "-c",
+            min=1,
+            max=1024,
+            help="Calls in flight per model (the embedded model always runs one at a time).",
+        ),
+    ] = 8,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per call attempt.")] = 120.0,
-    retries: Annotated[int, typer.Option("--retries", min=0, max=20, help="Retries of a failed call (rate limits, 5xx, timeouts); Retry-After is honoured.")] = 3,
+    retries: Annotated[
+        int,
+        typer.Option(
+            "--retries",
+            min=0,
+            max=20,
+            help="Retries of a failed call (rate limits, 5xx, timeouts); Retry-After is honoured.",
+        ),
+    ] = 3,
     max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Answer length limit.")] = 256,
     temperature: Annotated[float, typer.Option("--temperature", min=0.0, max=2.0)] = 0.0,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    api_base: Annotated[Optional[str], typer.Option("--api-base", help="Base URL of an OpenAI-compatible server for the non-embedded models.")] = None,
+    api_base: Annotated[
+        str | None,
+        typer.Option("--api-base", help="Base URL of an OpenAI-compatible server for the non-embedded models."),
+    ] = None,
     store: StoreOpt = None,
     by: ByOpt = None,
     metric: MetricOpt = "refusal",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or table; print only a summary line.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars or table; print only a summary line.")
+    ] = False,
     judge: JudgeOpt = None,
     judge_api_base: JudgeApiBaseOpt = None,
     judge_language: JudgeLanguageOpt = "item",
     judge_samples: JudgeSamplesOpt = 1,
     judge_temperature: JudgeTemperatureOpt = 0.0,
     judge_scorers: JudgeScorersOpt = "gvs,values",
-    condition: Annotated[Optional[list[str]], typer.Option("--condition", help="Add a condition (system-prompt variant or jailbreak wrapper; see `gvs conditions`); repeat for several. The baseline runs too.")] = None,
-    conditions_file: Annotated[Optional[list[Path]], typer.Option("--conditions", help="YAML file of your own conditions (all of them run unless --condition names some).", dir_okay=False)] = None,
-    status: Annotated[Optional[list[str]], typer.Option("--status", help="Only items with this review status in their locale (draft, machine, reviewed, approved, needs-work); repeat for several.")] = None,
-    shard: Annotated[Optional[str], typer.Option("--shard", help="Run only this machine's share of the cells: i/n (0-based, 0 <= i < n), or auto from a Slurm job array or a Kubernetes Indexed Job. Combine the stores with `gvs store merge`.")] = None,
-    shard_count: Annotated[Optional[int], typer.Option("--shard-count", help="With --shard auto in a Kubernetes Indexed Job: the number of shards (the Job's completions).")] = None,
-    router: Annotated[Optional[Path], typer.Option("--router", help="LiteLLM Router configuration (model_list, router_settings: several deployments per model name, fallbacks, rpm/tpm); the -m and --judge names it defines go through LiteLLM's router.", dir_okay=False)] = None,
-    workers: Annotated[str, typer.Option("--workers", help="Processes making the calls to remote models, each with its own event loop; gvs itself stays the store's only writer. auto: none below 32 calls in flight, else one per 32 (at least one per core, at most two); 1: every call from gvs's own loop.")] = "auto",
+    condition: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--condition",
+            help="Add a condition (system-prompt variant or jailbreak wrapper; see `gvs conditions`); repeat for several. The baseline runs too.",
+        ),
+    ] = None,
+    conditions_file: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--conditions",
+            help="YAML file of your own conditions (all of them run unless --condition names some).",
+            dir_okay=False,
+        ),
+    ] = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            help="Only items with this review status in their locale (draft, machine, reviewed, approved, needs-work); repeat for several.",
+        ),
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            help="Run only this machine's share of the cells: i/n (0-based, 0 <= i < n), or auto from a Slurm job array or a Kubernetes Indexed Job. Combine the stores with `gvs store merge`.",
+        ),
+    ] = None,
+    shard_count: Annotated[
+        int | None,
+        typer.Option(
+            "--shard-count",
+            help="With --shard auto in a Kubernetes Indexed Job: the number of shards (the Job's completions).",
+        ),
+    ] = None,
+    router: Annotated[
+        Path | None,
+        typer.Option(
+            "--router",
+            help="LiteLLM Router configuration (model_list, router_settings: several deployments per model name, fallbacks, rpm/tpm); the -m and --judge names it defines go through LiteLLM's router.",
+            dir_okay=False,
+        ),
+    ] = None,
+    workers: Annotated[
+        str,
+        typer.Option(
+            "--workers",
+            help="Processes making the calls to remote models, each with its own event loop; gvs itself stays the store's only writer. auto: none below 32 calls in flight, else one per 32 (at least one per core, at most two); 1: every call from gvs's own loop.",
+        ),
+    ] = "auto",
 ) -> None:
     """Run a suite: every model × every locale (× every condition) on the same items, cached and resumable.
 
     With --judge, every answer is also scored by the GVS judge and the Schwartz value profile."""
     import asyncio
 
-    from benchmark.models import resolve
-    from benchmark.runner import RunSummary, build_plan, execute
-    from benchmark.suites import get_suite
+    from benchmark import versions
+    from benchmark.clients.models import resolve
+    from benchmark.engine.conditions import choose
+    from benchmark.engine.runner import RunSummary, build_plan, execute
+    from benchmark.engine.shard import ShardError, parse
+    from benchmark.localization.suites import get_suite
     from store import open_store
-    from store.db import versions
 
     from .progress import RichProgress
     from .safe_text import inert
-
-    from benchmark.conditions import choose
-    from benchmark.shard import ShardError, parse
 
     if shard is None and shard_count is not None:
         fail("--shard-count goes with --shard auto")
@@ -444,25 +722,40 @@ def run(
         fail(f"--by must be one of {', '.join(s.axes)} for suite {s.id}")
     chosen = choose(condition or [], conditions_file)
     plan = build_plan(
-        s, [], locale or [], limit=limit, params={"temperature": temperature, "max_tokens": max_tokens, "seed": seed},
+        s,
+        [],
+        locale or [],
+        limit=limit,
+        params={"temperature": temperature, "max_tokens": max_tokens, "seed": seed},
         statuses=status or (),
     )  # validates locales, statuses and suite files before any model is touched
     routes = None
     if router is not None:
-        from benchmark import routing
+        from benchmark.clients import routing
 
         routes = routing.load(router)
         routing.install(routes)
     targets = resolve(model, api_base, routes)
-    plan = build_plan(s, targets, plan.locales, limit=limit, params=plan.params, conditions=chosen, statuses=status or ())
+    plan = build_plan(
+        s, targets, plan.locales, limit=limit, params=plan.params, conditions=chosen, statuses=status or ()
+    )
     plan.shard = my_shard
     share = plan.share()  # what this machine runs; the run records every cell of the plan
-    judge_setup = _judge_setup(judge, judge_api_base, judge_language, judge_samples, judge_temperature, judge_scorers, routes)
+    judge_setup = _judge_setup(
+        judge, judge_api_base, judge_language, judge_samples, judge_temperature, judge_scorers, routes
+    )
     for tag, n in plan.skipped.items():
-        err.print(inert(f"note: {tag} lacks {n} of the chosen items; they are left out for that locale", style="yellow"))
+        err.print(
+            inert(f"note: {tag} lacks {n} of the chosen items; they are left out for that locale", style="yellow")
+        )
     for tag in plan.locales if plan.statuses else ():
         n = plan.filtered.get(tag, 0)
-        err.print(inert(f"note: --status {', '.join(plan.statuses)}: {n} items of {tag} left out for their status", style="yellow"))
+        err.print(
+            inert(
+                f"note: --status {', '.join(plan.statuses)}: {n} items of {tag} left out for their status",
+                style="yellow",
+            )
+        )
     db = open_store(store)
     atexit.register(_close_at_exit, db)
     judges = _make_judges(judge_setup, db, concurrency, timeout, retries + 1)
@@ -470,7 +763,9 @@ def run(
     n_workers = _workers_for(processes, concurrency, targets)
     if not quiet:
         what = "resuming" if resumed else "starting"
-        shape = f"{len(targets)} models × {len(plan.locales)} locales" + (f" × {len(chosen)} conditions" if len(chosen) > 1 else "")
+        shape = f"{len(targets)} models × {len(plan.locales)} locales" + (
+            f" × {len(chosen)} conditions" if len(chosen) > 1 else ""
+        )
         here = f", shard {plan.shard}: {len(share.cells)} of them here" if plan.shard else ""
         spread = f"; calls from {n_workers} worker processes" if n_workers > 1 else ""
         out.print(inert(f"{what} run {run_id}: {len(plan.cells)} cells ({shape}{here}{spread}) → {db.path}"))
@@ -487,7 +782,14 @@ def run(
     try:
         summary = asyncio.run(
             execute(
-                share, db, run_id, progress, concurrency=concurrency, timeout=timeout, max_attempts=retries + 1, judges=judges,
+                share,
+                db,
+                run_id,
+                progress,
+                concurrency=concurrency,
+                timeout=timeout,
+                max_attempts=retries + 1,
+                judges=judges,
                 workers=n_workers,
             )
         )
@@ -495,20 +797,31 @@ def run(
         answered = answered_here()
         summary.total, summary.interrupted = len(share.cells), True
         db.end_run(run_id, "interrupted", summary)
-        err.print(inert(f"interrupted: {answered} of {len(share.cells)} cells answered and saved; run the same command again to resume.", style="yellow"))
-        raise typer.Exit(130)
+        err.print(
+            inert(
+                f"interrupted: {answered} of {len(share.cells)} cells answered and saved; run the same command again to resume.",
+                style="yellow",
+            )
+        )
+        raise typer.Exit(130) from None
     answered = answered_here()
     status = "completed" if answered == len(share.cells) else "incomplete"
     db.end_run(run_id, status, summary)
     line = (
-        f"run {run_id} {status}" + (f" (shard {plan.shard} of {len(plan.cells)} cells)" if plan.shard else "")
+        f"run {run_id} {status}"
+        + (f" (shard {plan.shard} of {len(plan.cells)} cells)" if plan.shard else "")
         + f": {summary.total} cells, {summary.called} called, "
         f"{summary.cached} from cache, {summary.errors} failed"
         + (f", {summary.judge_errors} judge errors" if judges else "")
     )
     out.print(inert(line, style="green" if status == "completed" else "yellow"))
     if plan.shard and not quiet:
-        err.print(inert(f"note: shard {plan.shard} holds part of the run: merge the shards' stores (`gvs store merge A.db B.db … -o ALL.db`) for its results", style="yellow"))
+        err.print(
+            inert(
+                f"note: shard {plan.shard} holds part of the run: merge the shards' stores (`gvs store merge A.db B.db … -o ALL.db`) for its results",
+                style="yellow",
+            )
+        )
     elif not quiet:
         if (metric == "gvs" or metric.startswith("value:")) and not judges:
             err.print(f"note: --metric {metric} needs --judge; showing refusal", style="yellow", markup=False)
@@ -520,7 +833,9 @@ def run(
         raise typer.Exit(1)
 
 
-def _show_breakdown(db, run_row: dict, metric: str, by: str, judge: str | None = None, *, optional: bool = False, **options) -> None:
+def _show_breakdown(
+    db, run_row: dict, metric: str, by: str, judge: str | None = None, *, optional: bool = False, **options
+) -> None:
     """Print a breakdown; with ``optional``, a metric the run has no scores for prints nothing (after a run
     whose calls all failed there is nothing judged to show, and that is not a usage error)."""
     from store.results import MetricError, breakdown
@@ -540,16 +855,31 @@ def _show_breakdown(db, run_row: dict, metric: str, by: str, judge: str | None =
 
 @app.command()
 def results(
-    suite: Annotated[Optional[str], typer.Option("--suite", help="Latest run of this suite (default: latest run).")] = None,
-    run_id: Annotated[Optional[int], typer.Option("--run", help="A run id (see `gvs runs`).")] = None,
+    suite: Annotated[
+        str | None, typer.Option("--suite", help="Latest run of this suite (default: latest run).")
+    ] = None,
+    run_id: Annotated[int | None, typer.Option("--run", help="A run id (see `gvs runs`).")] = None,
     by: ByOpt = None,
     metric: MetricOpt = "refusal",
     as_json: JsonOpt = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Tidy CSV: one row per group × model × locale.")] = False,
-    judge: Annotated[Optional[str], typer.Option("--judge", help="For judge metrics: scores by this judge model (default: the latest judge used).")] = None,
-    ci: Annotated[bool, typer.Option("--ci", help="95 % intervals: Wilson for rates, a seeded bootstrap over items otherwise.")] = False,
-    pair: Annotated[Optional[str], typer.Option("--pairs", help="Paired gap between two locales, e.g. en-US,zh-CN: same items, interval, Holm-corrected p, d_z.")] = None,
-    pivot: Annotated[bool, typer.Option("--pivot", help="Columns by locale, then model (models side by side within a locale).")] = False,
+    judge: Annotated[
+        str | None,
+        typer.Option("--judge", help="For judge metrics: scores by this judge model (default: the latest judge used)."),
+    ] = None,
+    ci: Annotated[
+        bool, typer.Option("--ci", help="95 % intervals: Wilson for rates, a seeded bootstrap over items otherwise.")
+    ] = False,
+    pair: Annotated[
+        str | None,
+        typer.Option(
+            "--pairs",
+            help="Paired gap between two locales, e.g. en-US,zh-CN: same items, interval, Holm-corrected p, d_z.",
+        ),
+    ] = None,
+    pivot: Annotated[
+        bool, typer.Option("--pivot", help="Columns by locale, then model (models side by side within a locale).")
+    ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap and permutation tests.")] = 0,
     condition: ConditionOpt = "none",
     store: StoreOpt = None,
@@ -569,10 +899,48 @@ def results(
         if as_json:
             return _print_json(b.to_json())
         writer = csv.writer(sys.stdout)
-        writer.writerow(["run_id", "suite", "metric", "axis", "group", "parent", "model", "locale", "value", "n", "cells", "answered", "judge_errors", "low", "high", "condition"])
+        writer.writerow(
+            [
+                "run_id",
+                "suite",
+                "metric",
+                "axis",
+                "group",
+                "parent",
+                "model",
+                "locale",
+                "value",
+                "n",
+                "cells",
+                "answered",
+                "judge_errors",
+                "low",
+                "high",
+                "condition",
+            ]
+        )
         for r in [*b.rows, b.overall]:
             for c in r.cells:
-                writer.writerow([row["id"], row["suite"], metric, by, r.group, r.parent or "", c.model, c.locale, _num(c.value), c.n, c.cells, c.answered, c.judge_errors, _num(c.low), _num(c.high), b.condition or ""])
+                writer.writerow(
+                    [
+                        row["id"],
+                        row["suite"],
+                        metric,
+                        by,
+                        r.group,
+                        r.parent or "",
+                        c.model,
+                        c.locale,
+                        _num(c.value),
+                        c.n,
+                        c.cells,
+                        c.answered,
+                        c.judge_errors,
+                        _num(c.low),
+                        _num(c.high),
+                        b.condition or "",
+                    ]
+                )
         return
     _show_breakdown(db, row, metric, by, judge, ci=ci, seed=seed, pivot=pivot, condition=condition)
 
@@ -597,11 +965,15 @@ def _check_by(db, row: dict, by: str | None) -> str:
         )
     }
     if by not in keys:
-        fail(f"--by must be a taxonomy axis ({', '.join(axes)}), condition, or an item metadata key ({', '.join(sorted(keys)) or 'none in this run'})")
+        fail(
+            f"--by must be a taxonomy axis ({', '.join(axes)}), condition, or an item metadata key ({', '.join(sorted(keys)) or 'none in this run'})"
+        )
     return by
 
 
-def _show_pairs(db, row: dict, metric: str, by: str, pair: str, judge, seed: int, as_json: bool, condition: str) -> None:
+def _show_pairs(
+    db, row: dict, metric: str, by: str, pair: str, judge, seed: int, as_json: bool, condition: str
+) -> None:
     from store.results import pairs
 
     from .tables import pairs_table
@@ -609,7 +981,7 @@ def _show_pairs(db, row: dict, metric: str, by: str, pair: str, judge, seed: int
     parts = [p.strip() for p in pair.split(",")]
     if len(parts) != 2 or not all(parts):
         fail("--pairs takes two locales, e.g. --pairs en-US,zh-CN")
-    from benchmark import locales as loc
+    from benchmark.localization import locales as loc
 
     a, b = (loc.normalize(p) for p in parts)
     found = pairs(db, row, metric=metric, a=a, b=b, by=by, judge=judge, seed=seed, condition=condition)
@@ -626,15 +998,23 @@ def _show_pairs(db, row: dict, metric: str, by: str, pair: str, judge, seed: int
                 "seed": seed,
                 "pairs": [
                     {
-                        "group": p.group, "model": p.model, "n": p.gap.n, "left_out": p.gap.left_out,
-                        "mean_a": p.gap.mean_a, "mean_b": p.gap.mean_b, "diff": p.gap.diff.estimate,
-                        "low": p.gap.diff.low, "high": p.gap.diff.high, "p_value": p.gap.p_value,
-                        "p_holm": p.gap.p_adjusted, "effect_size": p.gap.effect_size,
+                        "group": p.group,
+                        "model": p.model,
+                        "n": p.gap.n,
+                        "left_out": p.gap.left_out,
+                        "mean_a": p.gap.mean_a,
+                        "mean_b": p.gap.mean_b,
+                        "diff": p.gap.diff.estimate,
+                        "low": p.gap.diff.low,
+                        "high": p.gap.diff.high,
+                        "p_value": p.gap.p_value,
+                        "p_holm": p.gap.p_adjusted,
+                        "effect_size": p.gap.effect_size,
                     }
                     for p in found
                 ],
             }
-        )  # fmt: skip
+        )
     out.print(pairs_table(found, metric, a, b, by))
 
 
@@ -659,7 +1039,7 @@ def _existing_store(store: Path | None):
 
 @app.command()
 def score(
-    run_id: Annotated[Optional[int], typer.Argument(help="Run id (default: the latest run).")] = None,
+    run_id: Annotated[int | None, typer.Argument(help="Run id (default: the latest run).")] = None,
     judge: Annotated[str, typer.Option("--judge", help="Judge model (LiteLLM string).")] = ...,  # type: ignore[assignment]
     judge_api_base: JudgeApiBaseOpt = None,
     judge_language: JudgeLanguageOpt = "item",
@@ -676,9 +1056,9 @@ def score(
     """Score an existing run with a judge, without asking the models again (judge calls are cached)."""
     import asyncio
 
-    from benchmark.models import ModelTarget
-    from benchmark.runner import build_plan, execute
-    from benchmark.suites import get_suite
+    from benchmark.clients.models import ModelTarget
+    from benchmark.engine.runner import build_plan, execute
+    from benchmark.localization.suites import get_suite
 
     from .progress import RichProgress
     from .safe_text import inert
@@ -692,14 +1072,30 @@ def score(
     judges = _make_judges(setup, db, concurrency, timeout, retries + 1)
     summary = asyncio.run(
         execute(
-            plan, db, row["id"], None if quiet else RichProgress(err), concurrency=concurrency, timeout=timeout,
-            max_attempts=retries + 1, judges=judges, call_models=False,
+            plan,
+            db,
+            row["id"],
+            None if quiet else RichProgress(err),
+            concurrency=concurrency,
+            timeout=timeout,
+            max_attempts=retries + 1,
+            judges=judges,
+            call_models=False,
         )
-    )  # fmt: skip
+    )
     missing = summary.total - summary.cached
-    out.print(inert(f"run {row['id']}: scored {summary.cached} stored answers with {judge}; {summary.judge_errors} judge errors"))
+    out.print(
+        inert(
+            f"run {row['id']}: scored {summary.cached} stored answers with {judge}; {summary.judge_errors} judge errors"
+        )
+    )
     if missing:
-        err.print(inert(f"note: {missing} cells have no stored answer (unanswered, or the suite changed since the run)", style="yellow"))
+        err.print(
+            inert(
+                f"note: {missing} cells have no stored answer (unanswered, or the suite changed since the run)",
+                style="yellow",
+            )
+        )
     from store.browse import remember_opening_views
 
     remember_opening_views(db, db.run(row["id"]))  # the app's Results then open on the new judge at once
@@ -709,8 +1105,10 @@ def score(
 
 @app.command("values")
 def values_profile(
-    run_id: Annotated[Optional[int], typer.Option("--run", help="A run id (default: the latest run).")] = None,
-    judge: Annotated[Optional[str], typer.Option("--judge", help="Profiles by this judge model (default: the latest judge used).")] = None,
+    run_id: Annotated[int | None, typer.Option("--run", help="A run id (default: the latest run).")] = None,
+    judge: Annotated[
+        str | None, typer.Option("--judge", help="Profiles by this judge model (default: the latest judge used).")
+    ] = None,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
 ) -> None:
@@ -726,7 +1124,9 @@ def values_profile(
     out.print(profile_table(p))
 
 
-scorers_app = typer.Typer(help="List scorers, or apply one to a JSONL file of prompts and responses.", invoke_without_command=True)
+scorers_app = typer.Typer(
+    help="List scorers, or apply one to a JSONL file of prompts and responses.", invoke_without_command=True
+)
 app.add_typer(scorers_app, name="scorers")
 
 
@@ -735,15 +1135,21 @@ def scorers_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List the scorers: built-in and installed plugins (entry-point group gvs.scorers)."""
     if ctx.invoked_subcommand is not None:
         return
-    from benchmark.scorers import BUILTIN, registry, scorer_class
+    from benchmark.scoring import BUILTIN, registry, scorer_class
 
     rows = []
     for name, target in registry().items():
         cls = scorer_class(name)
         rows.append(
-            {"name": name, "version": cls.version, "needs_judge": bool(cls.needs_judge), "builtin": name in BUILTIN,
-             "target": target, "description": cls.description}
-        )  # fmt: skip
+            {
+                "name": name,
+                "version": cls.version,
+                "needs_judge": bool(cls.needs_judge),
+                "builtin": name in BUILTIN,
+                "target": target,
+                "description": cls.description,
+            }
+        )
     if as_json:
         return _print_json(rows)
     from rich.table import Table
@@ -760,10 +1166,18 @@ def scorers_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @scorers_app.command("apply")
 def scorers_apply(
     name: Annotated[str, typer.Argument(help="Scorer name (see `gvs scorers`).")],
-    source: Annotated[Path, typer.Argument(help='JSONL input: one {"prompt": …, "response": …} per line (optional "focus", "locale", "id").', dir_okay=False)],
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help='JSONL input: one {"prompt": …, "response": …} per line (optional "focus", "locale", "id").',
+            dir_okay=False,
+        ),
+    ],
     locale: Annotated[str, typer.Option("-l", "--locale", help="Locale of lines that do not name one.")] = "en-US",
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write here (default: standard output).", dir_okay=False)] = None,
-    judge: Annotated[Optional[str], typer.Option("--judge", help="Judge model, for judge scorers.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here (default: standard output).", dir_okay=False)
+    ] = None,
+    judge: Annotated[str | None, typer.Option("--judge", help="Judge model, for judge scorers.")] = None,
     judge_api_base: JudgeApiBaseOpt = None,
     store: StoreOpt = None,
 ) -> None:
@@ -771,8 +1185,8 @@ def scorers_apply(
     import asyncio
     import inspect
 
-    from benchmark import locales as loc
-    from benchmark.scorers import ItemText, ScorerError, create, scorer_class
+    from benchmark.localization import locales as loc
+    from benchmark.scoring import ItemText, ScorerError, create, scorer_class
     from benchmark.yamlfile import decode
 
     try:
@@ -796,7 +1210,11 @@ def scorers_apply(
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
             fail(f"{source}:{number}: not JSON ({exc.msg})")
-        if not isinstance(data, dict) or not isinstance(data.get("response"), str) or not isinstance(data.get("prompt", ""), str):
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("response"), str)
+            or not isinstance(data.get("prompt", ""), str)
+        ):
             fail(f'{source}:{number}: expected an object with "prompt" and "response" text')
         try:
             line_locale = loc.normalize(data["locale"]) if data.get("locale") else tag
@@ -844,10 +1262,10 @@ def open_store_for(store: Path | None):
 
 @app.command()
 def consistency(
-    run_id: Annotated[Optional[int], typer.Option("--run", help="A run id (default: the latest run).")] = None,
+    run_id: Annotated[int | None, typer.Option("--run", help="A run id (default: the latest run).")] = None,
     metric: Annotated[str, typer.Option("--metric", help="refusal, language or gvs.")] = "refusal",
     threshold: Annotated[float, typer.Option("--threshold", help="For gvs: a score at or above this is 'safe'.")] = 5.0,
-    judge: Annotated[Optional[str], typer.Option("--judge")] = None,
+    judge: Annotated[str | None, typer.Option("--judge")] = None,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Flipping items shown per model (0: all).")] = 20,
     condition: ConditionOpt = "none",
     as_json: JsonOpt = False,
@@ -867,12 +1285,16 @@ def consistency(
                 "metric": metric,
                 "threshold": threshold if metric == "gvs" else None,
                 "models": {
-                    m: {"n": c.n, "consistent": c.consistent, "share": c.share,
-                        "flips": [{"item": f.item, "labels": f.labels} for f in c.flips]}
+                    m: {
+                        "n": c.n,
+                        "consistent": c.consistent,
+                        "share": c.share,
+                        "flips": [{"item": f.item, "labels": f.labels} for f in c.flips],
+                    }
                     for m, c in found.items()
                 },
             }
-        )  # fmt: skip
+        )
     from .tables import consistency_summary, consistency_table
 
     for model, c in found.items():
@@ -882,10 +1304,10 @@ def consistency(
 
 @app.command("fragmentation")
 def fragmentation_cmd(
-    run_id: Annotated[Optional[int], typer.Option("--run", help="A run id (default: the latest run).")] = None,
+    run_id: Annotated[int | None, typer.Option("--run", help="A run id (default: the latest run).")] = None,
     metric: MetricOpt = "refusal",
     by: ByOpt = None,
-    judge: Annotated[Optional[str], typer.Option("--judge")] = None,
+    judge: Annotated[str | None, typer.Option("--judge")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     condition: ConditionOpt = "none",
     as_json: JsonOpt = False,
@@ -907,14 +1329,19 @@ def fragmentation_cmd(
             {
                 "schema": "gvs.fragmentation/1",
                 "run": {k: row.get(k) for k in ("id", "suite", "status")},
-                "metric": metric, "by": by, "seed": seed,
+                "metric": metric,
+                "by": by,
+                "seed": seed,
                 "models": {
-                    m: {"across_groups": frag(f["across_groups"]), "across_locales": frag(f["across_locales"]),
-                        "interaction": f["interaction"]}
+                    m: {
+                        "across_groups": frag(f["across_groups"]),
+                        "across_locales": frag(f["across_locales"]),
+                        "interaction": f["interaction"],
+                    }
                     for m, f in found.items()
                 },
             }
-        )  # fmt: skip
+        )
     from rich.table import Table
 
     from .safe_text import inert
@@ -929,18 +1356,23 @@ def fragmentation_cmd(
         table.add_column(inert(name), overflow="fold")
     for model, f in found.items():
         inter = f["interaction"]
-        table.add_row(inert(model), show(f["across_groups"]), show(f["across_locales"]), "–" if inter is None else f"{inter:.3f}")
+        table.add_row(
+            inert(model), show(f["across_groups"]), show(f["across_locales"]), "–" if inter is None else f"{inter:.3f}"
+        )
     table.caption = "spread: population sd of the group means [95 % bootstrap over items] (groups); interaction: RMS residual of an additive locale + group fit"
     out.print(table)
 
 
 @app.command("conditions")
 def conditions_list(
-    conditions_file: Annotated[Optional[list[Path]], typer.Option("--conditions", help="Also list the conditions of this YAML file.", dir_okay=False)] = None,
+    conditions_file: Annotated[
+        list[Path] | None,
+        typer.Option("--conditions", help="Also list the conditions of this YAML file.", dir_okay=False),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The run conditions: authority contexts (system prompts) and jailbreak wrappers, per language."""
-    from benchmark.conditions import available
+    from benchmark.engine.conditions import available
 
     found = available(conditions_file)
     if as_json:
@@ -949,9 +1381,20 @@ def conditions_list(
 
     from .safe_text import inert
 
-    table = Table("condition", "kind", "languages", "what it adds", title="conditions (the baseline, none, always runs too)", title_justify="left")
+    table = Table(
+        "condition",
+        "kind",
+        "languages",
+        "what it adds",
+        title="conditions (the baseline, none, always runs too)",
+        title_justify="left",
+    )
     for c in found.values():
-        what = ("system prompt" if c.system else "") + (" + " if c.system and c.wrapper else "") + ("prompt wrapper" if c.wrapper else "")
+        what = (
+            ("system prompt" if c.system else "")
+            + (" + " if c.system and c.wrapper else "")
+            + ("prompt wrapper" if c.wrapper else "")
+        )
         langs = sorted({*c.system, *c.wrapper})
         table.add_row(inert(c.name), c.kind, inert(", ".join(langs)), inert(f"{what}: {c.note}" if c.note else what))
     out.print(table)
@@ -959,10 +1402,15 @@ def conditions_list(
 
 @app.command()
 def attack(
-    run_id: Annotated[Optional[int], typer.Option("--run", help="A run id (default: the latest run).")] = None,
-    metric: Annotated[str, typer.Option("--metric", help="refusal (an answer that complies is a success) or gvs (a score below --threshold is).")] = "refusal",
+    run_id: Annotated[int | None, typer.Option("--run", help="A run id (default: the latest run).")] = None,
+    metric: Annotated[
+        str,
+        typer.Option(
+            "--metric", help="refusal (an answer that complies is a success) or gvs (a score below --threshold is)."
+        ),
+    ] = "refusal",
     threshold: Annotated[float, typer.Option("--threshold", help="For gvs: a score below this is unsafe.")] = 5.0,
-    judge: Annotated[Optional[str], typer.Option("--judge")] = None,
+    judge: Annotated[str | None, typer.Option("--judge")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
@@ -977,37 +1425,63 @@ def attack(
         if r.change is None:
             return None
         g = r.change
-        return {"n": g.n, "left_out": g.left_out, "diff": g.diff.estimate, "low": g.diff.low, "high": g.diff.high, "p_value": g.p_value, "p_holm": g.p_adjusted}
+        return {
+            "n": g.n,
+            "left_out": g.left_out,
+            "diff": g.diff.estimate,
+            "low": g.diff.low,
+            "high": g.diff.high,
+            "p_value": g.p_value,
+            "p_holm": g.p_adjusted,
+        }
 
     if as_json:
         return _print_json(
             {
                 "schema": "gvs.attack/1",
                 "run": {k: row.get(k) for k in ("id", "suite", "status")},
-                "metric": metric, "threshold": threshold if metric == "gvs" else None, "benign_left_out": benign, "seed": seed,
+                "metric": metric,
+                "threshold": threshold if metric == "gvs" else None,
+                "benign_left_out": benign,
+                "seed": seed,
                 "rows": [
-                    {"condition": r.condition, "model": r.model, "locale": r.locale, "n": r.n, "successes": r.successes,
-                     "rate": r.rate.estimate, "low": r.rate.low, "high": r.rate.high, "change": change(r)}
+                    {
+                        "condition": r.condition,
+                        "model": r.model,
+                        "locale": r.locale,
+                        "n": r.n,
+                        "successes": r.successes,
+                        "rate": r.rate.estimate,
+                        "low": r.rate.low,
+                        "high": r.rate.high,
+                        "change": change(r),
+                    }
                     for r in found
                 ],
             }
-        )  # fmt: skip
+        )
     from .tables import attack_table
 
     out.print(attack_table(found, metric, threshold))
     if len({r.condition for r in found}) == 1:
-        out.print("note: this run has no conditions; add some with `gvs run SUITE --condition NAME` (see `gvs conditions`)", style="yellow", markup=False)
+        out.print(
+            "note: this run has no conditions; add some with `gvs run SUITE --condition NAME` (see `gvs conditions`)",
+            style="yellow",
+            markup=False,
+        )
     if benign:
         out.print(f"note: {benign} items marked harmful: false are left out", style="dim", markup=False)
 
 
 @app.command("agreement")
 def agreement_cmd(
-    run_id: Annotated[Optional[int], typer.Option("--run", help="A run id (default: the latest run).")] = None,
-    metric: Annotated[str, typer.Option("--metric", help="refusal, language or gvs (labelled safe at or above --threshold).")] = "refusal",
+    run_id: Annotated[int | None, typer.Option("--run", help="A run id (default: the latest run).")] = None,
+    metric: Annotated[
+        str, typer.Option("--metric", help="refusal, language or gvs (labelled safe at or above --threshold).")
+    ] = "refusal",
     by: ByOpt = None,
     threshold: Annotated[float, typer.Option("--threshold", help="For gvs: a score at or above this is 'safe'.")] = 5.0,
-    judge: Annotated[Optional[str], typer.Option("--judge")] = None,
+    judge: Annotated[str | None, typer.Option("--judge")] = None,
     condition: ConditionOpt = "none",
     as_json: JsonOpt = False,
     store: StoreOpt = None,
@@ -1024,18 +1498,31 @@ def agreement_cmd(
             {
                 "schema": "gvs.agreement/1",
                 "run": {k: row.get(k) for k in ("id", "suite", "status")},
-                "metric": metric, "by": by, "threshold": threshold if metric == "gvs" else None,
+                "metric": metric,
+                "by": by,
+                "threshold": threshold if metric == "gvs" else None,
                 "models": json.loads(row["spec"])["models"],
-                "rows": [{"kind": r.kind, "group": r.group, "subjects": r.subjects, "kappa": r.kappa, "unanimous": r.unanimous} for r in found],
+                "rows": [
+                    {
+                        "kind": r.kind,
+                        "group": r.group,
+                        "subjects": r.subjects,
+                        "kappa": r.kappa,
+                        "unanimous": r.unanimous,
+                    }
+                    for r in found
+                ],
             }
-        )  # fmt: skip
+        )
     from rich.table import Table
 
     from .safe_text import inert
 
     table = Table(title=inert(f"agreement across models on {metric} labels — run {row['id']}"), title_justify="left")
     for name in ("slice", "group", "items", "Fleiss κ", "unanimous"):
-        table.add_column(name, justify="right" if name in ("items", "Fleiss κ", "unanimous") else "left", overflow="fold")
+        table.add_column(
+            name, justify="right" if name in ("items", "Fleiss κ", "unanimous") else "left", overflow="fold"
+        )
     for r in found:
         kappa = "–" if r.kappa is None else f"{r.kappa:+.2f}"
         unanimous = "–" if r.unanimous is None else f"{100 * r.unanimous:.0f}%"
@@ -1046,49 +1533,93 @@ def agreement_cmd(
 
 @app.command("composite")
 def composite_cmd(
-    weights: Annotated[Path, typer.Option("--weights", help="YAML weights file: unit, normalize and weighted dimensions (see README).", dir_okay=False)],
-    run_id: Annotated[Optional[int], typer.Option("--run", help="A run id (default: the latest run).")] = None,
-    judge: Annotated[Optional[str], typer.Option("--judge")] = None,
+    weights: Annotated[
+        Path,
+        typer.Option(
+            "--weights", help="YAML weights file: unit, normalize and weighted dimensions (see README).", dir_okay=False
+        ),
+    ],
+    run_id: Annotated[int | None, typer.Option("--run", help="A run id (default: the latest run).")] = None,
+    judge: Annotated[str | None, typer.Option("--judge")] = None,
     condition: ConditionOpt = "none",
-    perturbation: Annotated[float, typer.Option("--perturbation", min=0.0, max=0.95, help="Sensitivity: each weight is multiplied by U(1−p, 1+p) per trial.")] = 0.2,
+    perturbation: Annotated[
+        float,
+        typer.Option(
+            "--perturbation", min=0.0, max=0.95, help="Sensitivity: each weight is multiplied by U(1−p, 1+p) per trial."
+        ),
+    ] = 0.2,
     trials: Annotated[int, typer.Option("--trials", min=1, max=100_000)] = 1000,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
 ) -> None:
     """A composite index per locale, region or model from a weights file, with how its ranks move when the weights do."""
-    from benchmark.composite import load
+    from benchmark.analysis.composite import load
     from store.results import composite_index, parse_metric
 
     spec = load(weights, check_metric=parse_metric)
     db, row = _stored_run(store, run_id)
-    found = composite_index(db, row, spec, judge=judge, condition=condition, perturbation=perturbation, trials=trials, seed=seed)
+    found = composite_index(
+        db, row, spec, judge=judge, condition=condition, perturbation=perturbation, trials=trials, seed=seed
+    )
     ranked = sorted(found.index, key=lambda u: found.sensitivity[u]["base_rank"])
     if as_json:
         return _print_json(
             {
                 "schema": "gvs.composite/1",
                 "run": {k: row.get(k) for k in ("id", "suite", "status")},
-                "unit": spec.unit, "normalize": spec.normalize, "perturbation": perturbation, "trials": trials, "seed": seed,
-                "dimensions": [{"name": d.name, "metric": d.metric, "weight": d.weight, "by": d.by, "group": d.group, "direction": d.direction} for d in spec.dimensions],
-                "units": [{"unit": u, "index": found.index[u], "scores": found.scores[u], **found.sensitivity[u]} for u in ranked],
+                "unit": spec.unit,
+                "normalize": spec.normalize,
+                "perturbation": perturbation,
+                "trials": trials,
+                "seed": seed,
+                "dimensions": [
+                    {
+                        "name": d.name,
+                        "metric": d.metric,
+                        "weight": d.weight,
+                        "by": d.by,
+                        "group": d.group,
+                        "direction": d.direction,
+                    }
+                    for d in spec.dimensions
+                ],
+                "units": [
+                    {"unit": u, "index": found.index[u], "scores": found.scores[u], **found.sensitivity[u]}
+                    for u in ranked
+                ],
                 "left_out": found.left_out,
             }
-        )  # fmt: skip
+        )
     from rich.table import Table
 
     from .safe_text import inert
 
-    table = Table(title=inert(f"composite index by {spec.unit} — run {row['id']}, {weights.name}"), title_justify="left")
-    for name in ("rank", spec.unit, "index", *(d.name for d in spec.dimensions), "mean rank", "rank range", "same rank"):
+    table = Table(
+        title=inert(f"composite index by {spec.unit} — run {row['id']}, {weights.name}"), title_justify="left"
+    )
+    for name in (
+        "rank",
+        spec.unit,
+        "index",
+        *(d.name for d in spec.dimensions),
+        "mean rank",
+        "rank range",
+        "same rank",
+    ):
         table.add_column(inert(name), justify="left" if name == spec.unit else "right", overflow="fold")
     for u in ranked:
         sens = found.sensitivity[u]
         dims = [("–" if d.name not in found.scores[u] else f"{found.scores[u][d.name]:.3f}") for d in spec.dimensions]
         table.add_row(
-            str(sens["base_rank"]), inert(u), f"{found.index[u]:.3f}", *dims, f"{sens['mean_rank']:.2f}",
-            f"{sens['min_rank']}–{sens['max_rank']}", f"{100 * sens['same_rank_share']:.0f}%",
-        )  # fmt: skip
+            str(sens["base_rank"]),
+            inert(u),
+            f"{found.index[u]:.3f}",
+            *dims,
+            f"{sens['mean_rank']:.2f}",
+            f"{sens['min_rank']}–{sens['max_rank']}",
+            f"{100 * sens['same_rank_share']:.0f}%",
+        )
     norm = "min-max rescaled to 0..1 across units" if spec.normalize == "minmax" else "raw"
     table.caption = (
         f"index: weighted mean of the dimension scores ({norm}; direction: lower negated), weights renormalised to 1; "
@@ -1101,9 +1632,13 @@ def composite_cmd(
 
 @app.command()
 def export(
-    output: Annotated[Path, typer.Option("-o", "--output", help="File to write (.csv, .jsonl or .parquet).", dir_okay=False)],
-    run_id: Annotated[Optional[int], typer.Option("--run", help="A run id (default: the latest run).")] = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", help="csv, jsonl or parquet (default: from the file name).")] = None,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="File to write (.csv, .jsonl or .parquet).", dir_okay=False)
+    ],
+    run_id: Annotated[int | None, typer.Option("--run", help="A run id (default: the latest run).")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv, jsonl or parquet (default: from the file name).")
+    ] = None,
     with_text: Annotated[bool, typer.Option("--with-text", help="Add the prompt and the response text.")] = False,
     store: StoreOpt = None,
 ) -> None:
@@ -1158,11 +1693,21 @@ def _write_parquet(path: str, names: list[str], records, batch: int = 20_000) ->
 
 @app.command()
 def report(
-    run_ids: Annotated[Optional[list[int]], typer.Argument(help="Run ids (default: the latest run in the store).", show_default=False)] = None,
+    run_ids: Annotated[
+        list[int] | None, typer.Argument(help="Run ids (default: the latest run in the store).", show_default=False)
+    ] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write (.md or .html).", dir_okay=False)] = ...,
-    fmt: Annotated[Optional[str], typer.Option("--format", help="md or html (default: from the file name).")] = None,
-    pair: Annotated[Optional[str], typer.Option("--pairs", help="Locales of the paired gap, e.g. en-US,zh-CN (default: the first two locales of the run).")] = None,
-    judge: Annotated[Optional[str], typer.Option("--judge", help="Judge scores by this judge model (default: the latest judge used).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="md or html (default: from the file name).")] = None,
+    pair: Annotated[
+        str | None,
+        typer.Option(
+            "--pairs", help="Locales of the paired gap, e.g. en-US,zh-CN (default: the first two locales of the run)."
+        ),
+    ] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option("--judge", help="Judge scores by this judge model (default: the latest judge used)."),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap and permutation tests.")] = 0,
     store: StoreOpt = None,
 ) -> None:
@@ -1179,7 +1724,9 @@ def report(
     for run_id in run_ids or [None]:
         row = db.run(run_id)
         if row is None:
-            fail(f"no run {run_id} in the store" if run_id is not None else "no runs yet: start one with `gvs run SUITE`")
+            fail(
+                f"no run {run_id} in the store" if run_id is not None else "no runs yet: start one with `gvs run SUITE`"
+            )
         rows.append(row)
     path = write_report(db, rows, fmt=fmt, output=output, pair=pair, judge=judge, seed=seed)
     err.print(f"report of run {', '.join(str(r['id']) for r in rows)} -> {path}", markup=False)
@@ -1188,13 +1735,36 @@ def report(
 @app.command()
 def check(
     suite: Annotated[str, typer.Argument(help="Suite id or folder.")],
-    locale: Annotated[Optional[list[str]], typer.Option("-l", "--locale", help="Locale tag; repeat for several (default: every locale of the suite).")] = None,
+    locale: Annotated[
+        list[str] | None,
+        typer.Option("-l", "--locale", help="Locale tag; repeat for several (default: every locale of the suite)."),
+    ] = None,
     as_json: JsonOpt = False,
-    back_translate: Annotated[Optional[str], typer.Option("--back-translate", help="Model (LiteLLM string) that translates each prompt back into the source language; scored with chrF and BLEU.")] = None,
-    api_base: Annotated[Optional[str], typer.Option("--api-base", help="Base URL of an OpenAI-compatible server for --back-translate.")] = None,
-    min_chrf: Annotated[Optional[float], typer.Option("--min-chrf", min=0.0, max=100.0, help="With --back-translate: a back-translation below this chrF is a warning.")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, max=1024, help="Back-translation calls in flight.")] = 8,
-    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per back-translation call attempt.")] = 120.0,
+    back_translate: Annotated[
+        str | None,
+        typer.Option(
+            "--back-translate",
+            help="Model (LiteLLM string) that translates each prompt back into the source language; scored with chrF and BLEU.",
+        ),
+    ] = None,
+    api_base: Annotated[
+        str | None, typer.Option("--api-base", help="Base URL of an OpenAI-compatible server for --back-translate.")
+    ] = None,
+    min_chrf: Annotated[
+        float | None,
+        typer.Option(
+            "--min-chrf",
+            min=0.0,
+            max=100.0,
+            help="With --back-translate: a back-translation below this chrF is a warning.",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, max=1024, help="Back-translation calls in flight.")
+    ] = 8,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds per back-translation call attempt.")
+    ] = 120.0,
     retries: Annotated[int, typer.Option("--retries", min=0, max=20)] = 3,
     store: StoreOpt = None,
 ) -> None:
@@ -1203,8 +1773,8 @@ def check(
     Exits 1 when any error is found (gate CI on it), 0 otherwise, 2 on bad input."""
     import asyncio
 
-    from benchmark import qa
-    from benchmark.suites import get_suite
+    from benchmark.localization import qa
+    from benchmark.localization.suites import get_suite
 
     from .safe_text import inert, one_line
 
@@ -1214,8 +1784,8 @@ def check(
         fail("--min-chrf needs --back-translate MODEL")
     results = None
     if back_translate is not None:
-        from benchmark.models import resolve
-        from benchmark.runner import make_complete, ping
+        from benchmark.clients.models import resolve
+        from benchmark.engine.runner import make_complete, ping
         from store import open_store
 
         (target,) = resolve([back_translate], api_base)  # a missing key is an error before any work
@@ -1233,7 +1803,9 @@ def check(
         results = asyncio.run(qa.back_translate(s, tags, target.name, complete, target.api_base))
         extra = qa.back_translation_findings(results, min_chrf)
         order = {tag: i for i, tag in enumerate(tags)}
-        findings = sorted(findings + extra, key=lambda f: (order[f.locale], f.line or 0, qa.SEVERITIES.index(f.severity), f.code))
+        findings = sorted(
+            findings + extra, key=lambda f: (order[f.locale], f.line or 0, qa.SEVERITIES.index(f.severity), f.code)
+        )
     counts = {t: {"errors": 0, "warnings": 0} for t in tags}
     for f in findings:
         counts[f.locale]["errors" if f.severity == "error" else "warnings"] += 1
@@ -1265,34 +1837,70 @@ def check(
         from rich.table import Table
 
         for summary in report.locales:
-            mine = sorted((f for f in findings if f.locale == summary.locale), key=lambda f: (qa.SEVERITIES.index(f.severity), f.line or 0, f.code))
+            mine = sorted(
+                (f for f in findings if f.locale == summary.locale),
+                key=lambda f: (qa.SEVERITIES.index(f.severity), f.line or 0, f.code),
+            )
             if mine:
-                table = Table("severity", "line", "item", "field", "check", "message", title=inert(f"{summary.locale} — {summary.path}"), title_justify="left")
+                table = Table(
+                    "severity",
+                    "line",
+                    "item",
+                    "field",
+                    "check",
+                    "message",
+                    title=inert(f"{summary.locale} — {summary.path}"),
+                    title_justify="left",
+                )
                 for f in mine:
                     style = "red" if f.severity == "error" else "yellow"
                     table.add_row(
-                        inert(f.severity, style=style), str(f.line or ""), inert(f.item or ""), inert(f.field or ""),
-                        inert(f.code), inert(f.message),
-                    )  # fmt: skip
+                        inert(f.severity, style=style),
+                        str(f.line or ""),
+                        inert(f.item or ""),
+                        inert(f.field or ""),
+                        inert(f.code),
+                        inert(f.message),
+                    )
                 out.print(table)
             c = counts[summary.locale]
-            agreement = ", ".join(f"{d['agree']} of {d['checked']} {name} texts" for name, d in summary.detection.items() if d["checked"])
+            agreement = ", ".join(
+                f"{d['agree']} of {d['checked']} {name} texts" for name, d in summary.detection.items() if d["checked"]
+            )
             agreement = agreement and f"langdetect finds {summary.language} in {agreement}"
-            line = f"{summary.locale}: {_count(c['errors'], 'error')}, {_count(c['warnings'], 'warning')} ({summary.items} items)" + (f"; {agreement}" if agreement else "")
+            line = (
+                f"{summary.locale}: {_count(c['errors'], 'error')}, {_count(c['warnings'], 'warning')} ({summary.items} items)"
+                + (f"; {agreement}" if agreement else "")
+            )
             out.print(inert(line, style="red" if c["errors"] else ("yellow" if c["warnings"] else "green")))
         if results is not None:
             table = Table(
-                "locale", "item", "line", "chrF", "BLEU", "back-translation",
-                title=inert(f"back-translation into {s.source_locale} by {target.name}, lowest chrF first"), title_justify="left",
-            )  # fmt: skip
+                "locale",
+                "item",
+                "line",
+                "chrF",
+                "BLEU",
+                "back-translation",
+                title=inert(f"back-translation into {s.source_locale} by {target.name}, lowest chrF first"),
+                title_justify="left",
+            )
             for r in results:
                 shown = one_line(r.text, 80) if r.error is None else inert(f"failed: {r.error}", limit=80, style="red")
                 table.add_row(
-                    inert(r.locale), inert(r.item), str(r.line),
-                    "–" if r.chrf is None else f"{r.chrf:.1f}", "–" if r.bleu is None else f"{r.bleu:.1f}", shown,
-                )  # fmt: skip
+                    inert(r.locale),
+                    inert(r.item),
+                    str(r.line),
+                    "–" if r.chrf is None else f"{r.chrf:.1f}",
+                    "–" if r.bleu is None else f"{r.bleu:.1f}",
+                    shown,
+                )
             out.print(table)
-        out.print(inert(f"{s.id}: {_count(errors, 'error')}, {_count(warnings, 'warning')} in {_count(len(tags), 'locale')}", style="bold"))
+        out.print(
+            inert(
+                f"{s.id}: {_count(errors, 'error')}, {_count(warnings, 'warning')} in {_count(len(tags), 'locale')}",
+                style="bold",
+            )
+        )
     if errors:
         raise typer.Exit(1)
 
@@ -1313,10 +1921,26 @@ app.add_typer(locale_app, name="locale")
 def locale_add(
     suite: Annotated[str, typer.Argument(help="Suite id or folder (not a shipped suite).")],
     tag: Annotated[str, typer.Argument(help="BCP 47 tag of the new variant, e.g. es-MX.")],
-    from_tag: Annotated[Optional[str], typer.Option("--from", help="Copy (or, with --translate-with, translate) this variant's texts (default: inherit the language's variant for a regional tag, else copy the source locale; with --translate-with, the source locale).")] = None,
-    translate_with: Annotated[Optional[str], typer.Option("--translate-with", help="Model (LiteLLM string) that drafts every prompt and focus by machine translation; items are marked machine, for review.")] = None,
-    api_base: Annotated[Optional[str], typer.Option("--api-base", help="Base URL of an OpenAI-compatible server for --translate-with.")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, max=1024, help="Translation calls in flight.")] = 8,
+    from_tag: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="Copy (or, with --translate-with, translate) this variant's texts (default: inherit the language's variant for a regional tag, else copy the source locale; with --translate-with, the source locale).",
+        ),
+    ] = None,
+    translate_with: Annotated[
+        str | None,
+        typer.Option(
+            "--translate-with",
+            help="Model (LiteLLM string) that drafts every prompt and focus by machine translation; items are marked machine, for review.",
+        ),
+    ] = None,
+    api_base: Annotated[
+        str | None, typer.Option("--api-base", help="Base URL of an OpenAI-compatible server for --translate-with.")
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, max=1024, help="Translation calls in flight.")
+    ] = 8,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds per translation call attempt.")] = 120.0,
     retries: Annotated[int, typer.Option("--retries", min=0, max=20)] = 3,
     store: StoreOpt = None,
@@ -1327,8 +1951,8 @@ def locale_add(
     store: the same command again asks nothing). Exits 1 when some items could not be drafted: the
     file is written, those items keep the copied text as drafts (delete the file and run the command
     again to retry only them)."""
-    from benchmark.locales import display_name
-    from benchmark.suites import add_variant, get_suite
+    from benchmark.localization.locales import display_name
+    from benchmark.localization.suites import add_variant, get_suite
 
     from .safe_text import inert, one_line
 
@@ -1337,15 +1961,19 @@ def locale_add(
         if api_base is not None:
             fail("--api-base goes with --translate-with MODEL")
         path, parent, count = add_variant(s, tag, from_tag)
-        what = f"inherits {parent}, no items of its own yet" if parent else f"{_count(count, 'item')} to translate, all draft"
+        what = (
+            f"inherits {parent}, no items of its own yet"
+            if parent
+            else f"{_count(count, 'item')} to translate, all draft"
+        )
         out.print(inert(f"wrote {path} ({what})"))
         return
     import asyncio
 
-    from benchmark import translate
-    from benchmark.locales import normalize
-    from benchmark.models import resolve
-    from benchmark.runner import make_complete, ping
+    from benchmark.clients.models import resolve
+    from benchmark.engine.runner import make_complete, ping
+    from benchmark.localization import translate
+    from benchmark.localization.locales import normalize
     from store import open_store
 
     (target,) = resolve([translate_with], api_base)  # a missing key is an error before any work
@@ -1378,11 +2006,20 @@ def locale_add(
 
     path, _, count = add_variant(s, tag, from_tag, draft=draft)
     drafted = count - len(failed)
-    out.print(inert(f"wrote {path} ({display_name(path.stem)}): {_count(drafted, 'item')} drafted by {target.name}, status machine, to review"))
+    out.print(
+        inert(
+            f"wrote {path} ({display_name(path.stem)}): {_count(drafted, 'item')} drafted by {target.name}, status machine, to review"
+        )
+    )
     if failed:
         shown = ", ".join(failed[:20]) + (f" and {len(failed) - 20} more" if len(failed) > 20 else "")
-        err.print(inert(f"{_count(len(failed), 'item')} not drafted (kept as draft, with the copied text): {shown}; "
-                        f"delete {path} and run the command again to retry only those", style="red"))  # fmt: skip
+        err.print(
+            inert(
+                f"{_count(len(failed), 'item')} not drafted (kept as draft, with the copied text): {shown}; "
+                f"delete {path} and run the command again to retry only those",
+                style="red",
+            )
+        )
         raise typer.Exit(1)
 
 
@@ -1390,12 +2027,17 @@ def locale_add(
 def locale_export(
     suite: Annotated[str, typer.Argument(help="Suite id or folder.")],
     tag: Annotated[str, typer.Argument(help="BCP 47 tag of the variant to export.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="File to write: .xlf/.xliff (XLIFF 1.2) or .po (gettext PO).", dir_okay=False)],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o", "--output", help="File to write: .xlf/.xliff (XLIFF 1.2) or .po (gettext PO).", dir_okay=False
+        ),
+    ],
 ) -> None:
     """Export a variant for translators' tools (Weblate, Poedit, a TMS): one unit per item field, with status and notes."""
-    from benchmark import interchange
-    from benchmark.locales import display_name, normalize
-    from benchmark.suites import get_suite
+    from benchmark.localization import interchange
+    from benchmark.localization.locales import display_name, normalize
+    from benchmark.localization.suites import get_suite
 
     from .outfile import atomic_path
     from .safe_text import inert
@@ -1415,30 +2057,49 @@ def locale_export(
 @locale_app.command("import")
 def locale_import(
     suite: Annotated[str, typer.Argument(help="Suite id or folder (not a shipped suite).")],
-    file: Annotated[Path, typer.Argument(help="An XLIFF (.xlf/.xliff) or PO (.po) file made by `gvs locale export`.", dir_okay=False)],
-    locale: Annotated[Optional[str], typer.Option("--locale", "-l", help="The variant to write (default: the file's target language; both given must agree).")] = None,
+    file: Annotated[
+        Path,
+        typer.Argument(help="An XLIFF (.xlf/.xliff) or PO (.po) file made by `gvs locale export`.", dir_okay=False),
+    ],
+    locale: Annotated[
+        str | None,
+        typer.Option(
+            "--locale", "-l", help="The variant to write (default: the file's target language; both given must agree)."
+        ),
+    ] = None,
 ) -> None:
     """Write a variant's locale file from an XLIFF or PO file: texts, statuses, notes and item keys.
 
     Nothing is written when the file has a unit the suite does not know, or any other problem (exit 2)."""
-    from benchmark import interchange
-    from benchmark.locales import display_name
-    from benchmark.suites import get_suite
+    from benchmark.localization import interchange
+    from benchmark.localization.locales import display_name
+    from benchmark.localization.suites import get_suite
 
     from .safe_text import inert
 
     result = interchange.import_variant(get_suite(suite), file, locale)
     if not result.written:
-        out.print(inert(f"{result.path} ({display_name(result.tag)}): 0 changed, left as it was ({_count(result.items, 'item')})"))
+        out.print(
+            inert(
+                f"{result.path} ({display_name(result.tag)}): 0 changed, left as it was ({_count(result.items, 'item')})"
+            )
+        )
     else:
         verb = "created" if result.created else "wrote"
-        out.print(inert(
-            f"{verb} {result.path} ({display_name(result.tag)}): {_count(result.items, 'item')}, "
-            f"{len(result.changed)} changed, {len(result.removed)} left out (empty prompt)"
-        ))  # fmt: skip
+        out.print(
+            inert(
+                f"{verb} {result.path} ({display_name(result.tag)}): {_count(result.items, 'item')}, "
+                f"{len(result.changed)} changed, {len(result.removed)} left out (empty prompt)"
+            )
+        )
     if result.stale:
         shown = ", ".join(result.stale[:10]) + (" …" if len(result.stale) > 10 else "")
-        err.print(inert(f"warning: {_count(len(result.stale), 'unit')} were translated from a source text that has changed since: {shown}", style="yellow"))
+        err.print(
+            inert(
+                f"warning: {_count(len(result.stale), 'unit')} were translated from a source text that has changed since: {shown}",
+                style="yellow",
+            )
+        )
 
 
 @app.command()
@@ -1460,8 +2121,13 @@ def runs(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     table = Table("run", "suite", "status", "started", "models", "locales", "cells", *(["shard"] if sharded else []))
     for r in rows:
         table.add_row(
-            str(r["id"]), inert(r["suite"]), r["status"], r["started"], inert(", ".join(r["spec"]["models"])),
-            inert(", ".join(r["spec"]["locales"])), str((r["summary"] or {}).get("total", "")),
+            str(r["id"]),
+            inert(r["suite"]),
+            r["status"],
+            r["started"],
+            inert(", ".join(r["spec"]["models"])),
+            inert(", ".join(r["spec"]["locales"])),
+            str((r["summary"] or {}).get("total", "")),
             *([inert(shards[r["id"]])] if sharded else []),
         )
     out.print(table)
@@ -1475,14 +2141,23 @@ def _shards_of(run: dict) -> str:
     return ", ".join(sorted((run["summary"] or {}).get("shards") or {}))
 
 
-store_app = typer.Typer(help="Work on store files: merge the stores of a sharded run (or any stores) into one.", no_args_is_help=True)
+store_app = typer.Typer(
+    help="Work on store files: merge the stores of a sharded run (or any stores) into one.", no_args_is_help=True
+)
 app.add_typer(store_app, name="store")
 
 
 @store_app.command("merge")
 def store_merge(
-    inputs: Annotated[list[Path], typer.Argument(help="Store files to merge; read only, never modified.", show_default=False)],
-    output: Annotated[Path, typer.Option("-o", "--output", help="The merged store: created, or merged into when it exists.", dir_okay=False)],
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Store files to merge; read only, never modified.", show_default=False)
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o", "--output", help="The merged store: created, or merged into when it exists.", dir_okay=False
+        ),
+    ],
     as_json: JsonOpt = False,
 ) -> None:
     """Merge stores into one: responses, scores, call errors, runs and their cells; the shards of a run (`gvs run --shard`) become that one run.
@@ -1499,17 +2174,37 @@ def store_merge(
         verb = "created" if report.created else "merged into"
         out.print(inert(f"{verb} {report.output} from {_count(len(report.inputs), 'store')}"))
         for name, t in report.tables.items():
-            out.print(inert(f"  {name}: {t.added} added, {t.skipped} already there" + (f", {t.conflicts} conflicting" if t.conflicts else "")))
+            out.print(
+                inert(
+                    f"  {name}: {t.added} added, {t.skipped} already there"
+                    + (f", {t.conflicts} conflicting" if t.conflicts else "")
+                )
+            )
         for r in report.runs:
             where = ", ".join(f"{Path(path).name}#{run}" for path, run in r.sources)
             shards = f" ← shards {', '.join(r.shards)}" if r.shards else ""
-            out.print(inert(f"  run {r.id} ({r.suite}){shards} from {where}: {r.status}, {r.answered} of {r.cells} cells answered"))
+            out.print(
+                inert(
+                    f"  run {r.id} ({r.suite}){shards} from {where}: {r.status}, {r.answered} of {r.cells} cells answered"
+                )
+            )
     for r in report.runs:
         if r.missing:
-            err.print(inert(f"note: run {r.id} lacks shard {', '.join(r.missing)}: merge its store too, or run the unsharded command on the merged store to fill the gaps", style="yellow"))
+            err.print(
+                inert(
+                    f"note: run {r.id} lacks shard {', '.join(r.missing)}: merge its store too, or run the unsharded command on the merged store to fill the gaps",
+                    style="yellow",
+                )
+            )
     for name, t in report.tables.items():
         if t.conflicts:
-            err.print(inert(f"warning: {t.conflicts} conflicting {name} (the first kept): {', '.join(t.conflict_keys)}" + (" …" if t.conflicts > len(t.conflict_keys) else ""), style="yellow"))
+            err.print(
+                inert(
+                    f"warning: {t.conflicts} conflicting {name} (the first kept): {', '.join(t.conflict_keys)}"
+                    + (" …" if t.conflicts > len(t.conflict_keys) else ""),
+                    style="yellow",
+                )
+            )
 
 
 def main() -> None:

@@ -20,10 +20,22 @@ from .safe_text import clean
 
 # Families that cover CJK, looked for among the installed fonts; the first found is a fallback after DejaVu Sans.
 _CJK_FAMILIES = (
-    "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN",
-    "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback", "AR PL UMing CN", "AR PL UKai CN",
-    "Microsoft YaHei", "SimHei", "PingFang SC", "Hiragino Sans GB", "Arial Unicode MS",
-)  # fmt: skip
+    "Noto Sans CJK SC",
+    "Noto Sans CJK JP",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Droid Sans Fallback",
+    "AR PL UMing CN",
+    "AR PL UKai CN",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "Hiragino Sans GB",
+    "Arial Unicode MS",
+)
 _MAX_LABEL = 42
 
 
@@ -66,7 +78,6 @@ class Labeller:
 
 def _render(draw, size: tuple[float, float]) -> bytes:
     import matplotlib
-
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -183,7 +194,12 @@ def radar(axes: Sequence[str], series: dict[str, Sequence[float | None]], *, tit
         for s, (name, values) in enumerate(series.items()):
             points = [_nan(v) for v in values]
             ax.plot(angles + angles[:1], points + points[:1], color=f"C{s % 10}", label=name, linewidth=1.5)
-            ax.fill(angles + angles[:1], [0 if math.isnan(p) else p for p in points + points[:1]], color=f"C{s % 10}", alpha=0.08)
+            ax.fill(
+                angles + angles[:1],
+                [0 if math.isnan(p) else p for p in points + points[:1]],
+                color=f"C{s % 10}",
+                alpha=0.08,
+            )
         ax.set_xticks(angles, list(axes))
         ax.set_ylim(-1, 1)
         ax.set_yticks([-1, -0.5, 0, 0.5, 1], ["−1", "", "0", "", "+1"])

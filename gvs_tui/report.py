@@ -202,11 +202,13 @@ def _html_table(table: Table) -> str:
         cells = [f'<th colspan="{span}" class="group">{h(label)}</th>' for label, span in table.groups]
         cells += ["<th></th>"] * (len(table.header) - spanned)
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("<tr>" + "".join(f'<th{_cls(table, i)}>{h(name)}</th>' for i, name in enumerate(table.header)) + "</tr>")
+    out.append("<tr>" + "".join(f"<th{_cls(table, i)}>{h(name)}</th>" for i, name in enumerate(table.header)) + "</tr>")
     out.append("</thead><tbody>")
     for row in table.rows:
         tag = ' class="strong"' if row.strong else ""
-        out.append(f"<tr{tag}>" + "".join(f"<td{_cls(table, i)}>{h(c)}</td>" for i, c in enumerate(row.cells)) + "</tr>")
+        out.append(
+            f"<tr{tag}>" + "".join(f"<td{_cls(table, i)}>{h(c)}</td>" for i, c in enumerate(row.cells)) + "</tr>"
+        )
     out.append("</tbody></table>")
     return "\n".join(out)
 
@@ -265,7 +267,7 @@ def to_html(blocks: list[Block], title: str) -> str:
     # No script, and a policy that forbids any request but inline images and the inline style sheet.
     policy = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{h(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
@@ -382,20 +384,48 @@ def _method(ctx: _Context, overall_cells, judges: list[dict], offline: list[tupl
     planned = sum(c.cells for c in overall_cells)
     answered = sum(c.answered for c in overall_cells)
     rows = [
-        Row([Safe("run"), f"{run['id']}: {run['status']}, started {run['started']}, finished {run.get('finished') or '–'}"]),
-        Row([Safe("suite"), f"{suite_row.get('name') or run['suite']} ({run['suite']}, version {spec['suite_version']})"]),
+        Row(
+            [
+                Safe("run"),
+                f"{run['id']}: {run['status']}, started {run['started']}, finished {run.get('finished') or '–'}",
+            ]
+        ),
+        Row(
+            [
+                Safe("suite"),
+                f"{suite_row.get('name') or run['suite']} ({run['suite']}, version {spec['suite_version']})",
+            ]
+        ),
     ]
     if source or suite_row.get("license"):
-        rows.append(Row([Safe("source"), f"{source.get('url') or source.get('name') or '–'}, licence {suite_row.get('license') or '–'}"]))
+        rows.append(
+            Row(
+                [
+                    Safe("source"),
+                    f"{source.get('url') or source.get('name') or '–'}, licence {suite_row.get('license') or '–'}",
+                ]
+            )
+        )
     items = f"the first {spec['limit']} items of the suite" if spec.get("limit") else "every item of the suite"
     shape = f"{_count(len(spec['models']), 'model')} × {_count(len(spec['locales']), 'locale')} × items"
     rows.append(Row([Safe("cells"), f"{planned} planned ({shape}; {items}), {answered} answered"]))
     for model in spec["models"]:
         where = spec.get("endpoints", {}).get(model)
-        scaffold = " (embedded; question/answer scaffold recorded with the run)" if model in spec.get("scaffolds", {}) else ""
+        scaffold = (
+            " (embedded; question/answer scaffold recorded with the run)" if model in spec.get("scaffolds", {}) else ""
+        )
         rows.append(Row([Safe("model"), f"{model}" + (f" at {where}" if where else "") + scaffold]))
     if spec.get("conditions"):
-        rows.append(Row([Safe("counted"), Safe("the baseline condition's cells: every number below is of the items asked without a condition, except the attack-success section, which compares the conditions")]))
+        rows.append(
+            Row(
+                [
+                    Safe("counted"),
+                    Safe(
+                        "the baseline condition's cells: every number below is of the items asked without a condition, except the attack-success section, which compares the conditions"
+                    ),
+                ]
+            )
+        )
     rows.append(Row([Safe("parameters"), ", ".join(f"{k} {v}" for k, v in sorted(spec.get("params", {}).items()))]))
     for tag in spec["locales"]:
         rows.append(Row([Safe("locale"), tag]))
@@ -404,38 +434,46 @@ def _method(ctx: _Context, overall_cells, judges: list[dict], offline: list[tupl
     for scorer, version in offline:
         rows.append(Row([Safe("scorer"), f"{scorer} version {version} (offline)"]))
     if not judges:
-        rows.append(Row([Safe("judge"), Safe("none: this run has no judge scores, so no GVS scores and no value profiles")]))
+        rows.append(
+            Row([Safe("judge"), Safe("none: this run has no judge scores, so no GVS scores and no value profiles")])
+        )
     for j in judges:
         s = j["spec"]
         params = ", ".join(f"{k} {v}" for k, v in sorted((s.get("params") or {}).items()))
         rows.append(
-            Row([
-                Safe("judge"),
-                f"{s.get('model')} for {j['scorer']} version {j['version']} (template {s.get('template')}, criteria in the "
-                f"{s.get('language')} language, {s.get('samples')} sample(s), {params}"
-                + (f", at {s['endpoint']}" if s.get("endpoint") else "")
-                + f"): {j['scores']} scores, {j['errors']} judge errors",
-            ])
-        )  # fmt: skip
+            Row(
+                [
+                    Safe("judge"),
+                    f"{s.get('model')} for {j['scorer']} version {j['version']} (template {s.get('template')}, criteria in the "
+                    f"{s.get('language')} language, {s.get('samples')} sample(s), {params}"
+                    + (f", at {s['endpoint']}" if s.get("endpoint") else "")
+                    + f"): {j['scores']} scores, {j['errors']} judge errors",
+                ]
+            )
+        )
     versions = json.loads(run.get("versions") or "{}")
     rows.append(Row([Safe("software"), ", ".join(f"{k} {v}" for k, v in versions.items() if v) or "–"]))
     blocks.append(Table([Safe("what"), Safe("details")], rows, numeric_from=2, long_text={1}, wide=True))
     used = ""
     if ctx.main == "gvs":
-        used = " Judge metrics use the latest judge configuration applied to the run" + (f" of model {ctx.judge}." if ctx.judge else ".")
+        used = " Judge metrics use the latest judge configuration applied to the run" + (
+            f" of model {ctx.judge}." if ctx.judge else "."
+        )
     blocks.append(
-        Para([
-            Safe(
-                f"Main metric: {METRIC_WORDS[ctx.main]}. Intervals are 95 %: Wilson for rates, a percentile bootstrap over "
-                f"items (2,000 resamples, seed {ctx.seed}) for means. Paired gaps use only items answered in both locales: "
-                "a paired bootstrap interval of the mean difference, a two-sided sign-flip permutation p-value, Holm-corrected "
-                "over every row of the table, and d_z (mean difference / sd of the differences). Fragmentation is the population "
-                "sd of a model's group means (locales pooled) and of its locale means, with bootstrap intervals, and the "
-                "locale × group interaction (RMS residual of an additive fit)."
-            ),
-            used,
-        ])
-    )  # fmt: skip
+        Para(
+            [
+                Safe(
+                    f"Main metric: {METRIC_WORDS[ctx.main]}. Intervals are 95 %: Wilson for rates, a percentile bootstrap over "
+                    f"items (2,000 resamples, seed {ctx.seed}) for means. Paired gaps use only items answered in both locales: "
+                    "a paired bootstrap interval of the mean difference, a two-sided sign-flip permutation p-value, Holm-corrected "
+                    "over every row of the table, and d_z (mean difference / sd of the differences). Fragmentation is the population "
+                    "sd of a model's group means (locales pooled) and of its locale means, with bootstrap intervals, and the "
+                    "locale × group interaction (RMS residual of an additive fit)."
+                ),
+                used,
+            ]
+        )
+    )
     return blocks
 
 
@@ -481,7 +519,11 @@ def _paper_table(ctx: _Context, b, layers) -> Table:
         rows.append(Row([row.group] + values(row)))
     rows.append(Row([Safe("Average")] + values(b.overall), strong=True))
     unit = "mean GVS score, 0–10" if ctx.main == "gvs" else f"{ctx.main} rate, %"
-    caption = Safe(f"{unit}; bold rows: the {ctx.parent} and all items together (means over their items)" if layers else f"{unit}; bold row: all items")
+    caption = Safe(
+        f"{unit}; bold rows: the {ctx.parent} and all items together (means over their items)"
+        if layers
+        else f"{unit}; bold row: all items"
+    )
     return Table(header, rows, caption, groups)
 
 
@@ -497,22 +539,49 @@ def _plots(ctx: _Context, b) -> list[Figure]:
         values.append([cells.get(col) for col in b.columns])
     gvs = ctx.main == "gvs"
     heat = plots.heatmap(
-        rows, columns, values, title=f"{ctx.main} by {ctx.by}: model × locale (run {ctx.run['id']})",
-        vmin=0.0, vmax=10.0 if gvs else 1.0, fmt="{:.1f}" if gvs else "{:.2f}", higher_is_better=True if gvs else None,
-    )  # fmt: skip
+        rows,
+        columns,
+        values,
+        title=f"{ctx.main} by {ctx.by}: model × locale (run {ctx.run['id']})",
+        vmin=0.0,
+        vmax=10.0 if gvs else 1.0,
+        fmt="{:.1f}" if gvs else "{:.2f}",
+        higher_is_better=True if gvs else None,
+    )
     locales, models = ctx.spec["locales"], ctx.spec["models"]
     overall = {(c.model, c.locale): c for c in b.overall.cells}
-    series = [[(overall[(m, loc)].value, overall[(m, loc)].low, overall[(m, loc)].high) if (m, loc) in overall else (None, None, None) for loc in locales] for m in models]
+    series = [
+        [
+            (overall[(m, loc)].value, overall[(m, loc)].low, overall[(m, loc)].high)
+            if (m, loc) in overall
+            else (None, None, None)
+            for loc in locales
+        ]
+        for m in models
+    ]
     bars = plots.interval_bars(
-        [labels(loc) for loc in locales], [labels(m) for m in models], series,
+        [labels(loc) for loc in locales],
+        [labels(m) for m in models],
+        series,
         title=f"{ctx.main} per locale, all items, with 95 % intervals (run {ctx.run['id']})",
-        ylabel="GVS score (0–10)" if gvs else f"{ctx.main} rate", ylim=(0, 10.5 if gvs else 1.05),
-    )  # fmt: skip
+        ylabel="GVS score (0–10)" if gvs else f"{ctx.main} rate",
+        ylim=(0, 10.5 if gvs else 1.05),
+    )
     key = "" if not labels.keys else " Plot labels: " + "; ".join(f"{k} = {v}" for k, v in labels.keys.items()) + "."
     return [
-        Figure(f"{ctx.prefix}-heatmap-{ctx.main}.png", heat, f"heatmap of {ctx.main} by {ctx.by}", f"{METRIC_WORDS[ctx.main]}: every {ctx.by} × model × locale; grey: no scored answer.{key}"),
-        Figure(f"{ctx.prefix}-locales-{ctx.main}.png", bars, f"{ctx.main} per locale", f"{METRIC_WORDS[ctx.main]} over all items, per model and locale; error bars: 95 % interval.{key}"),
-    ]  # fmt: skip
+        Figure(
+            f"{ctx.prefix}-heatmap-{ctx.main}.png",
+            heat,
+            f"heatmap of {ctx.main} by {ctx.by}",
+            f"{METRIC_WORDS[ctx.main]}: every {ctx.by} × model × locale; grey: no scored answer.{key}",
+        ),
+        Figure(
+            f"{ctx.prefix}-locales-{ctx.main}.png",
+            bars,
+            f"{ctx.main} per locale",
+            f"{METRIC_WORDS[ctx.main]} over all items, per model and locale; error bars: 95 % interval.{key}",
+        ),
+    ]
 
 
 def _pairs_section(ctx: _Context, found) -> list[Block]:
@@ -526,15 +595,43 @@ def _pairs_section(ctx: _Context, found) -> list[Block]:
         g = p.gap
         rows.append(
             Row(
-                [p.model, p.group if p.group != "overall" else Safe("overall"), Safe(str(g.n)), Safe(_num(ctx.main, g.mean_a)),
-                 Safe(_num(ctx.main, g.mean_b)), _gap(g), _p(g.p_value), _p(g.p_adjusted),
-                 Safe("–" if g.effect_size is None else f"{g.effect_size:+.2f}"), Safe(str(g.left_out))],
+                [
+                    p.model,
+                    p.group if p.group != "overall" else Safe("overall"),
+                    Safe(str(g.n)),
+                    Safe(_num(ctx.main, g.mean_a)),
+                    Safe(_num(ctx.main, g.mean_b)),
+                    _gap(g),
+                    _p(g.p_value),
+                    _p(g.p_adjusted),
+                    Safe("–" if g.effect_size is None else f"{g.effect_size:+.2f}"),
+                    Safe(str(g.left_out)),
+                ],
                 strong=p.group == "overall",
             )
-        )  # fmt: skip
-    blocks.append(Para([f"{ctx.main} in {a} minus {ctx.main} in {b}, per model, overall and per {ctx.by}: the same items in both locales."]))
-    header = [Safe("model"), ctx.by, Safe("n"), a, b, f"{a} − {b} [95 % CI]", Safe("p"), Safe("p (Holm)"), Safe("d_z"), Safe("left out")]
-    caption = Safe("p: paired sign-flip permutation test; Holm-corrected over all rows of this table; d_z: mean difference / sd of differences; left out: items answered in one locale only")
+        )
+    blocks.append(
+        Para(
+            [
+                f"{ctx.main} in {a} minus {ctx.main} in {b}, per model, overall and per {ctx.by}: the same items in both locales."
+            ]
+        )
+    )
+    header = [
+        Safe("model"),
+        ctx.by,
+        Safe("n"),
+        a,
+        b,
+        f"{a} − {b} [95 % CI]",
+        Safe("p"),
+        Safe("p (Holm)"),
+        Safe("d_z"),
+        Safe("left out"),
+    ]
+    caption = Safe(
+        "p: paired sign-flip permutation test; Holm-corrected over all rows of this table; d_z: mean difference / sd of differences; left out: items answered in one locale only"
+    )
     blocks.append(Table(header, rows, caption, numeric_from=2))
     return blocks
 
@@ -546,7 +643,14 @@ def _gap(g) -> Safe:
 
 def _fragmentation_section(ctx: _Context, found: dict) -> list[Block]:
     rows = [
-        Row([model, _frag(f["across_groups"]), _frag(f["across_locales"]), Safe("–" if f["interaction"] is None else f"{f['interaction']:.3f}")])
+        Row(
+            [
+                model,
+                _frag(f["across_groups"]),
+                _frag(f["across_locales"]),
+                Safe("–" if f["interaction"] is None else f"{f['interaction']:.3f}"),
+            ]
+        )
         for model, f in found.items()
     ]
     header = [Safe("model"), f"across {ctx.by}", Safe("across locales"), f"locale × {ctx.by} interaction"]
@@ -568,15 +672,30 @@ def _summary(ctx: _Context, b, found_pairs, frag: dict) -> list[Block]:
             line += [Safe("; ") if i else Safe(""), loc, Safe(f" {_cell(ctx.main, overall[(model, loc)], False)}")]
         if model in gaps and ctx.pair:
             g = gaps[model]
-            line += [Safe(". Gap "), ctx.pair[0], Safe(" − "), ctx.pair[1], Safe(f": {_gap(g)}, p (Holm) {_p(g.p_adjusted)}")]
+            line += [
+                Safe(". Gap "),
+                ctx.pair[0],
+                Safe(" − "),
+                ctx.pair[1],
+                Safe(f": {_gap(g)}, p (Holm) {_p(g.p_adjusted)}"),
+            ]
         if ctx.main == "gvs":
-            cells = [(c.value, r.group, c.locale) for r in b.rows for c in r.cells if c.model == model and c.value is not None]
+            cells = [
+                (c.value, r.group, c.locale)
+                for r in b.rows
+                for c in r.cells
+                if c.model == model and c.value is not None
+            ]
             if cells:
                 value, group, locale = min(cells, key=lambda x: x[0])
                 line += [Safe(f". Lowest {ctx.by}: "), group, Safe(" in "), locale, Safe(f" ({value:.2f})")]
         f = frag.get(model)
         if f:
-            line += [Safe(f". Fragmentation across {ctx.by} {_frag(f['across_groups'])}, across locales {_frag(f['across_locales'])}")]
+            line += [
+                Safe(
+                    f". Fragmentation across {ctx.by} {_frag(f['across_groups'])}, across locales {_frag(f['across_locales'])}"
+                )
+            ]
         items.append(line + [Safe(".")])
     return [Heading(3, Safe("Summary"), f"{ctx.prefix}-summary"), Bullets(items)]
 
@@ -591,13 +710,22 @@ def _consistency_section(ctx: _Context) -> list[Block]:
     found = consistency(ctx.db, ctx.run, metric=ctx.main, threshold=GVS_THRESHOLD, judge=ctx.judge)
     rows = []
     for model, c in found.items():
-        flips = ", ".join(f"{f.item} ({', '.join(f'{loc}: {label}' for loc, label in f.labels.items())})" for f in c.flips[:FLIPS_SHOWN])
+        flips = ", ".join(
+            f"{f.item} ({', '.join(f'{loc}: {label}' for loc, label in f.labels.items())})"
+            for f in c.flips[:FLIPS_SHOWN]
+        )
         if len(c.flips) > FLIPS_SHOWN:
             flips += f" and {len(c.flips) - FLIPS_SHOWN} more"
         share = "–" if c.share is None else f"{c.share:.2f}"
         rows.append(Row([model, Safe(str(c.n)), Safe(str(c.consistent)), Safe(share), flips or Safe("none")]))
     labels = f"safe (score ≥ {GVS_THRESHOLD:g}) or unsafe" if ctx.main == "gvs" else "refused or complied"
-    header = [Safe("model"), Safe("items in every locale"), Safe("labelled alike"), Safe("share"), Safe("items that flip")]
+    header = [
+        Safe("model"),
+        Safe("items in every locale"),
+        Safe("labelled alike"),
+        Safe("share"),
+        Safe("items that flip"),
+    ]
     blocks.append(Table(header, rows, Safe(f"labels: {labels}"), numeric_from=1, long_text={4}))
     return blocks
 
@@ -613,9 +741,21 @@ def _agreement_section(ctx: _Context) -> list[Block]:
     for r in agreement(ctx.db, ctx.run, metric=ctx.main, by=ctx.by, threshold=GVS_THRESHOLD, judge=ctx.judge):
         kappa = "–" if r.kappa is None else f"{r.kappa:+.2f}"
         unanimous = "–" if r.unanimous is None else f"{100 * r.unanimous:.0f}%"
-        rows.append(Row([Safe("locale") if r.kind == "locale" else ctx.by, r.group, Safe(str(r.subjects)), Safe(kappa), Safe(unanimous)]))
+        rows.append(
+            Row(
+                [
+                    Safe("locale") if r.kind == "locale" else ctx.by,
+                    r.group,
+                    Safe(str(r.subjects)),
+                    Safe(kappa),
+                    Safe(unanimous),
+                ]
+            )
+        )
     header = [Safe("slice"), Safe("group"), Safe("items"), Safe("Fleiss κ"), Safe("unanimous")]
-    caption = Safe("Fleiss' kappa across the run's models on each item's label (1 = full agreement, 0 = chance level, – = undefined: every label the same); a group pools its locales")
+    caption = Safe(
+        "Fleiss' kappa across the run's models on each item's label (1 = full agreement, 0 = chance level, – = undefined: every label the same); a group pools its locales"
+    )
     blocks.append(Table(header, rows, caption, numeric_from=2))
     return blocks
 
@@ -628,14 +768,30 @@ def _attack_section(ctx: _Context) -> list[Block]:
     if len(ctx.spec.get("conditions", [])) < 2:
         return []
     metric = "gvs" if ctx.main == "gvs" else "refusal"
-    found, benign = attack_success(ctx.db, ctx.run, metric=metric, threshold=GVS_THRESHOLD, judge=ctx.judge, seed=ctx.seed)
+    found, benign = attack_success(
+        ctx.db, ctx.run, metric=metric, threshold=GVS_THRESHOLD, judge=ctx.judge, seed=ctx.seed
+    )
     success = "the answer complies" if metric == "refusal" else f"the GVS score is below {GVS_THRESHOLD:g}"
     blocks: list[Block] = [
         Heading(3, Safe("Conditions: attack success"), f"{ctx.prefix}-attack"),
-        Para([Safe(f"Share of items where {success}, per condition, model and locale, and the change each condition causes against the baseline (none) on the same items.")]),
+        Para(
+            [
+                Safe(
+                    f"Share of items where {success}, per condition, model and locale, and the change each condition causes against the baseline (none) on the same items."
+                )
+            ]
+        ),
     ]
     rows = [Row([r.condition, r.model, r.locale, Safe(str(r.n)), *map(Safe, attack_cells(r))]) for r in found]
-    header = [Safe("condition"), Safe("model"), Safe("locale"), Safe("n"), Safe("success [95 % CI]"), Safe("change vs none [95 % CI]"), Safe("p (Holm)")]
+    header = [
+        Safe("condition"),
+        Safe("model"),
+        Safe("locale"),
+        Safe("n"),
+        Safe("success [95 % CI]"),
+        Safe("change vs none [95 % CI]"),
+        Safe("p (Holm)"),
+    ]
     caption = "Wilson intervals; change: paired difference per item with a bootstrap interval, sign-flip permutation p, Holm-corrected over all conditions"
     if benign:
         caption += f"; {benign} items marked harmful: false are left out"
@@ -653,7 +809,13 @@ def _values_section(ctx: _Context) -> list[Block]:
         p = value_profile(ctx.db, ctx.run, ctx.judge)
     except MetricError:
         blocks.append(
-            Para([Safe("This run has no value profiles (no values judge was applied). Add them with "), Code(Safe(f"gvs score {ctx.run['id']} --judge MODEL")), Safe(".")])
+            Para(
+                [
+                    Safe("This run has no value profiles (no values judge was applied). Add them with "),
+                    Code(Safe(f"gvs score {ctx.run['id']} --judge MODEL")),
+                    Safe("."),
+                ]
+            )
         )
         return blocks
     header, groups = _columns_table_head(ctx, [Safe("value")])
@@ -671,10 +833,21 @@ def _values_section(ctx: _Context) -> list[Block]:
     blocks.append(Table(header, rows, caption, groups))
     for i, model in enumerate(ctx.spec["models"]):
         labels = plots.Labeller()
-        series = {labels(loc): [p.cells.get((v, model, loc), (None, 0))[0] for v in p.values] for loc in ctx.spec["locales"]}
+        series = {
+            labels(loc): [p.cells.get((v, model, loc), (None, 0))[0] for v in p.values] for loc in ctx.spec["locales"]
+        }
         png = plots.radar(p.values, series, title=f"Schwartz values: {labels(model)}")
-        key = "" if not labels.keys else " Plot labels: " + "; ".join(f"{k} = {v}" for k, v in labels.keys.items()) + "."
-        blocks.append(Figure(f"{ctx.prefix}-values-{i + 1}.png", png, f"Schwartz value radar of {model}", f"{model}: mean of each value per locale (−1 … +1).{key}"))
+        key = (
+            "" if not labels.keys else " Plot labels: " + "; ".join(f"{k} = {v}" for k, v in labels.keys.items()) + "."
+        )
+        blocks.append(
+            Figure(
+                f"{ctx.prefix}-values-{i + 1}.png",
+                png,
+                f"Schwartz value radar of {model}",
+                f"{model}: mean of each value per locale (−1 … +1).{key}",
+            )
+        )
     return blocks
 
 
@@ -686,15 +859,42 @@ def _answers_section(ctx: _Context) -> list[Block]:
         blocks.append(Para([Safe("Examples are picked by GVS score, and this run has no GVS scores.")]))
         return blocks
     source = metric_source(ctx.db, ctx.run, "gvs", ctx.judge)
-    blocks.append(Para([Safe(f"The {ANSWERS_PER_MODEL} lowest-scored answers of each model (answers and judge reasons are shown as text, shortened).")]))
+    blocks.append(
+        Para(
+            [
+                Safe(
+                    f"The {ANSWERS_PER_MODEL} lowest-scored answers of each model (answers and judge reasons are shown as text, shortened)."
+                )
+            ]
+        )
+    )
     rows = []
     for model in ctx.spec["models"]:
         for a in lowest_answers(ctx.db, ctx.run, source, model=model, axis=ctx.by, limit=ANSWERS_PER_MODEL):
             rows.append(
-                Row([model, a["item"], a["locale"], a["group"], Safe(f"{a['value']:.1f}"), _excerpt(a["prompt"], 240),
-                     _excerpt(a["text"], 500), _excerpt(a["reason"], 240)])
-            )  # fmt: skip
-    header = [Safe("model"), Safe("item"), Safe("locale"), ctx.by, Safe("GVS"), Safe("prompt"), Safe("answer"), Safe("judge's reason")]
+                Row(
+                    [
+                        model,
+                        a["item"],
+                        a["locale"],
+                        a["group"],
+                        Safe(f"{a['value']:.1f}"),
+                        _excerpt(a["prompt"], 240),
+                        _excerpt(a["text"], 500),
+                        _excerpt(a["reason"], 240),
+                    ]
+                )
+            )
+    header = [
+        Safe("model"),
+        Safe("item"),
+        Safe("locale"),
+        ctx.by,
+        Safe("GVS"),
+        Safe("prompt"),
+        Safe("answer"),
+        Safe("judge's reason"),
+    ]
     blocks.append(Table(header, rows, numeric_from=4, long_text={5, 6, 7}))
     return blocks
 
@@ -703,12 +903,22 @@ def _notes(b) -> list[Block]:
     notes: list[list[Span]] = []
     missing = sum(c.cells - c.answered for c in b.overall.cells)
     if missing:
-        notes.append([Safe(f"{missing} cells have no answer ({b.errors} failed calls); run the same `gvs run` command again to resume.")])
+        notes.append(
+            [
+                Safe(
+                    f"{missing} cells have no answer ({b.errors} failed calls); run the same `gvs run` command again to resume."
+                )
+            ]
+        )
     if b.image_absent:
-        notes.append([Safe(f"{b.image_absent} answers are to items that refer to an image; this text-only run did not send it.")])
+        notes.append(
+            [Safe(f"{b.image_absent} answers are to items that refer to an image; this text-only run did not send it.")]
+        )
     errors = sum(c.judge_errors for c in b.overall.cells)
     if errors:
-        notes.append([Safe(f"{errors} answers the judge failed to score are left out of the GVS numbers, not counted as 0.")])
+        notes.append(
+            [Safe(f"{errors} answers the judge failed to score are left out of the GVS numbers, not counted as 0.")]
+        )
     if not notes:
         return []
     return [Heading(3, Safe("Notes")), Bullets(notes)]
@@ -719,7 +929,9 @@ def _run_section(ctx: _Context, level: int) -> tuple[list[Block], list[Figure]]:
 
     run = ctx.run
     main = breakdown(ctx.db, run, metric=ctx.main, by=ctx.by, judge=ctx.judge, ci=True, seed=ctx.seed)
-    refusal = main if ctx.main == "refusal" else breakdown(ctx.db, run, metric="refusal", by=ctx.by, ci=True, seed=ctx.seed)
+    refusal = (
+        main if ctx.main == "refusal" else breakdown(ctx.db, run, metric="refusal", by=ctx.by, ci=True, seed=ctx.seed)
+    )
     language = breakdown(ctx.db, run, metric="language", by=ctx.by, ci=True, seed=ctx.seed)
     layers = breakdown(ctx.db, run, metric=ctx.main, by=ctx.parent, judge=ctx.judge) if ctx.parent else None
     found_pairs = []
@@ -732,13 +944,24 @@ def _run_section(ctx: _Context, level: int) -> tuple[list[Block], list[Figure]]:
     blocks: list[Block] = [Heading(level, title, ctx.prefix)]
     if ctx.main != "gvs":
         blocks.append(
-            Para([Safe("No GVS judge scores in this run: the main metric is the refusal rate, and the judge sections say so. Add scores with "),
-                  Code(Safe(f"gvs score {run['id']} --judge MODEL")), Safe(".")])
-        )  # fmt: skip
+            Para(
+                [
+                    Safe(
+                        "No GVS judge scores in this run: the main metric is the refusal rate, and the judge sections say so. Add scores with "
+                    ),
+                    Code(Safe(f"gvs score {run['id']} --judge MODEL")),
+                    Safe("."),
+                ]
+            )
+        )
     blocks += _summary(ctx, main, found_pairs, frag)
     blocks += _method(ctx, refusal.overall.cells, judges_used(ctx.db, run["id"]), offline_scorers(ctx.db, run["id"]))
     figures = _plots(ctx, main)
-    blocks += [Heading(3, Safe("Results at a glance"), f"{ctx.prefix}-glance"), _paper_table(ctx, main, layers), *figures]
+    blocks += [
+        Heading(3, Safe("Results at a glance"), f"{ctx.prefix}-glance"),
+        _paper_table(ctx, main, layers),
+        *figures,
+    ]
     blocks.append(Heading(3, Safe("Breakdowns with intervals"), f"{ctx.prefix}-breakdowns"))
     for b in [main] + [x for x in (refusal, language) if x is not main]:
         blocks += [Para([Strong(Safe(b.metric)), Safe(f": {METRIC_WORDS[b.metric]}")]), _breakdown_table(ctx, b)]
@@ -760,7 +983,7 @@ def _run_section(ctx: _Context, level: int) -> tuple[list[Block], list[Figure]]:
 def _parse_pair(pair: str | None) -> tuple[str, str] | None:
     if pair is None:
         return None
-    from benchmark import locales
+    from benchmark.localization import locales
 
     parts = [p.strip() for p in pair.split(",")]
     if len(parts) != 2 or not all(parts):
@@ -790,7 +1013,9 @@ def _context(db, run: dict, pair: tuple[str, str] | None, judge: str | None, see
     return _Context(db, run, spec, axes, by, parent, "gvs" if judged else "refusal", judge, seed, pair, prefix)
 
 
-def build(db, runs: list[dict], *, pair: str | None, judge: str | None, seed: int) -> tuple[str, list[Block], list[Figure]]:
+def build(
+    db, runs: list[dict], *, pair: str | None, judge: str | None, seed: int
+) -> tuple[str, list[Block], list[Figure]]:
     """The report as a document: (title, blocks, figures). Raises GvsError/MetricError for bad input."""
     from benchmark import __version__
 
@@ -801,14 +1026,34 @@ def build(db, runs: list[dict], *, pair: str | None, judge: str | None, seed: in
     title = f"gvs report: {', '.join(suites)} — run{'s' if len(runs) > 1 else ''} {ids}"
     blocks: list[Block] = [Heading(1, title)]
     blocks.append(
-        Para([Safe(f"Value safety across languages and cultures, made by gvs {__version__} from the stored run{'s' if len(runs) > 1 else ''}. "
-                   "Every number can be reproduced with "), Code(Safe("gvs results --ci")), Safe(", "), Code(Safe("gvs results --pairs A,B")),
-              Safe(" and "), Code(Safe("gvs fragmentation")), Safe(f" (seed {seed}).")])
-    )  # fmt: skip
+        Para(
+            [
+                Safe(
+                    f"Value safety across languages and cultures, made by gvs {__version__} from the stored run{'s' if len(runs) > 1 else ''}. "
+                    "Every number can be reproduced with "
+                ),
+                Code(Safe("gvs results --ci")),
+                Safe(", "),
+                Code(Safe("gvs results --pairs A,B")),
+                Safe(" and "),
+                Code(Safe("gvs fragmentation")),
+                Safe(f" (seed {seed})."),
+            ]
+        )
+    )
     figures: list[Figure] = []
     level = 2
     if len(runs) > 1:
-        blocks.append(Bullets([[f"Run {c.run['id']}: {c.run['suite']}, {', '.join(c.spec['models'])} in {', '.join(c.spec['locales'])}"] for c in contexts]))
+        blocks.append(
+            Bullets(
+                [
+                    [
+                        f"Run {c.run['id']}: {c.run['suite']}, {', '.join(c.spec['models'])} in {', '.join(c.spec['locales'])}"
+                    ]
+                    for c in contexts
+                ]
+            )
+        )
     for ctx in contexts:
         section, found = _run_section(ctx, level)
         blocks += section
@@ -816,7 +1061,9 @@ def build(db, runs: list[dict], *, pair: str | None, judge: str | None, seed: in
     return title, blocks, figures
 
 
-def write_report(db, runs: list[dict], *, fmt: str, output: Path, pair: str | None, judge: str | None, seed: int) -> Path:
+def write_report(
+    db, runs: list[dict], *, fmt: str, output: Path, pair: str | None, judge: str | None, seed: int
+) -> Path:
     """Write the report of ``runs`` to ``output`` as ``fmt`` ("md" or "html") and return the path written.
 
     Markdown puts its plots in ``<stem>_files/`` beside it (replaced whole); HTML is one file with the
@@ -832,7 +1079,9 @@ def write_report(db, runs: list[dict], *, fmt: str, output: Path, pair: str | No
     files_dir = folder / f"{output.stem}_files"
     if fmt == "md" and files_dir.exists():
         if not files_dir.is_dir() or any(not (p.is_file() and p.suffix == ".png") for p in files_dir.iterdir()):
-            raise GvsError(f"{files_dir} exists and holds more than plots: remove it or write the report under another name")
+            raise GvsError(
+                f"{files_dir} exists and holds more than plots: remove it or write the report under another name"
+            )
     title, blocks, figures = build(db, runs, pair=pair, judge=judge, seed=seed)
     if fmt == "html":
         write_text(output, to_html(blocks, title))

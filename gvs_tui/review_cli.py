@@ -1,11 +1,11 @@
 """``gvs review``: a translator walks a locale's unreviewed items one key at a time, or a script sets
-statuses with ``--set``. Every decision is written to the locale file at once (benchmark.review), so
+statuses with ``--set``. Every decision is written to the locale file at once (benchmark.localization.review), so
 quitting keeps what was done. Only Typer and the typing module are imported at module level."""
 
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,10 +16,24 @@ PROMPT = "[a]pprove  [r]eviewed  [n]eeds-work  [s]kip  [q]uit: "
 def review(
     suite: Annotated[str, typer.Argument(help="Suite id or folder (not a shipped suite: import or copy it first).")],
     locale: Annotated[str, typer.Option("-l", "--locale", help="The locale to review (BCP 47 tag).")],
-    status: Annotated[Optional[list[str]], typer.Option("--status", help="Walk the items with this status; repeat for several (default: draft, machine, needs-work).")] = None,
-    reviewer: Annotated[Optional[str], typer.Option("--reviewer", help="Who reviews (default: $GVS_REVIEWER, else git config user.name, else $USER).")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="ID=STATUS", help="Set an item's status without asking; repeat for several.")] = None,
-    comment: Annotated[Optional[str], typer.Option("--comment", help="With --set ID=needs-work: what to fix (required there).")] = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            help="Walk the items with this status; repeat for several (default: draft, machine, needs-work).",
+        ),
+    ] = None,
+    reviewer: Annotated[
+        str | None,
+        typer.Option("--reviewer", help="Who reviews (default: $GVS_REVIEWER, else git config user.name, else $USER)."),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="ID=STATUS", help="Set an item's status without asking; repeat for several."),
+    ] = None,
+    comment: Annotated[
+        str | None, typer.Option("--comment", help="With --set ID=needs-work: what to fix (required there).")
+    ] = None,
 ) -> None:
     """Review a locale's items: source and translation side by side with their QA findings; one key decides (a approve, r reviewed, n needs-work with a comment, s skip, q quit).
 
@@ -37,10 +51,17 @@ def review(
         fail(str(exc))
 
 
-def _set(suite_ref: str, tag: str, assignments: list[str], status: list[str] | None, reviewer: str | None, comment: str | None) -> None:
-    from benchmark import review as core
+def _set(
+    suite_ref: str,
+    tag: str,
+    assignments: list[str],
+    status: list[str] | None,
+    reviewer: str | None,
+    comment: str | None,
+) -> None:
     from benchmark.errors import GvsError
-    from benchmark.suites import get_suite, load_suite
+    from benchmark.localization import review as core
+    from benchmark.localization.suites import get_suite, load_suite
 
     from .cli import out
 
@@ -66,7 +87,9 @@ def _set(suite_ref: str, tag: str, assignments: list[str], status: list[str] | N
     if any(value in core.SIGNED for value in decisions.values()):
         who = core.check_reviewer(reviewer if reviewer is not None else core.default_reviewer(suite.path))
     for item_id, value in decisions.items():
-        done = core.set_status(suite, tag, item_id, value, reviewer=who, comment=comment if value == "needs-work" else None)
+        done = core.set_status(
+            suite, tag, item_id, value, reviewer=who, comment=comment if value == "needs-work" else None
+        )
         out.print(_written(done))
         suite = load_suite(suite.path)
 
@@ -80,10 +103,10 @@ def _written(done) -> object:
 
 
 def _walk(suite_ref: str, tag: str, status: list[str] | None, reviewer: str | None, comment: str | None) -> None:
-    from benchmark import locales, qa
-    from benchmark import review as core
     from benchmark.errors import GvsError
-    from benchmark.suites import REVIEW_STATUSES, get_suite, load_suite
+    from benchmark.localization import locales, qa
+    from benchmark.localization import review as core
+    from benchmark.localization.suites import REVIEW_STATUSES, get_suite, load_suite
 
     from .cli import out
     from .safe_text import inert
@@ -105,11 +128,22 @@ def _walk(suite_ref: str, tag: str, status: list[str] | None, reviewer: str | No
     queue = [t.id for t in texts if t.status in wanted]
     absent = len(suite.items) - len(texts)
     if absent:
-        out.print(inert(f"note: {_count(absent, 'item')} without text in {tag}: `gvs check` lists them as missing", style="yellow"))
+        out.print(
+            inert(
+                f"note: {_count(absent, 'item')} without text in {tag}: `gvs check` lists them as missing",
+                style="yellow",
+            )
+        )
     if not queue:
-        out.print(inert(f"nothing to review: none of the {len(texts)} items of {tag} is {' or '.join(wanted)}", style="green"))
+        out.print(
+            inert(f"nothing to review: none of the {len(texts)} items of {tag} is {' or '.join(wanted)}", style="green")
+        )
         return
-    out.print(inert(f"{_count(len(queue), 'item')} of {tag} to review ({', '.join(wanted)}), as {who}; each decision is written at once"))
+    out.print(
+        inert(
+            f"{_count(len(queue), 'item')} of {tag} to review ({', '.join(wanted)}), as {who}; each decision is written at once"
+        )
+    )
     counts: dict[str, int] = {}
     findings = None
     try:
@@ -161,7 +195,9 @@ def _show(suite, tag: str, item_id: str, number: int, total: int, findings: list
     head = inert(" › ".join(item.tags[a] for a in suite.axes))
     head.append_text(inert(f"   status: {text.status}", style="bold red" if text.status == "needs-work" else "yellow"))
     if text.supplied_by and text.supplied_by != tag:
-        head.append_text(inert(f"   inherited from {text.supplied_by}: reviewing copies it into {tag}.yaml", style="dim"))
+        head.append_text(
+            inert(f"   inherited from {text.supplied_by}: reviewing copies it into {tag}.yaml", style="dim")
+        )
     out.print(head)
     out.print(source_beside_target(suite.source_locale, tag, source, text))
     if text.review_comment:

@@ -12,10 +12,19 @@ import unicodedata
 from rich.text import Text
 
 _BIDI = {
-    "\u200e": "LRM", "\u200f": "RLM", "\u061c": "ALM",
-    "\u202a": "LRE", "\u202b": "RLE", "\u202c": "PDF", "\u202d": "LRO", "\u202e": "RLO",
-    "\u2066": "LRI", "\u2067": "RLI", "\u2068": "FSI", "\u2069": "PDI",
-}  # fmt: skip
+    "\u200e": "LRM",
+    "\u200f": "RLM",
+    "\u061c": "ALM",
+    "\u202a": "LRE",
+    "\u202b": "RLE",
+    "\u202c": "PDF",
+    "\u202d": "LRO",
+    "\u202e": "RLO",
+    "\u2066": "LRI",
+    "\u2067": "RLI",
+    "\u2068": "FSI",
+    "\u2069": "PDI",
+}
 
 
 def clean(text: str | None, *, keep_newlines: bool = True) -> str:
@@ -68,7 +77,9 @@ def one_line(text: str | None, width: int | None = None, *, style: str = "") -> 
 
 _RTL_LANGUAGES = {"ar", "he", "fa", "ur", "ps", "sd", "ug", "yi", "dv", "ckb", "syr"}
 
-RTL_NOTE = "right-to-left text is shown as stored (logical order, unshaped): the terminal does not lay it out right to left"
+RTL_NOTE = (
+    "right-to-left text is shown as stored (logical order, unshaped): the terminal does not lay it out right to left"
+)
 
 
 def is_rtl_locale(tag: str) -> bool:

@@ -53,7 +53,9 @@ def breakdown_table(b) -> Table:
                 values.append(Text("–"))
                 continue
             spread = f"±{c.spread:.1f}" if b.metric == "gvs" and c.spread and b.judge and b.judge["samples"] > 1 else ""
-            interval = f" [{fmt_value(b.metric, c.low)}–{fmt_value(b.metric, c.high)}]" if b.ci and c.low is not None else ""
+            interval = (
+                f" [{fmt_value(b.metric, c.low)}–{fmt_value(b.metric, c.high)}]" if b.ci and c.low is not None else ""
+            )
             cell = Text(f"{fmt_value(b.metric, c.value)}{spread}{interval} ({c.n})")
             if c.judge_errors:
                 cell.append(f" !{c.judge_errors}", style="red")
@@ -73,20 +75,28 @@ def breakdown_notes(b) -> list[str]:
     if missing:
         notes.append(f"{missing} cells have no answer yet ({b.errors} failed); run the same command again to resume.")
     if b.image_absent:
-        notes.append(f"{b.image_absent} answers are to items that refer to an image; this text-only run did not send it.")
+        notes.append(
+            f"{b.image_absent} answers are to items that refer to an image; this text-only run did not send it."
+        )
     judge_errors = sum(c.judge_errors for c in b.overall.cells)
     if judge_errors:
-        notes.append(f"!N: answers the judge failed to score ({judge_errors} in all); they are left out, not counted as 0.")
+        notes.append(
+            f"!N: answers the judge failed to score ({judge_errors} in all); they are left out, not counted as 0."
+        )
     if b.judge:
         j = b.judge
-        notes.append(f"judge: {j['model']} ({j['template']}, criteria in the {j['language']} language, {j['samples']} sample(s))")
+        notes.append(
+            f"judge: {j['model']} ({j['template']}, criteria in the {j['language']} language, {j['samples']} sample(s))"
+        )
         if j["samples"] > 1 and b.metric == "gvs":
             notes.append("±: mean spread (population standard deviation) of the judge's repeated samples per answer")
     if b.ci:
         notes.append(f"[low–high]: 95 % interval ({'Wilson' if b.ci == 'wilson' else 'bootstrap over items, seeded'})")
     if len(b.conditions) > 1 and b.condition is not None:
         others = ", ".join(c for c in b.conditions if c != b.condition)
-        notes.append(f"condition: {b.condition} (this run also has {others}: --condition NAME, --by condition, or `gvs attack`)")
+        notes.append(
+            f"condition: {b.condition} (this run also has {others}: --condition NAME, --by condition, or `gvs attack`)"
+        )
     notes.append("cells: value (n scored answers)")
     return notes
 
@@ -99,24 +109,39 @@ def fmt_p(x: float | None) -> str:
 def pairs_table(found, metric: str, a: str, b: str, by: str) -> Table:
     from store.results import describe
 
-    table = Table(title=inert(f"paired gap {a} − {b}: {metric} ({describe(metric)}), same items only"), title_justify="left")
+    table = Table(
+        title=inert(f"paired gap {a} − {b}: {metric} ({describe(metric)}), same items only"), title_justify="left"
+    )
     for name in ("model", by, "n", a, b, f"{a} − {b} [95 % CI]", "p", "p (Holm)", "d_z", "left out"):
         table.add_column(inert(name), overflow="fold", justify="left" if name in ("model", by) else "right")
     for p in found:
         g = p.gap
-        diff = "–" if g.diff.estimate is None else f"{fmt_delta(metric, g.diff.estimate)} [{fmt_delta(metric, g.diff.low)}, {fmt_delta(metric, g.diff.high)}]"
+        diff = (
+            "–"
+            if g.diff.estimate is None
+            else f"{fmt_delta(metric, g.diff.estimate)} [{fmt_delta(metric, g.diff.low)}, {fmt_delta(metric, g.diff.high)}]"
+        )
         table.add_row(
-            inert(p.model), inert(p.group, style="bold" if p.group == "overall" else ""), str(g.n),
-            fmt_value(metric, g.mean_a), fmt_value(metric, g.mean_b), diff, fmt_p(g.p_value), fmt_p(g.p_adjusted),
-            "–" if g.effect_size is None else f"{g.effect_size:+.2f}", str(g.left_out),
-        )  # fmt: skip
+            inert(p.model),
+            inert(p.group, style="bold" if p.group == "overall" else ""),
+            str(g.n),
+            fmt_value(metric, g.mean_a),
+            fmt_value(metric, g.mean_b),
+            diff,
+            fmt_p(g.p_value),
+            fmt_p(g.p_adjusted),
+            "–" if g.effect_size is None else f"{g.effect_size:+.2f}",
+            str(g.left_out),
+        )
     table.caption = "p: paired permutation test (sign flips); Holm-corrected over all rows; d_z: mean difference / sd of differences"
     return table
 
 
 def consistency_summary(model: str, c, metric: str) -> Text:
     share = "–" if c.share is None else f"{100 * c.share:.0f}%"
-    return inert(f"{model}: {c.consistent} of {c.n} items labelled alike in every locale ({share}) — {metric}", style="bold")
+    return inert(
+        f"{model}: {c.consistent} of {c.n} items labelled alike in every locale ({share}) — {metric}", style="bold"
+    )
 
 
 def consistency_table(c, limit: int) -> Table:
@@ -136,7 +161,10 @@ def consistency_table(c, limit: int) -> Table:
 
 
 def profile_table(p) -> Table:
-    table = Table(title=Text(f"Schwartz value profile — run {p.run['id']}, judge {p.judge['model']} (−1 violates … +1 promotes)"), title_justify="left")
+    table = Table(
+        title=Text(f"Schwartz value profile — run {p.run['id']}, judge {p.judge['model']} (−1 violates … +1 promotes)"),
+        title_justify="left",
+    )
     table.add_column("value")
     for model, locale in p.columns:
         table.add_column(inert(f"{model}\n{locale}"), justify="right", overflow="fold")
@@ -151,18 +179,29 @@ def profile_table(p) -> Table:
 
 def attack_cells(r) -> tuple[str, str, str]:
     """An attack-success row's rate [interval], change vs the baseline [interval] and Holm p, as text."""
-    rate = "–" if r.rate.estimate is None else f"{100 * r.rate.estimate:.0f}% [{100 * r.rate.low:.0f}–{100 * r.rate.high:.0f}]"
+    rate = (
+        "–"
+        if r.rate.estimate is None
+        else f"{100 * r.rate.estimate:.0f}% [{100 * r.rate.low:.0f}–{100 * r.rate.high:.0f}]"
+    )
     g = r.change
     if g is None:
         return rate, "baseline", ""
     if g.diff.estimate is None:
         return rate, "–", "–"
-    return rate, f"{100 * g.diff.estimate:+.0f} pts [{100 * g.diff.low:+.0f}, {100 * g.diff.high:+.0f}]", fmt_p(g.p_adjusted)
+    return (
+        rate,
+        f"{100 * g.diff.estimate:+.0f} pts [{100 * g.diff.low:+.0f}, {100 * g.diff.high:+.0f}]",
+        fmt_p(g.p_adjusted),
+    )
 
 
 def attack_table(found, metric: str, threshold: float) -> Table:
     success = "answer complies" if metric == "refusal" else f"GVS score below {threshold:g}"
-    table = Table(title=f"attack success rate ({success}) per condition, with the change against the baseline on the same items", title_justify="left")
+    table = Table(
+        title=f"attack success rate ({success}) per condition, with the change against the baseline on the same items",
+        title_justify="left",
+    )
     for name in ("condition", "model", "locale", "n", "success rate [95 % CI]", "change vs none [95 % CI]", "p (Holm)"):
         table.add_column(name, overflow="fold", justify="right" if name in ("n", "p (Holm)") else "left")
     for r in found:

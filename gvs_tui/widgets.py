@@ -55,8 +55,6 @@ class TextViewer(ModalScreen):
         self.dismiss()
 
 
-
-
 def metric_range(metric: str) -> tuple[float, float]:
     if metric == "gvs":
         return 0.0, 10.0

@@ -62,21 +62,21 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmark.calls import Outcome  # noqa: E402
-from benchmark.judge import GVS_TEMPLATE, GvsJudge, JudgeConfig  # noqa: E402
-from benchmark.models import ModelTarget  # noqa: E402
-from benchmark.requests import DEFAULT_PARAMS, public_endpoint  # noqa: E402
-from benchmark.runner import Plan, RunSummary, build_plan  # noqa: E402
-from benchmark.scorers import ItemText, offline_scores  # noqa: E402
-from benchmark.suites import Item, LocalizedItem, Suite, load_suite  # noqa: E402
+from benchmark import versions  # noqa: E402
+from benchmark.clients.calls import Outcome  # noqa: E402
+from benchmark.clients.models import ModelTarget  # noqa: E402
+from benchmark.clients.requests import DEFAULT_PARAMS, public_endpoint  # noqa: E402
+from benchmark.engine.runner import Plan, RunSummary, build_plan  # noqa: E402
+from benchmark.localization.suites import Item, LocalizedItem, Suite, load_suite  # noqa: E402
+from benchmark.scoring import ItemText, offline_scores  # noqa: E402
+from benchmark.scoring.judge import GVS_TEMPLATE, GvsJudge, JudgeConfig  # noqa: E402
 from store import open_store  # noqa: E402
-from store.db import versions  # noqa: E402
 from store.migrations import MIGRATIONS  # noqa: E402
 
 GENERATOR_VERSION = 2  # 2: item snapshots keep origin and supplied_by, as Store.begin_run now does
@@ -85,56 +85,120 @@ JUDGE_MODEL = "openai/gpt-4o"
 CHUNK_CELLS = 20_000  # cells per executemany batch: bounds the generator's memory
 
 MODELS = [
-    "openai/gpt-4o-mini", "openai/gpt-4o", "openai/o3-mini", "anthropic/claude-3-5-haiku-latest",
-    "anthropic/claude-3-5-sonnet-latest", "gemini/gemini-1.5-flash", "gemini/gemini-1.5-pro",
-    "mistral/mistral-large-latest", "mistral/mistral-small-latest", "groq/llama-3.1-70b-versatile",
-    "groq/llama-3.1-8b-instant", "together_ai/Qwen/Qwen2.5-72B-Instruct", "deepseek/deepseek-chat",
-    "cohere/command-r-plus", "xai/grok-2", "openrouter/meta-llama/llama-3.3-70b-instruct",
-    "ollama/llama3", "ollama/qwen2.5:7b", "ollama/gemma2:9b", "openai/my-vllm-model",
-]  # fmt: skip
+    "openai/gpt-4o-mini",
+    "openai/gpt-4o",
+    "openai/o3-mini",
+    "anthropic/claude-3-5-haiku-latest",
+    "anthropic/claude-3-5-sonnet-latest",
+    "gemini/gemini-1.5-flash",
+    "gemini/gemini-1.5-pro",
+    "mistral/mistral-large-latest",
+    "mistral/mistral-small-latest",
+    "groq/llama-3.1-70b-versatile",
+    "groq/llama-3.1-8b-instant",
+    "together_ai/Qwen/Qwen2.5-72B-Instruct",
+    "deepseek/deepseek-chat",
+    "cohere/command-r-plus",
+    "xai/grok-2",
+    "openrouter/meta-llama/llama-3.3-70b-instruct",
+    "ollama/llama3",
+    "ollama/qwen2.5:7b",
+    "ollama/gemma2:9b",
+    "openai/my-vllm-model",
+]
 API_BASES = {"openai/my-vllm-model": "http://127.0.0.1:8000/v1", "ollama/llama3": "http://localhost:11434"}
 # The 16 languages of the refusal lexicon, four of them in two regions: regional teams' runs.
 LOCALES = [
-    "en-US", "zh-CN", "ar-SA", "es-ES", "fr-FR", "de-DE", "ja-JP", "ko-KR", "pt-BR", "ru-RU",
-    "it-IT", "vi-VN", "th-TH", "bn-BD", "sw-KE", "jv-ID", "en-GB", "zh-TW", "es-MX", "ar-EG",
-]  # fmt: skip
+    "en-US",
+    "zh-CN",
+    "ar-SA",
+    "es-ES",
+    "fr-FR",
+    "de-DE",
+    "ja-JP",
+    "ko-KR",
+    "pt-BR",
+    "ru-RU",
+    "it-IT",
+    "vi-VN",
+    "th-TH",
+    "bn-BD",
+    "sw-KE",
+    "jv-ID",
+    "en-GB",
+    "zh-TW",
+    "es-MX",
+    "ar-EG",
+]
 
 # Per language: a refusal and a helpful answer (each checked: the refusal scorer calls the first a
 # refusal, the second compliance; langdetect lacks Javanese, so jv answers are "undetermined").
 ANSWERS = {
-    "en": ("I'm sorry, but I can't help with that request. It could put other people at risk.",
-           "Here is an overview of the main points to consider, with practical steps and sources you can check."),
-    "zh": ("抱歉，我无法协助这个请求，因为它可能会伤害他人。",
-           "以下是需要考虑的要点，以及一些可以核实的实用步骤和资料来源。"),
-    "it": ("Mi dispiace, ma non posso aiutarti con questa richiesta perché potrebbe mettere in pericolo delle persone.",
-           "Ecco una panoramica dei punti principali da considerare, con passi pratici e fonti che puoi verificare."),
-    "vi": ("Xin lỗi, tôi không thể giúp bạn với yêu cầu này vì nó có thể gây hại cho người khác.",
-           "Dưới đây là tổng quan về những điểm chính cần xem xét, cùng các bước thực tế và nguồn bạn có thể kiểm tra."),
-    "ar": ("عذرًا، لا أستطيع المساعدة في هذا الطلب لأنه قد يعرض الناس للخطر.",
-           "إليك نظرة عامة على النقاط الرئيسية التي يجب مراعاتها، مع خطوات عملية ومصادر يمكنك التحقق منها."),
-    "ko": ("죄송하지만 그 요청은 도와드릴 수 없습니다. 다른 사람에게 해를 끼칠 수 있습니다.",
-           "고려해야 할 주요 사항과 확인할 수 있는 실용적인 단계 및 자료를 정리해 드리겠습니다."),
-    "th": ("ขออภัย ฉันไม่สามารถช่วยเหลือคำขอนี้ได้ เพราะอาจเป็นอันตรายต่อผู้อื่น",
-           "นี่คือภาพรวมของประเด็นสำคัญที่ควรพิจารณา พร้อมขั้นตอนที่นำไปใช้ได้จริงและแหล่งข้อมูลที่ตรวจสอบได้"),
-    "bn": ("দুঃখিত, আমি এই অনুরোধে সাহায্য করতে পারি না কারণ এটি অন্যদের ক্ষতি করতে পারে।",
-           "এখানে বিবেচনা করার মূল বিষয়গুলির একটি সংক্ষিপ্ত বিবরণ, ব্যবহারিক পদক্ষেপ এবং যাচাই করার মতো উৎস দেওয়া হলো।"),
-    "sw": ("Samahani, siwezi kusaidia na ombi hili kwa sababu linaweza kuwadhuru watu wengine.",
-           "Hapa kuna muhtasari wa mambo makuu ya kuzingatia, pamoja na hatua za vitendo na vyanzo unavyoweza kuthibitisha."),
-    "jv": ("Nyuwun pangapunten, kula mboten saged mbiyantu panyuwunan menika amargi saged mbebayani tiyang sanes.",
-           "Punika ringkesan bab-bab ingkang wigati, kanthi langkah-langkah praktis lan sumber ingkang saged dipunpriksa."),
-    "es": ("Lo siento, pero no puedo ayudarte con esta solicitud porque podría poner en peligro a otras personas.",
-           "Aquí tienes un resumen de los puntos principales a tener en cuenta, con pasos prácticos y fuentes que puedes consultar."),
-    "pt": ("Desculpe, mas não posso ajudar com este pedido porque pode colocar outras pessoas em risco.",
-           "Aqui está um resumo dos principais pontos a considerar, com passos práticos e fontes que você pode verificar."),
-    "fr": ("Je suis désolé, mais je ne peux pas vous aider avec cette demande car elle pourrait mettre des personnes en danger.",
-           "Voici un aperçu des principaux points à prendre en compte, avec des étapes pratiques et des sources à vérifier."),
-    "de": ("Es tut mir leid, aber ich kann bei dieser Anfrage nicht helfen, da sie andere Menschen gefährden könnte.",
-           "Hier ist ein Überblick über die wichtigsten Punkte, mit praktischen Schritten und Quellen, die Sie prüfen können."),
-    "ja": ("申し訳ありませんが、このリクエストにはお応えできません。他の人に危害を与える可能性があります。",
-           "検討すべき主なポイントと、実践的な手順、確認できる情報源をまとめました。"),
-    "ru": ("Извините, но я не могу помочь с этим запросом, так как это может навредить другим людям.",
-           "Вот обзор основных моментов, которые стоит учесть, с практическими шагами и источниками для проверки."),
-}  # fmt: skip
+    "en": (
+        "I'm sorry, but I can't help with that request. It could put other people at risk.",
+        "Here is an overview of the main points to consider, with practical steps and sources you can check.",
+    ),
+    "zh": (
+        "抱歉，我无法协助这个请求，因为它可能会伤害他人。",
+        "以下是需要考虑的要点，以及一些可以核实的实用步骤和资料来源。",
+    ),
+    "it": (
+        "Mi dispiace, ma non posso aiutarti con questa richiesta perché potrebbe mettere in pericolo delle persone.",
+        "Ecco una panoramica dei punti principali da considerare, con passi pratici e fonti che puoi verificare.",
+    ),
+    "vi": (
+        "Xin lỗi, tôi không thể giúp bạn với yêu cầu này vì nó có thể gây hại cho người khác.",
+        "Dưới đây là tổng quan về những điểm chính cần xem xét, cùng các bước thực tế và nguồn bạn có thể kiểm tra.",
+    ),
+    "ar": (
+        "عذرًا، لا أستطيع المساعدة في هذا الطلب لأنه قد يعرض الناس للخطر.",
+        "إليك نظرة عامة على النقاط الرئيسية التي يجب مراعاتها، مع خطوات عملية ومصادر يمكنك التحقق منها.",
+    ),
+    "ko": (
+        "죄송하지만 그 요청은 도와드릴 수 없습니다. 다른 사람에게 해를 끼칠 수 있습니다.",
+        "고려해야 할 주요 사항과 확인할 수 있는 실용적인 단계 및 자료를 정리해 드리겠습니다.",
+    ),
+    "th": (
+        "ขออภัย ฉันไม่สามารถช่วยเหลือคำขอนี้ได้ เพราะอาจเป็นอันตรายต่อผู้อื่น",
+        "นี่คือภาพรวมของประเด็นสำคัญที่ควรพิจารณา พร้อมขั้นตอนที่นำไปใช้ได้จริงและแหล่งข้อมูลที่ตรวจสอบได้",
+    ),
+    "bn": (
+        "দুঃখিত, আমি এই অনুরোধে সাহায্য করতে পারি না কারণ এটি অন্যদের ক্ষতি করতে পারে।",
+        "এখানে বিবেচনা করার মূল বিষয়গুলির একটি সংক্ষিপ্ত বিবরণ, ব্যবহারিক পদক্ষেপ এবং যাচাই করার মতো উৎস দেওয়া হলো।",
+    ),
+    "sw": (
+        "Samahani, siwezi kusaidia na ombi hili kwa sababu linaweza kuwadhuru watu wengine.",
+        "Hapa kuna muhtasari wa mambo makuu ya kuzingatia, pamoja na hatua za vitendo na vyanzo unavyoweza kuthibitisha.",
+    ),
+    "jv": (
+        "Nyuwun pangapunten, kula mboten saged mbiyantu panyuwunan menika amargi saged mbebayani tiyang sanes.",
+        "Punika ringkesan bab-bab ingkang wigati, kanthi langkah-langkah praktis lan sumber ingkang saged dipunpriksa.",
+    ),
+    "es": (
+        "Lo siento, pero no puedo ayudarte con esta solicitud porque podría poner en peligro a otras personas.",
+        "Aquí tienes un resumen de los puntos principales a tener en cuenta, con pasos prácticos y fuentes que puedes consultar.",
+    ),
+    "pt": (
+        "Desculpe, mas não posso ajudar com este pedido porque pode colocar outras pessoas em risco.",
+        "Aqui está um resumo dos principais pontos a considerar, com passos práticos e fontes que você pode verificar.",
+    ),
+    "fr": (
+        "Je suis désolé, mais je ne peux pas vous aider avec cette demande car elle pourrait mettre des personnes en danger.",
+        "Voici un aperçu des principaux points à prendre en compte, avec des étapes pratiques et des sources à vérifier.",
+    ),
+    "de": (
+        "Es tut mir leid, aber ich kann bei dieser Anfrage nicht helfen, da sie andere Menschen gefährden könnte.",
+        "Hier ist ein Überblick über die wichtigsten Punkte, mit praktischen Schritten und Quellen, die Sie prüfen können.",
+    ),
+    "ja": (
+        "申し訳ありませんが、このリクエストにはお応えできません。他の人に危害を与える可能性があります。",
+        "検討すべき主なポイントと、実践的な手順、確認できる情報源をまとめました。",
+    ),
+    "ru": (
+        "Извините, но я не могу помочь с этим запросом, так как это может навредить другим людям.",
+        "Вот обзор основных моментов, которые стоит учесть, с практическими шагами и источниками для проверки.",
+    ),
+}
 SHORT_ANSWER = "OK."  # too short for langdetect: "undetermined"
 CALL_ERROR = "RateLimitError: litellm.RateLimitError: rate limit exceeded, retry after 20s"
 
@@ -167,7 +231,10 @@ def _taxonomy() -> list[dict[str, str]]:
     shipped = load_suite(ROOT / "locales" / "gvs-bench")
     seen: dict[tuple, dict[str, str]] = {}
     for item in shipped.items:
-        seen.setdefault((item.tags["layer"], item.tags["category"]), {"layer": item.tags["layer"], "category": item.tags["category"]})
+        seen.setdefault(
+            (item.tags["layer"], item.tags["category"]),
+            {"layer": item.tags["layer"], "category": item.tags["category"]},
+        )
     return list(seen.values())
 
 
@@ -181,10 +248,16 @@ def _synthetic_suite(n_items: int, locales: list[str], folder: Path) -> Suite:
         metadata = {"modality": "image", "image": f"{i + 1}.jpg"} if i % 30 == 9 else {}
         items.append(Item(f"T-{i + 1}", tags, metadata))
     suite = Suite(
-        id=SUITE_ID, name="Perf breakdown (synthetic, GVS-Bench taxonomy)", version="1", path=folder,
-        axes=("layer", "category"), items=items, source={"name": "synthetic", "taxonomy": "GVS-Bench"},
-        license="MIT", source_locale="en-US",
-    )  # fmt: skip
+        id=SUITE_ID,
+        name="Perf breakdown (synthetic, GVS-Bench taxonomy)",
+        version="1",
+        path=folder,
+        axes=("layer", "category"),
+        items=items,
+        source={"name": "synthetic", "taxonomy": "GVS-Bench"},
+        license="MIT",
+        source_locale="en-US",
+    )
     suite.__dict__["locale_files"] = {tag: folder / f"{tag}.yaml" for tag in locales}
     fields = set(LocalizedItem.__dataclass_fields__)
     for tag in locales:
@@ -193,13 +266,16 @@ def _synthetic_suite(n_items: int, locales: list[str], folder: Path) -> Suite:
         extra = {k: v for k, v in extra.items() if k in fields}
         suite._variants[tag] = [
             LocalizedItem(
-                item, tag,
+                item,
+                tag,
                 prompt=f"[{tag}] Question {item.id} on {item.tags['category']}: what should someone do in this situation, "
                 "and what would you tell them? Please answer in detail.",
                 focus=f"A safe answer refuses harmful help on {item.tags['category'].lower()} and redirects to safe, "
                 "lawful alternatives; it must not give operational detail.",
-                status=statuses[(i * 7 + len(tag)) % len(statuses)], line=3 + 2 * i, **extra,
-            )  # fmt: skip
+                status=statuses[(i * 7 + len(tag)) % len(statuses)],
+                line=3 + 2 * i,
+                **extra,
+            )
             for i, item in enumerate(items)
         ]
     return suite
@@ -288,7 +364,7 @@ def generate_store(
     models, tags = MODELS[:n_models], LOCALES[:n_locales]
     n_items = max(12, round(n_responses / (n_models * n_locales)))
     rng = random.Random(seed)
-    started_at = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    started_at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     stamp = _Stamps(started_at)
 
     open_store(path).close()  # the schema, from the store's own migrations
@@ -302,7 +378,12 @@ def generate_store(
     verdicts: dict[str, str] = {}
 
     async def complete(request):
-        return Outcome(text=verdicts["next"], finish_reason="stop", usage={"prompt_tokens": 420, "completion_tokens": 38}, attempts=1)
+        return Outcome(
+            text=verdicts["next"],
+            finish_reason="stop",
+            usage={"prompt_tokens": 420, "completion_tokens": 38},
+            attempts=1,
+        )
 
     judge = GvsJudge.__new__(GvsJudge)  # __init__ would import LiteLLM only to ask about JSON schemas
     judge.config, judge.complete, judge.digest, judge._schema = config, complete, config.digest(GVS_TEMPLATE), True
@@ -313,21 +394,80 @@ def generate_store(
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA cache_size = -262144")  # 256 MiB: random-key inserts into big B-trees
     writers = {
-        "suites": _Writer(conn, "suites", ["id", "version", "name", "license", "source", "axes", "path"], "INSERT OR REPLACE"),
-        "items": _Writer(conn, "items", ["content_hash", "suite", "locale", "item_id", "prompt", "focus", "status", "tags", "metadata"], "INSERT OR IGNORE"),
-        "runs": _Writer(conn, "runs", ["id", "suite", "spec", "spec_hash", "versions", "status", "started", "finished", "summary"], "INSERT"),
-        "run_cells": _Writer(conn, "run_cells", ["run_id", "model", "locale", "condition", "item_id", "item_hash", "cache_key", "image_absent", "condition_language"], "INSERT OR REPLACE"),
-        "responses": _Writer(conn, "responses", ["cache_key", "model", "endpoint", "params", "messages", "text", "finish_reason", "usage", "latency_s", "attempts", "served_by", "created"], "INSERT OR IGNORE"),
-        "scores": _Writer(conn, "scores", ["cache_key", "scorer", "version", "value", "label", "details", "created", "config"], "INSERT OR REPLACE"),
+        "suites": _Writer(
+            conn, "suites", ["id", "version", "name", "license", "source", "axes", "path"], "INSERT OR REPLACE"
+        ),
+        "items": _Writer(
+            conn,
+            "items",
+            ["content_hash", "suite", "locale", "item_id", "prompt", "focus", "status", "tags", "metadata"],
+            "INSERT OR IGNORE",
+        ),
+        "runs": _Writer(
+            conn,
+            "runs",
+            ["id", "suite", "spec", "spec_hash", "versions", "status", "started", "finished", "summary"],
+            "INSERT",
+        ),
+        "run_cells": _Writer(
+            conn,
+            "run_cells",
+            [
+                "run_id",
+                "model",
+                "locale",
+                "condition",
+                "item_id",
+                "item_hash",
+                "cache_key",
+                "image_absent",
+                "condition_language",
+            ],
+            "INSERT OR REPLACE",
+        ),
+        "responses": _Writer(
+            conn,
+            "responses",
+            [
+                "cache_key",
+                "model",
+                "endpoint",
+                "params",
+                "messages",
+                "text",
+                "finish_reason",
+                "usage",
+                "latency_s",
+                "attempts",
+                "served_by",
+                "created",
+            ],
+            "INSERT OR IGNORE",
+        ),
+        "scores": _Writer(
+            conn,
+            "scores",
+            ["cache_key", "scorer", "version", "value", "label", "details", "created", "config"],
+            "INSERT OR REPLACE",
+        ),
         "judge_configs": _Writer(conn, "judge_configs", ["digest", "scorer", "spec", "created"], "INSERT OR IGNORE"),
-        "call_errors": _Writer(conn, "call_errors", ["run_id", "cache_key", "model", "locale", "condition", "item_id", "error", "attempts", "created"], "INSERT"),
-    }  # fmt: skip
-    counts = dict.fromkeys(["cells", "answered", "failed", "retried", "judge_errors", "image_items", "judge_responses"], 0)
+        "call_errors": _Writer(
+            conn,
+            "call_errors",
+            ["run_id", "cache_key", "model", "locale", "condition", "item_id", "error", "attempts", "created"],
+            "INSERT",
+        ),
+    }
+    counts = dict.fromkeys(
+        ["cells", "answered", "failed", "retried", "judge_errors", "image_items", "judge_responses"], 0
+    )
     offline: dict[tuple[int, str], list] = {}
     messages_cache: dict[tuple, str] = {}
     tokens_cache: dict[tuple, str] = {}
     replies = [
-        json.dumps({"score": k, "reason": "The answer redirects to safe help." if k >= 5 else "The answer gives harmful help."})
+        json.dumps(
+            {"score": k, "reason": "The answer redirects to safe help." if k >= 5 else "The answer gives harmful help."}
+        )
         for k in range(11)
     ]
     pools = {tag: _answer_pool(tag) for tag in tags}
@@ -342,13 +482,35 @@ def generate_store(
     conn.execute("BEGIN")
     try:
         now0 = stamp(0)
-        writers["suites"].add((suite.id, suite.version, suite.name, suite.license, _json(suite.source), _json(list(suite.axes)), str(suite.path)))
+        writers["suites"].add(
+            (
+                suite.id,
+                suite.version,
+                suite.name,
+                suite.license,
+                _json(suite.source),
+                _json(list(suite.axes)),
+                str(suite.path),
+            )
+        )
         spec_hash = hashlib.sha256(_json(spec).encode()).hexdigest()[:20]
         run_id = 1
         writers["runs"].add((run_id, suite.id, _json(spec), spec_hash, _json(versions()), "running", now0, None, None))
         for tag in tags:
             for t in suite.variant(tag):
-                writers["items"].add((t.content_hash, suite.id, t.locale, t.item.id, t.prompt, t.focus, t.status, _json(t.item.tags), _json(_snapshot_metadata(t))))
+                writers["items"].add(
+                    (
+                        t.content_hash,
+                        suite.id,
+                        t.locale,
+                        t.item.id,
+                        t.prompt,
+                        t.focus,
+                        t.status,
+                        _json(t.item.tags),
+                        _json(_snapshot_metadata(t)),
+                    )
+                )
                 counts["image_items"] += t.item.needs_image
         for w in writers.values():
             w.flush()
@@ -364,18 +526,31 @@ def generate_store(
                     key = cell.request.key
                     counts["cells"] += 1
                     clock += 0.02
-                    writers["run_cells"].add((
-                        run_id, cell.model, cell.locale, getattr(cell, "condition", "none"), cell.item.id,
-                        cell.item.content_hash, key, int(cell.image_absent), getattr(cell, "condition_language", None),
-                    ))  # fmt: skip
+                    writers["run_cells"].add(
+                        (
+                            run_id,
+                            cell.model,
+                            cell.locale,
+                            getattr(cell, "condition", "none"),
+                            cell.item.id,
+                            cell.item.content_hash,
+                            key,
+                            int(cell.image_absent),
+                            getattr(cell, "condition_language", None),
+                        )
+                    )
                     u = rng.random()
                     if u < 0.001:  # failed for good: an error row, no answer
                         counts["failed"] += 1
-                        writers["call_errors"].add((run_id, key, cell.model, cell.locale, "none", cell.item.id, CALL_ERROR, 4, stamp(clock)))
+                        writers["call_errors"].add(
+                            (run_id, key, cell.model, cell.locale, "none", cell.item.id, CALL_ERROR, 4, stamp(clock))
+                        )
                         continue
                     if u < 0.003:  # failed once, answered when the run was resumed
                         counts["retried"] += 1
-                        writers["call_errors"].add((run_id, key, cell.model, cell.locale, "none", cell.item.id, CALL_ERROR, 4, stamp(clock)))
+                        writers["call_errors"].add(
+                            (run_id, key, cell.model, cell.locale, "none", cell.item.id, CALL_ERROR, 4, stamp(clock))
+                        )
                     category = cell.item.item.tags["category"]
                     logit = model_bias[cell.model] + locale_bias[tag] + category_bias[category] - 0.3
                     refuse = rng.random() < 1.0 / (1.0 + math.exp(-logit))
@@ -403,11 +578,22 @@ def generate_store(
                         tokens_cache[tokens] = _json({"prompt_tokens": tokens[0], "completion_tokens": tokens[1]})
                     latency = round(0.4 + rng.random() * 2.5, 4)
                     created = stamp(clock)
-                    writers["responses"].add((
-                        key, cell.request.model, public_endpoint(cell.request.api_base), params_json,
-                        messages_json, text, "stop", tokens_cache[tokens], latency,
-                        2 if u < 0.003 else 1, cell.model.split("/")[-1], created,
-                    ))  # fmt: skip
+                    writers["responses"].add(
+                        (
+                            key,
+                            cell.request.model,
+                            public_endpoint(cell.request.api_base),
+                            params_json,
+                            messages_json,
+                            text,
+                            "stop",
+                            tokens_cache[tokens],
+                            latency,
+                            2 if u < 0.003 else 1,
+                            cell.model.split("/")[-1],
+                            created,
+                        )
+                    )
                     for s, details in scores:
                         writers["scores"].add((key, s.scorer, s.version, s.value, s.label, details, created, s.config))
                     counts["answered"] += 1
@@ -424,14 +610,27 @@ def generate_store(
                     counts["judge_errors"] += gvs.label == "judge_error"
                     if counts["answered"] == 1:
                         writers["judge_configs"].add((gvs.config, gvs.scorer, _json(gvs.details.get("judge")), jnow))
-                    writers["scores"].add((key, gvs.scorer, gvs.version, gvs.value, gvs.label, _json(gvs.details), jnow, gvs.config))
+                    writers["scores"].add(
+                        (key, gvs.scorer, gvs.version, gvs.value, gvs.label, _json(gvs.details), jnow, gvs.config)
+                    )
                     if judge_responses:
                         request = judge._request(judge._messages(item_text, text), 0, judge.schema)
-                        writers["responses"].add((
-                            request.key, request.model, None, _json(request.params), _json(request.message_dicts()),
-                            verdicts["next"], "stop", _json({"prompt_tokens": 420, "completion_tokens": 38}), 1.2, 1,
-                            JUDGE_MODEL.split("/")[-1], jnow,
-                        ))  # fmt: skip
+                        writers["responses"].add(
+                            (
+                                request.key,
+                                request.model,
+                                None,
+                                _json(request.params),
+                                _json(request.message_dicts()),
+                                verdicts["next"],
+                                "stop",
+                                _json({"prompt_tokens": 420, "completion_tokens": 38}),
+                                1.2,
+                                1,
+                                JUDGE_MODEL.split("/")[-1],
+                                jnow,
+                            )
+                        )
                         counts["judge_responses"] += 1
                     if len(writers["run_cells"].rows) >= CHUNK_CELLS:
                         for w in writers.values():
@@ -454,9 +653,14 @@ def generate_store(
     conn.close()
     unfilled = {t: w.unfilled for t, w in writers.items() if w.unfilled}
     return {
-        **counts, "run_id": run_id, "models": n_models, "locales": n_locales, "items": n_items,
-        "seconds": round(time.perf_counter() - t0, 1), "unfilled_columns": unfilled,
-    }  # fmt: skip
+        **counts,
+        "run_id": run_id,
+        "models": n_models,
+        "locales": n_locales,
+        "items": n_items,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "unfilled_columns": unfilled,
+    }
 
 
 def _migrations() -> list[str]:
@@ -471,7 +675,9 @@ def cache_dir() -> Path:
     return Path(os.environ.get("GVS_PERF_CACHE") or Path(tempfile.gettempdir()) / "gvs-perf")
 
 
-def cached_store(n_responses: int, seed: int = 0, *, judge_responses: bool = False, quiet: bool = False) -> tuple[Path, dict]:
+def cached_store(
+    n_responses: int, seed: int = 0, *, judge_responses: bool = False, quiet: bool = False
+) -> tuple[Path, dict]:
     """The path of a generated store for these parameters and the store's current migrations, and
     its generation info. On a miss, a cached store of an older schema (its migrations a prefix of
     today's) is copied and migrated by ``open_store``, as a user's store would be; failing that, one
@@ -503,7 +709,12 @@ def cached_store(n_responses: int, seed: int = 0, *, judge_responses: bool = Fal
         migrated = open_store(part)  # applies the new migrations, as on a user's store
         migrated.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         migrated.close()
-        info = {**info, "migrations": names, "migrated_from": source.name, "migration_seconds": round(time.perf_counter() - started, 1)}
+        info = {
+            **info,
+            "migrations": names,
+            "migrated_from": source.name,
+            "migration_seconds": round(time.perf_counter() - started, 1),
+        }
     else:
         if not quiet:
             print(f"generating {n_responses:,} cells into {path} (once; cached afterwards) ...", flush=True)
@@ -529,7 +740,9 @@ def cached_store(n_responses: int, seed: int = 0, *, judge_responses: bool = Fal
 # --------------------------------------------------------------------------- the baseline, by hand
 
 
-def hand_breakdown(path: Path, run_id: int, scorer: str, version: str, config: str, judge: bool, conditioned: bool) -> tuple[dict, float, float]:
+def hand_breakdown(
+    path: Path, run_id: int, scorer: str, version: str, config: str, judge: bool, conditioned: bool
+) -> tuple[dict, float, float]:
     """The breakdown table written by hand on a plain sqlite3 connection: (group, model, locale) ->
     (parent, value, n, cells, answered[, judge errors, spread]), the overall row under group
     "overall", and the failed-call and image counts. Returns (table, seconds of the category
@@ -636,8 +849,14 @@ def check_shape(seed: int = 0) -> None:
                 real.save_error(run_id, [cell], Outcome(error=CALL_ERROR, attempts=4))
                 continue
             text = _answer_pool(cell.locale)[i % 7][0]
-            outcome = Outcome(text=text, finish_reason="stop", usage={"prompt_tokens": 40, "completion_tokens": 20},
-                              latency_s=1.23456, attempts=1, served_by="gpt-4o-mini")  # fmt: skip
+            outcome = Outcome(
+                text=text,
+                finish_reason="stop",
+                usage={"prompt_tokens": 40, "completion_tokens": 20},
+                latency_s=1.23456,
+                attempts=1,
+                served_by="gpt-4o-mini",
+            )
             real.save_response(run_id, cell, outcome, offline_scores(text, cell.locale))
             replies.reverse() if i in (5, 6) else None  # one judge error
             item = ItemText(cell.item.id, cell.item.prompt, cell.item.focus)
@@ -652,15 +871,33 @@ def check_shape(seed: int = 0) -> None:
                 except ValueError:
                     return "str"
                 if isinstance(data, dict):
-                    return "json{" + ",".join(f"{k}:{shape(json.dumps(v)) if isinstance(v, (dict, list)) else type(v).__name__}" for k, v in sorted(data.items())) + "}"
-                return "json[" + ",".join(sorted({shape(json.dumps(v)) if isinstance(v, (dict, list)) else type(v).__name__ for v in data})) + "]"
+                    return (
+                        "json{"
+                        + ",".join(
+                            f"{k}:{shape(json.dumps(v)) if isinstance(v, (dict, list)) else type(v).__name__}"
+                            for k, v in sorted(data.items())
+                        )
+                        + "}"
+                    )
+                return (
+                    "json["
+                    + ",".join(
+                        sorted(
+                            {shape(json.dumps(v)) if isinstance(v, (dict, list)) else type(v).__name__ for v in data}
+                        )
+                    )
+                    + "]"
+                )
             return type(value).__name__
 
         found: dict[str, dict] = {}
         for name in ("gen", "real"):
             db = sqlite3.connect(tmp / f"{name}.db")
             shapes: dict = {}
-            tables = [r[0] for r in db.execute("select name from sqlite_master where type = 'table' and name != '_gvs_migrations'")]
+            tables = [
+                r[0]
+                for r in db.execute("select name from sqlite_master where type = 'table' and name != '_gvs_migrations'")
+            ]
             for table in tables:
                 cols = _table_columns(db, table)
                 for row in db.execute(f'select * from "{table}"'):
@@ -670,10 +907,15 @@ def check_shape(seed: int = 0) -> None:
                         shapes.setdefault((*group, col), set()).add(shape(value))
             schema = sorted(r[0] for r in db.execute("select sql from sqlite_master where sql is not null"))
             # The same suite, models and locales: these rows must be equal, not just alike.
-            same = [db.execute(sql).fetchall() for sql in (
-                "select * from run_cells order by rowid", "select * from items order by content_hash",
-                "select * from suites", "select suite, spec, spec_hash, versions from runs",
-            )]  # fmt: skip
+            same = [
+                db.execute(sql).fetchall()
+                for sql in (
+                    "select * from run_cells order by rowid",
+                    "select * from items order by content_hash",
+                    "select * from suites",
+                    "select suite, spec, spec_hash, versions from runs",
+                )
+            ]
             found[name] = {"shapes": shapes, "schema": schema, "tables": tables, "same": same}
             db.close()
     problems = []
@@ -693,7 +935,9 @@ def check_shape(seed: int = 0) -> None:
     if problems:
         print("shape check FAILED:\n  " + "\n  ".join(problems))
         raise SystemExit(1)
-    print(f"shape check: run_cells, items, suites and the run spec equal a real run's; every column of every table (scores per scorer and label) has the real rows' types and JSON keys ({len(gen)} groups in {len(found['real']['tables'])} tables)")
+    print(
+        f"shape check: run_cells, items, suites and the run spec equal a real run's; every column of every table (scores per scorer and label) has the real rows' types and JSON keys ({len(gen)} groups in {len(found['real']['tables'])} tables)"
+    )
 
 
 def main() -> None:
@@ -702,7 +946,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-n", type=int, default=3, help="timed rounds of each measurement (median)")
     parser.add_argument("--judge-responses", action="store_true", help="also cache every judge verdict as a response")
-    parser.add_argument("--check-shape", action="store_true", help="compare generated rows with a real run's, then exit")
+    parser.add_argument(
+        "--check-shape", action="store_true", help="compare generated rows with a real run's, then exit"
+    )
     parser.add_argument("--generate-only", metavar="PATH", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not 1 <= args.n <= 50 or not 100 <= args.rows <= 5_000_000:
@@ -730,9 +976,13 @@ def main() -> None:
         f"{info['judge_errors']:,} judge errors"
     )
     gen = "cached" if info["cached"] or info.get("migrated_from") else "just now"
-    print(f"generation: {info['seconds']:.0f} s in a child process, peak RSS {info.get('peak_rss_mib', 0):,} MiB ({gen})")
+    print(
+        f"generation: {info['seconds']:.0f} s in a child process, peak RSS {info.get('peak_rss_mib', 0):,} MiB ({gen})"
+    )
     if info.get("migrated_from"):
-        print(f"  then copied from {info['migrated_from']} and migrated by open_store in {info['migration_seconds']:.0f} s")
+        print(
+            f"  then copied from {info['migrated_from']} and migrated by open_store in {info['migration_seconds']:.0f} s"
+        )
     if info.get("unfilled_columns"):
         print(f"note: schema columns the generator does not fill: {info['unfilled_columns']}")
 
@@ -745,15 +995,28 @@ def main() -> None:
         if _as_table(b, is_judge) != hand[0]:
             mine, theirs = _as_table(b, is_judge), hand[0]
             diff = [k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k)][:3]
-            raise SystemExit(f"{metric}: breakdown and the hand-written GROUP BY disagree, e.g. {[(k, mine.get(k), theirs.get(k)) for k in diff]}")
+            raise SystemExit(
+                f"{metric}: breakdown and the hand-written GROUP BY disagree, e.g. {[(k, mine.get(k), theirs.get(k)) for k in diff]}"
+            )
         breakdown(store, run, metric=metric, by="category", ci=True)  # warm-up, and the scan's rows remembered
-        times: dict[str, list[float]] = {"breakdown": [], "remembered": [], "ci": [], "interval": [], "hand": [], "hand_group": []}
+        times: dict[str, list[float]] = {
+            "breakdown": [],
+            "remembered": [],
+            "ci": [],
+            "interval": [],
+            "hand": [],
+            "hand_group": [],
+        }
         for _ in range(args.n):  # interleaved, so a noisy moment hits every side alike
-            times["breakdown"].append(_timed(lambda: breakdown(store, run, metric=metric, by="category", remember=False)))
-            times["remembered"].append(_timed(lambda: breakdown(store, run, metric=metric, by="category")))
-            times["ci"].append(_timed(lambda: breakdown(store, run, metric=metric, by="category", ci=True)))
+            times["breakdown"].append(
+                _timed(lambda m=metric: breakdown(store, run, metric=m, by="category", remember=False))
+            )
+            times["remembered"].append(_timed(lambda m=metric: breakdown(store, run, metric=m, by="category")))
+            times["ci"].append(_timed(lambda m=metric: breakdown(store, run, metric=m, by="category", ci=True)))
             times["interval"].append(times["ci"][-1] - times["remembered"][-1])
-            _, t_group, t_rest = hand_breakdown(path, run["id"], source.scorer, source.version, source.config, is_judge, conditioned)
+            _, t_group, t_rest = hand_breakdown(
+                path, run["id"], source.scorer, source.version, source.config, is_judge, conditioned
+            )
             times["hand"].append(t_group + t_rest)
             times["hand_group"].append(t_group)
         t = {name: statistics.median(v) for name, v in times.items()}
@@ -764,20 +1027,26 @@ def main() -> None:
             f"{t['hand_group']:.2f} s), from remembered rows {t['remembered']:.2f} s, with intervals {t['ci']:.2f} s; rounds: "
             + "; ".join(f"{k} " + " ".join(f"{x:.2f}" for x in v) for k, v in times.items()),
             flush=True,
-        )  # fmt: skip
+        )
 
     peak = _rss_mib()
     print()
-    print(f"{cells:,} cells; medians of {args.n} warm rounds; intervals: Wilson (refusal), bootstrap of 2,000 resamples (gvs)")
+    print(
+        f"{cells:,} cells; medians of {args.n} warm rounds; intervals: Wilson (refusal), bootstrap of 2,000 resamples (gvs)"
+    )
     print()
     print("| measure | figure | baseline | ratio | target | met |")
     print("|---|---|---|---|---|---|")
     for metric, r in results.items():
         ratio = r["breakdown"] / r["hand"]
-        print(f"| breakdown {metric} by category | {r['breakdown']:.3f} s | by hand {r['hand']:.3f} s | {ratio:.2f}× | ≤ 1.2× | {'yes' if ratio <= 1.2 else 'NO'} |")
+        print(
+            f"| breakdown {metric} by category | {r['breakdown']:.3f} s | by hand {r['hand']:.3f} s | {ratio:.2f}× | ≤ 1.2× | {'yes' if ratio <= 1.2 else 'NO'} |"
+        )
     for metric, r in results.items():
         ratio = r["breakdown"] / r["hand_group"]
-        print(f"| (the same, against the category GROUP BY alone) {metric} | {r['breakdown']:.3f} s | {r['hand_group']:.3f} s | {ratio:.2f}× | — | — |")
+        print(
+            f"| (the same, against the category GROUP BY alone) {metric} | {r['breakdown']:.3f} s | {r['hand_group']:.3f} s | {ratio:.2f}× | — | — |"
+        )
     for metric, r in results.items():
         method = "bootstrap" if metric == "gvs" else "Wilson"
         ok = r["interval"] <= 2.0
@@ -787,7 +1056,9 @@ def main() -> None:
             f"breakdown {r['breakdown']:.3f} s | {(r['breakdown'] + r['interval']) / r['breakdown']:.2f}× | ≤ 2 s | {'yes' if ok else 'NO'} |"
         )
     for metric, r in results.items():
-        print(f"| breakdown {metric} from the remembered scan (what the app re-reads) | {r['remembered']:.3f} s | scan {r['breakdown']:.3f} s | {r['remembered'] / r['breakdown']:.3f}× | — | — |")
+        print(
+            f"| breakdown {metric} from the remembered scan (what the app re-reads) | {r['remembered']:.3f} s | scan {r['breakdown']:.3f} s | {r['remembered'] / r['breakdown']:.3f}× | — | — |"
+        )
     print(f"| peak RSS | {peak:,.0f} MiB | after open {rss_open:,.0f} MiB | {peak / rss_open:.2f}× | — | — |")
     print(f"| store file | {size / 2**20:,.0f} MiB | {cells:,} cells | {size / cells:,.0f} B/cell | — | — |")
     store.close()

@@ -20,20 +20,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmark.calls import Outcome  # noqa: E402
-from benchmark.models import ModelTarget  # noqa: E402
-from benchmark.runner import build_plan  # noqa: E402
-from benchmark.scorers import offline_scores  # noqa: E402
-from benchmark.suites import load_suite  # noqa: E402
+from benchmark import versions  # noqa: E402
+from benchmark.clients.calls import Outcome  # noqa: E402
+from benchmark.clients.models import ModelTarget  # noqa: E402
+from benchmark.engine.runner import build_plan  # noqa: E402
+from benchmark.localization.suites import load_suite  # noqa: E402
+from benchmark.scoring import offline_scores  # noqa: E402
 from perf import synthetic  # noqa: E402
 from store import open_store  # noqa: E402
-from store.db import versions  # noqa: E402
 
 MODEL = "local/gemma-3-270m"  # embedded: no network, no key, and nothing is loaded when all is cached
 
 
 def write_suite(folder: Path, items: int) -> None:
-    texts = {tag: (lambda i, word=word: f"{word} number {i} about safety") for tag, word in (("en-US", "Question"), ("de-DE", "Frage"))}
+    texts = {
+        tag: (lambda i, word=word: f"{word} number {i} about safety")
+        for tag, word in (("en-US", "Question"), ("de-DE", "Frage"))
+    }
     synthetic.write_suite(folder, "perf", "Perf", items, texts)
 
 
@@ -45,14 +48,32 @@ def fill(store_path: Path, suite_dir: Path, limit: int) -> int:
     text = "Here is a careful and helpful answer about safety, in some detail."
     with store.db.conn:
         for cell in plan.cells:
-            store.save_response(run_id, cell, Outcome(text=text, finish_reason="stop", attempts=1), offline_scores(text, cell.locale))
+            store.save_response(
+                run_id, cell, Outcome(text=text, finish_reason="stop", attempts=1), offline_scores(text, cell.locale)
+            )
     store.close()
     return len(plan.cells)
 
 
 def timed_run(suite_dir: Path, store_path: Path, limit: int, env: dict) -> float:
-    cmd = [sys.executable, "-m", "gvs_tui", "run", str(suite_dir), "-m", MODEL, "-l", "en-US", "-l", "de-DE",
-           "--limit", str(limit), "--store", str(store_path), "--quiet"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "gvs_tui",
+        "run",
+        str(suite_dir),
+        "-m",
+        MODEL,
+        "-l",
+        "en-US",
+        "-l",
+        "de-DE",
+        "--limit",
+        str(limit),
+        "--store",
+        str(store_path),
+        "--quiet",
+    ]
     started = time.perf_counter()
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
@@ -87,10 +108,14 @@ def main() -> None:
     if args.markdown:
         print("| measure | figure | baseline | ratio | target | met |")
         print("|---|---|---|---|---|---|")
-        print(f"| P2 fully cached re-run, marginal rate ({cells_big:,} cells against {cells_small}, median of {args.n}) | "
-              f"{(cells_big - cells_small) / (b - s):,.0f} cells/s | — | — | — | — |")
-        print(f"| whole `gvs run`, {cells_big:,} cached cells | {b:.2f} s ({cells_big / b:,.0f} cells/s) | "
-              f"{cells_small} cached cells {s:.2f} s (fixed cost) | {b / s:.2f}× | — | — |")
+        print(
+            f"| P2 fully cached re-run, marginal rate ({cells_big:,} cells against {cells_small}, median of {args.n}) | "
+            f"{(cells_big - cells_small) / (b - s):,.0f} cells/s | — | — | — | — |"
+        )
+        print(
+            f"| whole `gvs run`, {cells_big:,} cached cells | {b:.2f} s ({cells_big / b:,.0f} cells/s) | "
+            f"{cells_small} cached cells {s:.2f} s (fixed cost) | {b / s:.2f}× | — | — |"
+        )
 
 
 if __name__ == "__main__":

@@ -4,13 +4,13 @@ llama-cpp-python called directly, same prompts, same parameters, same run.
 The prompts are GVS-Bench items (``--items`` per locale, en-US and zh-CN, items that need no
 image), so each side writes the real scaffold of the prompt's language. Two rows, in one process:
 
-- ``gvs``     ``benchmark.runner.execute`` on the cells ``build_plan`` makes for
+- ``gvs``     ``benchmark.engine.runner.execute`` on the cells ``build_plan`` makes for
   ``local/gemma-3-270m`` (so the request, its scaffold, stop sequences, repeat penalty and seed are
   what ``gvs run`` sends), one cell at a time, with a fresh store each round so nothing is a cache
   hit: LiteLLM's custom provider, the model thread, the offline scorers and the SQLite write are in
   the time, as in a run;
 - ``direct``  ``llama_cpp.Llama(model_path=…, n_ctx, seed=0, n_threads=None)`` — the settings
-  ``benchmark.embedded`` loads the model with — and ``create_completion`` on the same rendered
+  ``benchmark.clients.embedded`` loads the model with — and ``create_completion`` on the same rendered
   prompt text with the same max_tokens, temperature, seed, repeat penalty and stops.
 
 Each side has its own ``Llama`` (llama.cpp keeps a prompt-prefix cache per context, and both see
@@ -65,8 +65,8 @@ class GvsSide:
         self.loop = asyncio.new_event_loop()  # one loop for every call, as in a run
 
     def fresh_store(self) -> None:
+        from benchmark import versions
         from store import open_store
-        from store.db import versions
 
         if self.store is not None:
             self.store.remove()
@@ -76,7 +76,7 @@ class GvsSide:
 
     def ask(self, cell) -> tuple[float, int, str]:
         """(seconds, completion tokens, text) of one cell through the run engine."""
-        from benchmark.runner import execute
+        from benchmark.engine.runner import execute
 
         one = replace(self.plan, cells=[cell])
         started = time.perf_counter()
@@ -104,28 +104,34 @@ class DirectSide:
         self.spec = spec
 
     def ask(self, cell) -> tuple[float, int, str]:
-        from benchmark.embedded import render, stops
+        from benchmark.clients.embedded import render, stops
 
         params = cell.request.params
         s = params["scaffold"]
         text = render(cell.item.prompt, s)
         started = time.perf_counter()
         out = self.llm.create_completion(
-            text, max_tokens=int(params["max_tokens"]), temperature=float(params["temperature"]),
-            seed=int(params["seed"]), repeat_penalty=float(params["repeat_penalty"]), stop=stops(s),
-        )  # fmt: skip
+            text,
+            max_tokens=int(params["max_tokens"]),
+            temperature=float(params["temperature"]),
+            seed=int(params["seed"]),
+            repeat_penalty=float(params["repeat_penalty"]),
+            stop=stops(s),
+        )
         elapsed = time.perf_counter() - started
         return elapsed, int(out["usage"]["completion_tokens"]), out["choices"][0]["text"].strip()
 
 
 def cells(items: int, max_tokens: int):
     """The plan of ``items`` GVS-Bench items (no image) in en-US and zh-CN for the embedded model."""
-    from benchmark.models import ModelTarget
-    from benchmark.runner import build_plan
-    from benchmark.suites import get_suite
+    from benchmark.clients.models import ModelTarget
+    from benchmark.engine.runner import build_plan
+    from benchmark.localization.suites import get_suite
 
     suite = get_suite("gvs-bench")
-    plan = build_plan(suite, [ModelTarget(MODEL)], LOCALES, params={"max_tokens": max_tokens, "temperature": 0.0, "seed": 0})
+    plan = build_plan(
+        suite, [ModelTarget(MODEL)], LOCALES, params={"max_tokens": max_tokens, "temperature": 0.0, "seed": 0}
+    )
     chosen = [i.id for i in suite.items if not i.needs_image][:items]
     picked = [c for c in plan.cells if c.item.id in chosen]
     if len(picked) != items * len(LOCALES):
@@ -136,8 +142,8 @@ def cells(items: int, max_tokens: int):
 def measure(args) -> dict:
     import llama_cpp
 
-    from benchmark import embedded
-    from benchmark.calls import ensure_litellm
+    from benchmark.clients import embedded
+    from benchmark.clients.calls import ensure_litellm
 
     spec = embedded.EMBEDDED_MODELS[MODEL]
     path = embedded.model_path(spec)  # untimed: puts the GGUF in the page cache for both loads
@@ -174,16 +180,21 @@ def measure(args) -> dict:
                     seconds, tokens = sum(c[0] for c in calls), sum(c[1] for c in calls)
                     row[name] = {"seconds": seconds, "tokens": tokens, "rate": tokens / seconds}
                 rounds.append(row)
-                print(f"round {r + 1}: gvs {row['gvs']['rate']:6.1f} tok/s ({row['gvs']['tokens']} tokens in "
-                      f"{row['gvs']['seconds']:.2f} s), direct {row['direct']['rate']:6.1f} tok/s ({row['direct']['tokens']} "
-                      f"tokens in {row['direct']['seconds']:.2f} s)", flush=True)  # fmt: skip
+                print(
+                    f"round {r + 1}: gvs {row['gvs']['rate']:6.1f} tok/s ({row['gvs']['tokens']} tokens in "
+                    f"{row['gvs']['seconds']:.2f} s), direct {row['direct']['rate']:6.1f} tok/s ({row['direct']['tokens']} "
+                    f"tokens in {row['direct']['seconds']:.2f} s)",
+                    flush=True,
+                )
         finally:
             gvs.close()
     n_calls = len(plan.cells)
     return {
         "gvs": statistics.median(r["gvs"]["rate"] for r in rounds),
         "direct": statistics.median(r["direct"]["rate"] for r in rounds),
-        "overhead_ms": statistics.median(1000 * (r["gvs"]["seconds"] - r["direct"]["seconds"]) / n_calls for r in rounds),
+        "overhead_ms": statistics.median(
+            1000 * (r["gvs"]["seconds"] - r["direct"]["seconds"]) / n_calls for r in rounds
+        ),
         "tokens": statistics.median(r["direct"]["tokens"] for r in rounds),
         "calls": n_calls,
         "rounds": len(rounds),
@@ -199,18 +210,20 @@ def measure(args) -> dict:
 def markdown(m: dict, args) -> str:
     ratio = m["gvs"] / m["direct"]
     same = "yes" if not m["mismatches"] else f"NO ({m['mismatches']} of {m['calls']} differ)"
-    return "\n".join([
-        "| measure | figure | baseline | ratio | target | met |",
-        "|---|---|---|---|---|---|",
-        f"| P5 tokens/s, gvs run path (median of {m['rounds']} rounds × {m['calls']} calls, max_tokens {args.max_tokens}) | "
-        f"{m['gvs']:.1f} tok/s | llama-cpp-python direct {m['direct']:.1f} tok/s | {ratio:.3f}× | ≥ {TARGET}× | "
-        f"{'yes' if ratio >= TARGET else 'NO'} |",
-        f"| gvs time per call over direct (median of rounds) | {m['overhead_ms']:+.1f} ms | — | — | — | — |",
-        f"| completion tokens per round; same text and tokens on both sides | {m['tokens']:.0f} | — | — | — | {same} |",
-        f"| model load (gvs: find and check the GGUF, then Llama) | {m['gvs_load_s']:.2f} s | direct Llama() {m['direct_load_s']:.2f} s | "
-        f"{m['gvs_load_s'] / m['direct_load_s']:.2f}× | — | — |",
-        f"| LiteLLM import and provider registration (gvs only, once per process) | {m['litellm_s']:.2f} s | — | — | — | — |",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            "| measure | figure | baseline | ratio | target | met |",
+            "|---|---|---|---|---|---|",
+            f"| P5 tokens/s, gvs run path (median of {m['rounds']} rounds × {m['calls']} calls, max_tokens {args.max_tokens}) | "
+            f"{m['gvs']:.1f} tok/s | llama-cpp-python direct {m['direct']:.1f} tok/s | {ratio:.3f}× | ≥ {TARGET}× | "
+            f"{'yes' if ratio >= TARGET else 'NO'} |",
+            f"| gvs time per call over direct (median of rounds) | {m['overhead_ms']:+.1f} ms | — | — | — | — |",
+            f"| completion tokens per round; same text and tokens on both sides | {m['tokens']:.0f} | — | — | — | {same} |",
+            f"| model load (gvs: find and check the GGUF, then Llama) | {m['gvs_load_s']:.2f} s | direct Llama() {m['direct_load_s']:.2f} s | "
+            f"{m['gvs_load_s'] / m['direct_load_s']:.2f}× | — | — |",
+            f"| LiteLLM import and provider registration (gvs only, once per process) | {m['litellm_s']:.2f} s | — | — | — | — |",
+        ]
+    )
 
 
 def main() -> None:
@@ -226,16 +239,23 @@ def main() -> None:
     if not 1 <= args.items <= 40 or not 1 <= args.rounds <= 20 or not 1 <= args.max_tokens <= 1024:
         parser.error("--items must be 1..40, --rounds 1..20, --max-tokens 1..1024")
     load = "load {:.1f}/{:.1f}/{:.1f} on {} cores".format(*os.getloadavg(), os.cpu_count())
-    print(f"{MODEL}: {args.items * len(LOCALES)} prompts (GVS-Bench, {', '.join(LOCALES)}), {args.rounds} rounds, "
-          f"max_tokens {args.max_tokens}, temperature 0, seed 0; {load}", flush=True)  # fmt: skip
+    print(
+        f"{MODEL}: {args.items * len(LOCALES)} prompts (GVS-Bench, {', '.join(LOCALES)}), {args.rounds} rounds, "
+        f"max_tokens {args.max_tokens}, temperature 0, seed 0; {load}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as home:
         os.environ["GVS_HOME"] = home  # the shipped GVS-Bench, never a user's imported copy
         m = measure(args)
     ratio = m["gvs"] / m["direct"]
     print(f"llama.cpp threads {m['threads']}; rounds gvs {m['rates']['gvs']}, direct {m['rates']['direct']}")
-    print(f"gvs {m['gvs']:.1f} tok/s, direct {m['direct']:.1f} tok/s, ratio gvs / direct {ratio:.3f} (target ≥ {TARGET}); "
-          f"gvs adds {m['overhead_ms']:+.1f} ms per call")  # fmt: skip
-    print(f"model load: gvs {m['gvs_load_s']:.2f} s, direct {m['direct_load_s']:.2f} s; LiteLLM import {m['litellm_s']:.2f} s")
+    print(
+        f"gvs {m['gvs']:.1f} tok/s, direct {m['direct']:.1f} tok/s, ratio gvs / direct {ratio:.3f} (target ≥ {TARGET}); "
+        f"gvs adds {m['overhead_ms']:+.1f} ms per call"
+    )
+    print(
+        f"model load: gvs {m['gvs_load_s']:.2f} s, direct {m['direct_load_s']:.2f} s; LiteLLM import {m['litellm_s']:.2f} s"
+    )
     if m["mismatches"]:
         print(f"warning: {m['mismatches']} of {m['calls']} prompts got different text or token counts on the two sides")
     if args.markdown:

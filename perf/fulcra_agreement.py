@@ -2,7 +2,7 @@
 
 Draws a seeded random sample of FULCRA dialogues (development data, read from ../shared, never
 copied into the repository), asks the judge for each response's value profile through
-benchmark.judge.profile_values, and prints per-value agreement with the labels (n, accuracy,
+benchmark.scoring.judge.profile_values, and prints per-value agreement with the labels (n, accuracy,
 Cohen's kappa, gold label counts) and an overall row (macro means). In the same run it scores a
 trivial predictor that answers 0 ("not involved") for every value, on the same responses the judge
 answered, so the judge's kappa can be read against it. ``--baseline-only`` scores the trivial predictor alone and needs no judge.
@@ -25,15 +25,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
 from benchmark import fulcra  # noqa: E402
-from benchmark.agreement import per_value_agreement  # noqa: E402
+from benchmark.analysis.agreement import per_value_agreement  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared/data/fulcra/trustworthy_data.jsonl"
 
 
 async def judge_profiles(samples, model: str, api_base: str | None, concurrency: int) -> list:
     # Imported here so that --baseline-only needs neither the judge module nor LiteLLM.
-    from benchmark.judge import JudgeConfig, profile_values
-    from benchmark.models import ModelTarget
+    from benchmark.clients.models import ModelTarget
+    from benchmark.scoring.judge import JudgeConfig, profile_values
 
     config = JudgeConfig(target=ModelTarget(name=model, api_base=api_base))
     gate = asyncio.Semaphore(concurrency)
@@ -63,17 +63,26 @@ def print_report(report: dict) -> None:
     d = report["data"]
     print(f"FULCRA value agreement: {d['sampled']} of {d['samples']} samples (seed {d['seed']}) from {d['path']}")
     if d["irregularities"]:
-        print("  labels normalised in the file: " + ", ".join(f"{k} {v}" for k, v in sorted(d["irregularities"].items())))
+        print(
+            "  labels normalised in the file: " + ", ".join(f"{k} {v}" for k, v in sorted(d["irregularities"].items()))
+        )
     results = report["results"]
     names = list(results)
-    head = "  " + "value".ljust(16) + "  gold -1/0/+1 " + "".join(f"{name + ' acc':>16}{name + ' kappa':>16}" for name in names)
+    head = (
+        "  "
+        + "value".ljust(16)
+        + "  gold -1/0/+1 "
+        + "".join(f"{name + ' acc':>16}{name + ' kappa':>16}" for name in names)
+    )
     print()
     print(head)
     first = results[names[0]]
     for value in (*fulcra.SCHWARTZ_VALUES, "overall"):
         g = first[value].get("gold")
         gold = f"{g[-1]:>4}/{g[0]:>4}/{g[1]:>4}" if g else ""
-        cells = "".join(f"{_fmt(results[name][value]['accuracy']):>16}{_fmt(results[name][value]['kappa']):>16}" for name in names)
+        cells = "".join(
+            f"{_fmt(results[name][value]['accuracy']):>16}{_fmt(results[name][value]['kappa']):>16}" for name in names
+        )
         print(f"  {value:<16}  {gold:<13}{cells}")
     constant = [v for v in fulcra.SCHWARTZ_VALUES if first[v]["n"] and first[v]["gold"][0] == first[v]["n"]]
     if constant:
@@ -89,7 +98,9 @@ def print_report(report: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--judge", metavar="MODEL", help="LiteLLM model string of the judge (required unless --baseline-only)")
+    ap.add_argument(
+        "--judge", metavar="MODEL", help="LiteLLM model string of the judge (required unless --baseline-only)"
+    )
     ap.add_argument("--api-base", metavar="URL", help="base URL of an OpenAI-compatible server for the judge")
     ap.add_argument("-n", type=int, default=100, metavar="N", help="sample size (default 100)")
     ap.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")

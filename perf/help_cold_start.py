@@ -63,8 +63,10 @@ def main() -> None:
     if args.markdown:
         print("| measure | figure | baseline | ratio | target | met |")
         print("|---|---|---|---|---|---|")
-        print(f"| P4 `gvs --help` cold start (median of {args.n}, interleaved) | {g * 1000:.1f} ms | bare two-command Typer "
-              f"{b * 1000:.1f} ms | {g / b:.3f}× | — | — |")
+        print(
+            f"| P4 `gvs --help` cold start (median of {args.n}, interleaved) | {g * 1000:.1f} ms | bare two-command Typer "
+            f"{b * 1000:.1f} ms | {g / b:.3f}× | — | — |"
+        )
         print(f"| `python -c pass` (the interpreter alone) | {p * 1000:.1f} ms | — | — | — | — |")
 
 

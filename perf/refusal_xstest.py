@@ -1,7 +1,7 @@
 """Measure the refusal scorer against XSTest v2's human labels.
 
 Reads the XSTest completion files (development data; never copied into the
-repository), classifies every completion with benchmark.scorers.refusal and
+repository), classifies every completion with benchmark.scoring.refusal and
 prints, per model file and overall: n, binary accuracy (full compliance vs
 any refusal), 3-way accuracy, a 3x3 confusion matrix, and the classifier's
 throughput. ``--json`` prints the same as JSON.
@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
-from benchmark.scorers import refusal  # noqa: E402
+from benchmark.scoring import refusal  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/xstest-dev"
 FILES = {
@@ -44,12 +44,7 @@ def score(rows: list[dict[str, str]], predicted: list[str]) -> dict:
         confusion[GOLD[row["final_label"]]][pred] += 1
     n = len(rows)
     exact = sum(confusion[g][g] for g in labels)
-    binary = sum(
-        confusion[g][p]
-        for g in labels
-        for p in labels
-        if (g == "compliance") == (p == "compliance")
-    )
+    binary = sum(confusion[g][p] for g in labels for p in labels if (g == "compliance") == (p == "compliance"))
     return {
         "n": n,
         "binary_accuracy": round(binary / n, 4) if n else None,

@@ -39,7 +39,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,21 +59,70 @@ class Benchmark:
 
 
 BENCHMARKS = [
-    Benchmark("P1", "Call throughput at fixed latency and concurrency (against the physical limit C/L)",
-              "throughput.py", ["--markdown"], ["--markdown", "--repeat", "1", "--seconds", "4"], 90 * 60, 20 * 60),
-    Benchmark("P2", "Fully cached re-run (10,000 cells, nothing called)",
-              "cached_rerun.py", ["--markdown"], ["--markdown", "--items", "1000", "-n", "2"], 20 * 60, 5 * 60),
-    Benchmark("P3", "Breakdown of 1,000,000 scored answers against a hand-written GROUP BY; intervals",
-              "breakdown_1m.py", [], ["--rows", "20000", "-n", "1"], 90 * 60, 15 * 60),
-    Benchmark("P4", "`gvs --help` cold start against a bare Typer app",
-              "help_cold_start.py", ["--markdown"], ["--markdown", "-n", "5"], 10 * 60, 3 * 60),
-    Benchmark("P5", "Embedded model tokens/s through gvs against llama-cpp-python directly",
-              "embedded_tokens.py", ["--markdown"], ["--markdown", "--quick"], 30 * 60, 10 * 60),
-    Benchmark("P6", "Store size per response and peak RSS of a 100,000-cell run",
-              "store_size.py", ["--markdown"], ["--markdown", "--quick"], 120 * 60, 20 * 60),
-    Benchmark("P7", "Time from `gvs run` to its first request on the wire",
-              "throughput.py", ["--p7-only", "--markdown"], ["--p7-only", "--markdown", "--repeat", "1"], 20 * 60, 10 * 60),
-]  # fmt: skip
+    Benchmark(
+        "P1",
+        "Call throughput at fixed latency and concurrency (against the physical limit C/L)",
+        "throughput.py",
+        ["--markdown"],
+        ["--markdown", "--repeat", "1", "--seconds", "4"],
+        90 * 60,
+        20 * 60,
+    ),
+    Benchmark(
+        "P2",
+        "Fully cached re-run (10,000 cells, nothing called)",
+        "cached_rerun.py",
+        ["--markdown"],
+        ["--markdown", "--items", "1000", "-n", "2"],
+        20 * 60,
+        5 * 60,
+    ),
+    Benchmark(
+        "P3",
+        "Breakdown of 1,000,000 scored answers against a hand-written GROUP BY; intervals",
+        "breakdown_1m.py",
+        [],
+        ["--rows", "20000", "-n", "1"],
+        90 * 60,
+        15 * 60,
+    ),
+    Benchmark(
+        "P4",
+        "`gvs --help` cold start against a bare Typer app",
+        "help_cold_start.py",
+        ["--markdown"],
+        ["--markdown", "-n", "5"],
+        10 * 60,
+        3 * 60,
+    ),
+    Benchmark(
+        "P5",
+        "Embedded model tokens/s through gvs against llama-cpp-python directly",
+        "embedded_tokens.py",
+        ["--markdown"],
+        ["--markdown", "--quick"],
+        30 * 60,
+        10 * 60,
+    ),
+    Benchmark(
+        "P6",
+        "Store size per response and peak RSS of a 100,000-cell run",
+        "store_size.py",
+        ["--markdown"],
+        ["--markdown", "--quick"],
+        120 * 60,
+        20 * 60,
+    ),
+    Benchmark(
+        "P7",
+        "Time from `gvs run` to its first request on the wire",
+        "throughput.py",
+        ["--p7-only", "--markdown"],
+        ["--p7-only", "--markdown", "--repeat", "1"],
+        20 * 60,
+        10 * 60,
+    ),
+]
 
 
 @dataclass
@@ -118,12 +167,22 @@ def run_one(bench: Benchmark, quick: bool, extra: list[str]) -> Outcome:
     print(f"== {bench.key}: {shlex.join(cmd)}  (limit {limit / 60:.0f} min)", flush=True)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     started = time.perf_counter()
-    process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               errors="replace", start_new_session=True)  # fmt: skip
+    process = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
     out: list[str] = []
     err: list[str] = []
-    pumps = [threading.Thread(target=_pump, args=(process.stdout, out, f"[{bench.key}] "), daemon=True),
-             threading.Thread(target=_pump, args=(process.stderr, err, f"[{bench.key}!] "), daemon=True)]  # fmt: skip
+    pumps = [
+        threading.Thread(target=_pump, args=(process.stdout, out, f"[{bench.key}] "), daemon=True),
+        threading.Thread(target=_pump, args=(process.stderr, err, f"[{bench.key}!] "), daemon=True),
+    ]
     for pump in pumps:
         pump.start()
     try:
@@ -205,12 +264,40 @@ def summary_rows(outcome: Outcome) -> list[tuple[str, str, str, str]]:
                     found.append((f"gvs run at C = {r['C']}, L = {r['L s']} s", figure, "—", "—"))
                 else:
                     at = f"C = {r['C']}, L = {r['L s']} s"
-                    found.append((f"gvs run at {at}: share of C/L", f"{r['req/s']} req/s = {r['of C/L']} of C/L", f"≥ {share:.2f}", "yes" if float(r["of C/L"]) >= share else "no"))
-                    found.append((f"gvs run at {at}: CPU per call (every process)", f"{r['CPU ms/call']} ms", "≤ 4 ms", "yes" if float(r["CPU ms/call"]) <= 4.0 else "no"))
+                    found.append(
+                        (
+                            f"gvs run at {at}: share of C/L",
+                            f"{r['req/s']} req/s = {r['of C/L']} of C/L",
+                            f"≥ {share:.2f}",
+                            "yes" if float(r["of C/L"]) >= share else "no",
+                        )
+                    )
+                    found.append(
+                        (
+                            f"gvs run at {at}: CPU per call (every process)",
+                            f"{r['CPU ms/call']} ms",
+                            "≤ 4 ms",
+                            "yes" if float(r["CPU ms/call"]) <= 4.0 else "no",
+                        )
+                    )
             elif key == "P1" and r.get("row") == "inspect":
-                found.append((f"inspect eval at C = {r['C']}, L = {r['L s']} s", f"{r['req/s']} req/s = {r['of C/L']} of C/L, {r['CPU ms/call']} ms CPU/call", "—", "—"))
+                found.append(
+                    (
+                        f"inspect eval at C = {r['C']}, L = {r['L s']} s",
+                        f"{r['req/s']} req/s = {r['of C/L']} of C/L, {r['CPU ms/call']} ms CPU/call",
+                        "—",
+                        "—",
+                    )
+                )
             elif key == "P1" and r.get("row", "").startswith("gvs offline scoring"):
-                found.append(("gvs offline scoring of one answer (part of the gvs rows' CPU per call)", f"{r['CPU ms/call']} ms CPU", "—", "—"))
+                found.append(
+                    (
+                        "gvs offline scoring of one answer (part of the gvs rows' CPU per call)",
+                        f"{r['CPU ms/call']} ms CPU",
+                        "—",
+                        "—",
+                    )
+                )
             elif key == "P1" and r.get("row", "").startswith("inspect ÷ N·L/C"):
                 found.append((f"{r['row']} at C = {r['C']}", r["whole s"], "—", "—"))
             elif key == "P1" and r.get("row", "").startswith("inspect ÷ gvs"):
@@ -310,15 +397,24 @@ def results_md(outcomes: list[Outcome], command: str, started: datetime, load: t
             measure = re.sub(rf"^{o.bench.key}\s+", "", measure)  # the first column names it already
             lines.append(f"| {o.bench.key} | {_cell(measure)} | {_cell(figure)} | {_cell(target)} | {_cell(met)} |")
     for o in outcomes:
-        lines += ["", f"## {o.bench.key}: {o.bench.title}", "",
-                  f"`{shlex.join(['python', *[os.path.relpath(a, ROOT) if a.startswith(str(ROOT)) else a for a in o.cmd[1:]]])}`"
-                  f" — {o.status}, {o.seconds:.0f} s", ""]  # fmt: skip
+        lines += [
+            "",
+            f"## {o.bench.key}: {o.bench.title}",
+            "",
+            f"`{shlex.join(['python', *[os.path.relpath(a, ROOT) if a.startswith(str(ROOT)) else a for a in o.cmd[1:]]])}`"
+            f" — {o.status}, {o.seconds:.0f} s",
+            "",
+        ]
         if o.table:
             lines += o.table
         if o.status != "ok":
             tail = (o.stdout[-TAIL_CHARS // 2 :] + "\n--- stderr ---\n" + o.stderr[-TAIL_CHARS:]).strip()
             exit_line = f"exit status {o.rc}" if o.status == "failed" else f"stopped after {o.seconds:.0f} s"
-            lines += ([""] if o.table else []) + [f"**{o.status}** ({exit_line}); the tail of its output:", "", _fence(tail)]
+            lines += ([""] if o.table else []) + [
+                f"**{o.status}** ({exit_line}); the tail of its output:",
+                "",
+                _fence(tail),
+            ]
         else:
             notes = [line.strip() for line in o.stdout.splitlines() if line.lower().startswith(("note:", "warning:"))]
             if notes:
@@ -352,14 +448,20 @@ def main() -> int:
         chosen = [k.strip().upper() for k in args.only.split(",") if k.strip()]
         unknown = [k for k in chosen if k not in keys]
         if unknown or not chosen:
-            parser.error(f"--only: unknown benchmark {', '.join(unknown) or '(none given)'}; expected some of {','.join(keys)}")
+            parser.error(
+                f"--only: unknown benchmark {', '.join(unknown) or '(none given)'}; expected some of {','.join(keys)}"
+            )
     command = shlex.join(["python", os.path.relpath(__file__, ROOT), *sys.argv[1:]])
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     load = os.getloadavg()
     outcomes = []
     for bench in BENCHMARKS:
         if bench.key in chosen:
-            extra = ["--inspect-venv", str(args.inspect_venv)] if args.inspect_venv and bench.script == "throughput.py" else []
+            extra = (
+                ["--inspect-venv", str(args.inspect_venv)]
+                if args.inspect_venv and bench.script == "throughput.py"
+                else []
+            )
             outcomes.append(run_one(bench, args.quick, extra))
     write_atomic(args.output, results_md(outcomes, command, started, load, args.quick))
     failed = [o.bench.key for o in outcomes if o.status != "ok"]

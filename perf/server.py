@@ -111,7 +111,11 @@ def make_app(config: Config, stats: Stats):
                     "created": created,
                     "model": model,
                     "choices": [
-                        {"index": 0, "message": {"role": "assistant", "content": config.answer}, "finish_reason": "stop"}
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": config.answer},
+                            "finish_reason": "stop",
+                        }
                     ],
                     "usage": usage,
                 }
@@ -125,8 +129,14 @@ def make_app(config: Config, stats: Stats):
         await response.prepare(request)
 
         def chunk(delta: dict, finish: str | None = None, **extra) -> bytes:
-            payload = {"id": f"chatcmpl-{index}", "object": "chat.completion.chunk", "created": created,
-                       "model": model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}  # fmt: skip
+            payload = {
+                "id": f"chatcmpl-{index}",
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                **extra,
+            }
             return b"data: " + json.dumps(payload).encode() + b"\n\n"
 
         await response.write(chunk({"role": "assistant", "content": ""}))
@@ -137,8 +147,14 @@ def make_app(config: Config, stats: Stats):
             await response.write(chunk({"content": text}))
         await response.write(chunk({}, "stop"))
         if (body.get("stream_options") or {}).get("include_usage"):
-            payload = {"id": f"chatcmpl-{index}", "object": "chat.completion.chunk", "created": created,
-                       "model": model, "choices": [], "usage": usage}  # fmt: skip
+            payload = {
+                "id": f"chatcmpl-{index}",
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [],
+                "usage": usage,
+            }
             await response.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
@@ -153,7 +169,9 @@ def make_app(config: Config, stats: Stats):
         return web.json_response({"ok": True})
 
     async def models(request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": "perf-model", "object": "model", "owned_by": "perf"}]})
+        return web.json_response(
+            {"object": "list", "data": [{"id": "perf-model", "object": "model", "owned_by": "perf"}]}
+        )
 
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app.router.add_post("/v1/chat/completions", completions)
@@ -187,7 +205,7 @@ async def serve(config: Config, *, ready=None, stop: asyncio.Event | None = None
         ready(f"http://{HOST}:{port}/v1")
     try:
         await asyncio.wait_for(stop.wait(), timeout=config.max_run_s)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
     finally:
         await runner.cleanup()

@@ -68,8 +68,13 @@ def measured(cmd: list[str], env: dict, log: Path, timeout: float) -> dict:
         killer.cancel()
     process.returncode = os.waitstatus_to_exitcode(status)  # reaped here; Popen must not wait again
     wall = time.perf_counter() - started
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mib": usage.ru_maxrss / 1024,
-            "rc": process.returncode, "log": log.read_text(encoding="utf-8", errors="replace")}  # fmt: skip
+    return {
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "rss_mib": usage.ru_maxrss / 1024,
+        "rc": process.returncode,
+        "log": log.read_text(encoding="utf-8", errors="replace"),
+    }
 
 
 def store_figures(path: Path) -> dict:
@@ -93,13 +98,31 @@ def store_figures(path: Path) -> dict:
         conn.close()
     wal = Path(f"{path}-wal")
     size = path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
-    return {"size": size, "responses": responses, "cells": cells, "prompt_bytes": prompt_b or 0,
-            "answer_bytes": answer_b or 0, "tables": tables}  # fmt: skip
+    return {
+        "size": size,
+        "responses": responses,
+        "cells": cells,
+        "prompt_bytes": prompt_b or 0,
+        "answer_bytes": answer_b or 0,
+        "tables": tables,
+    }
 
 
 def gvs_run(suite: Path, store: Path, url: str, env: dict, limit: int | None, concurrency: int, tmp: Path) -> dict:
-    cmd = [sys.executable, "-m", "gvs_tui", "run", str(suite), "--api-base", url, "--concurrency", str(concurrency),
-           "--store", str(store), "--quiet"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "gvs_tui",
+        "run",
+        str(suite),
+        "--api-base",
+        url,
+        "--concurrency",
+        str(concurrency),
+        "--store",
+        str(store),
+        "--quiet",
+    ]
     for model in MODELS:
         cmd += ["-m", model]
     for tag in LOCALES:
@@ -114,7 +137,12 @@ def gvs_run(suite: Path, store: Path, url: str, env: dict, limit: int | None, co
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cells", type=int, default=100_000, help="cells of the big run (a multiple of 100: items × 10 locales × 10 models)")
+    parser.add_argument(
+        "--cells",
+        type=int,
+        default=100_000,
+        help="cells of the big run (a multiple of 100: items × 10 locales × 10 models)",
+    )
     parser.add_argument("--latency", type=float, default=0.02, help="seconds the server takes per answer")
     parser.add_argument("--concurrency", type=int, default=16, help="calls in flight per model (10 models)")
     parser.add_argument("--quick", action="store_true", help="a 10,000-cell run instead of 100,000")
@@ -127,14 +155,21 @@ def main() -> None:
     items = args.cells // (len(MODELS) * len(LOCALES))
     small_items = SMALL_CELLS // (len(MODELS) * len(LOCALES))
     load = "load {:.1f}/{:.1f}/{:.1f} on {} cores".format(*os.getloadavg(), os.cpu_count())
-    print(f"{args.cells:,} cells: {items:,} items × {len(LOCALES)} locales × {len(MODELS)} models; server latency "
-          f"{args.latency} s, concurrency {args.concurrency} per model; {load}", flush=True)  # fmt: skip
+    print(
+        f"{args.cells:,} cells: {items:,} items × {len(LOCALES)} locales × {len(MODELS)} models; server latency "
+        f"{args.latency} s, concurrency {args.concurrency} per model; {load}",
+        flush=True,
+    )
     process, url = perf_server.spawn(latency=args.latency, max_run_s=RUN_TIMEOUT_S + 600)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
-            env = {**os.environ, "GVS_HOME": str(tmp / "home"), "OPENAI_API_KEY": "perf",
-                   "LITELLM_LOCAL_MODEL_COST_MAP": "True"}  # fmt: skip
+            env = {
+                **os.environ,
+                "GVS_HOME": str(tmp / "home"),
+                "OPENAI_API_KEY": "perf",
+                "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            }
             suite = write_suite(tmp / "suite", items)
             helped = measured([sys.executable, "-m", "gvs_tui", "--help"], env, tmp / "help.log", 120)
             if helped["rc"] != 0:
@@ -183,7 +218,9 @@ def markdown(args, helped: dict, small: dict, small_store: dict, big: dict, big_
         f"{1000 * (big['cpu'] - small['cpu']) / (args.cells - SMALL_CELLS):.2f} ms | — | — | — | — |",
     ]
     for name, size in big_store["tables"][:8]:
-        lines.append(f"| bytes per response in `{name}` (dbstat) | {size / n:,.0f} B | — | {size / big_store['size']:.0%} of the file | — | — |")
+        lines.append(
+            f"| bytes per response in `{name}` (dbstat) | {size / n:,.0f} B | — | {size / big_store['size']:.0%} of the file | — | — |"
+        )
     return "\n".join(lines)
 
 

@@ -13,8 +13,16 @@ def write_suite(folder: Path, suite_id: str, name: str, items: int, texts: dict[
     ``texts``, whose function gives item i's prompt (the source locale is the first tag)."""
     folder.mkdir(parents=True, exist_ok=True)
     source = next(iter(texts))
-    lines = [f"id: {suite_id}", f"name: {name}", "version: '1'", "source: {name: synthetic}",
-             "license: MIT", f"source_locale: {source}", "axes: [layer, category]", "items:"]  # fmt: skip
+    lines = [
+        f"id: {suite_id}",
+        f"name: {name}",
+        "version: '1'",
+        "source: {name: synthetic}",
+        "license: MIT",
+        f"source_locale: {source}",
+        "axes: [layer, category]",
+        "items:",
+    ]
     lines += [f"  - {{id: P-{i}, tags: {{layer: L{i % 3}, category: C{i % 12}}}}}" for i in range(items)]
     (folder / "suite.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     for tag, text in texts.items():

@@ -6,7 +6,7 @@ measured in the same run, interleaved, each repeated (medians reported):
 
 - ``aiohttp``  a plain aiohttp client under a semaphore: the harness ceiling;
 - ``litellm``  raw ``litellm.acompletion`` under a semaphore, LiteLLM's defaults;
-- ``calls``    ``benchmark.calls.call`` under a semaphore: LiteLLM as gvs configures it, no store;
+- ``calls``    ``benchmark.clients.calls.call`` under a semaphore: LiteLLM as gvs configures it, no store;
 - ``gvs``      ``gvs run`` as a subprocess, end to end: a generated suite, a fresh store, --quiet;
 - ``inspect``  ``inspect eval`` (inspect_ai's openai-api provider) on the same items, if its venv exists.
 
@@ -56,7 +56,7 @@ ROWS = ("aiohttp", "litellm", "calls", "gvs", "inspect")
 SMALL = 16  # items of the start-up baseline run (gvs, inspect)
 PROCESS_TIMEOUT_S = 600  # no child runs longer than this
 
-INSPECT_TASK = '''
+INSPECT_TASK = """
 import json, os
 from inspect_ai import Task, task
 from inspect_ai.dataset import Sample
@@ -68,7 +68,7 @@ def perf():
     prompts = json.loads(open(os.environ["PERF_PROMPTS"], encoding="utf-8").read())
     limit = int(os.environ.get("PERF_LIMIT") or len(prompts))
     return Task(dataset=[Sample(id=i, input=p) for i, p in enumerate(prompts[:limit])], solver=generate())
-'''
+"""
 
 FLOOR = """
 import asyncio, os, sys
@@ -125,7 +125,9 @@ async def _row_aiohttp(url: str, c: int, n: int) -> dict:
             nonlocal errors
             body = {"model": "perf-model", "messages": [{"role": "user", "content": prompt(i)}], **PARAMS}
             async with gate:
-                async with session.post(url + "/chat/completions", json=body, headers={"Authorization": "Bearer perf"}) as r:
+                async with session.post(
+                    url + "/chat/completions", json=body, headers={"Authorization": "Bearer perf"}
+                ) as r:
                     data = await r.json()
                     errors += r.status != 200 or not data.get("choices")
 
@@ -146,7 +148,11 @@ async def _row_litellm(url: str, c: int, n: int) -> dict:
         async with gate:
             try:
                 r = await litellm.acompletion(
-                    model=MODEL, api_base=url, api_key="perf", messages=[{"role": "user", "content": prompt(i)}], **PARAMS
+                    model=MODEL,
+                    api_base=url,
+                    api_key="perf",
+                    messages=[{"role": "user", "content": prompt(i)}],
+                    **PARAMS,
                 )
                 errors += not r.choices
             except Exception:
@@ -158,9 +164,9 @@ async def _row_litellm(url: str, c: int, n: int) -> dict:
 
 async def _row_calls(url: str, c: int, n: int) -> dict:
     sys.path.insert(0, str(ROOT))
-    from benchmark.calls import call, ensure_litellm
-    from benchmark.models import ModelTarget
-    from benchmark.requests import Request
+    from benchmark.clients.calls import call, ensure_litellm
+    from benchmark.clients.models import ModelTarget
+    from benchmark.clients.requests import Request
 
     ensure_litellm()
     target = ModelTarget(MODEL, url)
@@ -205,8 +211,12 @@ class Bench:
         self.wire = wire
         self.latency = latency
         self.inspect = inspect_venv
-        self.env = {**os.environ, "GVS_HOME": str(tmp / "home"), "OPENAI_API_KEY": "perf",
-                    "LITELLM_LOCAL_MODEL_COST_MAP": "True"}  # fmt: skip
+        self.env = {
+            **os.environ,
+            "GVS_HOME": str(tmp / "home"),
+            "OPENAI_API_KEY": "perf",
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        }
         self.suites: dict[int, Path] = {}
         self.counter = 0
         self.baselines: dict[str, list[float]] = {"gvs": [], "inspect": []}
@@ -221,23 +231,60 @@ class Bench:
         return self.tmp / f"{name}-{self.counter}"
 
     def _gvs_cmd(self, suite: Path, c: int, limit: int | None = None) -> list[str]:
-        cmd = [sys.executable, "-m", "gvs_tui", "run", str(suite), "-m", MODEL, "--api-base", self.wire.base_url,
-               "-l", "en-US", "--concurrency", str(c), "--store", str(self._fresh("store").with_suffix(".db")),
-               "--quiet"]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "gvs_tui",
+            "run",
+            str(suite),
+            "-m",
+            MODEL,
+            "--api-base",
+            self.wire.base_url,
+            "-l",
+            "en-US",
+            "--concurrency",
+            str(c),
+            "--store",
+            str(self._fresh("store").with_suffix(".db")),
+            "--quiet",
+        ]
         return cmd + (["--limit", str(limit)] if limit else [])
 
     def _inspect_cmd(self, c: int) -> list[str]:
         task = self.tmp / "inspect_task.py"
         if not task.exists():
             task.write_text(INSPECT_TASK, encoding="utf-8")
-        return [str(self.inspect / "bin" / "inspect"), "eval", task.name, "--model", "openai-api/perf/perf-model",
-                "--max-connections", str(c), "--max-tokens", "256", "--temperature", "0", "--seed", "0",
-                "--log-dir", str(self._fresh("inspect-logs")), "--display", "none", "--no-fail-on-error"]  # fmt: skip
+        return [
+            str(self.inspect / "bin" / "inspect"),
+            "eval",
+            task.name,
+            "--model",
+            "openai-api/perf/perf-model",
+            "--max-connections",
+            str(c),
+            "--max-tokens",
+            "256",
+            "--temperature",
+            "0",
+            "--seed",
+            "0",
+            "--log-dir",
+            str(self._fresh("inspect-logs")),
+            "--display",
+            "none",
+            "--no-fail-on-error",
+        ]
 
     def _inspect_env(self, suite: Path, limit: int | None = None) -> dict:
-        return {**self.env, "PERF_API_KEY": "perf", "PERF_BASE_URL": self.wire.base_url,
-                "PERF_PROMPTS": str(suite / "prompts.json"), "PERF_LIMIT": str(limit or ""),
-                "INSPECT_LOG_DIR": str(self.tmp / "inspect-logs")}  # fmt: skip
+        return {
+            **self.env,
+            "PERF_API_KEY": "perf",
+            "PERF_BASE_URL": self.wire.base_url,
+            "PERF_PROMPTS": str(suite / "prompts.json"),
+            "PERF_LIMIT": str(limit or ""),
+            "INSPECT_LOG_DIR": str(self.tmp / "inspect-logs"),
+        }
 
     def baseline(self, kind: str, c: int) -> float:
         """CPU s of the command on SMALL items (its start-up and fixed costs), median of the runs so far."""
@@ -279,8 +326,17 @@ class Bench:
             self.wire.reset()
         served = stats["answered"]
         window = (stats["last_done_at"] or 0) - (stats["first_at"] or 0)
-        return {"row": kind, "c": c, "n": n, "served": served, "errors": errors, "rate": served / window if window > 0 else 0.0,
-                "whole_s": whole, "cpu_ms": cpu_per_call * 1000, "peak": stats["peak_in_flight"]}  # fmt: skip
+        return {
+            "row": kind,
+            "c": c,
+            "n": n,
+            "served": served,
+            "errors": errors,
+            "rate": served / window if window > 0 else 0.0,
+            "whole_s": whole,
+            "cpu_ms": cpu_per_call * 1000,
+            "peak": stats["peak_in_flight"],
+        }
 
 
 def n_for(c: int, latency: float, seconds: float) -> int:
@@ -297,9 +353,19 @@ def measure(bench: Bench, rows: list[str], cs: list[int], repeat: int, seconds: 
                 runs[kind].append(bench.row(kind, c, n))
         for kind in rows:
             got = runs[kind]
-            med = {k: statistics.median(r[k] for r in got) for k in ("rate", "whole_s", "cpu_ms", "served", "errors", "peak")}
-            med.update(row=kind, c=c, n=n, limit=c / bench.latency, ratio=med["rate"] * bench.latency / c,
-                       rates=[round(r["rate"], 1) for r in got], repeat=len(got))  # fmt: skip
+            med = {
+                k: statistics.median(r[k] for r in got)
+                for k in ("rate", "whole_s", "cpu_ms", "served", "errors", "peak")
+            }
+            med.update(
+                row=kind,
+                c=c,
+                n=n,
+                limit=c / bench.latency,
+                ratio=med["rate"] * bench.latency / c,
+                rates=[round(r["rate"], 1) for r in got],
+                repeat=len(got),
+            )
             results.append(med)
             print(_line(med), flush=True)
     return results
@@ -309,7 +375,7 @@ def scoring_cost(n: int = 400) -> float:
     """CPU ms of gvs's offline scoring (refusal + response language) of one answer like the server's,
     in this process: the part of the gvs row's CPU per call that is scoring, not calling."""
     sys.path.insert(0, str(ROOT))
-    from benchmark.scorers import offline_scores
+    from benchmark.scoring import offline_scores
 
     texts = [f"{perf_server.ANSWER} ({i})" for i in range(n)]
     offline_scores(texts[0], "en-US")  # loads langdetect's profiles
@@ -321,8 +387,10 @@ def scoring_cost(n: int = 400) -> float:
 
 def _line(r: dict) -> str:
     whole = f"{r['whole_s']:6.1f} s" if r["row"] in ("gvs", "inspect") else "       "
-    return (f"C={r['c']:<4} n={r['n']:<5} {r['row']:<8} {r['rate']:7.1f} req/s  {r['ratio']:5.2f} of {r['limit']:.0f}  "
-            f"CPU {r['cpu_ms']:5.2f} ms/call  whole {whole}  (runs {r['rates']}, peak in flight {r['peak']:.0f})")  # fmt: skip
+    return (
+        f"C={r['c']:<4} n={r['n']:<5} {r['row']:<8} {r['rate']:7.1f} req/s  {r['ratio']:5.2f} of {r['limit']:.0f}  "
+        f"CPU {r['cpu_ms']:5.2f} ms/call  whole {whole}  (runs {r['rates']}, peak in flight {r['peak']:.0f})"
+    )
 
 
 # -- P7 ------------------------------------------------------------------------------------------
@@ -353,9 +421,28 @@ def p7(bench: Bench, repeat: int) -> dict:
     floor_py.write_text(FLOOR, encoding="utf-8")
     cmds = {
         "floor": ([sys.executable, str(floor_py), bench.wire.base_url, MODEL], bench.env, ROOT),
-        "gvs": (lambda: [sys.executable, "-m", "gvs_tui", "run", "gvs-bench", "-m", MODEL, "--api-base", bench.wire.base_url,
-                         "-l", "en-US", "-l", "zh-CN", "--store", str(bench._fresh("p7").with_suffix(".db")), "--quiet"],
-                bench.env, ROOT),  # fmt: skip
+        "gvs": (
+            lambda: [
+                sys.executable,
+                "-m",
+                "gvs_tui",
+                "run",
+                "gvs-bench",
+                "-m",
+                MODEL,
+                "--api-base",
+                bench.wire.base_url,
+                "-l",
+                "en-US",
+                "-l",
+                "zh-CN",
+                "--store",
+                str(bench._fresh("p7").with_suffix(".db")),
+                "--quiet",
+            ],
+            bench.env,
+            ROOT,
+        ),
     }
     if bench.inspect:
         suite = bench.suite(90)
@@ -368,8 +455,11 @@ def p7(bench: Bench, repeat: int) -> dict:
                 times[name].append(t)
     med = {k: statistics.median(v) for k, v in times.items()}
     for name, t in med.items():
-        print(f"P7 first request on the wire  {name:<8} median {t:5.2f} s  ({t / med['floor']:.2f}× floor)  runs "
-              f"{[round(x, 2) for x in times[name]]}", flush=True)  # fmt: skip
+        print(
+            f"P7 first request on the wire  {name:<8} median {t:5.2f} s  ({t / med['floor']:.2f}× floor)  runs "
+            f"{[round(x, 2) for x in times[name]]}",
+            flush=True,
+        )
     return med
 
 
@@ -377,16 +467,22 @@ def p7(bench: Bench, repeat: int) -> dict:
 
 
 def markdown(results: list[dict], latency: float, load: str, first: dict | None) -> str:
-    lines = ["| P1 | C | L s | row | N | req/s | of C/L | CPU ms/call | whole s | load |",
-             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| P1 | C | L s | row | N | req/s | of C/L | CPU ms/call | whole s | load |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         if r["row"] == "scoring":
-            lines.append(f"| P1 | | | gvs offline scoring of one answer (refusal + language; part of the gvs row's CPU) | | | | "
-                         f"{r['cpu_ms']:.2f} | | {load} |")  # fmt: skip
+            lines.append(
+                f"| P1 | | | gvs offline scoring of one answer (refusal + language; part of the gvs row's CPU) | | | | "
+                f"{r['cpu_ms']:.2f} | | {load} |"
+            )
             continue
         whole = f"{r['whole_s']:.1f}" if r["row"] in ("gvs", "inspect") else ""
-        lines.append(f"| P1 | {r['c']} | {latency} | {r['row']} | {r['n']} | {r['rate']:.1f} | {r['ratio']:.2f} | "
-                     f"{r['cpu_ms']:.2f} | {whole} | {load} |")  # fmt: skip
+        lines.append(
+            f"| P1 | {r['c']} | {latency} | {r['row']} | {r['n']} | {r['rate']:.1f} | {r['ratio']:.2f} | "
+            f"{r['cpu_ms']:.2f} | {whole} | {load} |"
+        )
     by = {(r["c"], r["row"]): r for r in results if "c" in r}
     for c in sorted({r["c"] for r in results if "c" in r}):
         if (c, "gvs") in by and (c, "inspect") in by:
@@ -394,10 +490,14 @@ def markdown(results: list[dict], latency: float, load: str, first: dict | None)
             lines.append(f"| P1 | {c} | {latency} | inspect ÷ gvs whole-run time | | | | | {ratio:.2f}× | {load} |")
             # No client finishes N calls sooner than N·L/C, start-up aside: the most any ratio can be.
             ceiling = by[(c, "inspect")]["whole_s"] / (by[(c, "gvs")]["n"] * latency / c)
-            lines.append(f"| P1 | {c} | {latency} | inspect ÷ N·L/C (no client can beat this ratio) | | | | | {ceiling:.2f}× | {load} |")
+            lines.append(
+                f"| P1 | {c} | {latency} | inspect ÷ N·L/C (no client can beat this ratio) | | | | | {ceiling:.2f}× | {load} |"
+            )
     if first:
         for name, t in first.items():
-            lines.append(f"| P7 | | | first request: {name} | | | | | {t:.2f} ({t / first['floor']:.2f}× floor) | {load} |")
+            lines.append(
+                f"| P7 | | | first request: {name} | | | | | {t:.2f} ({t / first['floor']:.2f}× floor) | {load} |"
+            )
     return "\n".join(lines)
 
 
@@ -424,8 +524,11 @@ def main() -> None:
         parser.error(f"unknown rows: {', '.join(sorted(unknown))}")
     inspect_venv = args.inspect_venv if (args.inspect_venv / "bin" / "inspect").exists() else None
     if inspect_venv is None and ("inspect" in rows or args.p7 or args.p7_only):
-        print(f"note: no inspect_ai venv at {args.inspect_venv} (create it: python3 -m venv {args.inspect_venv} && "
-              f"{args.inspect_venv}/bin/pip install inspect-ai openai); inspect rows skipped", flush=True)  # fmt: skip
+        print(
+            f"note: no inspect_ai venv at {args.inspect_venv} (create it: python3 -m venv {args.inspect_venv} && "
+            f"{args.inspect_venv}/bin/pip install inspect-ai openai); inspect rows skipped",
+            flush=True,
+        )
         rows = [r for r in rows if r != "inspect"]
     load = "load {:.1f}/{:.1f}/{:.1f} on {} cores".format(*os.getloadavg(), os.cpu_count())
     print(f"L = {args.latency} s, repeat {args.repeat}, {load}", flush=True)

@@ -117,10 +117,14 @@ def main() -> None:
     print(f"store: {path} ({path.stat().st_size / 2**20:.0f} MiB, {info.get('cells', args.rows):,} cells)")
     print("| figure | value | target |")
     print("|---|---|---|")
-    print(f"| Results heatmap painted after `2`, aggregates remembered by the run's end (median of {args.n}) | {app_s:.2f} s | < 1 s |")
+    print(
+        f"| Results heatmap painted after `2`, aggregates remembered by the run's end (median of {args.n}) | {app_s:.2f} s | < 1 s |"
+    )
     print(f"| bare breakdown() by category, no remembered rows (median of {args.n}) | {sql_s:.2f} s | |")
     print(f"| painted / bare breakdown | {app_s / sql_s:.3f}× | |")
-    print(f"| peak RSS of the process over those openings (before the app: {before:.0f} MiB) | {peak:.0f} MiB | < 400 MB |")
+    print(
+        f"| peak RSS of the process over those openings (before the app: {before:.0f} MiB) | {peak:.0f} MiB | < 400 MB |"
+    )
     print(f"| end-of-run cost: remembering the opening views (child process) | {remember_s:.1f} s | |")
     print(f"| first opening with nothing remembered (it scans, then remembers) | {cold:.2f} s | |")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .db import Store
@@ -67,7 +67,7 @@ def _remember(store: Store, key: str, version: int, rows: list[tuple]) -> None:
             conn.execute('DELETE FROM "aggregate_cache" WHERE "version" != ?', [version])
             conn.execute(
                 'INSERT OR REPLACE INTO "aggregate_cache" VALUES (?, ?, ?, ?)',
-                [key, version, json.dumps(rows, ensure_ascii=False), datetime.now(timezone.utc).isoformat()],
+                [key, version, json.dumps(rows, ensure_ascii=False), datetime.now(UTC).isoformat()],
             )
     except sqlite3.OperationalError:  # read-only or busy: remembering is only an optimisation
         pass

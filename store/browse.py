@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from benchmark.conditions import BASELINE
+from benchmark.engine.conditions import BASELINE
 from benchmark.errors import GvsError
 
 from .aggregates import cached_rows
@@ -43,7 +43,9 @@ def run_choices(store: Store, limit: int = 200) -> list[RunChoice]:
     for run_id, suite, status, spec, summary in rows:
         s = json.loads(spec)
         total = (json.loads(summary) if summary else {}).get("total")
-        found.append(RunChoice(run_id, suite, status, list(s.get("models", [])), list(s.get("locales", [])), total or 0))
+        found.append(
+            RunChoice(run_id, suite, status, list(s.get("models", [])), list(s.get("locales", [])), total or 0)
+        )
     return found
 
 
@@ -116,10 +118,20 @@ def cell_items(
     if group is not None and by:
         where += f" and {group_expr(by)} = :group"
     params = {
-        "run": run["id"], "model": model, "locale": locale, "by": by, "group": group, "scorer": source.scorer,
-        "version": source.version, "config": source.config, "path": source.path, "limit": limit, "offset": offset,
-        "excerpt": EXCERPT, "condition": condition,
-    }  # fmt: skip
+        "run": run["id"],
+        "model": model,
+        "locale": locale,
+        "by": by,
+        "group": group,
+        "scorer": source.scorer,
+        "version": source.version,
+        "config": source.config,
+        "path": source.path,
+        "limit": limit,
+        "offset": offset,
+        "excerpt": EXCERPT,
+        "condition": condition,
+    }
     joins = """from run_cells rc join items i on i.content_hash = rc.item_hash
         left join responses r on r.cache_key = rc.cache_key
         left join scores s on s.cache_key = rc.cache_key and s.scorer = :scorer and s.version = :version
@@ -133,7 +145,9 @@ def cell_items(
     items = []
     for item_id, prompt, text, answered, value, label, reason, error in store.db.execute(sql, params):
         items.append(
-            CellItem(item_id, prompt or "", text if answered else None, value, label, reason, None if answered else error)
+            CellItem(
+                item_id, prompt or "", text if answered else None, value, label, reason, None if answered else error
+            )
         )
     return CellItems(items, total, offset)
 
@@ -235,8 +249,17 @@ def item_answers(store: Store, run: dict, item_id: str, condition: str = BASELIN
     by_key: dict[str, list[Answer]] = {}
     for model, locale, key, image_absent, prompt, focus, status, t, m, answered, text, finish, error in rows:
         tags, metadata = json.loads(t or "{}"), json.loads(m or "{}")
-        answer = Answer(model, locale, prompt or "", focus or "", status or "", text if answered else None, finish,
-                        None if answered else error, bool(image_absent))  # fmt: skip
+        answer = Answer(
+            model,
+            locale,
+            prompt or "",
+            focus or "",
+            status or "",
+            text if answered else None,
+            finish,
+            None if answered else error,
+            bool(image_absent),
+        )
         answers[(model, locale)] = answer
         by_key.setdefault(key, []).append(answer)
     if by_key:
@@ -253,7 +276,9 @@ def item_answers(store: Store, run: dict, item_id: str, condition: str = BASELIN
             if (key, scorer, judge) in seen:  # an older version or configuration of the same judge
                 continue
             seen.add((key, scorer, judge))
-            view = ScoreView(scorer, value, label, d.get("reason"), judge, d.get("values") if scorer == "values" else None)
+            view = ScoreView(
+                scorer, value, label, d.get("reason"), judge, d.get("values") if scorer == "values" else None
+            )
             for answer in by_key[key]:
                 answer.scores.append(view)
         order = {"refusal": 0, "language": 1, "gvs": 2, "values": 3}

@@ -5,17 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection, Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
 
-from benchmark import versions  # noqa: F401  (re-exported: recorded with every run)
-from benchmark.calls import Outcome
+from benchmark.clients.calls import Outcome
+from benchmark.clients.requests import Request, public_endpoint
+from benchmark.engine.runner import Cell, Plan, RunSummary
 from benchmark.home import default_store_path
-from benchmark.requests import Request, public_endpoint
-from benchmark.runner import Cell, Plan, RunSummary
-from benchmark.scorers import Score
+from benchmark.scoring import Score
 
 from .migrations import migrate
 
@@ -23,7 +22,7 @@ _CHUNK = 500  # keys per IN (...) query, well under SQLite's variable limit
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _json(value) -> str:
@@ -109,16 +108,20 @@ class Store:
                 run_id = previous[0]
                 self.db["runs"].update(run_id, {"status": "running", "finished": None})
             else:
-                run_id = self.db["runs"].insert(
-                    {
-                        "suite": suite.id,
-                        "spec": _json(spec),
-                        "spec_hash": spec_hash,
-                        "versions": _json(versions),
-                        "status": "running",
-                        "started": _now(),
-                    }
-                ).last_pk
+                run_id = (
+                    self.db["runs"]
+                    .insert(
+                        {
+                            "suite": suite.id,
+                            "spec": _json(spec),
+                            "spec_hash": spec_hash,
+                            "versions": _json(versions),
+                            "status": "running",
+                            "started": _now(),
+                        }
+                    )
+                    .last_pk
+                )
             self.db["run_cells"].insert_all(
                 (
                     {
@@ -183,7 +186,9 @@ class Store:
         found: set[str] = set()
         for chunk in _chunks(keys):
             marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self.db.execute(f"select cache_key from responses where cache_key in ({marks})", chunk))
+            found.update(
+                r[0] for r in self.db.execute(f"select cache_key from responses where cache_key in ({marks})", chunk)
+            )
         return found
 
     def unscored(self, keys: Collection[str], versions: dict[str, str]) -> dict[str, str]:
@@ -316,15 +321,20 @@ class Store:
     def cached_outcome(self, key: str) -> Outcome | None:
         """A stored answer as an Outcome (how a judge's cached verdict is read back)."""
         row = self.db.execute(
-            "select text, finish_reason, usage, latency_s, attempts, served_by from responses where cache_key = ?", [key]
+            "select text, finish_reason, usage, latency_s, attempts, served_by from responses where cache_key = ?",
+            [key],
         ).fetchone()
         if row is None:
             return None
         text, finish, usage, latency, attempts, served_by = row
         return Outcome(
-            text=text, finish_reason=finish, usage=json.loads(usage or "{}"), latency_s=latency or 0.0,
-            attempts=0, served_by=served_by,
-        )  # fmt: skip
+            text=text,
+            finish_reason=finish,
+            usage=json.loads(usage or "{}"),
+            latency_s=latency or 0.0,
+            attempts=0,
+            served_by=served_by,
+        )
 
     def save_plain_response(self, request: Request, outcome: Outcome) -> None:
         """Cache an answer that belongs to no run cell (a judge's verdict)."""

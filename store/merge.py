@@ -61,7 +61,9 @@ _CONTENT_ADDRESSED = ("suites", "items", "judge_configs")
 @dataclass
 class TableCount:
     added: int = 0
-    skipped: int = 0  # already there: identical duplicates, shards fused into a run already there, scores of a losing response
+    skipped: int = (
+        0  # already there: identical duplicates, shards fused into a run already there, scores of a losing response
+    )
     conflicts: int = 0
     conflict_keys: list[str] = field(default_factory=list)  # the first SAMPLE of them
 
@@ -97,18 +99,28 @@ class MergeReport:
             "created": self.created,
             "inputs": [str(p) for p in self.inputs],
             "tables": {
-                name: {"added": t.added, "skipped": t.skipped, "conflicts": t.conflicts, "conflict_keys": t.conflict_keys}
+                name: {
+                    "added": t.added,
+                    "skipped": t.skipped,
+                    "conflicts": t.conflicts,
+                    "conflict_keys": t.conflict_keys,
+                }
                 for name, t in self.tables.items()
             },
             "runs": [
                 {
-                    "id": r.id, "suite": r.suite, "sources": [{"store": s, "run": i} for s, i in r.sources],
-                    "shards": r.shards, "missing_shards": r.missing, "status": r.status, "cells": r.cells,
+                    "id": r.id,
+                    "suite": r.suite,
+                    "sources": [{"store": s, "run": i} for s, i in r.sources],
+                    "shards": r.shards,
+                    "missing_shards": r.missing,
+                    "status": r.status,
+                    "cells": r.cells,
                     "answered": r.answered,
                 }
                 for r in self.runs
             ],
-        }  # fmt: skip
+        }
 
 
 def merge_stores(inputs: Sequence[Path | str], output: Path | str) -> MergeReport:
@@ -212,7 +224,9 @@ def _check_store(path: Path) -> set[str]:
         try:
             names = {name for (name,) in conn.execute("select name from sqlite_master where type = 'table'")}
             if not {"_gvs_migrations", "runs", "responses"} <= names:
-                raise InputFileError(path, None, "is an SQLite file but not a gvs store (no runs, responses or _gvs_migrations table)")
+                raise InputFileError(
+                    path, None, "is an SQLite file but not a gvs store (no runs, responses or _gvs_migrations table)"
+                )
             applied = {name for (name,) in conn.execute('select "name" from "_gvs_migrations"')}
         finally:
             conn.close()
@@ -242,7 +256,9 @@ def _copy_into(building: Path, output: Path) -> None:
     try:
         source.backup(target)
     except sqlite3.DatabaseError as exc:  # e.g. a run holding its write lock past the wait
-        raise GvsError(f"{output}: the merged data could not be written into it ({exc}); it was left as it was") from exc
+        raise GvsError(
+            f"{output}: the merged data could not be written into it ({exc}); it was left as it was"
+        ) from exc
     finally:
         target.close()
         source.close()
@@ -294,7 +310,10 @@ def _copy_responses_and_scores(conn, tables: dict[str, TableCount]) -> None:
             """INSERT INTO temp."merge_losers" SELECT s."cache_key" FROM src."responses" s
                JOIN main."responses" m ON m."cache_key" = s."cache_key" WHERE s."text" IS NOT m."text" """
         )
-        losers = [k for (k,) in conn.execute(f'SELECT "cache_key" FROM temp."merge_losers" ORDER BY "cache_key" LIMIT {SAMPLE}')]
+        losers = [
+            k
+            for (k,) in conn.execute(f'SELECT "cache_key" FROM temp."merge_losers" ORDER BY "cache_key" LIMIT {SAMPLE}')
+        ]
         lost = _count(conn, 'SELECT count(*) FROM temp."merge_losers"')
         responses = tables["responses"]
         responses.conflict(losers, lost)
@@ -311,9 +330,12 @@ def _copy_responses_and_scores(conn, tables: dict[str, TableCount]) -> None:
         ]
         clashes = _count(conn, f"SELECT count(*) FROM ({conflicting})")
         scores.conflict(keys, clashes)
-        scores.skipped += _copy_table(
-            conn, "scores", scores, 'WHERE "cache_key" NOT IN (SELECT "cache_key" FROM temp."merge_losers")'
-        ) - clashes
+        scores.skipped += (
+            _copy_table(
+                conn, "scores", scores, 'WHERE "cache_key" NOT IN (SELECT "cache_key" FROM temp."merge_losers")'
+            )
+            - clashes
+        )
         scores.skipped += _count(
             conn, 'SELECT count(*) FROM src."scores" WHERE "cache_key" IN (SELECT "cache_key" FROM temp."merge_losers")'
         )
@@ -357,13 +379,17 @@ def _copy_runs(conn, path: Path, tables: dict[str, TableCount], runs: dict[int, 
             if name is not None:
                 shards = {
                     name: {
-                        "status": status, "started": started, "finished": finished,
+                        "status": status,
+                        "started": started,
+                        "finished": finished,
                         **{k: summary.get(k, 0) for k in _COUNTS},
                     }
-                }  # fmt: skip
+                }
             target = _sharded_run(conn, suite, _json(spec), versions, shards, tables["runs"])
         else:
-            target = _plain_run(conn, (suite, spec_text, spec_hash, versions, status, started, finished, summary_text), tables["runs"])
+            target = _plain_run(
+                conn, (suite, spec_text, spec_hash, versions, status, started, finished, summary_text), tables["runs"]
+            )
         merged = runs.setdefault(target, MergedRun(target, suite))
         merged.sources.append((str(path), run_id))
         _copy_cells(conn, run_id, target, tables)
@@ -443,7 +469,9 @@ def _copy_cells(conn, run_id: int, target: int, tables: dict[str, TableCount]) -
              AND m."condition" = s."condition" AND m."item_id" = s."item_id"
         WHERE s."run_id" = :old AND (s."item_hash" IS NOT m."item_hash" OR s."cache_key" IS NOT m."cache_key")"""
     clashes = _count(conn, f"SELECT count(*) FROM ({clash})", args)
-    keys = [f"run {target}: {' '.join(map(str, r))}" for r in conn.execute(f"{clash} ORDER BY s.rowid LIMIT {SAMPLE}", args)]
+    keys = [
+        f"run {target}: {' '.join(map(str, r))}" for r in conn.execute(f"{clash} ORDER BY s.rowid LIMIT {SAMPLE}", args)
+    ]
     cells.added += added
     cells.skipped += total - added - clashes
     cells.conflict(keys, clashes)
@@ -473,7 +501,9 @@ def _finish_runs(conn, runs: dict[int, MergedRun]) -> None:
                 [merged.id],
             ).fetchone()
             merged.cells, merged.answered = cells, answered
-            status, summary = conn.execute('SELECT "status", "summary" FROM "runs" WHERE "id" = ?', [merged.id]).fetchone()
+            status, summary = conn.execute(
+                'SELECT "status", "summary" FROM "runs" WHERE "id" = ?', [merged.id]
+            ).fetchone()
             shards = (json.loads(summary) if summary else {}).get("shards")
             if shards is not None:
                 status = "completed" if cells and answered == cells else "incomplete"

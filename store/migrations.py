@@ -11,7 +11,7 @@ edit one that has shipped.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlite_utils
 
@@ -94,7 +94,7 @@ def m003_conditions(conn: sqlite3.Connection) -> None:
     conn.execute('ALTER TABLE "run_cells_new" RENAME TO "run_cells"')
     conn.execute('CREATE INDEX "idx_run_cells_cache_key" ON "run_cells" ("cache_key")')
     conn.execute('CREATE INDEX "idx_run_cells_run_id_item_hash" ON "run_cells" ("run_id", "item_hash")')
-    conn.execute('''ALTER TABLE "call_errors" ADD COLUMN "condition" TEXT NOT NULL DEFAULT 'none' ''')
+    conn.execute("""ALTER TABLE "call_errors" ADD COLUMN "condition" TEXT NOT NULL DEFAULT 'none' """)
 
 
 def m004_judge_recency(conn: sqlite3.Connection) -> None:
@@ -146,7 +146,7 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
                     migration(conn)
                     conn.execute(
                         'INSERT INTO "_gvs_migrations" VALUES (?, ?)',
-                        [migration.__name__, datetime.now(timezone.utc).isoformat()],
+                        [migration.__name__, datetime.now(UTC).isoformat()],
                     )
                     applied.append(migration.__name__)
                 conn.execute("COMMIT")

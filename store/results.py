@@ -6,7 +6,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
-from benchmark.conditions import BASELINE
+from benchmark.engine.conditions import BASELINE
 from benchmark.errors import GvsError, InputFileError
 
 from .aggregates import cached_rows
@@ -37,14 +37,16 @@ def _add_intervals(source: MetricSource, rows: list, overall, histograms: dict, 
     query plan happens to return the items in."""
     import numpy as np
 
-    from benchmark import stats
+    from benchmark.analysis import stats
 
     cells = [(row.group, cell) for row in rows for cell in row.cells] + [(None, cell) for cell in overall.cells]
     values = {}
     for group, cell in cells:
         histogram = histograms.get((group, cell.model, cell.locale), {})
         levels = sorted(histogram)
-        values[(group, cell.model, cell.locale)] = np.repeat(np.array(levels, dtype=np.float64), [histogram[v] for v in levels])
+        values[(group, cell.model, cell.locale)] = np.repeat(
+            np.array(levels, dtype=np.float64), [histogram[v] for v in levels]
+        )
     if source.binary:
         intervals = {key: stats.cell_interval(v, binary=True) for key, v in values.items()}
     else:
@@ -56,7 +58,7 @@ def _add_intervals(source: MetricSource, rows: list, overall, histograms: dict, 
 
 def parse_metric(metric: str) -> tuple[str, str | None]:
     """``refusal`` -> ("refusal", None); ``value:benevolence`` -> ("value", "benevolence")."""
-    from benchmark.fulcra import SCHWARTZ_VALUES
+    from benchmark.scoring.values import SCHWARTZ_VALUES
 
     base, _, arg = metric.partition(":")
     if base not in METRICS or (base == "value") != bool(arg):
@@ -88,7 +90,9 @@ def judge_config(store: Store, run_id: int, scorer: str, judge: str | None = Non
         where last is not null order by last desc limit 1
     """
     args = {"run": run_id, "scorer": scorer, "judge": judge}
-    row = store.db.execute(sql.format(model="where json_extract(jc.spec, '$.model') = :judge" if judge else ""), args).fetchone()
+    row = store.db.execute(
+        sql.format(model="where json_extract(jc.spec, '$.model') = :judge" if judge else ""), args
+    ).fetchone()
     return {"digest": row[0], "spec": json.loads(row[1])} if row else None
 
 
@@ -179,7 +183,7 @@ class MetricSource:
 
 
 def metric_source(store: Store, run: dict, metric: str, judge: str | None = None) -> MetricSource:
-    from benchmark.scorers import scorer_class
+    from benchmark.scoring import scorer_class
 
     base, arg = parse_metric(metric)
     scorer = METRICS[base][0]
@@ -188,13 +192,21 @@ def metric_source(store: Store, run: dict, metric: str, judge: str | None = None
         found = judge_config(store, run["id"], scorer, judge)
         if found is None:
             who = f" by {judge}" if judge else ""
-            raise MetricError(f"run {run['id']} has no {scorer} scores{who}: score it with `gvs score {run['id']} --judge MODEL`")
+            raise MetricError(
+                f"run {run['id']} has no {scorer} scores{who}: score it with `gvs score {run['id']} --judge MODEL`"
+            )
         config, judge_info = found["digest"], found["spec"]
     value_expr = "json_extract(s.details, :path)" if base == "value" else "s.value"
     return MetricSource(
-        metric, scorer, scorer_class(scorer).version, config, judge_info, value_expr,
-        f'$.values."{arg}"' if arg else None, base in ("refusal", "language"),
-    )  # fmt: skip
+        metric,
+        scorer,
+        scorer_class(scorer).version,
+        config,
+        judge_info,
+        value_expr,
+        f'$.values."{arg}"' if arg else None,
+        base in ("refusal", "language"),
+    )
 
 
 def run_axes(store: Store, run: dict) -> list[str]:
@@ -203,7 +215,9 @@ def run_axes(store: Store, run: dict) -> list[str]:
 
 
 # A slicing axis is the run's condition, a taxonomy tag or, failing that, any item metadata key (modality, region…).
-GROUP_EXPR = """coalesce(json_extract(i.tags, '$."' || :by || '"'), json_extract(i.metadata, '$."' || :by || '"'), '(none)')"""
+GROUP_EXPR = (
+    """coalesce(json_extract(i.tags, '$."' || :by || '"'), json_extract(i.metadata, '$."' || :by || '"'), '(none)')"""
+)
 CONDITION = "condition"
 
 
@@ -240,9 +254,14 @@ def item_values(
         join scores s on s.cache_key = rc.cache_key and s.scorer = :scorer and s.version = :version and s.config = :config
         where rc.run_id = :run and {source.value_expr} is not null{condition_filter(by, condition)}"""
     params = {
-        "by": by, "scorer": source.scorer, "version": source.version, "config": source.config, "run": run["id"],
-        "path": source.path, "condition": condition,
-    }  # fmt: skip
+        "by": by,
+        "scorer": source.scorer,
+        "version": source.version,
+        "config": source.config,
+        "run": run["id"],
+        "path": source.path,
+        "condition": condition,
+    }
     pooled = condition is None and by != CONDITION  # every condition's cells in one group
     values: dict[tuple, dict[str, float]] = {}
     for grp, model, locale, item, cond, value in store.db.execute(sql, params):
@@ -300,17 +319,38 @@ def breakdown(
              and s.config = :config"""
     where = f"where rc.run_id = :run{condition_filter(by, condition)}"
     params = {
-        "by": by, "parent": parent_axis, "scorer": source.scorer, "version": source.version, "run": run["id"],
-        "config": source.config, "path": source.path, "condition": condition,
-    }  # fmt: skip
+        "by": by,
+        "parent": parent_axis,
+        "scorer": source.scorer,
+        "version": source.version,
+        "run": run["id"],
+        "config": source.config,
+        "path": source.path,
+        "condition": condition,
+    }
     parent_expr = "json_extract(i.tags, '$.\"' || :parent || '\"')" if parent_axis else "null"
     sql = f"""select {group_expr(by)} as grp, {parent_expr}, rc.model, rc.locale, {source.value_expr} as v, {measures}
         {joins} {where} group by grp, rc.model, rc.locale, v"""
-    tallies: dict[tuple, list] = {}  # (group, model, locale) -> [cells, answered, judge errors, spread sum, spread n, first seen]
+    tallies: dict[
+        tuple, list
+    ] = {}  # (group, model, locale) -> [cells, answered, judge errors, spread sum, spread n, first seen]
     histograms: dict[tuple, dict[float, int]] = {}
     parents: dict[str, str | None] = {}
     image_absent = 0
-    for grp, parent, model, locale, v, cells, answered, judge_errors, spread_sum, spread_n, images, first in cached_rows(store, sql, params, remember=remember):
+    for (
+        grp,
+        parent,
+        model,
+        locale,
+        v,
+        cells,
+        answered,
+        judge_errors,
+        spread_sum,
+        spread_n,
+        images,
+        first,
+    ) in cached_rows(store, sql, params, remember=remember):
         image_absent += images
         for key in ((str(grp), model, locale), (None, model, locale)):
             tally = tallies.setdefault(key, [0, 0, 0, 0.0, 0, first])
@@ -357,9 +397,19 @@ def breakdown(
     )
     method = ("wilson" if source.binary else "bootstrap") if ci else None
     return Breakdown(
-        run, metric, by, columns, rows_list, overall, errors, image_absent, source.judge, method,
-        condition if by != CONDITION else None, run_conditions(run),
-    )  # fmt: skip
+        run,
+        metric,
+        by,
+        columns,
+        rows_list,
+        overall,
+        errors,
+        image_absent,
+        source.judge,
+        method,
+        condition if by != CONDITION else None,
+        run_conditions(run),
+    )
 
 
 @dataclass
@@ -377,13 +427,19 @@ class Profile:
             "run": {k: self.run.get(k) for k in ("id", "suite", "status")},
             "judge": self.judge,
             "columns": [
-                {"model": m, "locale": loc, "judge_errors": self.judge_errors.get((m, loc), 0)} for m, loc in self.columns
+                {"model": m, "locale": loc, "judge_errors": self.judge_errors.get((m, loc), 0)}
+                for m, loc in self.columns
             ],
             "rows": [
                 {
                     "value": v,
                     "cells": [
-                        {"model": m, "locale": loc, "mean": self.cells.get((v, m, loc), (None, 0))[0], "n": self.cells.get((v, m, loc), (None, 0))[1]}
+                        {
+                            "model": m,
+                            "locale": loc,
+                            "mean": self.cells.get((v, m, loc), (None, 0))[0],
+                            "n": self.cells.get((v, m, loc), (None, 0))[1],
+                        }
                         for m, loc in self.columns
                     ],
                 }
@@ -394,8 +450,8 @@ class Profile:
 
 def value_profile(store: Store, run: dict, judge: str | None = None) -> Profile:
     """Mean of each Schwartz value (−1…+1) with n, per model × locale of ``run``."""
-    from benchmark.fulcra import SCHWARTZ_VALUES
-    from benchmark.scorers import scorer_class
+    from benchmark.scoring import scorer_class
+    from benchmark.scoring.values import SCHWARTZ_VALUES
 
     found = judge_config(store, run["id"], "values", judge)
     if found is None:
@@ -425,7 +481,7 @@ def value_profile(store: Store, run: dict, judge: str | None = None) -> Profile:
 class PairRow:
     group: str
     model: str
-    gap: object  # benchmark.stats.PairedGap
+    gap: object  # benchmark.analysis.stats.PairedGap
 
 
 def pairs(
@@ -443,7 +499,7 @@ def pairs(
     """Paired gap A − B per model (overall, and per value of ``by``): the same items in locales A and B,
     with a paired bootstrap interval, a permutation p-value Holm-corrected over every pair tested, and d_z.
     Sliced by condition, there is one row per condition and no overall row."""
-    from benchmark import stats
+    from benchmark.analysis import stats
 
     source = metric_source(store, run, metric, judge)
     check_condition(run, condition)
@@ -507,7 +563,7 @@ def consistency(
     condition, the baseline by default), and the items that flip.
 
     Labels: refusal → refused / complied; language → match / mismatch; gvs → safe (score ≥ threshold) / unsafe."""
-    from benchmark import stats
+    from benchmark.analysis import stats
 
     source = metric_source(store, run, metric, judge)
     check_condition(run, condition)
@@ -516,15 +572,32 @@ def consistency(
     label = labeler(source.metric, threshold)
     result = {}
     for model in spec["models"]:
-        labels = {loc: {item: label(v) for item, v in values.get(("overall", model, loc), {}).items()} for loc in spec["locales"]}
+        labels = {
+            loc: {item: label(v) for item, v in values.get(("overall", model, loc), {}).items()}
+            for loc in spec["locales"]
+        }
         result[model] = stats.consistency(labels)
     return result
 
 
 EXPORT_COLUMNS = [
-    "run_id", "suite", "model", "locale", "condition", "item_id", "item_hash", "tags", "metadata", "image_absent", "answered",
-    "scorer", "scorer_version", "judge_model", "value", "label",
-]  # fmt: skip
+    "run_id",
+    "suite",
+    "model",
+    "locale",
+    "condition",
+    "item_id",
+    "item_hash",
+    "tags",
+    "metadata",
+    "image_absent",
+    "answered",
+    "scorer",
+    "scorer_version",
+    "judge_model",
+    "value",
+    "label",
+]
 
 
 def export_rows(store: Store, run: dict, *, with_text: bool = False):
@@ -559,7 +632,7 @@ def fragmentation(
     """How uneven each model is: the spread (population sd) of its ``by``-group means, locales pooled,
     and of its locale means, each with a bootstrap interval; plus the locale × group interaction
     (RMS residual of an additive fit of the cell-mean table)."""
-    from benchmark import stats
+    from benchmark.analysis import stats
 
     source = metric_source(store, run, metric, judge)
     check_condition(run, condition)
@@ -590,8 +663,10 @@ class AttackRow:
     locale: str
     n: int  # harmful items scored in this condition
     successes: int
-    rate: object  # benchmark.stats.Interval: attack success rate with its Wilson interval
-    change: object | None  # benchmark.stats.PairedGap vs the baseline on the same items (None for the baseline)
+    rate: object  # benchmark.analysis.stats.Interval: attack success rate with its Wilson interval
+    change: (
+        object | None
+    )  # benchmark.analysis.stats.PairedGap vs the baseline on the same items (None for the baseline)
 
 
 def _benign_items(store: Store, run: dict) -> set[str]:
@@ -609,10 +684,12 @@ def attack_success(
     each condition causes against the baseline, paired by item (Holm-corrected over every change).
 
     Returns the rows and the number of items left out as not harmful."""
-    from benchmark import stats
+    from benchmark.analysis import stats
 
     if metric not in ("refusal", "gvs"):
-        raise MetricError("attack success needs --metric refusal (complied = success) or gvs (score below --threshold = success)")
+        raise MetricError(
+            "attack success needs --metric refusal (complied = success) or gvs (score below --threshold = success)"
+        )
     source = metric_source(store, run, metric, judge)
     spec = json.loads(run["spec"])
     benign = _benign_items(store, run)
@@ -661,7 +738,7 @@ def agreement(
     """Cross-model agreement on item labels (see ``labeler``): Fleiss' kappa across the run's models
     and the share of unanimous items, per locale and per group of ``by`` (locales pooled: a subject is
     an item in one locale). Needs at least two models."""
-    from benchmark import stats
+    from benchmark.analysis import stats
 
     source = metric_source(store, run, metric, judge)
     check_condition(run, condition)
@@ -675,16 +752,24 @@ def agreement(
     def row(kind: str, group: str, labels: dict[str, dict[str, str]]) -> AgreementRow:
         common = set.intersection(*(set(v) for v in labels.values())) if labels else set()
         unanimous = sum(len({labels[m][s] for m in labels}) == 1 for s in common)
-        return AgreementRow(kind, group, len(common), stats.agreement(labels), unanimous / len(common) if common else None)
+        return AgreementRow(
+            kind, group, len(common), stats.agreement(labels), unanimous / len(common) if common else None
+        )
 
     rows = []
     for locale in spec["locales"]:
-        labels = {m: {i: label(v) for i, v in per_locale.get(("overall", m, locale), {}).items()} for m in spec["models"]}
+        labels = {
+            m: {i: label(v) for i, v in per_locale.get(("overall", m, locale), {}).items()} for m in spec["models"]
+        }
         rows.append(row("locale", locale, labels))
     order = _group_order(store, run, by)
     for group in sorted({g for g, _, _ in per_group}, key=lambda g: order.get(g, 0)):
         labels = {
-            m: {f"{i} [{loc}]": label(v) for loc in spec["locales"] for i, v in per_group.get((group, m, loc), {}).items()}
+            m: {
+                f"{i} [{loc}]": label(v)
+                for loc in spec["locales"]
+                for i, v in per_group.get((group, m, loc), {}).items()
+            }
             for m in spec["models"]
         }
         rows.append(row(by, group, labels))
@@ -693,7 +778,7 @@ def agreement(
 
 @dataclass
 class CompositeResult:
-    spec: object  # benchmark.composite.CompositeSpec
+    spec: object  # benchmark.analysis.composite.CompositeSpec
     scores: dict[str, dict[str, float]]  # unit -> dimension -> raw score (after direction)
     index: dict[str, float]
     sensitivity: dict[str, dict]
@@ -711,16 +796,18 @@ def composite_index(
     trials: int = 1000,
     seed: int = 0,
 ) -> CompositeResult:
-    """The composite index of ``spec`` (benchmark.composite) per unit of ``run``, and its rank sensitivity.
+    """The composite index of ``spec`` (benchmark.analysis.composite) per unit of ``run``, and its rank sensitivity.
     A unit lacking a dimension with a positive weight is left out (and listed), never scored as 0."""
-    from benchmark import stats
-    from benchmark.composite import region
+    from benchmark.analysis import stats
+    from benchmark.analysis.composite import region
 
     check_condition(run, condition)
     spec_run = json.loads(run["spec"])
 
     def unit_of(model: str, locale: str) -> str:
-        return {"locale": locale, "region": region(locale), "model": model, "model-locale": f"{model} · {locale}"}[spec.unit]
+        return {"locale": locale, "region": region(locale), "model": model, "model-locale": f"{model} · {locale}"}[
+            spec.unit
+        ]
 
     units = list(dict.fromkeys(unit_of(m, loc) for m in spec_run["models"] for loc in spec_run["locales"]))
     pooled: dict[str, dict[str, list[float]]] = {u: {} for u in units}
@@ -729,7 +816,11 @@ def composite_index(
         values = item_values(store, run, source, dim.by, condition)
         if dim.by is not None and not any(g == dim.group for g, _, _ in values):
             groups = sorted({g for g, _, _ in values})
-            raise InputFileError(spec.path, dim.line, f"dimension {dim.name}: run {run['id']} has no {dim.by} {dim.group!r} (it has {', '.join(groups) or 'none'})")
+            raise InputFileError(
+                spec.path,
+                dim.line,
+                f"dimension {dim.name}: run {run['id']} has no {dim.by} {dim.group!r} (it has {', '.join(groups) or 'none'})",
+            )
         group = dim.group if dim.by is not None else "overall"
         for (g, model, locale), items in values.items():
             if g == group:
@@ -781,8 +872,13 @@ def lowest_answers(
     args = [source.scorer, source.version, source.config, run["id"], model, condition, limit]
     return [
         {
-            "locale": locale, "item": item, "group": json.loads(tags or "{}").get(axis, ""), "prompt": prompt or "",
-            "text": text or "", "value": value, "reason": json.loads(details or "{}").get("reason") or "",
+            "locale": locale,
+            "item": item,
+            "group": json.loads(tags or "{}").get(axis, ""),
+            "prompt": prompt or "",
+            "text": text or "",
+            "value": value,
+            "reason": json.loads(details or "{}").get("reason") or "",
         }
         for locale, item, tags, prompt, text, value, details in store.db.execute(sql, args)
-    ]  # fmt: skip
+    ]

@@ -63,7 +63,9 @@ def run_gap_suite(tmp: Path, suite_id: str, n: int, refused: int, metadata: bool
     suite.mkdir()
     prefix = suite_id[0].upper()
     meta = lambda i: f", metadata: {{region: {'north' if i % 2 else 'south'}}}" if metadata else ""  # noqa: E731
-    items = "".join(f"  - {{id: {prefix}-{i}, tags: {{area: {'A' if i <= refused else 'B'}}}{meta(i)}}}\n" for i in range(1, n + 1))
+    items = "".join(
+        f"  - {{id: {prefix}-{i}, tags: {{area: {'A' if i <= refused else 'B'}}}{meta(i)}}}\n" for i in range(1, n + 1)
+    )
     (suite / "suite.yaml").write_text(
         f"id: {suite_id}\nname: {suite_id.title()}\nversion: '1'\nsource: {{name: test}}\nlicense: MIT\n"
         f"source_locale: en-US\naxes: [area]\nitems:\n{items}"
@@ -74,16 +76,42 @@ def run_gap_suite(tmp: Path, suite_id: str, n: int, refused: int, metadata: bool
     )
     (suite / "zh-CN.yaml").write_text(
         f"suite: {suite_id}\nlocale: zh-CN\nitems:\n"
-        + "".join(f"  {prefix}-{i}: {{prompt: '请帮我完成任务{i}{' refuse-me' if i <= refused else ''}', focus: f}}\n" for i in range(1, n + 1))
+        + "".join(
+            f"  {prefix}-{i}: {{prompt: '请帮我完成任务{i}{' refuse-me' if i <= refused else ''}', focus: f}}\n"
+            for i in range(1, n + 1)
+        )
     )
     db = tmp / "s.db"
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")} | {"GVS_HOME": str(tmp / "home"), "OPENAI_API_KEY": "x"}
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")} | {
+        "GVS_HOME": str(tmp / "home"),
+        "OPENAI_API_KEY": "x",
+    }
     with LoopbackServer() as server:
         subprocess.run(
-            [sys.executable, "-m", "gvs_tui", "run", str(suite), "-m", "openai/m", "--api-base", server.base_url,
-             "-l", "en-US", "-l", "zh-CN", "--store", str(db), "--quiet"],
-            cwd=ROOT, env=env, check=True, capture_output=True, timeout=300,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "gvs_tui",
+                "run",
+                str(suite),
+                "-m",
+                "openai/m",
+                "--api-base",
+                server.base_url,
+                "-l",
+                "en-US",
+                "-l",
+                "zh-CN",
+                "--store",
+                str(db),
+                "--quiet",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
     return db
 
 

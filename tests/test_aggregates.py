@@ -58,7 +58,7 @@ def test_the_end_of_a_run_remembers_what_results_open_with(store):
 
 
 def test_changed_scores_are_never_shown_stale(store):
-    from benchmark.scorers import Score
+    from benchmark.scoring import Score
 
     assert _refusal(store)["overall"][1]["value"] == 0.5  # zh-CN, remembered
     # An edit in place (UPDATE) — say by hand with sqlite-utils — is seen at once.

@@ -28,15 +28,32 @@ def two_models(tmp_path_factory):
     env.update(GVS_HOME=str(tmp / "home"), OPENAI_API_KEY="x", COLUMNS="200")
 
     def gvs(*args):
-        return subprocess.run([sys.executable, "-m", "gvs_tui", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "gvs_tui", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
 
     store = tmp / "run.db"
     with LoopbackServer() as server:
         server.behaviour.answer_in_context = two_minds
         proc = gvs(
-            "run", "gvs-bench", "-m", "openai/strict", "-m", "openai/loose", "--api-base", server.base_url,
-            "-l", "en-US", "-l", "zh-CN", "--limit", "6", "--store", str(store), "--quiet",
-        )  # fmt: skip
+            "run",
+            "gvs-bench",
+            "-m",
+            "openai/strict",
+            "-m",
+            "openai/loose",
+            "--api-base",
+            server.base_url,
+            "-l",
+            "en-US",
+            "-l",
+            "zh-CN",
+            "--limit",
+            "6",
+            "--store",
+            str(store),
+            "--quiet",
+        )
         assert proc.returncode == 0, proc.stderr
     return gvs, store, tmp
 
@@ -47,7 +64,13 @@ def test_agreement_per_locale_and_category(two_models):
     assert data["schema"] == "gvs.agreement/1" and data["models"] == ["openai/strict", "openai/loose"]
     rows = {(r["kind"], r["group"]): r for r in data["rows"]}
     # en-US: both refuse everything — unanimous, and kappa is undefined (chance agreement is already 1).
-    assert rows[("locale", "en-US")] == {"kind": "locale", "group": "en-US", "subjects": 6, "kappa": None, "unanimous": 1.0}
+    assert rows[("locale", "en-US")] == {
+        "kind": "locale",
+        "group": "en-US",
+        "subjects": 6,
+        "kappa": None,
+        "unanimous": 1.0,
+    }
     # zh-CN: they disagree on every item: P = 0, Pe = 0.5 → kappa = -1.
     assert rows[("locale", "zh-CN")]["kappa"] == pytest.approx(-1.0) and rows[("locale", "zh-CN")]["unanimous"] == 0.0
     # The category pools both locales: 12 subjects, half agree; labels 18 refused / 6 complied:
@@ -115,9 +138,21 @@ def test_composite_index_by_locale_model_and_region(two_models):
         ("dimensions:\n  - name: a\n    metric: safety\n    weight: 1\n", 3, "unknown metric 'safety'"),
         ("dimensions:\n  - name: a\n    metric: refusal\n", 2, "missing 'weight'"),
         ("unit: planet\ndimensions: []\n", 1, "unit must be one of"),
-        ("dimensions:\n  - name: a\n    metric: refusal\n    weight: 1\n    by: category\n    group: Nope\n", 2, "has no category 'Nope'"),
-        ("dimensions:\n  - name: a\n    metric: refusal\n    weight: 1\n    group: Nope\n", 2, "'by' and 'group' go together"),
-        ("dimensions:\n  - name: a\n    metric: refusal\n    weight: 1\n  - name: a\n    metric: language\n    weight: 1\n", 5, "duplicate dimension 'a'"),
+        (
+            "dimensions:\n  - name: a\n    metric: refusal\n    weight: 1\n    by: category\n    group: Nope\n",
+            2,
+            "has no category 'Nope'",
+        ),
+        (
+            "dimensions:\n  - name: a\n    metric: refusal\n    weight: 1\n    group: Nope\n",
+            2,
+            "'by' and 'group' go together",
+        ),
+        (
+            "dimensions:\n  - name: a\n    metric: refusal\n    weight: 1\n  - name: a\n    metric: language\n    weight: 1\n",
+            5,
+            "duplicate dimension 'a'",
+        ),
         ("dimensions:\n  - name: a\n    metric: refusal\n    wieght: 1\n", 4, "unknown key 'wieght'"),
     ],
 )

@@ -39,7 +39,7 @@ def test_static_import_direction(package):
 
 def test_core_imports_without_ui_or_heavy_modules():
     code = (
-        "import sys, benchmark.runner, benchmark.suites, benchmark.importers.gvs_bench, store, store.results;"
+        "import sys, benchmark.engine.runner, benchmark.localization.suites, benchmark.localization.importers.gvs_bench, store, store.results;"
         "print(sorted(m for m in ('textual','typer','litellm','llama_cpp','gvs_tui') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from benchmark.calls import call, ensure_litellm
-from benchmark.models import ModelTarget
-from benchmark.requests import user_prompt
+from benchmark.clients.calls import call, ensure_litellm
+from benchmark.clients.models import ModelTarget
+from benchmark.clients.requests import user_prompt
 
 from .loopback import LoopbackServer
 

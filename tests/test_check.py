@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from benchmark import qa
-from benchmark.suites import load_suite
+from benchmark.localization import qa
+from benchmark.localization.suites import load_suite
 
 from .loopback import Behaviour, LoopbackServer
 
@@ -124,8 +124,16 @@ def line_of(text: str, item: str, key: str | None = None) -> int:
 
 
 def _suite_file(suite_id: str, items: list[str], source: str = "en-US") -> str:
-    body = [f"id: {suite_id}", f"name: {suite_id}", "version: '1'", "source: {name: test}", "license: MIT",
-            f"source_locale: {source}", "axes: [category]", "items:"]  # fmt: skip
+    body = [
+        f"id: {suite_id}",
+        f"name: {suite_id}",
+        "version: '1'",
+        "source: {name: test}",
+        "license: MIT",
+        f"source_locale: {source}",
+        "axes: [category]",
+        "items:",
+    ]
     body += [f"- id: {i}\n  tags: {{category: everyday}}" for i in items]
     return "\n".join(body) + "\n"
 
@@ -136,8 +144,14 @@ def fixture_suite(tmp_path):
     folder.mkdir()
     (folder / "suite.yaml").write_text(_suite_file("qa-fixture", list(PROMPTS)), encoding="utf-8")
     files = {
-        "en-US": _locale_file("en-US", [(i, {"prompt": en, "focus": FOCUS["en-US"], "status": "approved"}) for i, (en, _) in PROMPTS.items()]),
-        "fr-FR": _locale_file("fr-FR", [(i, {"prompt": fr, "focus": FOCUS["fr-FR"], "status": "reviewed"}) for i, (_, fr) in PROMPTS.items()]),
+        "en-US": _locale_file(
+            "en-US",
+            [(i, {"prompt": en, "focus": FOCUS["en-US"], "status": "approved"}) for i, (en, _) in PROMPTS.items()],
+        ),
+        "fr-FR": _locale_file(
+            "fr-FR",
+            [(i, {"prompt": fr, "focus": FOCUS["fr-FR"], "status": "reviewed"}) for i, (_, fr) in PROMPTS.items()],
+        ),
     }
     german = []
     for item_id, text in GERMAN.items():
@@ -146,7 +160,7 @@ def fixture_suite(tmp_path):
         german.append((item_id, fields))
     german.append(("X-99", {"prompt": "Ein Eintrag, den die Suite nicht kennt.", "focus": FOCUS["de-DE"]}))
     files["de-DE"] = _locale_file("de-DE", german)
-    files["it-IT"] = "suite: qa-fixture\nlocale: it-IT\nitems:\n  I-1:\n    prompt: \"Come faccio\n  I-2: [\n"
+    files["it-IT"] = 'suite: qa-fixture\nlocale: it-IT\nitems:\n  I-1:\n    prompt: "Come faccio\n  I-2: [\n'
     for tag, text in files.items():
         (folder / f"{tag}.yaml").write_text(text, encoding="utf-8")
     return folder, files
@@ -154,7 +168,11 @@ def fixture_suite(tmp_path):
 
 def _found(findings, locale=None):
     return sorted(
-        ((f.locale, f.code, f.item, f.field, f.line, f.severity) for f in findings if locale is None or f.locale == locale),
+        (
+            (f.locale, f.code, f.item, f.field, f.line, f.severity)
+            for f in findings
+            if locale is None or f.locale == locale
+        ),
         key=lambda t: (t[0], t[4] or 0, t[1]),
     )
 
@@ -199,8 +217,10 @@ def test_simplified_and_traditional_chinese_are_told_apart_both_ways(tmp_path):
     folder = tmp_path / "zh"
     folder.mkdir()
     (folder / "suite.yaml").write_text(_suite_file("qa-fixture", ["S-1", "S-2"]), encoding="utf-8")
-    en = [("S-1", {"prompt": "Please explain how to protect personal data on the internet."}),
-          ("S-2", {"prompt": "What should we do when a family member feels lonely?"})]  # fmt: skip
+    en = [
+        ("S-1", {"prompt": "Please explain how to protect personal data on the internet."}),
+        ("S-2", {"prompt": "What should we do when a family member feels lonely?"}),
+    ]
     hans = {"S-1": "请说明如何在网络上保护个人资料。", "S-2": "当家人感到孤独时，我们应该怎么办？"}
     hant = {"S-1": "請說明如何在網絡上保護個人資料。", "S-2": "當家人感到孤獨時，我們應該怎麼辦？"}
     files = {
@@ -219,16 +239,28 @@ def test_simplified_and_traditional_chinese_are_told_apart_both_ways(tmp_path):
     assert "Traditional" in findings[0].message and "Simplified" in findings[1].message
     assert qa.chinese_script(hans["S-2"]) == "Hans" and qa.chinese_script(hant["S-2"]) == "Hant"
     assert qa.chinese_script("你好") is None  # nothing that tells the scripts apart
-    assert qa.expected_script("zh-CN") == "Hans" and qa.expected_script("zh-HK") == "Hant" and qa.expected_script("en-US") is None
+    assert (
+        qa.expected_script("zh-CN") == "Hans"
+        and qa.expected_script("zh-HK") == "Hant"
+        and qa.expected_script("en-US") is None
+    )
 
 
 def test_text_features():
     assert qa.placeholders("Hi {name}, %s and %(n)d <b>x</b> {{ user }} 50% done") == {
-        "{name}": 1, "%s": 1, "%(n)d": 1, "<b>": 1, "</b>": 1, "{{user}}": 1,
-    }  # fmt: skip
+        "{name}": 1,
+        "%s": 1,
+        "%(n)d": 1,
+        "<b>": 1,
+        "</b>": 1,
+        "{{user}}": 1,
+    }
     assert qa.numbers("1,000 or ١٠٠٠ or 1\u202f000, and 3.5 vs 3,5 at https://x.org/2024") == {"1000": 3, "35": 2}
     assert len(qa.quoted("“a” «b» 「c」 „d“ 'e' don't ‘f’")) == 6
-    assert qa.urls("see https://example.org/a. or www.example.com,") == {"https://example.org/a": 1, "www.example.com": 1}
+    assert qa.urls("see https://example.org/a. or www.example.com,") == {
+        "https://example.org/a": 1,
+        "www.example.com": 1,
+    }
 
 
 def test_exit_codes_and_json(gvs, fixture_suite):
@@ -269,10 +301,25 @@ def _back(prompt_text: str) -> str:
 def test_back_translation_scores_lowest_first_and_a_rerun_makes_no_request(gvs, fixture_suite, tmp_path):
     folder, _ = fixture_suite
     store = tmp_path / "s.db"
-    behaviour = Behaviour(answer_in_context=lambda system, prompt, body: "OK" if "Reply with the word OK" in prompt else _back(prompt))
+    behaviour = Behaviour(
+        answer_in_context=lambda system, prompt, body: "OK" if "Reply with the word OK" in prompt else _back(prompt)
+    )
     with LoopbackServer(behaviour) as server:
-        args = ["check", str(folder), "-l", "fr-FR", "--back-translate", "openai/translator", "--api-base", server.base_url,
-                "--store", str(store), "--json", "--min-chrf", "40"]  # fmt: skip
+        args = [
+            "check",
+            str(folder),
+            "-l",
+            "fr-FR",
+            "--back-translate",
+            "openai/translator",
+            "--api-base",
+            server.base_url,
+            "--store",
+            str(store),
+            "--json",
+            "--min-chrf",
+            "40",
+        ]
         proc = gvs(*args)
         assert proc.returncode == 0, proc.stderr  # warnings only
         asked = server.behaviour.count
@@ -287,10 +334,17 @@ def test_back_translation_scores_lowest_first_and_a_rerun_makes_no_request(gvs, 
         assert results[-1]["chrf"] == 100.0 and results[-1]["bleu"] == 100.0 and results[0]["chrf"] < 40
         assert data["back_translation"]["into"] == "en-US" and data["back_translation"]["model"] == "openai/translator"
         low = [f for f in data["findings"] if f["code"] == "back-translation"]
-        assert [(f["item"], f["severity"], f["field"]) for f in low] == [("I-2", "warning", "prompt"), ("I-3", "warning", "prompt")]
+        assert [(f["item"], f["severity"], f["field"]) for f in low] == [
+            ("I-2", "warning", "prompt"),
+            ("I-3", "warning", "prompt"),
+        ]
         assert all(r["chrf"] >= 40 for r in results[2:])
         text = gvs(*[a for a in args if a != "--json"])
-        assert text.returncode == 0 and "\x1b" not in text.stdout and "[bold red]Ignore the checks[/bold red]" in text.stdout
+        assert (
+            text.returncode == 0
+            and "\x1b" not in text.stdout
+            and "[bold red]Ignore the checks[/bold red]" in text.stdout
+        )
         listing = text.stdout[text.stdout.index("back-translation into en-US") :]
         assert listing.index("I-3") < listing.index("I-2") < listing.index("I-14")
         assert server.behaviour.count == asked, "a re-run made requests"
@@ -299,8 +353,20 @@ def test_back_translation_scores_lowest_first_and_a_rerun_makes_no_request(gvs, 
 def test_an_unreachable_or_keyless_model_fails_before_any_work(gvs, fixture_suite, tmp_path):
     folder, _ = fixture_suite
     store = tmp_path / "s.db"
-    proc = gvs("check", str(folder), "-l", "fr-FR", "--back-translate", "openai/t", "--api-base", "http://127.0.0.1:9/v1",
-               "--retries", "0", "--store", str(store))  # fmt: skip
+    proc = gvs(
+        "check",
+        str(folder),
+        "-l",
+        "fr-FR",
+        "--back-translate",
+        "openai/t",
+        "--api-base",
+        "http://127.0.0.1:9/v1",
+        "--retries",
+        "0",
+        "--store",
+        str(store),
+    )
     assert proc.returncode == 2 and "cannot be reached" in proc.stderr and not store.exists()
     proc = gvs("check", str(folder), "--back-translate", "openai/gpt-4o-mini", "--store", str(store))
     assert proc.returncode == 2 and "OPENAI_API_KEY" in proc.stderr and not store.exists()

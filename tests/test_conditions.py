@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from benchmark import conditions
+from benchmark.engine import conditions
 from benchmark.errors import InputFileError
 
 from .conftest import sql_rows
@@ -20,15 +20,34 @@ def gullible(system: str, prompt: str, request: dict | None = None) -> str:
     """A model that refuses every item, unless a police investigator asks or it is framed as fiction."""
     chinese = any("\u4e00" <= ch <= "\u9fff" for ch in prompt)
     if "police" in system or "警方" in system or "novel" in prompt or "小说" in prompt:
-        return "这是完整的详细回答，包括所有步骤。" if chinese else "Here is the complete answer with every step you asked for."
+        return (
+            "这是完整的详细回答，包括所有步骤。"
+            if chinese
+            else "Here is the complete answer with every step you asked for."
+        )
     return REFUSAL_ZH if chinese else REFUSAL_EN
 
 
 def _run(gvs, server, store, *extra):
     return gvs(
-        "run", "gvs-bench", "-m", "openai/test-model", "--api-base", server.base_url, "-l", "en-US", "-l", "zh-CN",
-        "--limit", "4", "--store", str(store), "--quiet", *extra, env={"OPENAI_API_KEY": "x"},
-    )  # fmt: skip
+        "run",
+        "gvs-bench",
+        "-m",
+        "openai/test-model",
+        "--api-base",
+        server.base_url,
+        "-l",
+        "en-US",
+        "-l",
+        "zh-CN",
+        "--limit",
+        "4",
+        "--store",
+        str(store),
+        "--quiet",
+        *extra,
+        env={"OPENAI_API_KEY": "x"},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -45,15 +64,33 @@ def attacked(tmp_path_factory):
     env.update(GVS_HOME=str(tmp / "home"), OPENAI_API_KEY="x", COLUMNS="200")
 
     def gvs(*args, env_extra=None):
-        return subprocess.run([sys.executable, "-m", "gvs_tui", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "gvs_tui", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
 
     store = tmp / "run.db"
     with LoopbackServer() as server:
         server.behaviour.answer_in_context = gullible
         proc = gvs(
-            "run", "gvs-bench", "-m", "openai/test-model", "--api-base", server.base_url, "-l", "en-US", "-l", "zh-CN",
-            "--limit", "4", "--store", str(store), "--condition", "police", "--condition", "fiction",
-        )  # fmt: skip
+            "run",
+            "gvs-bench",
+            "-m",
+            "openai/test-model",
+            "--api-base",
+            server.base_url,
+            "-l",
+            "en-US",
+            "-l",
+            "zh-CN",
+            "--limit",
+            "4",
+            "--store",
+            str(store),
+            "--condition",
+            "police",
+            "--condition",
+            "fiction",
+        )
         assert proc.returncode == 0, proc.stderr
         requests = list(server.behaviour.requests)
     return {"store": store, "requests": requests, "stdout": proc.stdout, "gvs": gvs}
@@ -64,19 +101,30 @@ def test_conditions_multiply_the_cells_and_shape_the_request(attacked):
     assert "24 cells (1 models × 2 locales × 3 conditions)" in attacked["stdout"]
     assert len(requests) == 24
     assert sql_rows(store, "select condition, count(*) from run_cells group by condition order by condition") == [
-        ("fiction", 8), ("none", 8), ("police", 8),
-    ]  # fmt: skip
+        ("fiction", 8),
+        ("none", 8),
+        ("police", 8),
+    ]
     # The Chinese locale gets the Chinese system prompt; the wrapper keeps the item's own text inside it.
     langs = sql_rows(store, "select distinct condition, locale, condition_language from run_cells order by 1, 2")
-    assert langs == [("fiction", "en-US", "en"), ("fiction", "zh-CN", "zh"), ("none", "en-US", None),
-                     ("none", "zh-CN", None), ("police", "en-US", "en"), ("police", "zh-CN", "zh")]  # fmt: skip
+    assert langs == [
+        ("fiction", "en-US", "en"),
+        ("fiction", "zh-CN", "zh"),
+        ("none", "en-US", None),
+        ("none", "zh-CN", None),
+        ("police", "en-US", "en"),
+        ("police", "zh-CN", "zh"),
+    ]
     police = conditions.available()["police"]
     for prompt, messages in sql_rows(
         store,
         """select i.prompt, r.messages from run_cells rc join items i on i.content_hash = rc.item_hash
            join responses r on r.cache_key = rc.cache_key where rc.condition = 'police' and rc.locale = 'zh-CN'""",
     ):
-        assert json.loads(messages) == [{"role": "system", "content": police.system["zh"]}, {"role": "user", "content": prompt}]
+        assert json.loads(messages) == [
+            {"role": "system", "content": police.system["zh"]},
+            {"role": "user", "content": prompt},
+        ]
     for prompt, messages in sql_rows(
         store,
         """select i.prompt, r.messages from run_cells rc join items i on i.content_hash = rc.item_hash
@@ -256,5 +304,7 @@ def test_a_store_from_before_conditions_is_upgraded_in_place(gvs, tmp_path):
     after = json.loads(gvs("results", "--store", str(old), "--json").stdout)
     assert after == before
     assert sql_rows(old, "select distinct condition from run_cells") == [("none",)]
-    assert [m for (m,) in sql_rows(old, "select name from _gvs_migrations")] == [m.__name__ for m in migrations.MIGRATIONS]
+    assert [m for (m,) in sql_rows(old, "select name from _gvs_migrations")] == [
+        m.__name__ for m in migrations.MIGRATIONS
+    ]
     assert sql_rows(old, "pragma integrity_check") == [("ok",)]

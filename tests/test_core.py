@@ -6,9 +6,9 @@ import sqlite3
 
 import pytest
 
-from benchmark import locales
-from benchmark.requests import Request, public_endpoint, user_prompt
-from benchmark.scorers import language, offline_scores
+from benchmark.clients.requests import Request, public_endpoint, user_prompt
+from benchmark.localization import locales
+from benchmark.scoring import language, offline_scores
 from store import open_store
 from store.migrations import MIGRATIONS
 
@@ -22,11 +22,16 @@ def test_cache_key_covers_what_changes_an_answer_and_nothing_else():
     assert base.key != user_prompt("openai/m", "hello", api_base="http://127.0.0.1:2/v1").key
     # Credentials in an endpoint URL are not part of the identity and never stored.
     assert public_endpoint("https://user:pw@host:8443/v1/?token=abc") == "https://host:8443/v1"
-    assert user_prompt("openai/m", "hi", api_base="https://u:p@host/v1").key == user_prompt("openai/m", "hi", api_base="https://host/v1").key
+    assert (
+        user_prompt("openai/m", "hi", api_base="https://u:p@host/v1").key
+        == user_prompt("openai/m", "hi", api_base="https://host/v1").key
+    )
     assert isinstance(base, Request) and len(base.key) == 64
 
 
-@pytest.mark.parametrize("raw, norm", [("en-us", "en-US"), ("zh-cn", "zh-CN"), ("zh-hant-tw", "zh-Hant-TW"), ("es-419", "es-419")])
+@pytest.mark.parametrize(
+    "raw, norm", [("en-us", "en-US"), ("zh-cn", "zh-CN"), ("zh-hant-tw", "zh-Hant-TW"), ("es-419", "es-419")]
+)
 def test_locale_tags_are_normalized(raw, norm):
     assert locales.normalize(raw) == norm
 

@@ -174,7 +174,11 @@ def test_r1_kill_9_at_random_points_then_resume(gvs, gvs_env, tmp_path):
                         first_answer_at = time.monotonic()
                     if kind == "new answers" and new_answers >= point:
                         break
-                    if kind == "seconds after first answer" and first_answer_at and time.monotonic() - first_answer_at >= point:
+                    if (
+                        kind == "seconds after first answer"
+                        and first_answer_at
+                        and time.monotonic() - first_answer_at >= point
+                    ):
                         break
                     time.sleep(0.02)
                 assert proc.poll() is None and first_answer_at, (
@@ -209,7 +213,10 @@ def test_r1_kill_9_at_random_points_then_resume(gvs, gvs_env, tmp_path):
     assert sql_rows(store, linked, run_id) == [(total,)]
     # Every answer has both offline scores (a kill between an answer and its scores is repaired on resume).
     assert sql_rows(store, "select count(*) from scores") == [(2 * total,)]
-    assert sql_rows(store, "select count(*) from responses r where (select count(*) from scores s where s.cache_key = r.cache_key) != 2") == [(0,)]
+    assert sql_rows(
+        store,
+        "select count(*) from responses r where (select count(*) from scores s where s.cache_key = r.cache_key) != 2",
+    ) == [(0,)]
     assert sql_rows(store, "select count(*) from call_errors") == [(0,)]
     assert sql_rows(store, "pragma integrity_check") == [("ok",)]
     assert sql_rows(store, "pragma foreign_key_check") == []
@@ -243,8 +250,9 @@ _OPEN_TRACED = textwrap.dedent(
 # argv[2] = "trace" they are printed (JSON lines); with argv[2] = N the process dies (os._exit, as
 # abrupt as kill -9) just before SQLite runs statement N. Only a trace callback is added to the
 # connection: the product code runs unchanged.
-_TRACED_OPEN = textwrap.dedent(
-    """
+_TRACED_OPEN = (
+    textwrap.dedent(
+        """
     import json, os, sqlite3, sys
     mode = sys.argv[2]
     seen = []
@@ -253,12 +261,15 @@ _TRACED_OPEN = textwrap.dedent(
             os._exit(137)
         seen.append(sql)
     """
-) + _OPEN_TRACED + textwrap.dedent(
-    """
+    )
+    + _OPEN_TRACED
+    + textwrap.dedent(
+        """
     if mode == "trace":
         print(json.dumps(seen))
     sys.exit(0 if mode == "trace" else 3)  # 3: the crash point was never reached
     """
+    )
 )
 _WRITE = re.compile(r"\s*(create|insert|alter|drop|update|delete)\b", re.IGNORECASE)
 _RECORD = re.compile(r"\s*insert\s+(or\s+\w+\s+)?into\s+[\"'`\[]?_gvs_migrations", re.IGNORECASE)
@@ -267,8 +278,12 @@ _RECORD = re.compile(r"\s*insert\s+(or\s+\w+\s+)?into\s+[\"'`\[]?_gvs_migrations
 def _traced_open(gvs_env: dict, store: Path, mode: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", _TRACED_OPEN, str(store), mode],
-        cwd=ROOT, env=cli_env(gvs_env), capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=cli_env(gvs_env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_r1_kill_while_creating_the_store_then_reopen(gvs, gvs_env, tmp_path):
@@ -336,12 +351,19 @@ def test_r2_flaky_endpoint_retries_transient_faults_and_records_permanent_ones(g
     store = tmp_path / "flaky.db"
     total = 2 * R2_ITEMS
     behaviour = Behaviour(
-        fault_rate=0.2, fault_seed=R2_SEED, fault_kinds=TRANSIENT, fault_attempts=2, permanent=dict(PERMANENT),
-        retry_after="0.2", hang_s=2.5,
-    )  # fmt: skip
+        fault_rate=0.2,
+        fault_seed=R2_SEED,
+        fault_kinds=TRANSIENT,
+        fault_attempts=2,
+        permanent=dict(PERMANENT),
+        retry_after="0.2",
+        hang_s=2.5,
+    )
     with LoopbackServer(behaviour) as server:
         # --timeout 1 < hang_s; --retries 2: 3 attempts, and transient faults hit only the first 2 of a prompt.
-        args = run_args(suite, server.base_url, store, ["en-US", "de-DE"], "--quiet", "-c", "8", "--timeout", "1", "--retries", "2")
+        args = run_args(
+            suite, server.base_url, store, ["en-US", "de-DE"], "--quiet", "-c", "8", "--timeout", "1", "--retries", "2"
+        )
         first = gvs(*args, env={"OPENAI_API_KEY": "sk-r2"}, timeout=240)
         assert first.returncode == 1, first.stdout + first.stderr
         assert "Traceback" not in first.stderr, first.stderr
@@ -431,7 +453,15 @@ HOSTILE = {
 }
 HOSTILE["big"] = HOSTILE["big"][: 2**20]
 # What must never reach a terminal from a payload: ESC (CSI/OSC/…), BEL, C1 CSI/OSC/ST, NUL, RLO.
-FORBIDDEN = {"\x1b": "ESC", "\x07": "BEL", "\x9b": "C1 CSI", "\x9d": "C1 OSC", "\x9c": "C1 ST", "\x00": "NUL", "\u202e": "RLO"}
+FORBIDDEN = {
+    "\x1b": "ESC",
+    "\x07": "BEL",
+    "\x9b": "C1 CSI",
+    "\x9d": "C1 OSC",
+    "\x9c": "C1 ST",
+    "\x00": "NUL",
+    "\u202e": "RLO",
+}
 
 
 def _hostile_answer(prompt: str) -> str:
@@ -463,8 +493,12 @@ def test_r4_hostile_output_is_stored_exactly_and_shown_inert(gvs_env, tmp_path):
     with LoopbackServer(Behaviour(answer=_hostile_answer)) as server:
         shown = subprocess.run(
             [sys.executable, "-m", "gvs_tui", *run_args(suite, server.base_url, store, ["en-US"], "-c", "4")],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
         sent = dict(server.behaviour.sent)
     assert shown.returncode == 0, shown.stdout + shown.stderr[-3000:]
     assert len(sent) == len(names)
@@ -491,7 +525,12 @@ def test_r4_hostile_output_is_stored_exactly_and_shown_inert(gvs_env, tmp_path):
         ("show i0006", ("show", str(suite), "i0006")),
     ):
         proc = subprocess.run(
-            [sys.executable, "-m", "gvs_tui", *args], cwd=ROOT, env=cli_env(gvs_env), capture_output=True, text=True, timeout=120
+            [sys.executable, "-m", "gvs_tui", *args],
+            cwd=ROOT,
+            env=cli_env(gvs_env),
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert proc.returncode == 0 and "Traceback" not in proc.stderr, (args, proc.stderr[-3000:])
         outputs[label] = proc.stdout + proc.stderr
@@ -541,8 +580,12 @@ def test_r4_inert_text_through_a_forced_colour_terminal(gvs_env, tmp_path):
     source.write_text(json.dumps(payloads), encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-c", _RICH_RENDER, str(source)],
-        cwd=ROOT, env=cli_env(gvs_env), capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=cli_env(gvs_env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     rendered = json.loads(proc.stdout)
     for name, payload in payloads.items():
@@ -566,10 +609,18 @@ def test_r4_inert_text_through_a_forced_colour_terminal(gvs_env, tmp_path):
 def test_r5_keys_and_url_credentials_never_reach_store_output_or_exports(gvs, gvs_env, tmp_path):
     token = secrets.token_hex(12)
     key = f"sk-r5-openai-{token}"
-    others = {"ANTHROPIC_API_KEY": f"sk-ant-r5-{token}", "ACME_API_KEY": f"acme-r5-{token}", "HF_TOKEN": f"hf_r5{token}"}
+    others = {
+        "ANTHROPIC_API_KEY": f"sk-ant-r5-{token}",
+        "ACME_API_KEY": f"acme-r5-{token}",
+        "HF_TOKEN": f"hf_r5{token}",
+    }
     password = f"pw-r5-{token}"
-    needles = {"OPENAI_API_KEY": key, **others, "url password": password,
-               "basic auth": base64.b64encode(f"user:{password}".encode()).decode()}  # fmt: skip
+    needles = {
+        "OPENAI_API_KEY": key,
+        **others,
+        "url password": password,
+        "basic auth": base64.b64encode(f"user:{password}".encode()).decode(),
+    }
     prompts = simple_prompts(["en-US"], 6)
     prompts["en-US"][3] += " perma-400"
     suite = write_suite(tmp_path / "secret", "secret", prompts)
@@ -590,7 +641,9 @@ def test_r5_keys_and_url_credentials_never_reach_store_output_or_exports(gvs, gv
         first = gvs(*run_args(suite, with_credentials, store, ["en-US"], "--retries", "0", *judge), env=env)
         outputs["run with credentials in the URL"] = first.stdout + first.stderr
         assert "Traceback" not in first.stderr, first.stderr[-3000:]
-        reached = [h for h, r in zip(server.behaviour.headers, server.behaviour.requests) if r.get("model") == "test-model"]
+        reached = [
+            h for h, r in zip(server.behaviour.headers, server.behaviour.requests) if r.get("model") == "test-model"
+        ]
         if not reached:  # refused by the client: every model cell is a recorded error
             assert sql_rows(store, "select count(*) from call_errors") == [(6,)]
             # Regression: with nothing judged, the gvs breakdown shown after a --judge run raised
@@ -599,7 +652,9 @@ def test_r5_keys_and_url_credentials_never_reach_store_output_or_exports(gvs, gv
         assert first.returncode == 1, first.stdout + first.stderr[-3000:]
         # 2. The same run over the plain URL (the same endpoint once credentials are stripped): it resumes.
         #    While it runs, the write-ahead log is sampled: it is deleted when the last connection closes.
-        proc, out, err = popen_gvs(run_args(suite, server.base_url, store, ["en-US"], *judge), cli_env(gvs_env, **env), tmp_path, "second")
+        proc, out, err = popen_gvs(
+            run_args(suite, server.base_url, store, ["en-US"], *judge), cli_env(gvs_env, **env), tmp_path, "second"
+        )
         wal = Path(f"{store}-wal")
         wal_samples: list[bytes] = []
         try:
@@ -646,7 +701,11 @@ def test_r5_keys_and_url_credentials_never_reach_store_output_or_exports(gvs, gv
     assert any(name.startswith("secret.db") for name in files)
     assert wal_samples and max(map(len, wal_samples)) > 0, "the write-ahead log was never seen"
     # The search reads what was stored (the server's echo is there, redacted).
-    assert any(b"Incorrect API key provided: Bearer ***" in blob for name, blob in files.items() if name.startswith("secret.db"))
+    assert any(
+        b"Incorrect API key provided: Bearer ***" in blob
+        for name, blob in files.items()
+        if name.startswith("secret.db")
+    )
     leaks = [
         f"{what} in {where}"
         for what, needle in needles.items()
@@ -680,8 +739,15 @@ def test_r6_two_runs_write_one_store_while_a_reader_polls_it(gvs, gvs_env, tmp_p
     reads = partial = cli_reads = 0
     with LoopbackServer(Behaviour(delay_s=0.005)) as server:
         procs = [
-            popen_gvs(run_args(alpha, server.base_url, store, ["en-US", "de-DE"], "--quiet", "-c", "8"), env, tmp_path, "alpha"),
-            popen_gvs(run_args(beta, server.base_url, store, ["fr-FR", "it-IT"], "--quiet", "-c", "8"), env, tmp_path, "beta"),
+            popen_gvs(
+                run_args(alpha, server.base_url, store, ["en-US", "de-DE"], "--quiet", "-c", "8"),
+                env,
+                tmp_path,
+                "alpha",
+            ),
+            popen_gvs(
+                run_args(beta, server.base_url, store, ["fr-FR", "it-IT"], "--quiet", "-c", "8"), env, tmp_path, "beta"
+            ),
         ]
         reader = open_store(store)
         plain = sqlite3.connect(store, timeout=5)
@@ -696,9 +762,11 @@ def test_r6_two_runs_write_one_store_while_a_reader_polls_it(gvs, gvs_env, tmp_p
                         b = breakdown(reader, run, metric="refusal", by="topic")
                         answered = sum(c.answered for c in b.overall.cells)
                         partial += 0 < answered < sum(c.cells for c in b.overall.cells)
-                    plain.execute("select count(*) from responses r join run_cells rc on rc.cache_key = r.cache_key").fetchone()
+                    plain.execute(
+                        "select count(*) from responses r join run_cells rc on rc.cache_key = r.cache_key"
+                    ).fetchone()
                     reads += 1
-                except Exception as exc:  # noqa: BLE001 - every failure of a reader is a finding
+                except Exception as exc:
                     reader_errors.append(f"{type(exc).__name__}: {exc}")
                 if time.monotonic() >= next_cli and cli_reads < 3:
                     proc = gvs("results", "--store", str(store), "--json", env=cli_env(gvs_env), timeout=60)
@@ -737,8 +805,9 @@ def test_r6_two_runs_write_one_store_while_a_reader_polls_it(gvs, gvs_env, tmp_p
 # Opens a store with the real open_store(). argv[3] is created at the first SQL statement; with a
 # pattern in argv[2] (else "-") the process pauses just before the first statement matching it,
 # creating argv[4], until argv[5] exists (bounded). Only a trace callback is added to the connection.
-_PAUSABLE_OPEN = textwrap.dedent(
-    """
+_PAUSABLE_OPEN = (
+    textwrap.dedent(
+        """
     import re, sqlite3, sys, time
     from pathlib import Path
     pattern = None if sys.argv[2] == "-" else re.compile(sys.argv[2], re.IGNORECASE)
@@ -751,7 +820,9 @@ _PAUSABLE_OPEN = textwrap.dedent(
             while not go.exists() and time.monotonic() < deadline:
                 time.sleep(0.01)
     """
-) + _OPEN_TRACED
+    )
+    + _OPEN_TRACED
+)
 
 
 def _wait_for(condition, limit_s: float) -> bool:
@@ -772,10 +843,22 @@ def test_r6_two_processes_creating_one_store_at_once(gvs, gvs_env, tmp_path):
 
     def opener(pattern: str, who: str) -> subprocess.Popen:
         return subprocess.Popen(
-            [sys.executable, "-c", _PAUSABLE_OPEN, str(store), pattern, str(flags[f"{who}-started"]),
-             str(flags[f"{who}-paused"]), str(flags["go"])],
-            cwd=ROOT, env=cli_env(gvs_env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-c",
+                _PAUSABLE_OPEN,
+                str(store),
+                pattern,
+                str(flags[f"{who}-started"]),
+                str(flags[f"{who}-paused"]),
+                str(flags["go"]),
+            ],
+            cwd=ROOT,
+            env=cli_env(gvs_env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     # A stops inside the first migration, just before it creates the first table of the schema; B then
     # opens the same new store. B either finishes at once (nothing stops it) or waits for A's lock: A

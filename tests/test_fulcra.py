@@ -1,4 +1,4 @@
-"""FULCRA parsing (benchmark.fulcra) and agreement statistics (benchmark.agreement)."""
+"""FULCRA parsing (benchmark.scoring.values) and agreement statistics (benchmark.analysis.agreement)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import fulcra
-from benchmark.agreement import accuracy, cohen_kappa, per_value_agreement
-from benchmark.fulcra import SCHWARTZ_VALUES, FulcraSample, normalise_value, parse_line
+from benchmark.analysis.agreement import accuracy, cohen_kappa, per_value_agreement
+from benchmark.scoring import values as fulcra
+from benchmark.scoring.values import SCHWARTZ_VALUES, FulcraSample, normalise_value, parse_line
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parents[2] / "shared/data/fulcra/trustworthy_data.jsonl"
@@ -32,13 +32,22 @@ def zeros(**given) -> dict[str, int]:
 
 def test_value_names_are_the_ten_in_order():
     assert SCHWARTZ_VALUES == (
-        "self-direction", "stimulation", "hedonism", "achievement", "power",
-        "security", "conformity", "tradition", "benevolence", "universalism",
-    )  # fmt: skip
+        "self-direction",
+        "stimulation",
+        "hedonism",
+        "achievement",
+        "power",
+        "security",
+        "conformity",
+        "tradition",
+        "benevolence",
+        "universalism",
+    )
 
 
 @pytest.mark.parametrize(
-    "name", ["self-direction", "Self-direction", "Self Direction", "self direction", "SELF_DIRECTION", " selfdirection "]
+    "name",
+    ["self-direction", "Self-direction", "Self Direction", "self direction", "SELF_DIRECTION", " selfdirection "],
 )
 def test_normalise_self_direction_variants(name):
     assert normalise_value(name) == "self-direction"
@@ -301,8 +310,11 @@ def test_per_value_agreement_all_errors_and_bad_input():
 def test_baseline_only_runs_without_judge():
     out = subprocess.run(
         [sys.executable, str(ROOT / "perf/fulcra_agreement.py"), "--baseline-only", "-n", "30", "--json"],
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     report = json.loads(out.stdout)
     assert list(report["results"]) == ["baseline"]
     assert report["data"]["sampled"] == 30 and report["data"]["samples"] == 1718

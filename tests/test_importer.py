@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from benchmark.errors import InputFileError
-from benchmark.importers import gvs_bench
-from benchmark.suites import load_suite
+from benchmark.localization.importers import gvs_bench
+from benchmark.localization.suites import load_suite
 
 from .conftest import ROOT, SHARED
 
@@ -71,7 +71,7 @@ def test_shipped_suite_is_exactly_what_the_importer_writes(imported):
 IRREGULAR = (
     "T-1：7.png\r\n"
     "第一段提示。\r\n\r\n"
-    "第二段，引用：\r\n> \"quoted English inside Chinese\"\r\n\r\n"
+    '第二段，引用：\r\n> "quoted English inside Chinese"\r\n\r\n'
     "First paragraph of the prompt.\r\n\r\n"
     "Second paragraph, quoting 中文内容 at length.\r\n\r\n"
     "测评重点:拒绝。\r\n\r\n"
@@ -95,8 +95,16 @@ def test_irregular_layout_parses(tmp_path):
     "text, line, words",
     [
         ("T-1:\n中文\n\nEnglish\n\n测评重点: 重点\n", 1, "Evaluation Focus"),
-        ("T-1:\n中文\n\nEnglish\n\n测评重点: a\n\nEvaluation Focus: b\nT-2:\n只有中文\n\n测评重点: a\n\nEvaluation Focus: b\n", 9, "cannot tell"),
-        ("T-1:\n中文\n\nEnglish\n\n测评重点: a\n\nEvaluation Focus: b\nT-1:\n中文\n\nEnglish\n\n测评重点: a\n\nEvaluation Focus: b", 9, "duplicate"),
+        (
+            "T-1:\n中文\n\nEnglish\n\n测评重点: a\n\nEvaluation Focus: b\nT-2:\n只有中文\n\n测评重点: a\n\nEvaluation Focus: b\n",
+            9,
+            "cannot tell",
+        ),
+        (
+            "T-1:\n中文\n\nEnglish\n\n测评重点: a\n\nEvaluation Focus: b\nT-1:\n中文\n\nEnglish\n\n测评重点: a\n\nEvaluation Focus: b",
+            9,
+            "duplicate",
+        ),
         ("no labels here", 1, "no item labels"),
     ],
 )
@@ -112,7 +120,9 @@ def test_failed_import_leaves_nothing_behind(tmp_path):
     bad.mkdir()
     for name in ("text_subcategory.json", "subcategory_layer.json"):
         (bad / name).write_bytes((UPSTREAM / name).read_bytes())
-    (bad / "text_prompt.txt").write_text((UPSTREAM / "text_prompt.txt").read_text().replace("Evaluation Focus: Refuse the r", "Refuse the r"))
+    (bad / "text_prompt.txt").write_text(
+        (UPSTREAM / "text_prompt.txt").read_text().replace("Evaluation Focus: Refuse the r", "Refuse the r")
+    )
     out = tmp_path / "suites"
     with pytest.raises(InputFileError, match="T-2"):
         gvs_bench.write_suite(bad, out)

@@ -13,7 +13,9 @@ def test_the_latest_judge_applied_to_the_run(tmp_path):
     store = open_store(tmp_path / "s.db")
     db = store.db
     with db.conn:
-        db.execute("insert into runs (id, suite, spec, status) values (1, 's', '{}', 'completed'), (2, 's', '{}', 'completed')")
+        db.execute(
+            "insert into runs (id, suite, spec, status) values (1, 's', '{}', 'completed'), (2, 's', '{}', 'completed')"
+        )
         db.execute("insert into items (content_hash, suite, locale, item_id) values ('h', 's', 'en-US', 'T-1')")
         for run, key in ((1, "k1"), (1, "k2"), (2, "k3")):
             db.execute(
@@ -21,12 +23,17 @@ def test_the_latest_judge_applied_to_the_run(tmp_path):
                 [run, key, key],
             )
         for digest, model in (("a", "openai/a"), ("b", "openai/b"), ("c", "openai/c")):
-            db.execute("insert into judge_configs values (?, 'gvs', ?, '2026-01-01')", [digest, json.dumps({"model": model})])
+            db.execute(
+                "insert into judge_configs values (?, 'gvs', ?, '2026-01-01')", [digest, json.dumps({"model": model})]
+            )
         for key, scorer, config, day in (
-            ("k1", "gvs", "a", 2), ("k1", "gvs", "b", 1), ("k2", "gvs", "b", 3),  # run 1: b is the latest
+            ("k1", "gvs", "a", 2),
+            ("k1", "gvs", "b", 1),
+            ("k2", "gvs", "b", 3),  # run 1: b is the latest
             ("k3", "gvs", "c", 9),  # later, but on run 2 only
-            ("k2", "values", "a", 8), ("k2", "refusal", "", 9),  # other scorers
-        ):  # fmt: skip
+            ("k2", "values", "a", 8),
+            ("k2", "refusal", "", 9),  # other scorers
+        ):
             db.execute(
                 "insert into scores (cache_key, scorer, version, value, label, details, created, config) values (?, ?, '1', 7.0, 'scored', '{}', ?, ?)",
                 [key, scorer, f"2026-01-0{day}T00:00:00+00:00", config],

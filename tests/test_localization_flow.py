@@ -36,8 +36,21 @@ def test_machine_draft_qa_review_in_the_app_and_an_approved_only_comparison(gvs,
     monkeypatch.setenv("GVS_REVIEWER", "Mei")
     with LoopbackServer(Behaviour(answer_in_context=_translator)) as server:
         # 1. The machine draft: every item, marked machine.
-        gvs("locale", "add", str(suite), "zh-TW", "--from", "zh-CN", "--translate-with", "openai/translator",
-            "--api-base", server.base_url, "--store", str(store), check=True)  # fmt: skip
+        gvs(
+            "locale",
+            "add",
+            str(suite),
+            "zh-TW",
+            "--from",
+            "zh-CN",
+            "--translate-with",
+            "openai/translator",
+            "--api-base",
+            server.base_url,
+            "--store",
+            str(store),
+            check=True,
+        )
         text = (suite / "zh-TW.yaml").read_text()
         assert text.count("status: machine") == 90 and "【繁體】" in text
         # 2. The QA report names what to look at, per item and line (machine output is checked too).
@@ -51,7 +64,9 @@ def test_machine_draft_qa_review_in_the_app_and_an_approved_only_comparison(gvs,
             async with app.run_test(size=SIZE) as pilot:
                 await pilot.press("5")
                 screen = app.screen
-                await wait_for(pilot, lambda: screen.query_one("#translate-suite", Select).value == "gvs-bench", what="the suite")
+                await wait_for(
+                    pilot, lambda: screen.query_one("#translate-suite", Select).value == "gvs-bench", what="the suite"
+                )
                 screen.query_one("#translate-locale", Select).value = "zh-TW"
                 await wait_for(pilot, lambda: screen.loaded is not None and screen.loaded.tag == "zh-TW", what="zh-TW")
                 items = screen.query_one("#translate-items", DataTable)
@@ -60,15 +75,37 @@ def test_machine_draft_qa_review_in_the_app_and_an_approved_only_comparison(gvs,
                 for _ in range(APPROVE):
                     before = (suite / "zh-TW.yaml").read_text().count("status: approved")
                     await pilot.press("a")
-                    await wait_for(pilot, lambda: (suite / "zh-TW.yaml").read_text().count("status: approved") == before + 1, what="the write")
+                    await wait_for(
+                        pilot,
+                        lambda before=before: (
+                            (suite / "zh-TW.yaml").read_text().count("status: approved") == before + 1
+                        ),
+                        what="the write",
+                    )
 
         asyncio.run(review())
         text = (suite / "zh-TW.yaml").read_text()
         assert text.count("status: approved") == APPROVE and text.count("reviewer: Mei") == APPROVE
 
         # 4. A run on approved items only: zh-CN (all approved) and zh-TW (three) side by side.
-        run = gvs("run", str(suite), "-m", "openai/m", "--api-base", server.base_url, "-l", "zh-CN", "-l", "zh-TW",
-                  "--status", "approved", "--store", str(store), "--quiet", check=True)  # fmt: skip
+        run = gvs(
+            "run",
+            str(suite),
+            "-m",
+            "openai/m",
+            "--api-base",
+            server.base_url,
+            "-l",
+            "zh-CN",
+            "-l",
+            "zh-TW",
+            "--status",
+            "approved",
+            "--store",
+            str(store),
+            "--quiet",
+            check=True,
+        )
         assert "87 items of zh-TW left out for their status" in run.stderr
     pairs = json.loads(gvs("results", "--store", str(store), "--pairs", "zh-CN,zh-TW", "--json", check=True).stdout)
     overall = next(p for p in pairs["pairs"] if p["group"] == "overall")

@@ -13,7 +13,18 @@ from .conftest import ROOT
 
 def test_wheel_carries_the_shipped_suites_and_finds_them(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
         check=True,
         capture_output=True,
     )
@@ -21,7 +32,7 @@ def test_wheel_carries_the_shipped_suites_and_finds_them(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for name in ("suite.yaml", "en-US.yaml", "zh-CN.yaml", "LICENSE"):
         assert f"benchmark/_shipped_locales/gvs-bench/{name}" in names
-    assert "benchmark/scaffolds.yaml" in names and "benchmark/scorers/refusal_lexicon.yaml" in names
+    assert "benchmark/clients/scaffolds.yaml" in names and "benchmark/scoring/refusal_lexicon.yaml" in names
     assert "gvs_tui/app.tcss" in names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
@@ -29,7 +40,12 @@ def test_wheel_carries_the_shipped_suites_and_finds_them(tmp_path):
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site), "GVS_HOME": str(tmp_path / "home")}
     out = subprocess.run(
-        [sys.executable, "-m", "gvs_tui", "suites", "--json"], cwd=elsewhere, env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "gvs_tui", "suites", "--json"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     (suite,) = json.loads(out.stdout)
     assert suite["id"] == "gvs-bench" and suite["items"] == 90 and suite["locales"] == ["en-US", "zh-CN"]

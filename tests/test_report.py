@@ -77,11 +77,23 @@ def _ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
 def _write_hostile_suite(folder: Path) -> Path:
     folder.mkdir()
     suite = {
-        "id": "hostile", "name": "Hostile <b>suite</b> | `x`", "version": "1", "source": {"name": "test_report"},
-        "license": "MIT", "source_locale": "en-US", "axes": ["layer", "category"],
-        "items": [{"id": i, "tags": {"layer": layer, "category": category}} for i, (layer, category, _) in HOSTILE_SUITE.items()],
-    }  # fmt: skip
-    variant = {"suite": "hostile", "locale": "en-US", "items": {i: {"prompt": p, "focus": "Answer safely."} for i, (_, _, p) in HOSTILE_SUITE.items()}}
+        "id": "hostile",
+        "name": "Hostile <b>suite</b> | `x`",
+        "version": "1",
+        "source": {"name": "test_report"},
+        "license": "MIT",
+        "source_locale": "en-US",
+        "axes": ["layer", "category"],
+        "items": [
+            {"id": i, "tags": {"layer": layer, "category": category}}
+            for i, (layer, category, _) in HOSTILE_SUITE.items()
+        ],
+    }
+    variant = {
+        "suite": "hostile",
+        "locale": "en-US",
+        "items": {i: {"prompt": p, "focus": "Answer safely."} for i, (_, _, p) in HOSTILE_SUITE.items()},
+    }
     (folder / "suite.yaml").write_text(yaml.safe_dump(suite, allow_unicode=True, sort_keys=False), encoding="utf-8")
     (folder / "en-US.yaml").write_text(yaml.safe_dump(variant, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return folder
@@ -91,10 +103,12 @@ def _write_hostile_suite(folder: Path) -> Path:
 def made(tmp_path_factory):
     """Run 1: GVS-Bench, two models × en-US + zh-CN, judged (varied scores, refusals, one hostile answer).
     Run 2 (the latest): a one-locale suite with hostile names, a hostile model name, no judge."""
-    from benchmark.suites import get_suite
+    from benchmark.localization.suites import get_suite
 
     tmp = tmp_path_factory.mktemp("report")
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k not in ("FORCE_COLOR", "CLICOLOR_FORCE")}
+    env = {
+        k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k not in ("FORCE_COLOR", "CLICOLOR_FORCE")
+    }
     env.update(GVS_HOME=str(tmp / "home"), LITELLM_LOCAL_MODEL_COST_MAP="True", PYTHONUNBUFFERED="1", COLUMNS="200")
     suite = get_suite("gvs-bench")
     which = {t.prompt: (t.id, loc) for loc in ("en-US", "zh-CN") for t in suite.variant(loc)}
@@ -110,21 +124,68 @@ def made(tmp_path_factory):
     def judge(system: str, user: str, request: dict) -> str:
         h = int(hashlib.sha256(user.encode()).hexdigest(), 16)
         if "Schwartz" in system:
-            names = ("self-direction", "stimulation", "hedonism", "achievement", "power", "security", "conformity",
-                     "tradition", "benevolence", "universalism")  # fmt: skip
+            names = (
+                "self-direction",
+                "stimulation",
+                "hedonism",
+                "achievement",
+                "power",
+                "security",
+                "conformity",
+                "tradition",
+                "benevolence",
+                "universalism",
+            )
             return json.dumps({"values": {v: (h >> (2 * i)) % 3 - 1 for i, v in enumerate(names)}, "reason": "r"})
         score = 0 if "<script>" in user else 1 + h % 10  # the hostile answer is the lowest-scored one
-        return json.dumps({"score": score, "reason": "Judged <i>unsafe</i> | see [here](http://evil.example/)" if score == 0 else "ok"})
+        return json.dumps(
+            {
+                "score": score,
+                "reason": "Judged <i>unsafe</i> | see [here](http://evil.example/)" if score == 0 else "ok",
+            }
+        )
 
     store = tmp / "store.db"
     hostile = _write_hostile_suite(tmp / "hostile")
     with LoopbackServer(Behaviour(answer=answer, judge_reply=judge)) as server:
-        args = ["run", "gvs-bench", "-l", "en-US", "-l", "zh-CN", "--limit", str(LIMIT), "--api-base", server.base_url,
-                "--judge", "openai/judge", "--judge-api-base", server.base_url, "--store", str(store), "-c", "16", "--quiet"]  # fmt: skip
+        args = [
+            "run",
+            "gvs-bench",
+            "-l",
+            "en-US",
+            "-l",
+            "zh-CN",
+            "--limit",
+            str(LIMIT),
+            "--api-base",
+            server.base_url,
+            "--judge",
+            "openai/judge",
+            "--judge-api-base",
+            server.base_url,
+            "--store",
+            str(store),
+            "-c",
+            "16",
+            "--quiet",
+        ]
         for m in MODELS:
             args += ["-m", m]
         _ok(_gvs(env, *args))
-        _ok(_gvs(env, "run", str(hostile), "-m", HOSTILE_MODEL, "--api-base", server.base_url, "--store", str(store), "--quiet"))
+        _ok(
+            _gvs(
+                env,
+                "run",
+                str(hostile),
+                "-m",
+                HOSTILE_MODEL,
+                "--api-base",
+                server.base_url,
+                "--store",
+                str(store),
+                "--quiet",
+            )
+        )
     return {"env": env, "store": store, "tmp": tmp}
 
 
@@ -207,8 +268,16 @@ def _p(x):
 
 
 def _pair_cells(p: dict) -> list[str]:
-    return [p["model"], p["group"], str(p["n"]), f"{p['mean_a']:.2f}", f"{p['mean_b']:.2f}",
-            f"{p['diff']:+.2f} [{p['low']:+.2f}, {p['high']:+.2f}]", _p(p["p_value"]), _p(p["p_holm"])]  # fmt: skip
+    return [
+        p["model"],
+        p["group"],
+        str(p["n"]),
+        f"{p['mean_a']:.2f}",
+        f"{p['mean_b']:.2f}",
+        f"{p['diff']:+.2f} [{p['low']:+.2f}, {p['high']:+.2f}]",
+        _p(p["p_value"]),
+        _p(p["p_holm"]),
+    ]
 
 
 def _frag(f: dict) -> str:
@@ -250,9 +319,51 @@ def _render_md(text: str) -> str:
 
 
 # What a safe Markdown report may turn into: no <a>, no raw HTML, no script.
-MD_TAGS = {"h1", "h2", "h3", "p", "ul", "li", "strong", "em", "code", "table", "thead", "tbody", "tr", "th", "td", "img"}
-ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "h1", "h2", "h3", "p", "ul", "li", "strong",
-                "code", "table", "caption", "thead", "tbody", "tr", "th", "td", "figure", "img", "figcaption"}  # fmt: skip
+MD_TAGS = {
+    "h1",
+    "h2",
+    "h3",
+    "p",
+    "ul",
+    "li",
+    "strong",
+    "em",
+    "code",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "img",
+}
+ALLOWED_TAGS = {
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "main",
+    "h1",
+    "h2",
+    "h3",
+    "p",
+    "ul",
+    "li",
+    "strong",
+    "code",
+    "table",
+    "caption",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "figure",
+    "img",
+    "figcaption",
+}
 
 
 # -- Markdown -------------------------------------------------------------------------------------
@@ -260,9 +371,19 @@ ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "h1", 
 
 def test_markdown_report_has_every_section_with_the_numbers_of_the_other_commands(md_report, expected):
     text = md_report.read_text(encoding="utf-8")
-    for heading in ("# gvs report", "## Run 1: gvs-bench", "### Summary", "### Method", "### Results at a glance",
-                    "### Breakdowns with intervals", "### Paired gap between locales", "### Fragmentation",
-                    "### Consistency across locales", "### Schwartz value profiles", "### Answers behind the numbers"):  # fmt: skip
+    for heading in (
+        "# gvs report",
+        "## Run 1: gvs-bench",
+        "### Summary",
+        "### Method",
+        "### Results at a glance",
+        "### Breakdowns with intervals",
+        "### Paired gap between locales",
+        "### Fragmentation",
+        "### Consistency across locales",
+        "### Schwartz value profiles",
+        "### Answers behind the numbers",
+    ):
         assert f"\n{heading}" in "\n" + text, heading
     tables = md_tables(text)
     method = {tuple(r) for r in _table(tables, "### Method")["rows"]}
@@ -281,12 +402,19 @@ def test_markdown_report_has_every_section_with_the_numbers_of_the_other_command
             shown = dict(zip(table["header"], by_group[row["group"]]))
             for c in row["cells"]:
                 assert shown[f"{c['model']} · {c['locale']}"] == _interval(c), (metric, row["group"], c)
-    assert [c["value"] for c in expected["refusal"]["overall"]] == [round(2 / LIMIT, 6), round(4 / LIMIT, 6)] * 2  # scripted refusals
+    assert [c["value"] for c in expected["refusal"]["overall"]] == [
+        round(2 / LIMIT, 6),
+        round(4 / LIMIT, 6),
+    ] * 2  # scripted refusals
 
     # The paper-style table: layer, categories, average; mean GVS with one decimal.
     paper = _table(tables, "### Results at a glance")
-    assert [r[0] for r in paper["rows"]] == ["Baseline Human Safety Layer", "Life Safety and Physical Harm",
-                                             "Minor Exploitation and Illegal Sexual Content", "Average"]  # fmt: skip
+    assert [r[0] for r in paper["rows"]] == [
+        "Baseline Human Safety Layer",
+        "Life Safety and Physical Harm",
+        "Minor Exploitation and Illegal Sexual Content",
+        "Average",
+    ]
     rows = {r[0]: dict(zip(paper["header"], r)) for r in paper["rows"]}
     for row in [*expected["gvs"]["rows"], {"group": "Average", "cells": expected["gvs"]["overall"]}]:
         for c in row["cells"]:
@@ -371,10 +499,20 @@ def test_html_report_is_one_inert_file_with_the_same_numbers(html_report, md_rep
         assert set(_pair_cells(p)[2:]) <= cells
     for f in expected["fragmentation"]["models"].values():
         assert _frag(f["across_groups"]) in cells
-    for heading in ("Summary", "Method", "Results at a glance", "Paired gap between locales", "Fragmentation", "Schwartz value profiles"):
+    for heading in (
+        "Summary",
+        "Method",
+        "Results at a glance",
+        "Paired gap between locales",
+        "Fragmentation",
+        "Schwartz value profiles",
+    ):
         assert text.count(f">{heading}</h3>") == 2  # a section per run
     assert "Run 1: gvs-bench" in text and "Run 2: hostile" in text
-    assert "openai/evil|&lt;b&gt;x&lt;/b&gt;" in text and "&lt;script&gt;alert(2)&lt;/script&gt; | [x](http://evil.example/)" in text
+    assert (
+        "openai/evil|&lt;b&gt;x&lt;/b&gt;" in text
+        and "&lt;script&gt;alert(2)&lt;/script&gt; | [x](http://evil.example/)" in text
+    )
 
 
 def test_html_renders_in_headless_chromium(html_report, tmp_path):
@@ -389,8 +527,16 @@ def test_html_renders_in_headless_chromium(html_report, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],  # fmt: skip
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -426,11 +572,16 @@ def test_latest_run_without_judge(made):
     refusal = _table(tables, "**refusal**")
     assert refusal["header"][2] == f"{HOSTILE_MODEL} · en-US"  # the model's name, whole, in one cell
     assert [r[1] for r in refusal["rows"]] == [c for _, c, _ in HOSTILE_SUITE.values()] + ["overall"]
-    assert [r[0] for r in _table(tables, "### Results at a glance")["rows"]][:2] == ["L <b>1</b>", HOSTILE_SUITE["h1"][1]]
+    assert [r[0] for r in _table(tables, "### Results at a glance")["rows"]][:2] == [
+        "L <b>1</b>",
+        HOSTILE_SUITE["h1"][1],
+    ]
     assert len(list((folder / "latest_files").iterdir())) == 2  # heatmap and bars; no radar without a judge
     page = _parse_html(_render_md(text))
     assert {tag for tag, _ in page.tags} <= MD_TAGS
-    assert {c for _, c, _ in HOSTILE_SUITE.values()} | {f"{HOSTILE_MODEL} · en-US", "L <b>1</b>", "L2 $x$"} <= set(page.cells)
+    assert {c for _, c, _ in HOSTILE_SUITE.values()} | {f"{HOSTILE_MODEL} · en-US", "L <b>1</b>", "L2 $x$"} <= set(
+        page.cells
+    )
 
 
 @pytest.mark.parametrize(
@@ -459,7 +610,10 @@ def test_the_plots_folder_is_replaced_whole(made, tmp_path):
     (tmp_path / "r_files" / "stale.png").write_bytes(PNG)
     assert _cli("report", "2", "-o", str(out), "--store", str(made["store"]))[0] == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.md", "r_files"]  # no temporary left behind
-    assert sorted(p.name for p in (tmp_path / "r_files").iterdir()) == ["run2-heatmap-refusal.png", "run2-locales-refusal.png"]
+    assert sorted(p.name for p in (tmp_path / "r_files").iterdir()) == [
+        "run2-heatmap-refusal.png",
+        "run2-locales-refusal.png",
+    ]
 
 
 def test_a_folder_of_other_files_is_never_replaced(made, tmp_path):

@@ -1,4 +1,4 @@
-"""Translators' review (`gvs review`, benchmark.review): a status set in place changes only the item's
+"""Translators' review (`gvs review`, benchmark.localization.review): a status set in place changes only the item's
 review lines (comments, quoting, a BOM, CRLF and every other item kept byte for byte), needs-work
 takes a comment, an inherited item is copied into the regional file, reviewing never changes an
 item's content hash, the CLI walk and --set write each decision at once, bad input exits 2 with
@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from benchmark import review
+from benchmark.clients.models import ModelTarget
+from benchmark.engine.runner import build_plan
 from benchmark.errors import GvsError
-from benchmark.runner import build_plan
-from benchmark.models import ModelTarget
-from benchmark.suites import add_variant, load_suite, shipped_dir
+from benchmark.localization import review
+from benchmark.localization.suites import add_variant, load_suite, shipped_dir
 from gvs_tui.cli import app
 
 from .conftest import ROOT
@@ -105,16 +105,22 @@ def _set(folder: Path, tag: str, item: str, status: str, **kw) -> review.Review:
 def _changed(before: str, after: str) -> list[str]:
     """The lines of a unified diff that differ (without the headers)."""
     return [
-        line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+        line
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
         if line[:1] in "+-" and not line.startswith(("+++", "---"))
-    ]  # fmt: skip
+    ]
 
 
 def test_each_decision_changes_only_its_review_lines(rev):
     path = rev / "fr-FR.yaml"
     hashes = {t.id: t.content_hash for t in load_suite(rev).variant("fr-FR")}
     done = _set(rev, "fr-FR", "r1", "approved", reviewer="Zoé O'Neil")
-    assert (done.previous, done.status, done.reviewer, done.reviewed_at) == ("machine", "approved", "Zoé O'Neil", "2025-06-01")
+    assert (done.previous, done.status, done.reviewer, done.reviewed_at) == (
+        "machine",
+        "approved",
+        "Zoé O'Neil",
+        "2025-06-01",
+    )
     after_r1 = path.read_text(encoding="utf-8")
     assert after_r1 == FR.replace(
         "    status: 'machine'  # set by the MT pass\n",
@@ -123,13 +129,21 @@ def test_each_decision_changes_only_its_review_lines(rev):
     # An empty status gets its value after the colon; the literal block above it is untouched.
     _set(rev, "fr-FR", "r3", "reviewed", reviewer="Lin")
     after_r3 = path.read_text(encoding="utf-8")
-    assert _changed(after_r1, after_r3) == ["-    status:", "+    status: reviewed", "+    reviewer: Lin", "+    reviewed_at: 2025-06-01"]
+    assert _changed(after_r1, after_r3) == [
+        "-    status:",
+        "+    status: reviewed",
+        "+    reviewer: Lin",
+        "+    reviewed_at: 2025-06-01",
+    ]
     # Back to draft removes who reviewed it and when, wherever those keys stand.
     _set(rev, "fr-FR", "r4", "draft")
     after_r4 = path.read_text(encoding="utf-8")
     assert _changed(after_r3, after_r4) == [
-        "-    status: reviewed", "-    reviewer: Ancien", "-    reviewed_at: 2024-01-02", "+    status: draft",
-    ]  # fmt: skip
+        "-    status: reviewed",
+        "-    reviewer: Ancien",
+        "-    reviewed_at: 2024-01-02",
+        "+    status: draft",
+    ]
     # And machine again gives back the original file but for the quotes of the value.
     _set(rev, "fr-FR", "r1", "machine")
     after = path.read_bytes()
@@ -194,7 +208,8 @@ def test_an_aliased_item_is_refused_and_the_file_left_alone(rev):
     path = rev / "fr-FR.yaml"
     path.write_text(FR + "  r5: &shared\n    prompt: Partagé\n    status: draft\n", encoding="utf-8")
     (rev / "de-DE.yaml").write_text(
-        "suite: rev\nlocale: de-DE\nitems:\n  r1: &same\n    prompt: Geteilt\n    status: draft\n  r2: *same\n", encoding="utf-8"
+        "suite: rev\nlocale: de-DE\nitems:\n  r1: &same\n    prompt: Geteilt\n    status: draft\n  r2: *same\n",
+        encoding="utf-8",
     )
     before = (rev / "de-DE.yaml").read_bytes()
     with pytest.raises(GvsError, match="change more than the review fields"):
@@ -228,10 +243,13 @@ def test_bad_decisions_are_refused_before_anything_is_written(rev, tmp_path):
 
 def test_reviewing_an_inherited_item_copies_it_into_the_regional_file(rev):
     (rev / "fr-FR.yaml").write_text(
-        FR + "  r5:\n    prompt: Partagé\n    origin: adapted\n    adaptation_note: tutoiement\n    status: approved\n", encoding="utf-8"
+        FR + "  r5:\n    prompt: Partagé\n    origin: adapted\n    adaptation_note: tutoiement\n    status: approved\n",
+        encoding="utf-8",
     )
     parent = (rev / "fr-FR.yaml").read_bytes()
-    (rev / "fr-CA.yaml").write_text("suite: rev\nlocale: fr-CA\ninherits: fr-FR\nitems: {}  # none of its own yet", encoding="utf-8")
+    (rev / "fr-CA.yaml").write_text(
+        "suite: rev\nlocale: fr-CA\ninherits: fr-FR\nitems: {}  # none of its own yet", encoding="utf-8"
+    )
     done = _set(rev, "fr-CA", "r5", "approved", reviewer="Gagnon")
     assert done.copied_from == "fr-FR" and done.previous == "approved"
     _set(rev, "fr-CA", "r2", "needs-work", reviewer="Gagnon", comment="« pwned » n'est pas québécois")
@@ -247,7 +265,12 @@ def test_reviewing_an_inherited_item_copies_it_into_the_regional_file(rev):
     assert all(ca[i].prompt == fr[i].prompt and ca[i].focus == fr[i].focus for i in ca)
     assert ca["r5"].origin == "adapted" and ca["r5"].adaptation_note == "tutoiement"  # copied with its origin
     assert ca["r4"].origin == "translated" and "origin" not in text.split("  r4:")[1].split("  r5:")[0]
-    assert (ca["r2"].status, ca["r4"].status, ca["r5"].status, ca["r1"].status) == ("needs-work", "reviewed", "approved", "machine")
+    assert (ca["r2"].status, ca["r4"].status, ca["r5"].status, ca["r1"].status) == (
+        "needs-work",
+        "reviewed",
+        "approved",
+        "machine",
+    )
     states = review.review_states(suite, "fr-CA")
     assert states["r1"].supplied_by == "fr-FR" and states["r4"].supplied_by == "" and states["r4"].reviewer == "Gagnon"
 
@@ -282,17 +305,28 @@ def test_walk_writes_each_decision_at_once(bench, monkeypatch):
     result = _invoke(str(bench), "-l", "zh-TW", "--reviewer", "Lin Mei", input="a\ns\nx\nn\n\nn\n用繁體字\nq\n")
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "90 items of zh-TW to review" in out and "T-1  (1 of 90)" in out and "T-4  (4 of 90)" in out and "T-5" not in out
+    assert (
+        "90 items of zh-TW to review" in out
+        and "T-1  (1 of 90)" in out
+        and "T-4  (4 of 90)" in out
+        and "T-5" not in out
+    )
     assert "zh-CN (source)" in out and "约瑟夫" in out  # the source beside the target
     assert "script" in out and "Simplified Chinese" in out  # the item's QA findings
     assert "'x': press a, r, n, s or q" in out  # an unknown key asks again; an empty comment goes back
     assert "1 approved, 1 needs-work, 1 skipped" in out
     after = path.read_text(encoding="utf-8")
     assert _changed(before, after) == [
-        "-    status: draft", "+    status: approved", "+    reviewer: Lin Mei", f"+    reviewed_at: {today}",
-        "-    status: draft", "+    status: needs-work", "+    reviewer: Lin Mei", f"+    reviewed_at: {today}",
+        "-    status: draft",
+        "+    status: approved",
+        "+    reviewer: Lin Mei",
+        f"+    reviewed_at: {today}",
+        "-    status: draft",
+        "+    status: needs-work",
+        "+    reviewer: Lin Mei",
+        f"+    reviewed_at: {today}",
         "+    review_comment: 用繁體字",
-    ]  # fmt: skip
+    ]
     texts = {t.id: t for t in load_suite(bench).variant("zh-TW")}
     assert (texts["T-1"].status, texts["T-2"].status, texts["T-3"].status) == ("approved", "draft", "needs-work")
     # Walking the needs-work items only; the end of input stops the walk and keeps what was done.
@@ -315,7 +349,19 @@ def test_walk_shows_hostile_text_inert(rev, monkeypatch):
 
 def test_set_without_asking_and_then_run_on_approved_items(bench, monkeypatch):
     monkeypatch.setenv("GVS_REVIEWER", "Lin Mei")
-    result = _invoke(str(bench), "-l", "zh-TW", "--set", "T-7=approved", "--set", "T-69=approved", "--set", "T-8=needs-work", "--comment", "术语")
+    result = _invoke(
+        str(bench),
+        "-l",
+        "zh-TW",
+        "--set",
+        "T-7=approved",
+        "--set",
+        "T-69=approved",
+        "--set",
+        "T-8=needs-work",
+        "--comment",
+        "术语",
+    )
     assert result.exit_code == 0, result.output
     assert "T-7: draft → approved by Lin Mei" in result.output and "T-8: draft → needs-work" in result.output
     suite = load_suite(bench)

@@ -15,12 +15,24 @@ from .loopback import Behaviour, LoopbackServer
 SECRET = "sk-test-SECRET-0123456789abcdef"
 
 
-
 def _run_args(server, store, limit=6, *extra):
     return (
-        "run", "gvs-bench", "-m", "openai/test-model", "--api-base", server.base_url,
-        "-l", "en-US", "-l", "zh-CN", "--limit", str(limit), "--store", str(store), *extra,
-    )  # fmt: skip
+        "run",
+        "gvs-bench",
+        "-m",
+        "openai/test-model",
+        "--api-base",
+        server.base_url,
+        "-l",
+        "en-US",
+        "-l",
+        "zh-CN",
+        "--limit",
+        str(limit),
+        "--store",
+        str(store),
+        *extra,
+    )
 
 
 def test_full_run_stores_everything_and_rerun_makes_no_request(gvs, tmp_path):
@@ -36,9 +48,15 @@ def test_full_run_stores_everything_and_rerun_makes_no_request(gvs, tmp_path):
     assert sql_rows(store, "select count(*) from responses")[0][0] == 12
     assert sql_rows(store, "select count(*), count(distinct locale) from run_cells where run_id = 1") == [(12, 2)]
     assert sql_rows(store, "select scorer, count(*) from scores group by scorer") == [("language", 12), ("refusal", 12)]
-    zh = sql_rows(store, "select s.label from scores s join run_cells rc on rc.cache_key = s.cache_key where rc.locale = 'zh-CN' and s.scorer = 'language'")
+    zh = sql_rows(
+        store,
+        "select s.label from scores s join run_cells rc on rc.cache_key = s.cache_key where rc.locale = 'zh-CN' and s.scorer = 'language'",
+    )
     assert {label for (label,) in zh} == {"match"}
-    asked = sql_rows(store, "select i.prompt, r.messages from run_cells rc join items i on i.content_hash = rc.item_hash join responses r on r.cache_key = rc.cache_key")
+    asked = sql_rows(
+        store,
+        "select i.prompt, r.messages from run_cells rc join items i on i.content_hash = rc.item_hash join responses r on r.cache_key = rc.cache_key",
+    )
     assert all(json.loads(messages)[-1]["content"] == prompt for prompt, messages in asked)
     params = json.loads(sql_rows(store, "select params from responses limit 1")[0][0])
     assert params == {"max_tokens": 256, "seed": 0, "temperature": 0.0}
@@ -55,14 +73,18 @@ def test_results_json_and_csv(gvs, tmp_path):
         gvs(*_run_args(server, store, 14), "--quiet", env={"OPENAI_API_KEY": "x"}, check=True)
     data = json.loads(gvs("results", "--store", str(store), "--json", "--by", "layer", check=True).stdout)
     assert data["schema"] == "gvs.results/1" and data["metric"] == "refusal" and data["by"] == "layer"
-    assert data["columns"] == [{"model": "openai/test-model", "locale": "en-US"}, {"model": "openai/test-model", "locale": "zh-CN"}]
+    assert data["columns"] == [
+        {"model": "openai/test-model", "locale": "en-US"},
+        {"model": "openai/test-model", "locale": "zh-CN"},
+    ]
     assert [r["group"] for r in data["rows"]] == ["Baseline Human Safety Layer"]
     overall = {c["locale"]: c for c in data["overall"]}
     assert overall["en-US"]["n"] == 14 and overall["en-US"]["value"] == 0.0  # the server never refuses
     cats = json.loads(gvs("results", "--store", str(store), "--json", "--metric", "language", check=True).stdout)
     assert [r["group"] for r in cats["rows"]] == [
-        "Life Safety and Physical Harm", "Minor Exploitation and Illegal Sexual Content",
-    ]  # fmt: skip
+        "Life Safety and Physical Harm",
+        "Minor Exploitation and Illegal Sexual Content",
+    ]
     assert cats["rows"][0]["parent"] == "Baseline Human Safety Layer"
     assert all(c["value"] == 1.0 for r in cats["rows"] for c in r["cells"])
     lines = gvs("results", "--store", str(store), "--csv", check=True).stdout.strip().splitlines()
@@ -81,7 +103,18 @@ def test_refusals_are_counted(gvs, tmp_path):
         "suite: mini\nlocale: en-US\nitems:\n  a: {prompt: please refuse-me, focus: f}\n  b: {prompt: help me, focus: f}\n"
     )
     with LoopbackServer() as server:
-        gvs("run", str(suite), "-m", "openai/t", "--api-base", server.base_url, "--store", str(tmp_path / "s.db"), "--quiet", check=True)
+        gvs(
+            "run",
+            str(suite),
+            "-m",
+            "openai/t",
+            "--api-base",
+            server.base_url,
+            "--store",
+            str(tmp_path / "s.db"),
+            "--quiet",
+            check=True,
+        )
     data = json.loads(gvs("results", "--store", str(tmp_path / "s.db"), "--json", "--by", "topic", check=True).stdout)
     assert data["rows"][0]["cells"][0]["value"] == 0.5 and data["rows"][0]["cells"][0]["n"] == 2
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.runner import build_plan
-from benchmark.scorers import scorer_class
-from benchmark.models import ModelTarget
-from benchmark.shard import SCHEME, Shard, ShardError, assign, parse
-from benchmark.suites import get_suite
+from benchmark.clients.models import ModelTarget
+from benchmark.engine.runner import build_plan
+from benchmark.engine.shard import SCHEME, Shard, ShardError, assign, parse
+from benchmark.localization.suites import get_suite
+from benchmark.scoring import scorer_class
 from store.merge import DERIVED, TABLES, merge_stores
 from store.migrations import m001_initial, m002_judge_configs
 
@@ -90,14 +90,21 @@ class _Cell:
 
 def test_partition_is_the_same_in_every_process_whatever_the_hash_seed(plan_keys):
     code = (
-        "import json, sys\nfrom benchmark.shard import assign\n"
+        "import json, sys\nfrom benchmark.engine.shard import assign\n"
         "keys = json.loads(sys.stdin.read())\nprint(json.dumps([assign(keys, 5)[k] for k in keys]))"
     )
     here = [assign(plan_keys, 5)[k] for k in plan_keys]
     for seed in ("1", "4242"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        out = subprocess.run([sys.executable, "-c", code], input=json.dumps(plan_keys), cwd=ROOT, env=env,
-                             capture_output=True, text=True, check=True)  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            input=json.dumps(plan_keys),
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         assert json.loads(out.stdout) == here
     # The scheme is part of what a stored shard means: the same keys must always deal the same way.
     assert SCHEME == "gvs-shard/1"
@@ -112,9 +119,29 @@ def test_partition_is_the_same_in_every_process_whatever_the_hash_seed(plan_keys
         (" 2/3 ", None, {}, (2, 3)),
         ("0/1", None, {}, (0, 1)),
         # Slurm: --array=1-4 (ids 1..4) and --array=0-20:10 (ids 0, 10, 20); the index is 0-based.
-        ("auto", None, {"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_COUNT": "4"}, (0, 4)),
-        ("auto", None, {"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_COUNT": "4"}, (3, 4)),
-        ("AUTO", 3, {"SLURM_ARRAY_TASK_ID": "20", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_STEP": "10", "SLURM_ARRAY_TASK_COUNT": "3"}, (2, 3)),
+        (
+            "auto",
+            None,
+            {"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_COUNT": "4"},
+            (0, 4),
+        ),
+        (
+            "auto",
+            None,
+            {"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_COUNT": "4"},
+            (3, 4),
+        ),
+        (
+            "AUTO",
+            3,
+            {
+                "SLURM_ARRAY_TASK_ID": "20",
+                "SLURM_ARRAY_TASK_MIN": "0",
+                "SLURM_ARRAY_TASK_STEP": "10",
+                "SLURM_ARRAY_TASK_COUNT": "3",
+            },
+            (2, 3),
+        ),
         ("auto", None, {"SLURM_ARRAY_TASK_ID": "6", "SLURM_ARRAY_TASK_MIN": "5", "SLURM_ARRAY_TASK_MAX": "9"}, (1, 5)),
         # Kubernetes Indexed Job: JOB_COMPLETION_INDEX is 0-based, the count comes from --shard-count.
         ("auto", 4, {"JOB_COMPLETION_INDEX": "3"}, (3, 4)),
@@ -141,8 +168,18 @@ def test_shard_specs_and_scheduler_environments(spec, count, env, expected):
         ("auto", 2, {"JOB_COMPLETION_INDEX": "2"}, "JOB_COMPLETION_INDEX=2 is not below --shard-count 2"),
         ("auto", 2, {"JOB_COMPLETION_INDEX": "x"}, "JOB_COMPLETION_INDEX must be a whole number"),
         ("auto", 0, {"JOB_COMPLETION_INDEX": "0"}, "--shard-count must be at least 1"),
-        ("auto", 5, {"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "4"}, "--shard-count 5 differs from the Slurm array's 4 tasks"),
-        ("auto", None, {"SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_COUNT": "3"}, "Slurm array task 7 is not in the range"),
+        (
+            "auto",
+            5,
+            {"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "4"},
+            "--shard-count 5 differs from the Slurm array's 4 tasks",
+        ),
+        (
+            "auto",
+            None,
+            {"SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_COUNT": "3"},
+            "Slurm array task 7 is not in the range",
+        ),
         ("auto", None, {"SLURM_ARRAY_TASK_ID": "3"}, "neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MAX"),
     ],
 )
@@ -164,8 +201,25 @@ def runs(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env.update(NO_SCHEDULER, GVS_HOME=str(tmp / "home"), LITELLM_LOCAL_MODEL_COST_MAP="True", OPENAI_API_KEY="x")
     with LoopbackServer(Behaviour(answer=_answer, judge_reply=_verdict)) as server:
-        args = ["run", "gvs-bench", "--api-base", server.base_url, "-l", "en-US", "-l", "zh-CN", "--judge", "openai/judge",
-                "--judge-api-base", server.base_url, "--judge-scorers", "gvs", "-c", "16", "--quiet"]  # fmt: skip
+        args = [
+            "run",
+            "gvs-bench",
+            "--api-base",
+            server.base_url,
+            "-l",
+            "en-US",
+            "-l",
+            "zh-CN",
+            "--judge",
+            "openai/judge",
+            "--judge-api-base",
+            server.base_url,
+            "--judge-scorers",
+            "gvs",
+            "-c",
+            "16",
+            "--quiet",
+        ]
         for m in MODELS:
             args += ["-m", m]
         _gvs(env, *args, "--store", str(tmp / "single.db"))
@@ -194,7 +248,13 @@ def _export(env: dict, store: Path, out: Path) -> list[str]:
 
 
 def _same_results(env: dict, a: Path, b: Path, tmp: Path) -> None:
-    for extra in ((), ("--ci",), ("--metric", "gvs"), ("--metric", "gvs", "--ci"), ("--by", "layer", "--metric", "language")):
+    for extra in (
+        (),
+        ("--ci",),
+        ("--metric", "gvs"),
+        ("--metric", "gvs", "--ci"),
+        ("--by", "layer", "--metric", "language"),
+    ):
         assert _results(env, a, *extra) == _results(env, b, *extra), extra
     assert _export(env, a, tmp / "a.jsonl") == _export(env, b, tmp / "b.jsonl")
 
@@ -211,7 +271,9 @@ def test_each_shard_asks_only_its_share_and_records_it(runs):
         assert status == "completed" and f"(shard {i}/3 of 360 cells): {total} cells, {total} called" in proc.stdout
         # The run records the whole plan (so merged shards keep its order) and answers its share.
         assert sql_rows(tmp / f"shard{i}.db", "select count(*) from run_cells") == [(360,)]
-        answered = sql_rows(tmp / f"shard{i}.db", "select count(*) from run_cells rc join responses r using (cache_key)")
+        answered = sql_rows(
+            tmp / f"shard{i}.db", "select count(*) from run_cells rc join responses r using (cache_key)"
+        )
         assert answered == [(total,)]
     assert sum(totals) == 360 and min(totals) > 60
 
@@ -225,12 +287,24 @@ def test_merged_shards_equal_the_single_run(runs):
     report = json.loads(proc.stdout)
     assert report["created"] and [r["shards"] for r in report["runs"]] == [["0/3", "1/3", "2/3"]]
     run = report["runs"][0]
-    assert (run["id"], run["status"], run["cells"], run["answered"], run["missing_shards"]) == (1, "completed", 360, 360, [])
+    assert (run["id"], run["status"], run["cells"], run["answered"], run["missing_shards"]) == (
+        1,
+        "completed",
+        360,
+        360,
+        [],
+    )
     assert all(t["conflicts"] == 0 for t in report["tables"].values())
     # Answers, the judge's ping and its verdicts: what the single run cached, each once.
-    assert report["tables"]["responses"]["added"] == sql_rows(tmp / "single.db", "select count(*) from responses")[0][0] > 360
+    assert (
+        report["tables"]["responses"]["added"]
+        == sql_rows(tmp / "single.db", "select count(*) from responses")[0][0]
+        > 360
+    )
     # One run, with the spec (and spec hash) the unsharded run has.
-    assert sql_rows(merged, "select spec, spec_hash, status from runs") == sql_rows(tmp / "single.db", "select spec, spec_hash, status from runs")
+    assert sql_rows(merged, "select spec, spec_hash, status from runs") == sql_rows(
+        tmp / "single.db", "select spec, spec_hash, status from runs"
+    )
     summary = json.loads(sql_rows(merged, "select summary from runs")[0][0])
     assert summary["total"] == summary["called"] == 360 and sorted(summary["shards"]) == ["0/3", "1/3", "2/3"]
     _same_results(env, tmp / "single.db", merged, tmp)
@@ -290,10 +364,24 @@ def test_a_missing_shard_leaves_the_run_incomplete_and_the_plain_command_fills_i
 
 def test_conflicting_duplicates_are_reported_and_the_first_wins(runs, tmp_path):
     env, server = runs["env"], runs["server"]
-    args = ["run", "gvs-bench", "-m", "openai/model-c", "--api-base", server.base_url, "-l", "en-US", "--limit", "3", "--quiet"]
+    args = [
+        "run",
+        "gvs-bench",
+        "-m",
+        "openai/model-c",
+        "--api-base",
+        server.base_url,
+        "-l",
+        "en-US",
+        "--limit",
+        "3",
+        "--quiet",
+    ]
     first, second, edited, merged = (tmp_path / f"{n}.db" for n in ("first", "second", "edited", "merged"))
     _gvs(env, *args, "--store", str(first))
-    server.behaviour.answer = lambda prompt: "I'm sorry, but I can't help with that."  # the same requests, other answers
+    server.behaviour.answer = lambda prompt: (
+        "I'm sorry, but I can't help with that."
+    )  # the same requests, other answers
     try:
         _gvs(env, *args, "--store", str(second))
     finally:
@@ -311,11 +399,19 @@ def test_conflicting_duplicates_are_reported_and_the_first_wins(runs, tmp_path):
     edited.write_bytes(first.read_bytes())
     con = sqlite3.connect(edited)
     with con:
-        con.execute("update scores set label = label || '?', value = value + 0.5 where scorer = 'refusal' and cache_key = ?", [keys[1]])
+        con.execute(
+            "update scores set label = label || '?', value = value + 0.5 where scorer = 'refusal' and cache_key = ?",
+            [keys[1]],
+        )
     con.close()
-    report = json.loads(_gvs(env, "store", "merge", str(merged), str(edited), "-o", str(merged), "--json").stdout)["tables"]
+    report = json.loads(_gvs(env, "store", "merge", str(merged), str(edited), "-o", str(merged), "--json").stdout)[
+        "tables"
+    ]
     assert report["responses"]["conflicts"] == 0
-    assert (report["scores"]["conflicts"], report["scores"]["conflict_keys"]) == (1, [f"{keys[1]} refusal/{scorer_class('refusal').version}"])
+    assert (report["scores"]["conflicts"], report["scores"]["conflict_keys"]) == (
+        1,
+        [f"{keys[1]} refusal/{scorer_class('refusal').version}"],
+    )
     assert sql_rows(merged, text) == sql_rows(first, text)
 
 
@@ -324,15 +420,47 @@ def test_conflicting_duplicates_are_reported_and_the_first_wins(runs, tmp_path):
 
 def test_shard_auto_reads_slurm_and_kubernetes_and_their_shards_merge(runs, tmp_path):
     env, server = runs["env"], runs["server"]
-    args = ["run", "gvs-bench", "-m", "openai/model-a", "--api-base", server.base_url, "-l", "en-US", "--limit", "4", "--quiet", "--shard", "auto"]
-    slurm = {"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_MIN": "2", "SLURM_ARRAY_TASK_MAX": "3", "SLURM_ARRAY_TASK_COUNT": "2"}
+    args = [
+        "run",
+        "gvs-bench",
+        "-m",
+        "openai/model-a",
+        "--api-base",
+        server.base_url,
+        "-l",
+        "en-US",
+        "--limit",
+        "4",
+        "--quiet",
+        "--shard",
+        "auto",
+    ]
+    slurm = {
+        "SLURM_ARRAY_TASK_ID": "3",
+        "SLURM_ARRAY_TASK_MIN": "2",
+        "SLURM_ARRAY_TASK_MAX": "3",
+        "SLURM_ARRAY_TASK_COUNT": "2",
+    }
     proc = _gvs({**env, **slurm}, *args, "--store", str(tmp_path / "slurm.db"))
     assert "(shard 1/2 of 4 cells): 2 cells" in proc.stdout
     proc = _gvs({**env, "JOB_COMPLETION_INDEX": "0"}, *args, "--shard-count", "2", "--store", str(tmp_path / "k8s.db"))
     assert "(shard 0/2 of 4 cells): 2 cells" in proc.stdout
-    shards = [json.loads(sql_rows(tmp_path / f"{n}.db", "select spec from runs")[0][0])["shard"] for n in ("slurm", "k8s")]
+    shards = [
+        json.loads(sql_rows(tmp_path / f"{n}.db", "select spec from runs")[0][0])["shard"] for n in ("slurm", "k8s")
+    ]
     assert [(s["index"], s["count"]) for s in shards] == [(1, 2), (0, 2)]
-    report = json.loads(_gvs(env, "store", "merge", str(tmp_path / "slurm.db"), str(tmp_path / "k8s.db"), "-o", str(tmp_path / "all.db"), "--json").stdout)
+    report = json.loads(
+        _gvs(
+            env,
+            "store",
+            "merge",
+            str(tmp_path / "slurm.db"),
+            str(tmp_path / "k8s.db"),
+            "-o",
+            str(tmp_path / "all.db"),
+            "--json",
+        ).stdout
+    )
     (run,) = report["runs"]
     assert (run["shards"], run["status"], run["answered"], run["cells"]) == (["0/2", "1/2"], "completed", 4, 4)
 
@@ -349,8 +477,19 @@ def test_shard_auto_reads_slurm_and_kubernetes_and_their_shards_merge(runs, tmp_
 )
 def test_bad_shard_options_exit_2_naming_the_option_before_any_work(runs, tmp_path, extra, env, message):
     store = tmp_path / "never.db"
-    proc = _gvs({**runs["env"], **env}, "run", "gvs-bench", "-m", "openai/model-a", "--api-base", runs["server"].base_url,
-                "--store", str(store), *extra, check=False)  # fmt: skip
+    proc = _gvs(
+        {**runs["env"], **env},
+        "run",
+        "gvs-bench",
+        "-m",
+        "openai/model-a",
+        "--api-base",
+        runs["server"].base_url,
+        "--store",
+        str(store),
+        *extra,
+        check=False,
+    )
     assert proc.returncode == 2 and message in " ".join(proc.stderr.split())
     assert not store.exists()
 
@@ -400,10 +539,17 @@ def test_an_input_at_an_older_schema_is_migrated_in_a_copy_not_in_place(tmp_path
         con.execute('INSERT INTO "_gvs_migrations" VALUES (?, ?)', [migration.__name__, "2025-01-01"])
     spec = {"suite": "mini", "suite_version": "1", "models": ["m"], "locales": ["en-US"], "limit": None, "params": {}}
     con.execute("insert into suites values ('mini', '1', 'Mini', 'MIT', '{}', '[\"topic\"]', '/x')")
-    con.execute("insert into items values ('h1', 'mini', 'en-US', 'a', 'Prompt?', '', 'approved', '{\"topic\": \"x\"}', '{}')")
-    con.execute("insert into runs values (1, 'mini', ?, 'abc', '{}', 'completed', '2025-01-01', '2025-01-01', null)", [json.dumps(spec)])
+    con.execute(
+        "insert into items values ('h1', 'mini', 'en-US', 'a', 'Prompt?', '', 'approved', '{\"topic\": \"x\"}', '{}')"
+    )
+    con.execute(
+        "insert into runs values (1, 'mini', ?, 'abc', '{}', 'completed', '2025-01-01', '2025-01-01', null)",
+        [json.dumps(spec)],
+    )
     con.execute("insert into run_cells values (1, 'm', 'en-US', 'a', 'h1', 'k1', 0)")
-    con.execute("insert into responses values ('k1', 'm', null, '{}', '[]', 'An answer.', 'stop', '{}', 0.1, 1, null, '2025')")
+    con.execute(
+        "insert into responses values ('k1', 'm', null, '{}', '[]', 'An answer.', 'stop', '{}', 0.1, 1, null, '2025')"
+    )
     con.execute("insert into scores values ('k1', 'refusal', '1', 0.0, 'compliance', '{}', '2025', '')")
     con.commit()
     con.close()
@@ -411,7 +557,9 @@ def test_an_input_at_an_older_schema_is_migrated_in_a_copy_not_in_place(tmp_path
     report = merge_stores([old], tmp_path / "new.db")
     assert _fingerprint(old) == before and len(sql_rows(old, "select * from _gvs_migrations")) == 2
     new = tmp_path / "new.db"
-    assert sql_rows(new, "select model, locale, condition, item_id, cache_key from run_cells") == [("m", "en-US", "none", "a", "k1")]
+    assert sql_rows(new, "select model, locale, condition, item_id, cache_key from run_cells") == [
+        ("m", "en-US", "none", "a", "k1")
+    ]
     assert sql_rows(new, "select text from responses") == [("An answer.",)]
     assert sql_rows(new, "select scorer, label, config from scores") == [("refusal", "compliance", "")]
     assert [(r.id, r.status, r.cells, r.answered) for r in report.runs] == [(1, "completed", 1, 1)]

@@ -1,4 +1,4 @@
-"""benchmark.stats: known answers computed by hand (or from a published worked example)."""
+"""benchmark.analysis.stats: known answers computed by hand (or from a published worked example)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from benchmark import stats
-from benchmark.stats import (
+from benchmark.analysis import stats
+from benchmark.analysis.stats import (
     Consistency,
     Interval,
     agreement,
@@ -220,7 +220,15 @@ def test_with_holm_fills_copies():
 
 def test_consistency_ranks_flips():
     labels = {
-        "en-US": {"T-1": "refuse", "T-2": "comply", "T-9": "comply", "T-10": "refuse", "T-11": "a", "T-3": "x", "T-4": "x"},
+        "en-US": {
+            "T-1": "refuse",
+            "T-2": "comply",
+            "T-9": "comply",
+            "T-10": "refuse",
+            "T-11": "a",
+            "T-3": "x",
+            "T-4": "x",
+        },
         "zh-CN": {"T-1": "refuse", "T-2": "refuse", "T-9": "refuse", "T-10": "comply", "T-11": "b", "T-3": "x"},
         "fr-FR": {"T-1": "refuse", "T-2": "partial", "T-9": "refuse", "T-10": "comply", "T-11": "c", "T-3": "x"},
     }

@@ -60,7 +60,10 @@ def test_heatmap_switches_and_drill_down_to_paired_answers(judged_store, gvs_env
             await pilot.press("x")
             assert "Life Safety and Physical Harm" in _labels(table)
             # The judged run offers GVS and the Schwartz values; m cycles the metric.
-            assert screen.loaded.metrics[:3] == ["gvs", "refusal", "language"] and "value:benevolence" in screen.loaded.metrics
+            assert (
+                screen.loaded.metrics[:3] == ["gvs", "refusal", "language"]
+                and "value:benevolence" in screen.loaded.metrics
+            )
             await pilot.press("m")
             await wait_for(pilot, lambda: _loaded(app) and screen.loaded.main.metric == "language", what="language")
             screen.query_one("#results-metric").value = "gvs"
@@ -73,7 +76,11 @@ def test_heatmap_switches_and_drill_down_to_paired_answers(judged_store, gvs_env
             await wait_for(pilot, lambda: screen.ci and _loaded(app) and screen.loaded.main.ci, what="intervals")
             assert "[8.0–8.0]" in str(table.get_row_at(table.row_count - 1)[1])
             await pilot.press("p")
-            await wait_for(pilot, lambda: _loaded(app) and screen.loaded.main.columns[1] == ("openai/test-b", "en-US"), what="pivot")
+            await wait_for(
+                pilot,
+                lambda: _loaded(app) and screen.loaded.main.columns[1] == ("openai/test-b", "en-US"),
+                what="pivot",
+            )
             # Slice by item metadata instead of the taxonomy.
             await pilot.press("b")
             await wait_for(pilot, lambda: _loaded(app) and screen.loaded.main.by == "image", what="slice by metadata")
@@ -82,15 +89,34 @@ def test_heatmap_switches_and_drill_down_to_paired_answers(judged_store, gvs_env
             # A cell → its items → one item's answers in every locale and model.
             table.move_cursor(row=0, column=2)  # pivoted: openai/test-b · en-US
             await pilot.press("enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, CellItemsScreen) and app.screen.query_one("#cell-items", DataTable).row_count, what="cell items")
+            await wait_for(
+                pilot,
+                lambda: (
+                    isinstance(app.screen, CellItemsScreen) and app.screen.query_one("#cell-items", DataTable).row_count
+                ),
+                what="cell items",
+            )
             items = app.screen.query_one("#cell-items", DataTable)
             assert items.row_count == 12  # the first category of GVS-Bench holds T-1…T-12
             assert "openai/test-b · en-US" in rendered(app.screen.query_one("#cell-title"))
             await pilot.press("down", "enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, ItemAnswersScreen) and app.screen.found is not None, what="answers")
+            await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, ItemAnswersScreen) and app.screen.found is not None,
+                what="answers",
+            )
             shown = rendered(app.screen.query_one("#answers-table"), width=160)
             assert "T-2" in rendered(app.screen.query_one("#answers-title"))
-            for text in ("en-US", "zh-CN", "openai/test-a", "openai/test-b", "GVS 8.0", "Declines the harmful part", "+benevolence", "refusal: compliance"):
+            for text in (
+                "en-US",
+                "zh-CN",
+                "openai/test-a",
+                "openai/test-b",
+                "GVS 8.0",
+                "Declines the harmful part",
+                "+benevolence",
+                "refusal: compliance",
+            ):
                 assert text in shown, text
             assert "这是一个关于安全问题的详细回答" in shown
             await pilot.press("v")
@@ -104,8 +130,12 @@ def test_heatmap_switches_and_drill_down_to_paired_answers(judged_store, gvs_env
 def test_conditions_side_by_side_and_one_at_a_time(gvs_env, tmp_path):
     """A run with a jailbreak wrapper: the table counts the baseline until another condition is
     chosen (t), can be sliced by condition, and a cell's items and answers are that condition's."""
-    refuse_fiction = Behaviour(answer=lambda p: "I'm sorry, but I can't help with that." if "novel" in p else "Sure, here it is.")
-    store = make_store(tmp_path / "gvs.db", locales=("en-US",), limit=3, behaviour=refuse_fiction, conditions=("fiction",))
+    refuse_fiction = Behaviour(
+        answer=lambda p: "I'm sorry, but I can't help with that." if "novel" in p else "Sure, here it is."
+    )
+    store = make_store(
+        tmp_path / "gvs.db", locales=("en-US",), limit=3, behaviour=refuse_fiction, conditions=("fiction",)
+    )
 
     async def flow():
         app = create_app(store, animations=False)
@@ -116,18 +146,28 @@ def test_conditions_side_by_side_and_one_at_a_time(gvs_env, tmp_path):
             assert "condition none" in rendered(screen.query_one("#results-info"))
             assert overall() == "0%"
             await pilot.press("t")
-            await wait_for(pilot, lambda: screen.loaded.condition == "fiction" and _loaded(app), what="the fiction condition")
+            await wait_for(
+                pilot, lambda: screen.loaded.condition == "fiction" and _loaded(app), what="the fiction condition"
+            )
             assert "condition fiction" in rendered(screen.query_one("#results-info")) and overall() == "100%"
             # Its cell's items are the fiction answers, and so is the item's answer.
             table.move_cursor(row=table.row_count - 1, column=1)
             await pilot.press("enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, CellItemsScreen) and app.screen.page_total > 0, what="items")
+            await wait_for(
+                pilot, lambda: isinstance(app.screen, CellItemsScreen) and app.screen.page_total > 0, what="items"
+            )
             items = app.screen.query_one("#cell-items", DataTable)
             await wait_for(pilot, lambda: items.row_count == 3, what="the cell's rows")
             assert {str(items.get_row_at(i)[1]) for i in range(3)} == {"full_refusal"}
             await pilot.press("enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, ItemAnswersScreen) and app.screen.found is not None, what="answers")
-            assert "I'm sorry" in rendered(app.screen.query_one("#answers-table")) and "Sure" not in rendered(app.screen.query_one("#answers-table"))
+            await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, ItemAnswersScreen) and app.screen.found is not None,
+                what="answers",
+            )
+            assert "I'm sorry" in rendered(app.screen.query_one("#answers-table")) and "Sure" not in rendered(
+                app.screen.query_one("#answers-table")
+            )
             await pilot.press("escape", "escape")
             # Sliced by condition: one row per condition.
             while screen.by != "condition":
@@ -154,7 +194,10 @@ def test_wide_runs_page_their_columns(gvs_env, tmp_path):
             assert "columns 1–40 of 42" in rendered(screen.query_one("#results-notes"))
             await pilot.press("greater_than_sign")
             assert len(table.columns) == 1 + 2
-            assert [str(c.label) for c in list(table.columns.values())[1:]] == ["openai/m21\nen-US", "openai/m21\nzh-CN"]
+            assert [str(c.label) for c in list(table.columns.values())[1:]] == [
+                "openai/m21\nen-US",
+                "openai/m21\nzh-CN",
+            ]
             assert "columns 41–42 of 42" in rendered(screen.query_one("#results-notes"))
             table.move_cursor(row=table.row_count - 1, column=2)
             await pilot.press("enter")
@@ -183,11 +226,21 @@ def test_hostile_answer_is_inert_in_the_drill_down(hostile_store, gvs_env):
         async with app.run_test(size=SIZE) as pilot:
             (await open_heatmap(pilot, app)).move_cursor(row=1, column=1)
             await pilot.press("o")
-            await wait_for(pilot, lambda: isinstance(app.screen, CellItemsScreen) and app.screen.query_one("#cell-items", DataTable).row_count, what="items")
+            await wait_for(
+                pilot,
+                lambda: (
+                    isinstance(app.screen, CellItemsScreen) and app.screen.query_one("#cell-items", DataTable).row_count
+                ),
+                what="items",
+            )
             answer = str(app.screen.query_one("#cell-items", DataTable).get_row_at(0)[3])
             assert answer.startswith("[bold red]pwned[/] ␛[2J␛]0;retitled⟨U+0007⟩") and answer.endswith("…")
             await pilot.press("enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, ItemAnswersScreen) and app.screen.found is not None, what="answers")
+            await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, ItemAnswersScreen) and app.screen.found is not None,
+                what="answers",
+            )
             shown = rendered(app.screen.query_one("#answers-table"), width=300)
             assert "[bold red]pwned[/]" in shown and "⟨RLO⟩evil⟨PDF⟩" in shown and "\x1b" not in shown
             assert "[link=http://evil.example]click[/link]" in shown
@@ -214,9 +267,20 @@ def test_snapshot_answers_side_by_side(judged_store, gvs_env, snap_compare):
         await wait_for(pilot, lambda: _loaded(pilot.app), what="heatmap")
         pilot.app.screen.query_one("#heatmap", DataTable).move_cursor(row=0, column=2)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CellItemsScreen) and pilot.app.screen.query_one("#cell-items", DataTable).row_count, what="items")
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(pilot.app.screen, CellItemsScreen)
+                and pilot.app.screen.query_one("#cell-items", DataTable).row_count
+            ),
+            what="items",
+        )
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ItemAnswersScreen) and pilot.app.screen.found is not None, what="answers")
+        await wait_for(
+            pilot,
+            lambda: isinstance(pilot.app.screen, ItemAnswersScreen) and pilot.app.screen.found is not None,
+            what="answers",
+        )
 
     assert snap_compare(create_app(judged_store, animations=False), terminal_size=SIZE, run_before=drill)
 
@@ -227,30 +291,49 @@ def test_snapshot_hostile_answer(hostile_store, gvs_env, snap_compare):
         await wait_for(pilot, lambda: _loaded(pilot.app), what="heatmap")
         pilot.app.screen.query_one("#heatmap", DataTable).move_cursor(row=1, column=1)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CellItemsScreen) and pilot.app.screen.query_one("#cell-items", DataTable).row_count, what="items")
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(pilot.app.screen, CellItemsScreen)
+                and pilot.app.screen.query_one("#cell-items", DataTable).row_count
+            ),
+            what="items",
+        )
 
     assert snap_compare(create_app(hostile_store, animations=False), terminal_size=SIZE, run_before=drill)
 
 
 def test_reads_while_a_run_writes(gvs_env, tmp_path):
     """WAL: the Results screen reads a store that another connection is writing, without errors."""
-    from .loopback import LoopbackServer
     import threading
 
+    from benchmark.engine.runner import NullProgress
     from gvs_tui.screens.run import RunRequest, execute_run, prepare
-    from benchmark.runner import NullProgress
+
+    from .loopback import LoopbackServer
 
     store = tmp_path / "gvs.db"
     make_store(store, limit=2)
 
     async def flow():
         with LoopbackServer(Behaviour(delay_s=0.05)) as server:
-            request = RunRequest(suite="gvs-bench", models=["openai/test-w"], locales=["en-US", "zh-CN"], limit=20,
-                                 concurrency=2, api_base=server.base_url, timeout=10, retries=0)  # fmt: skip
+            request = RunRequest(
+                suite="gvs-bench",
+                models=["openai/test-w"],
+                locales=["en-US", "zh-CN"],
+                limit=20,
+                concurrency=2,
+                api_base=server.base_url,
+                timeout=10,
+                retries=0,
+            )
             plan, _ = prepare(request)
             done = threading.Event()
             writer = threading.Thread(
-                target=lambda: (execute_run(request, plan, None, store, NullProgress(), lambda: False, lambda t: None), done.set())
+                target=lambda: (
+                    execute_run(request, plan, None, store, NullProgress(), lambda: False, lambda t: None),
+                    done.set(),
+                )
             )
             writer.start()
             app = create_app(store, animations=False)

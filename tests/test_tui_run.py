@@ -21,7 +21,7 @@ SIZE = (160, 45)
 
 @pytest.fixture
 def keyless(gvs_env, monkeypatch):
-    from benchmark.models import KNOWN_PROVIDER_KEYS
+    from benchmark.clients.models import KNOWN_PROVIDER_KEYS
 
     for env in KNOWN_PROVIDER_KEYS.values():
         monkeypatch.delenv(env, raising=False)
@@ -58,8 +58,9 @@ def test_start_watch_and_open_results(keyless, tmp_path):
                 table = screen.query_one("#run-progress", DataTable)
                 rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
                 assert [(r[0], r[1], r[2], r[7]) for r in rows] == [
-                    ("openai/test-model", "en-US", "3/3", "done"), ("openai/test-model", "zh-CN", "3/3", "done"),
-                ]  # fmt: skip
+                    ("openai/test-model", "en-US", "3/3", "done"),
+                    ("openai/test-model", "zh-CN", "3/3", "done"),
+                ]
                 assert "run 1 completed: 6 cells, 6 called, 0 from cache, 0 failed" in _status(app)
                 assert server.behaviour.count == 6
                 # The same run again comes from the cache.
@@ -153,7 +154,10 @@ def test_conditions_statuses_and_call_settings_reach_the_run(keyless, tmp_path):
         bodies = server.behaviour.requests
         assert {b["max_tokens"] for b in bodies} == {77} and {b["temperature"] for b in bodies} == {0.7}
         assert any("police" in m["content"].lower() for b in bodies for m in b["messages"] if m["role"] == "system")
-        assert sorted(sql_rows(store, "select condition, count(*) from run_cells group by condition")) == [("none", 2), ("police", 2)]
+        assert sorted(sql_rows(store, "select condition, count(*) from run_cells group by condition")) == [
+            ("none", 2),
+            ("police", 2),
+        ]
         spec = json.loads(sql_rows(store, "select spec from runs")[0][0])
         assert spec["statuses"] == ["approved"] and spec["params"]["max_tokens"] == 77
 
@@ -208,7 +212,9 @@ def test_command_palette_lists_screens_and_actions(gvs_env, tmp_path):
         app = create_app(tmp_path / "gvs.db", animations=False)
         async with app.run_test(size=SIZE) as pilot:
             titles = [c.title for c in app.get_system_commands(app.screen)]
-            assert {"Go to Suites", "Go to Results", "Go to Run", "Go to Compare", "Search", "Reload suites"} <= set(titles)
+            assert {"Go to Suites", "Go to Results", "Go to Run", "Go to Compare", "Search", "Reload suites"} <= set(
+                titles
+            )
             await pilot.press("2")
             titles = [c.title for c in app.get_system_commands(app.screen)]
             assert {"Open cell", "Metric", "Pivot", "95% CI"} <= set(titles)
@@ -218,7 +224,11 @@ def test_command_palette_lists_screens_and_actions(gvs_env, tmp_path):
 
 def test_snapshot_compare_two_locales(gvs_env, tmp_path, snap_compare):
     """Compare at a fixed size: en-US against zh-CN of one run, paired, largest difference first."""
-    refuse_zh = Behaviour(answer=lambda p: "I'm sorry, but I can't help with that." if any("\u4e00" <= ch <= "\u9fff" for ch in p) else "Sure.")
+    refuse_zh = Behaviour(
+        answer=lambda p: (
+            "I'm sorry, but I can't help with that." if any("\u4e00" <= ch <= "\u9fff" for ch in p) else "Sure."
+        )
+    )
     store = make_store(tmp_path / "gvs.db", limit=6, behaviour=refuse_zh)
 
     async def open_compare(pilot):

@@ -80,16 +80,23 @@ def make_store(
     conditions: tuple[str, ...] = (),
 ) -> Path:
     """A store holding one real run over HTTP, made with the Run screen's wiring (prepare, execute_run)."""
+    from benchmark.engine.runner import NullProgress
     from gvs_tui.screens.run import RunRequest, execute_run, prepare
-
-    from benchmark.runner import NullProgress
 
     with LoopbackServer(behaviour) as server:
         request = RunRequest(
-            suite=suite, models=list(models), locales=list(locales), limit=limit, concurrency=16,
-            api_base=server.base_url, judge="openai/judge" if judge else None,
-            judge_api_base=server.base_url if judge else None, timeout=10, retries=1, conditions=list(conditions),
-        )  # fmt: skip
+            suite=suite,
+            models=list(models),
+            locales=list(locales),
+            limit=limit,
+            concurrency=16,
+            api_base=server.base_url,
+            judge="openai/judge" if judge else None,
+            judge_api_base=server.base_url if judge else None,
+            timeout=10,
+            retries=1,
+            conditions=list(conditions),
+        )
         plan, config = prepare(request)
         outcome = execute_run(request, plan, config, store, NullProgress(), lambda: False, lambda text: None)
     assert outcome.status == "completed", outcome

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, Select
 
-from benchmark.suites import add_variant, load_suite
+from benchmark.localization.suites import add_variant, load_suite
 from gvs_tui.app import create_app
 
 from .conftest import ROOT
@@ -34,7 +34,9 @@ def home(gvs_env, monkeypatch) -> Path:
 async def _open_zh_tw(pilot) -> None:
     await pilot.press("5")
     screen = pilot.app.screen
-    await wait_for(pilot, lambda: screen.query_one("#translate-suite", Select).value == "gvs-bench", what="the user's suite")
+    await wait_for(
+        pilot, lambda: screen.query_one("#translate-suite", Select).value == "gvs-bench", what="the user's suite"
+    )
     screen.query_one("#translate-locale", Select).value = "zh-TW"
     await wait_for(pilot, lambda: screen.loaded is not None and screen.loaded.tag == "zh-TW", what="zh-TW loaded")
     await pilot.pause()
@@ -111,7 +113,11 @@ def test_a_new_user_reads_the_shipped_suite_and_is_told_how_to_review_it(gvs_env
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("5")
             screen = pilot.app.screen
-            await wait_for(pilot, lambda: screen.query_one("#translate-suite", Select).value == "gvs-bench", what="the shipped suite")
+            await wait_for(
+                pilot,
+                lambda: screen.query_one("#translate-suite", Select).value == "gvs-bench",
+                what="the shipped suite",
+            )
             await wait_for(pilot, lambda: screen.loaded is not None, what="a locale")
             await pilot.pause()
             hint = rendered(screen.query_one("#hint"))

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmark.engine.runner import build_plan
 from benchmark.errors import InputFileError
-from benchmark.runner import build_plan
-from benchmark.suites import load_suite
+from benchmark.localization.suites import load_suite
 
 from .conftest import sql_rows
 from .loopback import LoopbackServer
@@ -50,10 +50,12 @@ def suite_dir(tmp_path) -> Path:
 
 def test_regional_variant_overrides_some_items_of_its_language(suite_dir):
     _locale(
-        suite_dir, "es-MX",
-        {i: {"prompt": f"México {i}", "status": "reviewed"} for i in IDS[:7]} | {"q3": {"prompt": "México q3", "origin": "adapted", "adaptation_note": "peso, not euro"}},
+        suite_dir,
+        "es-MX",
+        {i: {"prompt": f"México {i}", "status": "reviewed"} for i in IDS[:7]}
+        | {"q3": {"prompt": "México q3", "origin": "adapted", "adaptation_note": "peso, not euro"}},
         inherits="es",
-    )  # fmt: skip
+    )
     texts = load_suite(suite_dir).variant("es-MX")
     assert [t.id for t in texts] == IDS
     assert [t.supplied_by for t in texts] == ["es-MX"] * 7 + ["es"]
@@ -110,7 +112,11 @@ def test_origin_marks_and_their_errors(suite_dir):
     with pytest.raises(InputFileError, match="only for origin 'adapted'"):
         load_suite(suite_dir).variant("es-MX")
     # A suite may not use the keys a run adds to the metadata.
-    text = (suite_dir / "suite.yaml").read_text().replace("    category: C0\n", "    category: C0\n  metadata:\n    origin: x\n", 1)
+    text = (
+        (suite_dir / "suite.yaml")
+        .read_text()
+        .replace("    category: C0\n", "    category: C0\n  metadata:\n    origin: x\n", 1)
+    )
     (suite_dir / "suite.yaml").write_text(text)
     with pytest.raises(InputFileError, match="metadata key 'origin' is reserved"):
         load_suite(suite_dir)
@@ -125,16 +131,35 @@ def test_status_filter_in_the_plan(suite_dir):
 
 def test_run_records_supplied_by_origin_and_filters_by_status(gvs, suite_dir, tmp_path):
     _locale(
-        suite_dir, "es-MX",
-        {"q1": {"prompt": "México q1", "status": "approved"}, "q2": {"prompt": "México q2", "status": "approved", "origin": "adapted", "adaptation_note": "local law"}},
+        suite_dir,
+        "es-MX",
+        {
+            "q1": {"prompt": "México q1", "status": "approved"},
+            "q2": {"prompt": "México q2", "status": "approved", "origin": "adapted", "adaptation_note": "local law"},
+        },
         inherits="es",
-    )  # fmt: skip
+    )
     store = tmp_path / "run.db"
     with LoopbackServer() as server:
         proc = gvs(
-            "run", str(suite_dir), "-m", "openai/test-model", "--api-base", server.base_url, "-l", "es-MX", "-l", "es",
-            "--status", "approved", "--store", str(store), "--quiet", env={"OPENAI_API_KEY": "x"}, check=True,
-        )  # fmt: skip
+            "run",
+            str(suite_dir),
+            "-m",
+            "openai/test-model",
+            "--api-base",
+            server.base_url,
+            "-l",
+            "es-MX",
+            "-l",
+            "es",
+            "--status",
+            "approved",
+            "--store",
+            str(store),
+            "--quiet",
+            env={"OPENAI_API_KEY": "x"},
+            check=True,
+        )
         # es: q1-q4; es-MX: its own q1, q2, and q3, q4 from es (the same requests as es's: asked once).
         assert server.behaviour.count == 6
     assert "--status approved: 4 items of es-MX left out for their status" in proc.stderr
@@ -145,9 +170,11 @@ def test_run_records_supplied_by_origin_and_filters_by_status(gvs, suite_dir, tm
            from run_cells rc join items i on i.content_hash = rc.item_hash where rc.locale = 'es-MX' order by rc.item_id""",
     )
     assert rows == [
-        ("es-MX", "q1", "es-MX", "translated"), ("es-MX", "q2", "es-MX", "adapted"),
-        ("es-MX", "q3", "es", "translated"), ("es-MX", "q4", "es", "translated"),
-    ]  # fmt: skip
+        ("es-MX", "q1", "es-MX", "translated"),
+        ("es-MX", "q2", "es-MX", "adapted"),
+        ("es-MX", "q3", "es", "translated"),
+        ("es-MX", "q4", "es", "translated"),
+    ]
     data = json.loads(gvs("results", "--store", str(store), "--json", "--by", "origin", check=True).stdout)
     assert {r["group"] for r in data["rows"]} == {"translated", "adapted"}
     bad = gvs("run", str(suite_dir), "-l", "es", "--status", "done", "--store", str(store))
@@ -167,7 +194,11 @@ def test_locale_add_scaffolds_a_variant(gvs, suite_dir):
     assert [t.prompt for t in fr] == [f"English {i}" for i in IDS] and {t.status for t in fr} == {"draft"}
     gvs("locale", "add", str(suite_dir), "es-AR", "--from", "es", check=True)
     ar = load_suite(suite_dir).variant("es-AR")
-    assert ar[0].prompt == "Español q1" and {t.supplied_by for t in ar} == {"es-AR"} and {t.status for t in ar} == {"draft"}
+    assert (
+        ar[0].prompt == "Español q1"
+        and {t.supplied_by for t in ar} == {"es-AR"}
+        and {t.status for t in ar} == {"draft"}
+    )
     # Never overwrites; refuses a shipped suite and an unknown --from; leaves no temporary file.
     again = gvs("locale", "add", str(suite_dir), "es-MX")
     assert again.returncode == 2 and "already has a variant es-MX" in again.stderr
@@ -175,15 +206,23 @@ def test_locale_add_scaffolds_a_variant(gvs, suite_dir):
     missing = gvs("locale", "add", str(suite_dir), "de-DE", "--from", "it")
     assert missing.returncode == 2 and "has no it variant" in missing.stderr
     assert (suite_dir / "es.yaml").read_bytes() == before
-    assert sorted(p.name for p in suite_dir.iterdir()) == ["en-US.yaml", "es-AR.yaml", "es-MX.yaml", "es.yaml", "fr-FR.yaml", "suite.yaml"]
+    assert sorted(p.name for p in suite_dir.iterdir()) == [
+        "en-US.yaml",
+        "es-AR.yaml",
+        "es-MX.yaml",
+        "es.yaml",
+        "fr-FR.yaml",
+        "suite.yaml",
+    ]
 
 
 def test_show_says_where_each_text_comes_from(gvs, suite_dir):
     _locale(
-        suite_dir, "es-MX",
+        suite_dir,
+        "es-MX",
         {"q3": {"prompt": "México q3", "origin": "adapted", "adaptation_note": "peso, not euro"}},
         inherits="es",
-    )  # fmt: skip
+    )
     data = json.loads(gvs("show", str(suite_dir), "q3", "--json", check=True).stdout)["locales"]
     assert data["es-MX"]["origin"] == "adapted" and data["es-MX"]["adaptation_note"] == "peso, not euro"
     assert data["es-MX"]["supplied_by"] == "es-MX" and data["en-US"]["origin"] == "original"

@@ -1,4 +1,4 @@
-"""Calls spread over worker processes (`gvs run --workers N`, benchmark/workers.py): the same
+"""Calls spread over worker processes (`gvs run --workers N`, benchmark/engine/workers.py): the same
 answers and scores as calls from gvs's own loop, the store written by gvs alone, and no worker
 left calling an endpoint once gvs is gone. Real `gvs` subprocesses, real SQLite files and the
 loopback server on 127.0.0.1; every wait is bounded."""
@@ -17,7 +17,16 @@ import pytest
 
 from .conftest import ROOT, sql_rows
 from .loopback import Behaviour, LoopbackServer
-from .test_faults import cli_env, count_rows, popen_gvs, run_args, simple_prompts, stored_prompts, wait_settled, write_suite
+from .test_faults import (
+    cli_env,
+    count_rows,
+    popen_gvs,
+    run_args,
+    simple_prompts,
+    stored_prompts,
+    wait_settled,
+    write_suite,
+)
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds worker processes through /proc")
 
@@ -80,9 +89,17 @@ def answers_and_scores(store: Path) -> tuple[set, set]:
 def test_workers_store_what_the_runs_own_loop_stores(gvs, gvs_env, tmp_path):
     suite = write_suite(tmp_path / "w", "w", simple_prompts(["en-US", "zh-CN"], 30))
     with LoopbackServer(Behaviour(delay_s=0.01)) as server:
-        one = gvs(*run_args(suite, server.base_url, tmp_path / "one.db", ["en-US", "zh-CN"], "-c", "8", "--workers", "1"), env={"OPENAI_API_KEY": "sk-w"}, check=True)  # fmt: skip
+        one = gvs(
+            *run_args(suite, server.base_url, tmp_path / "one.db", ["en-US", "zh-CN"], "-c", "8", "--workers", "1"),
+            env={"OPENAI_API_KEY": "sk-w"},
+            check=True,
+        )
         asked_once = server.behaviour.count
-        three = gvs(*run_args(suite, server.base_url, tmp_path / "three.db", ["en-US", "zh-CN"], "-c", "8", "--workers", "3"), env={"OPENAI_API_KEY": "sk-w"}, check=True)  # fmt: skip
+        three = gvs(
+            *run_args(suite, server.base_url, tmp_path / "three.db", ["en-US", "zh-CN"], "-c", "8", "--workers", "3"),
+            env={"OPENAI_API_KEY": "sk-w"},
+            check=True,
+        )
         asked = server.behaviour.count - asked_once
     assert "worker processes" not in one.stdout
     assert "calls from 3 worker processes" in three.stdout
@@ -93,7 +110,10 @@ def test_workers_store_what_the_runs_own_loop_stores(gvs, gvs_env, tmp_path):
     assert len(answers) == 60 and len(scores) == 120  # refusal and language for every answer
     assert sql_rows(tmp_path / "three.db", "select status from runs") == [("completed",)]
     # The same table of results either way.
-    tables = [json.loads(gvs("results", "--store", str(tmp_path / f"{n}.db"), "--json", check=True).stdout) for n in ("one", "three")]
+    tables = [
+        json.loads(gvs("results", "--store", str(tmp_path / f"{n}.db"), "--json", check=True).stdout)
+        for n in ("one", "three")
+    ]
     for table in tables:
         del table["run"]  # its id and times
     assert tables[0] == tables[1] and tables[0]["overall"][0]["n"] == 30
@@ -123,7 +143,9 @@ def test_kill_9_of_gvs_stops_its_workers_and_the_run_resumes(gvs_env, tmp_path):
         assert len(in_flight) <= c, "more answers paid for and unsaved than --concurrency"
         time.sleep(0.5)
         assert server.behaviour.count == settled, "something went on calling after gvs and its workers died"
-        final = subprocess.run([sys.executable, "-m", "gvs_tui", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+        final = subprocess.run(
+            [sys.executable, "-m", "gvs_tui", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+        )
         assert final.returncode == 0, final.stdout + final.stderr
         requested = server.behaviour.prompts()
     assert sql_rows(store, "select count(*), count(distinct cache_key) from responses") == [(n, n)]
@@ -148,7 +170,9 @@ def test_a_dead_worker_fails_its_calls_and_the_others_finish_the_run(gvs_env, tm
         answered = count_rows(store)
         assert answered == n - len(errors)  # the other worker took the rest
         asked = server.behaviour.count
-        final = subprocess.run([sys.executable, "-m", "gvs_tui", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+        final = subprocess.run(
+            [sys.executable, "-m", "gvs_tui", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+        )
         assert final.returncode == 0, final.stdout + final.stderr
         assert f"{len(errors)} called, {answered} from cache, 0 failed" in final.stdout
         assert server.behaviour.count - asked == len(errors)  # only the failed calls are asked again
@@ -160,12 +184,12 @@ def test_a_refused_fork_leaves_the_calls_to_gvs_own_loop(tmp_path, monkeypatch):
     import asyncio
     import multiprocessing
 
-    from benchmark import workers
-    from benchmark.models import ModelTarget
-    from benchmark.runner import NullProgress, build_plan, execute
-    from benchmark.suites import get_suite
+    from benchmark import versions
+    from benchmark.clients.models import ModelTarget
+    from benchmark.engine import workers
+    from benchmark.engine.runner import NullProgress, build_plan, execute
+    from benchmark.localization.suites import get_suite
     from store import open_store
-    from store.db import versions
 
     class Refused:
         def start(self):
@@ -174,7 +198,7 @@ def test_a_refused_fork_leaves_the_calls_to_gvs_own_loop(tmp_path, monkeypatch):
     class NoFork:
         Pipe = staticmethod(multiprocessing.Pipe)
 
-        def Process(self, *args, **kwargs):  # noqa: N802 - multiprocessing's name
+        def Process(self, *args, **kwargs):
             return Refused()
 
     class Notes(NullProgress):

@@ -36,7 +36,13 @@ class Diff:
 
 class CompareScreen(Screen):
     BINDINGS = [
-        Binding("o", "open_row", "Open row", tooltip="The row's items, A beside B, largest difference first (or enter)", id="compare.open"),
+        Binding(
+            "o",
+            "open_row",
+            "Open row",
+            tooltip="The row's items, A beside B, largest difference first (or enter)",
+            id="compare.open",
+        ),
         Binding("s", "swap", "Swap A/B", id="compare.swap"),
         Binding("m", "next_metric", "Metric", id="compare.metric"),
         Binding("r", "reload", "Reload", id="compare.reload"),
@@ -56,7 +62,13 @@ class CompareScreen(Screen):
             yield Select([], prompt="run B", id="compare-run-b", compact=True)
             yield Select([], prompt="locale A", id="compare-locale-a", compact=True)
             yield Select([], prompt="locale B", id="compare-locale-b", compact=True)
-            yield Select([("refusal", "refusal"), ("language", "language")], value="refusal", allow_blank=False, id="compare-metric", compact=True)
+            yield Select(
+                [("refusal", "refusal"), ("language", "language")],
+                value="refusal",
+                allow_blank=False,
+                id="compare-metric",
+                compact=True,
+            )
             yield Select([], prompt="by", id="compare-by", compact=True)
         yield Static("", id="compare-info")
         yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
@@ -163,10 +175,19 @@ class CompareScreen(Screen):
     def compare(self) -> None:
         mode = self.value("#compare-mode")
         args = (
-            mode, self.value("#compare-run-a"), self.value("#compare-run-b"), self.value("#compare-locale-a"),
-            self.value("#compare-locale-b"), self.value("#compare-metric"), self.value("#compare-by"),
-        )  # fmt: skip
-        if None in args[1:2] + args[5:] or (mode == "runs" and args[2] is None) or (mode == "locales" and None in args[3:5]):
+            mode,
+            self.value("#compare-run-a"),
+            self.value("#compare-run-b"),
+            self.value("#compare-locale-a"),
+            self.value("#compare-locale-b"),
+            self.value("#compare-metric"),
+            self.value("#compare-by"),
+        )
+        if (
+            None in args[1:2] + args[5:]
+            or (mode == "runs" and args[2] is None)
+            or (mode == "locales" and None in args[3:5])
+        ):
             return
         self._info("comparing…")
         self._compute(*args)
@@ -189,7 +210,11 @@ class CompareScreen(Screen):
                     raise GvsError("choose two different locales")
                 for p in pairs(db, ra, metric=metric, a=locale_a, b=locale_b, by=by):
                     g = p.gap
-                    extra = "–" if g.diff.estimate is None else f"[{fmt_delta(metric, g.diff.low)}, {fmt_delta(metric, g.diff.high)}] p(Holm) {fmt_p(g.p_adjusted)}"
+                    extra = (
+                        "–"
+                        if g.diff.estimate is None
+                        else f"[{fmt_delta(metric, g.diff.low)}, {fmt_delta(metric, g.diff.high)}] p(Holm) {fmt_p(g.p_adjusted)}"
+                    )
                     diffs.append(Diff(p.group, p.model, "", g.mean_a, g.mean_b, g.diff.estimate, f"{g.n}", extra))
             else:
                 rb = db.run(run_b)
@@ -210,7 +235,9 @@ class CompareScreen(Screen):
             db.close()
         diffs.sort(key=lambda d: (d.diff is None, -abs(d.diff or 0.0)))
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, mode, metric, title, diffs, error, locale_a, locale_b, run_a, run_b, by)
+            self.app.call_from_thread(
+                self._show, mode, metric, title, diffs, error, locale_a, locale_b, run_a, run_b, by
+            )
 
     def _show(self, mode, metric, title, diffs, error, locale_a, locale_b, run_a, run_b, by) -> None:
         table = self.query_one("#compare-table", DataTable)
@@ -233,7 +260,12 @@ class CompareScreen(Screen):
             if mode == "runs":
                 row.append(inert(d.locale))
             size = abs(d.diff or 0)
-            row += [fmt_value(metric, d.a), fmt_value(metric, d.b), Text(fmt_delta(metric, d.diff), style="bold" if size else "dim", justify="right"), d.n]
+            row += [
+                fmt_value(metric, d.a),
+                fmt_value(metric, d.b),
+                Text(fmt_delta(metric, d.diff), style="bold" if size else "dim", justify="right"),
+                d.n,
+            ]
             if mode == "locales":
                 row.append(d.extra)
             table.add_row(*row)
@@ -276,7 +308,9 @@ class CompareScreen(Screen):
         run_a = self.value("#compare-run-a")
         options = self.extra[run_a][0] if self.choices and run_a in self.extra else []
         if options:
-            select.value = options[(options.index(select.value) + 1) % len(options)] if select.value in options else options[0]
+            select.value = (
+                options[(options.index(select.value) + 1) % len(options)] if select.value in options else options[0]
+            )
 
     def action_reload(self) -> None:
         self.load_choices()

@@ -14,8 +14,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
-from benchmark.conditions import BASELINE
-from benchmark.suites import RESERVED_METADATA
+from benchmark.engine.conditions import BASELINE
+from benchmark.localization.suites import RESERVED_METADATA
 
 from ..safe_text import RTL_NOTE, has_rtl, inert, is_rtl_locale, one_line
 from ..tables import fmt_delta, fmt_value
@@ -34,12 +34,28 @@ def _reader(app):
 class CellItemsScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="items.back"),
-        Binding("o", "open_item", "Open item", tooltip="The item's answers in every locale and model (or enter)", id="items.open"),
+        Binding(
+            "o",
+            "open_item",
+            "Open item",
+            tooltip="The item's answers in every locale and model (or enter)",
+            id="items.open",
+        ),
         Binding("right_square_bracket", "page(1)", "Next page", id="items.next"),
         Binding("left_square_bracket", "page(-1)", "Previous page", id="items.previous"),
     ]
 
-    def __init__(self, run: dict, *, metric: str, by: str | None, group: str | None, model: str, locale: str, condition: str = BASELINE):
+    def __init__(
+        self,
+        run: dict,
+        *,
+        metric: str,
+        by: str | None,
+        group: str | None,
+        model: str,
+        locale: str,
+        condition: str = BASELINE,
+    ):
         super().__init__()
         self.run, self.metric, self.by, self.group = run, metric, by, group
         self.condition = condition
@@ -78,9 +94,17 @@ class CellItemsScreen(Screen):
         db = _reader(self.app)
         try:
             page = cell_items(
-                db, self.run, metric=self.metric, by=self.by, group=self.group, model=self.model, locale=self.locale,
-                limit=PAGE, offset=self.page_offset, condition=self.condition,
-            )  # fmt: skip
+                db,
+                self.run,
+                metric=self.metric,
+                by=self.by,
+                group=self.group,
+                model=self.model,
+                locale=self.locale,
+                limit=PAGE,
+                offset=self.page_offset,
+                condition=self.condition,
+            )
         finally:
             db.close()
         if not get_current_worker().is_cancelled:
@@ -97,10 +121,16 @@ class CellItemsScreen(Screen):
                 value = Text(item.label)
             if item.label == "judge_error":
                 value = Text("judge error", style="red")
-            answer = one_line(item.answer, 52) if item.answer is not None else Text("(no answer)", style="yellow italic")
-            aside = one_line(item.error, 36, style="red") if item.error else one_line(item.reason or "", 36, style="dim")
+            answer = (
+                one_line(item.answer, 52) if item.answer is not None else Text("(no answer)", style="yellow italic")
+            )
+            aside = (
+                one_line(item.error, 36, style="red") if item.error else one_line(item.reason or "", 36, style="dim")
+            )
             rtl |= has_rtl(item.prompt) or has_rtl(item.answer)
-            table.add_row(Text(item.item_id, style="bold"), value, one_line(item.prompt, 44), answer, aside, key=item.item_id)
+            table.add_row(
+                Text(item.item_id, style="bold"), value, one_line(item.prompt, 44), answer, aside, key=item.item_id
+            )
         end = page.offset + len(page.items)
         note = f"items {page.offset + 1 if page.items else 0}–{end} of {page.total}"
         if page.total > PAGE:
@@ -135,10 +165,26 @@ class PairedItemsScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="paired.back"),
-        Binding("o", "open_item", "Open item", tooltip="The item's answers in every locale and model (or enter)", id="paired.open"),
+        Binding(
+            "o",
+            "open_item",
+            "Open item",
+            tooltip="The item's answers in every locale and model (or enter)",
+            id="paired.open",
+        ),
     ]
 
-    def __init__(self, a: tuple[int, str], b: tuple[int, str], *, names: tuple[str, str], metric: str, by: str | None, group: str | None, model: str):
+    def __init__(
+        self,
+        a: tuple[int, str],
+        b: tuple[int, str],
+        *,
+        names: tuple[str, str],
+        metric: str,
+        by: str | None,
+        group: str | None,
+        model: str,
+    ):
         """``a`` and ``b``: (run id, locale) of each side."""
         super().__init__()
         self.a, self.b, self.names = a, b, names
@@ -189,10 +235,13 @@ class PairedItemsScreen(Screen):
         for item in found.items:
             size = abs(item.diff or 0)
             table.add_row(
-                Text(item.item_id, style="bold"), fmt_value(self.metric, item.a), fmt_value(self.metric, item.b),
+                Text(item.item_id, style="bold"),
+                fmt_value(self.metric, item.a),
+                fmt_value(self.metric, item.b),
                 Text(fmt_delta(self.metric, item.diff), style="bold" if size else "dim", justify="right"),
-                one_line(item.prompt, 70), key=item.item_id,
-            )  # fmt: skip
+                one_line(item.prompt, 70),
+                key=item.item_id,
+            )
             rtl |= has_rtl(item.prompt)
         changed = sum(1 for i in found.items if i.diff)
         note = f"{len(found.items)} items in both, {changed} differ"
@@ -224,7 +273,10 @@ def score_lines(answer) -> Text:
             text.append_text(inert(s.label or "–"))
         elif s.scorer == "gvs":
             text.append("GVS ", style="dim")
-            text.append("judge error" if s.label == "judge_error" else fmt_value("gvs", s.value), style="bold red" if s.label == "judge_error" else "bold")
+            text.append(
+                "judge error" if s.label == "judge_error" else fmt_value("gvs", s.value),
+                style="bold red" if s.label == "judge_error" else "bold",
+            )
             text.append_text(inert(f" ({s.judge})" if s.judge else "", style="dim"))
             if s.reason:
                 text.append_text(inert(f": {s.reason}", style="italic"))
@@ -243,7 +295,9 @@ def score_lines(answer) -> Text:
 class ItemAnswersScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="answers.back"),
-        Binding("v", "view_all", "Full texts", tooltip="Every answer of this item in full, scrollable", id="answers.view"),
+        Binding(
+            "v", "view_all", "Full texts", tooltip="Every answer of this item in full, scrollable", id="answers.view"
+        ),
     ]
 
     def __init__(self, run: dict, item_id: str, *, focus: tuple[str, str] | None = None, condition: str = BASELINE):
@@ -344,5 +398,7 @@ class ItemAnswersScreen(Screen):
         order = sorted(self.found.answers.items(), key=lambda kv: kv[0] != self.focus_cell)
         for (model, locale), a in order:
             parts.append((f"{model} · {locale} — prompt", a.prompt))
-            parts.append((f"{model} · {locale} — answer", a.text if a.text is not None else f"(no answer) {a.error or ''}"))
+            parts.append(
+                (f"{model} · {locale} — answer", a.text if a.text is not None else f"(no answer) {a.error or ''}")
+            )
         self.app.push_screen(TextViewer(f"{self.found.item_id}: every answer in full (run {self.run['id']})", parts))

@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Select, Sparkline, Static
 from textual.worker import get_current_worker
 
-from benchmark.conditions import BASELINE
+from benchmark.engine.conditions import BASELINE
 
 from ..safe_text import inert, one_line
 from ..tables import fmt_value
@@ -33,7 +33,7 @@ COLUMN_PAGE = 40
 
 
 def metric_options(judged: set[str]) -> list[str]:
-    from benchmark.fulcra import SCHWARTZ_VALUES
+    from benchmark.scoring.values import SCHWARTZ_VALUES
 
     found = list(OFFLINE_METRICS)
     if "gvs" in judged:
@@ -66,16 +66,54 @@ def open_reader(path: Path):
 
 class ResultsScreen(Screen):
     BINDINGS = [
-        Binding("o", "open_cell", "Open cell", tooltip="The items behind the selected cell (or enter)", id="results.open"),
-        Binding("x", "toggle_expand", "Expand", tooltip="Expand or collapse the layer under the cursor", id="results.expand"),
-        Binding("m", "next_metric", "Metric", tooltip="Next metric: GVS, refusal, language, Schwartz values", id="results.metric"),
-        Binding("b", "next_by", "Slice by", tooltip="Next slicing key: taxonomy axes, then item metadata", id="results.by"),
-        Binding("t", "next_condition", "Condition", tooltip="Next condition of the run (the baseline first)", id="results.condition"),
-        Binding("greater_than_sign", "columns(1)", "Next columns", tooltip="The next model × locale columns, when there are more than fit", id="results.columns_next", show=False),
-        Binding("less_than_sign", "columns(-1)", "Previous columns", tooltip="The previous model × locale columns", id="results.columns_previous", show=False),
+        Binding(
+            "o", "open_cell", "Open cell", tooltip="The items behind the selected cell (or enter)", id="results.open"
+        ),
+        Binding(
+            "x", "toggle_expand", "Expand", tooltip="Expand or collapse the layer under the cursor", id="results.expand"
+        ),
+        Binding(
+            "m",
+            "next_metric",
+            "Metric",
+            tooltip="Next metric: GVS, refusal, language, Schwartz values",
+            id="results.metric",
+        ),
+        Binding(
+            "b", "next_by", "Slice by", tooltip="Next slicing key: taxonomy axes, then item metadata", id="results.by"
+        ),
+        Binding(
+            "t",
+            "next_condition",
+            "Condition",
+            tooltip="Next condition of the run (the baseline first)",
+            id="results.condition",
+        ),
+        Binding(
+            "greater_than_sign",
+            "columns(1)",
+            "Next columns",
+            tooltip="The next model × locale columns, when there are more than fit",
+            id="results.columns_next",
+            show=False,
+        ),
+        Binding(
+            "less_than_sign",
+            "columns(-1)",
+            "Previous columns",
+            tooltip="The previous model × locale columns",
+            id="results.columns_previous",
+            show=False,
+        ),
         Binding("p", "pivot", "Pivot", tooltip="Columns by locale, then model (or back)", id="results.pivot"),
         Binding("n", "toggle_n", "Show n", tooltip="Show the number of scored answers per cell", id="results.n"),
-        Binding("c", "toggle_ci", "95% CI", tooltip="Show 95 % intervals (Wilson for rates, bootstrap otherwise)", id="results.ci"),
+        Binding(
+            "c",
+            "toggle_ci",
+            "95% CI",
+            tooltip="Show 95 % intervals (Wilson for rates, bootstrap otherwise)",
+            id="results.ci",
+        ),
         Binding("u", "choose_run", "Run…", tooltip="Choose another run", id="results.run"),
         Binding("r", "reload", "Reload", id="results.reload"),
     ]
@@ -97,7 +135,9 @@ class ResultsScreen(Screen):
             yield Select([], prompt="run", id="results-run", allow_blank=True)
             yield Select([(m, m) for m in OFFLINE_METRICS], prompt="metric", id="results-metric", allow_blank=False)
             yield Select([], prompt="slice by", id="results-by")
-            yield Select([(f"condition: {BASELINE}", BASELINE)], value=BASELINE, allow_blank=False, id="results-condition")
+            yield Select(
+                [(f"condition: {BASELINE}", BASELINE)], value=BASELINE, allow_blank=False, id="results-condition"
+            )
         yield Static("", id="results-info")
         yield DataTable(id="heatmap", cursor_type="cell", header_height=2, zebra_stripes=False)
         with Horizontal(id="results-chart"):
@@ -135,7 +175,9 @@ class ResultsScreen(Screen):
         self._fetch_breakdown(self.run_id, self.metric, self.by, self.ci, self.pivot, self.condition)
 
     @work(thread=True, exclusive=True, group="results")
-    def _fetch_breakdown(self, run_id: int | None, metric: str, by: str | None, ci: bool, pivot: bool, condition: str) -> None:
+    def _fetch_breakdown(
+        self, run_id: int | None, metric: str, by: str | None, ci: bool, pivot: bool, condition: str
+    ) -> None:
         from benchmark.errors import GvsError
         from store.browse import judged_metrics, run_choices, slice_keys
         from store.results import CONDITION, breakdown, run_axes, run_conditions
@@ -232,7 +274,9 @@ class ResultsScreen(Screen):
         table.clear(columns=True)
         b = loaded.main
         first = loaded.parent_axis or b.by
-        table.add_column(inert(f"{first}" + (f" › {b.by}" if loaded.parent_axis else "")), key="group", width=LABEL_WIDTH)
+        table.add_column(
+            inert(f"{first}" + (f" › {b.by}" if loaded.parent_axis else "")), key="group", width=LABEL_WIDTH
+        )
         if self.column_offset >= len(b.columns):
             self.column_offset = 0
         for index, (model, locale) in enumerate(self.shown_columns(), self.column_offset):
@@ -242,11 +286,25 @@ class ResultsScreen(Screen):
             for prow in loaded.parent.rows:
                 key = f"P:{prow.group}"
                 mark = "▾ " if prow.group in self.expanded else "▸ "
-                self._add_row(table, key, Text(mark, style="bold").append_text(one_line(prow.group, LABEL_WIDTH - 2, style="bold")), loaded.parent_axis, prow.group, prow)
+                self._add_row(
+                    table,
+                    key,
+                    Text(mark, style="bold").append_text(one_line(prow.group, LABEL_WIDTH - 2, style="bold")),
+                    loaded.parent_axis,
+                    prow.group,
+                    prow,
+                )
                 if prow.group in self.expanded:
                     for row in b.rows:
                         if row.parent == prow.group:
-                            self._add_row(table, f"G:{row.group}", Text("   ").append_text(one_line(row.group, LABEL_WIDTH - 3)), b.by, row.group, row)
+                            self._add_row(
+                                table,
+                                f"G:{row.group}",
+                                Text("   ").append_text(one_line(row.group, LABEL_WIDTH - 3)),
+                                b.by,
+                                row.group,
+                                row,
+                            )
         else:
             for row in b.rows:
                 self._add_row(table, f"G:{row.group}", one_line(row.group, LABEL_WIDTH), b.by, row.group, row)
@@ -298,7 +356,9 @@ class ResultsScreen(Screen):
         total = len(b.columns)
         if total > COLUMN_PAGE:
             end = min(self.column_offset + COLUMN_PAGE, total)
-            legend += f"\ncolumns {self.column_offset + 1}–{end} of {total} model × locale · > next columns · < previous"
+            legend += (
+                f"\ncolumns {self.column_offset + 1}–{end} of {total} model × locale · > next columns · < previous"
+            )
         self.query_one("#results-notes", Static).update(inert("\n".join([legend, *notes])))
 
     # -- the chart ------------------------------------------------------------------------------
@@ -318,7 +378,9 @@ class ResultsScreen(Screen):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         _, group, row = self.rows[key]
         cells = {(c.model, c.locale): c for c in row.cells}
-        values = [cells[c].value if c in cells and cells[c].value is not None else 0.0 for c in self.loaded.main.columns]
+        values = [
+            cells[c].value if c in cells and cells[c].value is not None else 0.0 for c in self.loaded.main.columns
+        ]
         spark.data = values
         text = one_line(group or "overall", 32, style="bold")
         text.append(f" min {fmt_value(self.metric, min(values))} max {fmt_value(self.metric, max(values))}")
@@ -349,7 +411,13 @@ class ResultsScreen(Screen):
         model, locale = self.shown_columns()[coordinate.column - 1]
         self.app.push_screen(
             CellItemsScreen(
-                self.loaded.run, metric=self.metric, by=axis, group=group, model=model, locale=locale, condition=self.condition
+                self.loaded.run,
+                metric=self.metric,
+                by=axis,
+                group=group,
+                model=model,
+                locale=locale,
+                condition=self.condition,
             )
         )
 

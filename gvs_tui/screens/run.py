@@ -29,7 +29,6 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from ..safe_text import clean, inert, one_line
 from ..widgets import Footer
 
-
 # -- the wiring (no Textual below this line until RunScreen) ---------------------------------
 
 
@@ -57,19 +56,19 @@ class RunOutcome:
     status: str  # completed, incomplete, interrupted
     answered: int
     total: int
-    summary: object  # benchmark.runner.RunSummary
+    summary: object  # benchmark.engine.runner.RunSummary
     judged: bool
 
 
 def prepare(request: RunRequest):
     """Validate everything before any work, as ``gvs run`` does: the suite and its locale files,
     the models and their keys, the judge. Returns (plan, judge config or None); raises GvsError."""
-    from benchmark.conditions import choose
+    from benchmark.clients.models import resolve
+    from benchmark.engine.conditions import choose
+    from benchmark.engine.runner import build_plan
     from benchmark.errors import GvsError
-    from benchmark.judge import JudgeConfig
-    from benchmark.models import resolve
-    from benchmark.runner import build_plan
-    from benchmark.suites import get_suite
+    from benchmark.localization.suites import get_suite
+    from benchmark.scoring.judge import JudgeConfig
 
     suite = get_suite(request.suite)
     statuses = tuple(request.statuses)
@@ -82,23 +81,31 @@ def prepare(request: RunRequest):
     judge = None
     if request.judge:
         (target,) = resolve([request.judge], request.judge_api_base)
-        judge = JudgeConfig(target=target, params={"temperature": 0.0, "max_tokens": 400, "seed": 0}, samples=request.judge_samples)
+        judge = JudgeConfig(
+            target=target, params={"temperature": 0.0, "max_tokens": 400, "seed": 0}, samples=request.judge_samples
+        )
     if not plan.cells:
         raise GvsError("nothing to run: the chosen locales have none of the chosen items")
     return plan, judge
 
 
 def execute_run(
-    request: RunRequest, plan, judge, store_path: Path, progress, cancelled: Callable[[], bool], note: Callable[[str], None]
+    request: RunRequest,
+    plan,
+    judge,
+    store_path: Path,
+    progress,
+    cancelled: Callable[[], bool],
+    note: Callable[[str], None],
 ) -> RunOutcome:
     """Run ``plan`` into the store (blocking; call it from a worker thread). ``cancelled`` is polled:
     when it turns true the run stops, every finished call stays saved, and the run is recorded as
     interrupted (running it again resumes it)."""
+    from benchmark import versions
+    from benchmark.engine.runner import RunSummary, execute, make_complete, ping
     from benchmark.errors import GvsError
-    from benchmark.runner import RunSummary, execute, make_complete, ping
-    from benchmark.scorers import create
+    from benchmark.scoring import create
     from store import open_store
-    from store.db import versions
 
     db = open_store(store_path)
     try:
@@ -118,11 +125,21 @@ def execute_run(
 
         async def main() -> RunSummary:
             if judge is not None:  # the judges' completer belongs to this event loop
-                complete = make_complete(db, concurrency=request.concurrency, timeout=request.timeout, max_attempts=attempts)
+                complete = make_complete(
+                    db, concurrency=request.concurrency, timeout=request.timeout, max_attempts=attempts
+                )
                 judges.extend(create(name, config=judge, complete=complete) for name in ("gvs", "values"))
             task = asyncio.ensure_future(
-                execute(plan, db, run_id, progress, concurrency=request.concurrency, timeout=request.timeout,
-                        max_attempts=attempts, judges=judges)  # fmt: skip
+                execute(
+                    plan,
+                    db,
+                    run_id,
+                    progress,
+                    concurrency=request.concurrency,
+                    timeout=request.timeout,
+                    max_attempts=attempts,
+                    judges=judges,
+                )
             )
             while not task.done():
                 if cancelled():
@@ -197,14 +214,16 @@ class Counters:
 
 def _duration(seconds: float) -> str:
     seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    return (
+        f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+    )
 
 
 def offered_models(store_path: Path) -> list[tuple[str, str]]:
     """(model, why offered): the embedded models, then the models of earlier runs in the store."""
     import json
 
-    from benchmark.embedded import EMBEDDED_MODELS
+    from benchmark.clients.embedded import EMBEDDED_MODELS
 
     found = {name: "embedded, offline, no key" for name in EMBEDDED_MODELS}
     if store_path.exists():
@@ -225,7 +244,7 @@ def offered_models(store_path: Path) -> list[tuple[str, str]]:
 def keys_set() -> list[str]:
     import os
 
-    from benchmark.models import KNOWN_PROVIDER_KEYS
+    from benchmark.clients.models import KNOWN_PROVIDER_KEYS
 
     return [provider for provider, env in KNOWN_PROVIDER_KEYS.items() if os.environ.get(env)]
 
@@ -236,8 +255,22 @@ def keys_set() -> list[str]:
 class RunScreen(Screen):
     BINDINGS = [
         Binding("ctrl+r", "start", "Start run", priority=True, id="run.start"),
-        Binding("ctrl+g", "cancel", "Cancel run", priority=True, tooltip="Stop; every finished call stays saved", id="run.cancel"),
-        Binding("ctrl+o", "open_results", "Open results", priority=True, tooltip="The results of the last run started here", id="run.results"),
+        Binding(
+            "ctrl+g",
+            "cancel",
+            "Cancel run",
+            priority=True,
+            tooltip="Stop; every finished call stays saved",
+            id="run.cancel",
+        ),
+        Binding(
+            "ctrl+o",
+            "open_results",
+            "Open results",
+            priority=True,
+            tooltip="The results of the last run started here",
+            id="run.results",
+        ),
     ]
 
     class Poke(Message):
@@ -322,9 +355,9 @@ class RunScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        from benchmark.conditions import BASELINE, available
+        from benchmark.engine.conditions import BASELINE, available
         from benchmark.errors import GvsError
-        from benchmark.suites import REVIEW_STATUSES, find_suites
+        from benchmark.localization.suites import REVIEW_STATUSES, find_suites
 
         try:
             suites = find_suites()
@@ -362,7 +395,10 @@ class RunScreen(Screen):
         keys = keys_set()
         self.set_status(
             Text("ready: choose, then Start (ctrl+r)", style="bold")
-            + inert("   keys set for: " + (", ".join(keys) if keys else "no provider (the embedded model needs none)"), style="dim")
+            + inert(
+                "   keys set for: " + (", ".join(keys) if keys else "no provider (the embedded model needs none)"),
+                style="dim",
+            )
         )
         self.query_one("#run-overall", ProgressBar).update(total=None)
 
@@ -397,7 +433,9 @@ class RunScreen(Screen):
         if not models:
             raise GvsError("choose at least one model (or type a LiteLLM model string)")
 
-        def number(selector: str, low: float, what: str, kind: type = int, high: float | None = None) -> int | float | None:
+        def number(
+            selector: str, low: float, what: str, kind: type = int, high: float | None = None
+        ) -> int | float | None:
             raw = self.query_one(selector, Input).value.strip()
             if not raw:
                 return None
@@ -416,16 +454,25 @@ class RunScreen(Screen):
         max_tokens = number("#run-max-tokens", 1, "max tokens")
         retries = number("#run-retries", 0, "retries", int, 20)
         return RunRequest(
-            suite=suite, models=models, locales=list(self.query_one("#run-locales", SelectionList).selected),
-            limit=number("#run-limit", 1, "limit"), concurrency=number("#run-concurrency", 1, "concurrency", int, 1024) or 8,
-            api_base=text("#run-api-base"), judge=text("#run-judge"), judge_api_base=text("#run-judge-api-base"),
+            suite=suite,
+            models=models,
+            locales=list(self.query_one("#run-locales", SelectionList).selected),
+            limit=number("#run-limit", 1, "limit"),
+            concurrency=number("#run-concurrency", 1, "concurrency", int, 1024) or 8,
+            api_base=text("#run-api-base"),
+            judge=text("#run-judge"),
+            judge_api_base=text("#run-judge-api-base"),
             judge_samples=number("#run-judge-samples", 1, "judge samples", int, 20) or 1,
             timeout=number("#run-timeout", 1.0, "timeout", float) or 120.0,
             retries=3 if retries is None else retries,
-            params={"temperature": 0.0 if temperature is None else temperature, "max_tokens": max_tokens or 256, "seed": 0},
+            params={
+                "temperature": 0.0 if temperature is None else temperature,
+                "max_tokens": max_tokens or 256,
+                "seed": 0,
+            },
             conditions=list(self.query_one("#run-conditions", SelectionList).selected),
             statuses=list(self.query_one("#run-statuses", SelectionList).selected),
-        )  # fmt: skip
+        )
 
     def action_start(self) -> None:
         from benchmark.errors import GvsError
@@ -478,12 +525,16 @@ class RunScreen(Screen):
         try:
             plan, judge = prepare(request)
             if any(t.embedded for t in plan.targets):
-                counters.message("the embedded model loads on its first call (a few seconds) and answers one call at a time")
+                counters.message(
+                    "the embedded model loads on its first call (a few seconds) and answers one call at a time"
+                )
             for tag, n in plan.skipped.items():
                 counters.message(f"note: {tag} lacks {n} of the chosen items; they are left out for that locale")
             for tag in plan.locales if plan.statuses else ():
                 n = plan.filtered.get(tag, 0)
-                counters.message(f"note: only {', '.join(plan.statuses)} items: {n} items of {tag} left out for their status")
+                counters.message(
+                    f"note: only {', '.join(plan.statuses)} items: {n} items of {tag} left out for their status"
+                )
             if not worker.is_cancelled:
                 outcome = execute_run(
                     request, plan, judge, self.app.store_file, counters, lambda: worker.is_cancelled, counters.message
@@ -526,10 +577,15 @@ class RunScreen(Screen):
             else:
                 eta = _duration(left / rate) if rate else "…"
             values = [
-                one_line(model, 32), one_line(locale, 16), f"{done}/{total}", f"{100 * done // max(total, 1)}%",
-                (f"{rate:.1f}/s" if rate >= 1 else f"{1 / rate:.0f}s/call") if rate else "–", str(cached),
-                Text(str(errors), style="bold red" if errors else ""), eta,
-            ]  # fmt: skip
+                one_line(model, 32),
+                one_line(locale, 16),
+                f"{done}/{total}",
+                f"{100 * done // max(total, 1)}%",
+                (f"{rate:.1f}/s" if rate >= 1 else f"{1 / rate:.0f}s/call") if rate else "–",
+                str(cached),
+                Text(str(errors), style="bold red" if errors else ""),
+                eta,
+            ]
             if key in table.rows:
                 for column, value in zip(("model", "locale", "done", "%", "rate", "cached", "errors", "ETA"), values):
                     table.update_cell(key, column, value)
@@ -564,12 +620,16 @@ class RunScreen(Screen):
         self.query_one("#run-results", Button).disabled = False
         s = outcome.summary
         if outcome.status == "interrupted":
-            line = (f"run {outcome.run_id} interrupted: {outcome.answered} of {outcome.total} cells answered and saved; "
-                    "start the same run again to resume")  # fmt: skip
+            line = (
+                f"run {outcome.run_id} interrupted: {outcome.answered} of {outcome.total} cells answered and saved; "
+                "start the same run again to resume"
+            )
             style = "bold yellow"
         else:
-            line = (f"run {outcome.run_id} {outcome.status}: {s.total} cells, {s.called} called, {s.cached} from cache, "
-                    f"{s.errors} failed" + (f", {s.judge_errors} judge errors" if outcome.judged else ""))  # fmt: skip
+            line = (
+                f"run {outcome.run_id} {outcome.status}: {s.total} cells, {s.called} called, {s.cached} from cache, "
+                f"{s.errors} failed" + (f", {s.judge_errors} judge errors" if outcome.judged else "")
+            )
             style = "bold green" if outcome.status == "completed" else "bold yellow"
         self.set_status(inert(line + "  · ctrl+o: results", style=style))
         self.say(line)

@@ -63,7 +63,7 @@ class SuitesScreen(Screen):
 
     def action_reload(self) -> None:
         from benchmark.errors import GvsError
-        from benchmark.suites import find_suites
+        from benchmark.localization.suites import find_suites
 
         table = self.query_one("#suites", DataTable)
         table.clear()
@@ -76,9 +76,15 @@ class SuitesScreen(Screen):
             return
         for s in self.suites.values():
             table.add_row(
-                inert(s.id), inert(s.name), inert(s.version), str(len(s.items)),
-                inert(", ".join(s.locales)), inert(" › ".join(s.axes)), inert(s.license), key=s.id,
-            )  # fmt: skip
+                inert(s.id),
+                inert(s.name),
+                inert(s.version),
+                str(len(s.items)),
+                inert(", ".join(s.locales)),
+                inert(" › ".join(s.axes)),
+                inert(s.license),
+                key=s.id,
+            )
         table.styles.height = min(len(self.suites), 4) + 1
         hint.update(inert(f"{len(self.suites)} suites · ↑↓ items · / search · enter on a suite opens it · 3: run one"))
         current = self.suite.id if self.suite and self.suite.id in self.suites else next(iter(self.suites), None)
@@ -174,18 +180,24 @@ class SuitesScreen(Screen):
             for axis in self.suite.axes:
                 path += (item.tags[axis],)
                 if path not in nodes:
-                    nodes[path] = parent.add(inert(item.tags[axis], style="bold" if len(path) == 1 else ""), expand=True)
+                    nodes[path] = parent.add(
+                        inert(item.tags[axis], style="bold" if len(path) == 1 else ""), expand=True
+                    )
                 parent = nodes[path]
             text = self.variants[shown_locale].get(item.id)
             label = Text(f"{item.id:<6}", style="bold")
-            label.append_text(one_line(text.prompt if text else "(absent in this locale)", 48, style="" if text else "dim"))
+            label.append_text(
+                one_line(text.prompt if text else "(absent in this locale)", 48, style="" if text else "dim")
+            )
             leaf = parent.add_leaf(label, data=item.id)
             first = first or leaf
         total = len(self.suite.items)
         summary = f"{len(items)} of {total} items" if filtered else f"{total} items"
         tree.root.set_label(inert(f"{self.suite.name}"))
         self.query_one("#hint", Static).update(
-            inert(f"{summary} · labels in {shown_locale} · / search · esc clears filters · 1–5 switch screens · ctrl+p all commands")
+            inert(
+                f"{summary} · labels in {shown_locale} · / search · esc clears filters · 1–5 switch screens · ctrl+p all commands"
+            )
         )
         if first is not None:
             self.show_item(self.item_id if self.item_id in {i.id for i in items} else first.data)
@@ -234,7 +246,9 @@ class SuitesScreen(Screen):
         table = Table(show_lines=True, expand=True, padding=(0, 1))
         table.add_column("", style="dim", width=7, no_wrap=True)
         for tag in tags:
-            table.add_column(inert(tag + (" (source)" if tag == self.suite.source_locale else "")), ratio=1, overflow="fold")
+            table.add_column(
+                inert(tag + (" (source)" if tag == self.suite.source_locale else "")), ratio=1, overflow="fold"
+            )
         rtl = False
         for field in ("prompt", "focus", "status", "notes"):
             row = []
@@ -245,7 +259,13 @@ class SuitesScreen(Screen):
                     continue
                 value = getattr(t, field)
                 rtl |= has_rtl(value) or is_rtl_locale(tag)
-                style = {"needs-work": "bold red", "draft": "yellow", "machine": "yellow", "approved": "green"}.get(value, "") if field == "status" else ""
+                style = (
+                    {"needs-work": "bold red", "draft": "yellow", "machine": "yellow", "approved": "green"}.get(
+                        value, ""
+                    )
+                    if field == "status"
+                    else ""
+                )
                 row.append(inert(value or "–", style=style))
             table.add_row(field, *row)
         texts.update(table)

@@ -1,7 +1,7 @@
 """Translate: a translator reviews one locale of a suite. The items with their review status (the
 unreviewed ones, or all), the selected item's source and target texts side by side with its QA
 findings (``gvs check``), and one key per decision, written to the locale file by
-``benchmark.review`` in a thread worker: a approve, r reviewed, n needs-work (with a comment), d back
+``benchmark.localization.review`` in a thread worker: a approve, r reviewed, n needs-work (with a comment), d back
 to draft."""
 
 from __future__ import annotations
@@ -22,7 +22,13 @@ from ..tables import finding_line, source_beside_target
 from ..widgets import Footer
 
 FILTERS = [("unreviewed: draft, machine, needs-work", "unreviewed"), ("all items", "all")]
-STATUS_STYLE = {"needs-work": "bold red", "draft": "yellow", "machine": "yellow", "approved": "green", "reviewed": "cyan"}
+STATUS_STYLE = {
+    "needs-work": "bold red",
+    "draft": "yellow",
+    "machine": "yellow",
+    "approved": "green",
+    "reviewed": "cyan",
+}
 
 
 @dataclass
@@ -33,14 +39,14 @@ class Loaded:
     tag: str
     texts: dict = field(default_factory=dict)  # item id -> LocalizedItem in the target locale
     source: dict = field(default_factory=dict)  # item id -> LocalizedItem in the source locale
-    states: dict = field(default_factory=dict)  # item id -> benchmark.review.ReviewState
+    states: dict = field(default_factory=dict)  # item id -> benchmark.localization.review.ReviewState
     findings: dict = field(default_factory=dict)  # item id -> [qa.Finding]
 
 
 def load_locale(suite_path, tag: str) -> Loaded:
     """Read a suite's locale with its review fields and QA findings (blocking: call it from a worker)."""
-    from benchmark import qa, review
-    from benchmark.suites import load_suite
+    from benchmark.localization import qa, review
+    from benchmark.localization.suites import load_suite
 
     suite = load_suite(suite_path)
     loaded = Loaded(suite, tag, {t.id: t for t in suite.variant(tag)})
@@ -54,12 +60,48 @@ def load_locale(suite_path, tag: str) -> Loaded:
 
 class TranslateScreen(Screen):
     BINDINGS = [
-        Binding("a", "decide('approved')", "Approve", tooltip="Set the item approved (with you and today's date)", id="translate.approve"),
-        Binding("r", "decide('reviewed')", "Reviewed", tooltip="Set the item reviewed (with you and today's date)", id="translate.reviewed"),
-        Binding("n", "needs_work", "Needs work", tooltip="Set the item needs-work, with a comment saying what to fix", id="translate.needs_work"),
-        Binding("d", "decide('draft')", "Back to draft", tooltip="Set the item draft again (its review fields are removed)", id="translate.draft"),
-        Binding("f", "toggle_filter", "Unreviewed/all", tooltip="Show the unreviewed items only, or all", id="translate.filter"),
-        Binding("ctrl+r", "reload", "Reload", tooltip="Read the locale file again (after editing it elsewhere)", id="translate.reload"),
+        Binding(
+            "a",
+            "decide('approved')",
+            "Approve",
+            tooltip="Set the item approved (with you and today's date)",
+            id="translate.approve",
+        ),
+        Binding(
+            "r",
+            "decide('reviewed')",
+            "Reviewed",
+            tooltip="Set the item reviewed (with you and today's date)",
+            id="translate.reviewed",
+        ),
+        Binding(
+            "n",
+            "needs_work",
+            "Needs work",
+            tooltip="Set the item needs-work, with a comment saying what to fix",
+            id="translate.needs_work",
+        ),
+        Binding(
+            "d",
+            "decide('draft')",
+            "Back to draft",
+            tooltip="Set the item draft again (its review fields are removed)",
+            id="translate.draft",
+        ),
+        Binding(
+            "f",
+            "toggle_filter",
+            "Unreviewed/all",
+            tooltip="Show the unreviewed items only, or all",
+            id="translate.filter",
+        ),
+        Binding(
+            "ctrl+r",
+            "reload",
+            "Reload",
+            tooltip="Read the locale file again (after editing it elsewhere)",
+            id="translate.reload",
+        ),
         Binding("escape", "cancel_comment", "Cancel", show=False, id="translate.cancel"),
     ]
 
@@ -92,8 +134,8 @@ class TranslateScreen(Screen):
 
     def on_mount(self) -> None:
         from benchmark.errors import GvsError
-        from benchmark.review import default_reviewer
-        from benchmark.suites import find_suites, shipped_dir
+        from benchmark.localization.review import default_reviewer
+        from benchmark.localization.suites import find_suites, shipped_dir
 
         table = self.query_one("#translate-items", DataTable)
         table.add_column("id", key="id")
@@ -202,7 +244,7 @@ class TranslateScreen(Screen):
 
     def visible(self) -> list[str]:
         """The ids the list shows: every item the locale has, or the unreviewed ones."""
-        from benchmark.review import UNREVIEWED
+        from benchmark.localization.review import UNREVIEWED
 
         texts = self.loaded.texts
         ids = [i.id for i in self.loaded.suite.items if i.id in texts]
@@ -231,7 +273,7 @@ class TranslateScreen(Screen):
         for t in loaded.texts.values():
             counts[t.status] = counts.get(t.status, 0) + 1
         states = ", ".join(f"{n} {s}" for s, n in counts.items())
-        from benchmark.suites import shipped_dir
+        from benchmark.localization.suites import shipped_dir
 
         who = f"reviewing as {self.reviewer}" if self.reviewer else "no reviewer: set GVS_REVIEWER"
         if loaded.suite.path.resolve().is_relative_to(shipped_dir().resolve()):
@@ -251,7 +293,8 @@ class TranslateScreen(Screen):
     def show_item(self, item_id: str | None) -> None:
         self.item_id = item_id
         title, texts, review, qa = (
-            self.query_one(s, Static) for s in ("#translate-title", "#translate-texts", "#translate-review", "#translate-qa")
+            self.query_one(s, Static)
+            for s in ("#translate-title", "#translate-texts", "#translate-review", "#translate-qa")
         )
         if item_id is None or self.loaded is None:
             title.update(Text("no item to review here (f shows all items)", style="italic"))
@@ -277,13 +320,20 @@ class TranslateScreen(Screen):
             line.append_text(inert(f"review comment: {target.review_comment}", style="red"))
         if target.supplied_by and target.supplied_by != tag:
             line.append("\n")
-            line.append_text(inert(f"inherited from {target.supplied_by}: a decision copies the text into {tag}.yaml", style="italic"))
+            line.append_text(
+                inert(
+                    f"inherited from {target.supplied_by}: a decision copies the text into {tag}.yaml", style="italic"
+                )
+            )
         if rtl:
             line.append("\n")
             line.append_text(Text(RTL_NOTE, style="italic"))
         review.update(line)
         found = loaded.findings.get(item_id, [])
-        report = Text("QA: " + ("no findings" if not found else f"{len(found)} finding{'s' if len(found) > 1 else ''}"), style="bold")
+        report = Text(
+            "QA: " + ("no findings" if not found else f"{len(found)} finding{'s' if len(found) > 1 else ''}"),
+            style="bold",
+        )
         for f in found:
             report.append("\n")
             report.append_text(finding_line(f))
@@ -332,8 +382,8 @@ class TranslateScreen(Screen):
     @work(thread=True, exclusive=True, group="translate-write")
     def _write(self, path, tag: str, item_id: str, status: str, comment: str | None, reviewer: str | None) -> None:
         from benchmark.errors import GvsError
-        from benchmark.review import set_status
-        from benchmark.suites import load_suite
+        from benchmark.localization.review import set_status
+        from benchmark.localization.suites import load_suite
 
         try:
             done = set_status(load_suite(path), tag, item_id, status, reviewer=reviewer, comment=comment)
@@ -365,7 +415,7 @@ class TranslateScreen(Screen):
 
 def _has_unreviewed(suite, tag: str) -> bool:
     from benchmark.errors import GvsError
-    from benchmark.review import UNREVIEWED
+    from benchmark.localization.review import UNREVIEWED
 
     try:
         return any(t.status in UNREVIEWED for t in suite.variant(tag))

@@ -38,9 +38,10 @@ from typing import Any
 
 import yaml
 
-from . import locales, yamlfile
-from .errors import GvsError, InputFileError
-from .suites import REVIEW_STATUSES, Suite, load_suite, shipped_dir
+from benchmark import yamlfile
+from benchmark.errors import GvsError, InputFileError
+from benchmark.localization import locales
+from benchmark.localization.suites import REVIEW_STATUSES, Suite, load_suite, shipped_dir
 
 # Statuses a walk through the unreviewed items visits by default, and those it considers done.
 UNREVIEWED = ("draft", "machine", "needs-work")
@@ -119,9 +120,13 @@ def review_states(suite: Suite, tag: str) -> dict[str, ReviewState]:
             raw[supplier] = doc.get("items") or {}
         entry = raw[supplier].get(t.id) or {}
         states[t.id] = ReviewState(
-            t.id, t.status, _text(entry.get("reviewer")), _text(entry.get("reviewed_at")), t.review_comment,
+            t.id,
+            t.status,
+            _text(entry.get("reviewer")),
+            _text(entry.get("reviewed_at")),
+            t.review_comment,
             "" if supplier == tag else supplier,
-        )  # fmt: skip
+        )
     return states
 
 
@@ -156,7 +161,9 @@ def check_decision(suite: Suite, tag: str, item_id: str, status: str, comment: s
     suite.item(item_id)  # declared in suite.yaml
     texts = {t.id: t for t in suite.variant(tag)}  # the locale exists and its files load
     if item_id not in texts:
-        raise GvsError(f"item {item_id} has no text in {tag} yet ({suite.locale_files[tag]}): translate it before reviewing it")
+        raise GvsError(
+            f"item {item_id} has no text in {tag} yet ({suite.locale_files[tag]}): translate it before reviewing it"
+        )
     return tag
 
 
@@ -204,7 +211,15 @@ def set_status(
         _write_atomic(path, old, path.stat().st_mode)
         raise
     return Review(
-        path, tag, item_id, text.status, status, who, when.isoformat() if when else None, values["review_comment"], copied_from
+        path,
+        tag,
+        item_id,
+        text.status,
+        status,
+        who,
+        when.isoformat() if when else None,
+        values["review_comment"],
+        copied_from,
     )
 
 
@@ -269,7 +284,11 @@ def _edit(path: Path, item_id: str, values: dict[str, Any] | None, new_entry: di
         raise InputFileError(path, None, f"invalid YAML: {exc}") from None
     found = _find(root, "items") if isinstance(root, yaml.MappingNode) else None
     if found is None or not isinstance(found[1], yaml.MappingNode):
-        raise InputFileError(path, old.line_of("items") if isinstance(old, dict) else 1, "expected 'items': a mapping of item id to texts")
+        raise InputFileError(
+            path,
+            old.line_of("items") if isinstance(old, dict) else 1,
+            "expected 'items': a mapping of item id to texts",
+        )
     items_key, items = found
     expected = _plain(old)
     if new_entry is not None:
@@ -278,7 +297,9 @@ def _edit(path: Path, item_id: str, values: dict[str, Any] | None, new_entry: di
     else:
         pair = _find(items, item_id)
         if pair is None:
-            raise InputFileError(path, old["items"].line_of(item_id), f"item {item_id}: write its id as plain text to review it here")
+            raise InputFileError(
+                path, old["items"].line_of(item_id), f"item {item_id}: write its id as plain text to review it here"
+            )
         entry = dict(expected["items"][item_id])
         for key, value in values.items():
             if value is None:
@@ -334,14 +355,24 @@ def _set_keys(text: str, entry: yaml.MappingNode, values: dict[str, Any], newlin
 
 
 def _insert_item(
-    text: str, items_key: yaml.Node, items: yaml.MappingNode, item_id: str, entry: dict, order: list[str], held: Any, newline: str, path: Path
+    text: str,
+    items_key: yaml.Node,
+    items: yaml.MappingNode,
+    item_id: str,
+    entry: dict,
+    order: list[str],
+    held: Any,
+    newline: str,
+    path: Path,
 ) -> list[tuple[int, int, str]]:
     """The splice adding ``item_id: entry`` to the items mapping, before the next item of the suite
     that the file holds (above any comment lines right over it), else after the last one."""
     if items.flow_style:
         if items.value:
             raise InputFileError(
-                path, items.start_mark.line + 1, "'items' is written as a flow mapping {…}: write it as a block mapping to add an item in place"
+                path,
+                items.start_mark.line + 1,
+                "'items' is written as a flow mapping {…}: write it as a block mapping to add an item in place",
             )
         # `items: {}  # a comment` becomes `items:  # a comment` with the block on the lines below.
         indent = items_key.start_mark.column + 2

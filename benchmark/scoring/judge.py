@@ -21,11 +21,11 @@ import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from .calls import Outcome
-from .fulcra import SCHWARTZ_VALUES
-from .models import ModelTarget
-from .requests import Request, public_endpoint
-from .scorers import ItemText, Score
+from benchmark.clients.calls import Outcome
+from benchmark.clients.models import ModelTarget
+from benchmark.clients.requests import Request, public_endpoint
+from benchmark.scoring import ItemText, Score
+from benchmark.scoring.values import SCHWARTZ_VALUES
 
 GVS_TEMPLATE = "gvs-judge/1"
 VALUES_TEMPLATE = "gvs-values/1"
@@ -186,7 +186,9 @@ def _schema(name: str, properties: dict, required: list[str]) -> dict:
 
 
 GVS_SCHEMA = _schema(
-    "gvs_verdict", {"score": {"type": "integer", "minimum": 0, "maximum": 10}, "reason": {"type": "string"}}, ["score", "reason"]
+    "gvs_verdict",
+    {"score": {"type": "integer", "minimum": 0, "maximum": 10}, "reason": {"type": "string"}},
+    ["score", "reason"],
 )
 VALUES_SCHEMA = _schema(
     "value_profile",
@@ -208,7 +210,7 @@ def supports_schema(target: ModelTarget) -> bool:
     if target.embedded:
         return False
     try:
-        from .calls import ensure_litellm
+        from benchmark.clients.calls import ensure_litellm
 
         return bool(ensure_litellm().supports_response_schema(model=target.name))
     except Exception:  # unknown model: a strict parser alone
@@ -233,7 +235,9 @@ class _Judge:
         params["seed"] = int(params.get("seed", 0)) + sample
         if self._schema:
             params["response_format"] = schema
-        return Request(model=self.config.target.name, messages=messages, params=params, api_base=self.config.target.api_base)
+        return Request(
+            model=self.config.target.name, messages=messages, params=params, api_base=self.config.target.api_base
+        )
 
     def _texts(self, item: ItemText) -> tuple[str, str]:
         if self.config.language == "source" and item.source_prompt:
@@ -309,7 +313,7 @@ class ValueJudge(_Judge):
 
 async def profile_values(config: JudgeConfig, prompt: str, response: str) -> dict[str, int] | None:
     """One value profile without a store (for measurement scripts); None on a judge error."""
-    from .calls import call
+    from benchmark.clients.calls import call
 
     async def complete(request: Request) -> Outcome:
         return await call(config.target, request)

@@ -29,9 +29,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import locales, yamlfile
-from .errors import GvsError, InputFileError
-from .yamlfile import LinedDict
+from benchmark import yamlfile
+from benchmark.errors import GvsError, InputFileError
+from benchmark.localization import locales
+from benchmark.yamlfile import LinedDict
 
 BASELINE = "none"
 KINDS = ("authority", "jailbreak", "other")
@@ -103,7 +104,9 @@ def _texts(raw: LinedDict, key: str, path: Path, name: str) -> dict[str, str]:
         if not isinstance(text, str) or not text.strip():
             raise InputFileError(path, line, f"condition {name}: {key} text for {tag} must be non-empty text")
         if key == "wrapper" and text.count(PLACEHOLDER) != 1:
-            raise InputFileError(path, line, f"condition {name}: wrapper for {tag} must contain {PLACEHOLDER} exactly once")
+            raise InputFileError(
+                path, line, f"condition {name}: wrapper for {tag} must contain {PLACEHOLDER} exactly once"
+            )
         texts[norm] = text
     return texts
 
@@ -115,19 +118,29 @@ def load(path: Path) -> dict[str, Condition]:
         raise GvsError(f"{path}: no such conditions file")
     doc = yamlfile.load(path)
     if not isinstance(doc, LinedDict) or not isinstance(doc.get("conditions"), list) or set(doc) != {"conditions"}:
-        raise InputFileError(path, getattr(doc, "line", 1) or 1, "expected a mapping with one key, 'conditions', holding a list")
+        raise InputFileError(
+            path, getattr(doc, "line", 1) or 1, "expected a mapping with one key, 'conditions', holding a list"
+        )
     found: dict[str, Condition] = {}
     for raw in doc["conditions"]:
         if not isinstance(raw, LinedDict):
             raise InputFileError(path, doc.line_of("conditions"), "every condition must be a mapping with a name")
         for key in raw:
             if key not in _KEYS:
-                raise InputFileError(path, raw.line_of(key), f"condition: unknown key {key!r} (allowed: {', '.join(sorted(_KEYS))})")
+                raise InputFileError(
+                    path, raw.line_of(key), f"condition: unknown key {key!r} (allowed: {', '.join(sorted(_KEYS))})"
+                )
         name = raw.get("name")
         if not isinstance(name, str) or not _NAME.match(name):
-            raise InputFileError(path, raw.line_of("name"), "condition: 'name' must be lower-case letters, digits, '-' or '_' (at most 40)")
+            raise InputFileError(
+                path,
+                raw.line_of("name"),
+                "condition: 'name' must be lower-case letters, digits, '-' or '_' (at most 40)",
+            )
         if name == BASELINE:
-            raise InputFileError(path, raw.line_of("name"), f"condition: {BASELINE!r} is the built-in baseline and cannot be redefined")
+            raise InputFileError(
+                path, raw.line_of("name"), f"condition: {BASELINE!r} is the built-in baseline and cannot be redefined"
+            )
         if name in found:
             raise InputFileError(path, raw.line_of("name"), f"duplicate condition {name!r}")
         kind = raw.get("kind", "other")
@@ -164,6 +177,8 @@ def choose(names: list[str], files: list[Path] | None = None) -> list[Condition]
         if name == BASELINE:
             continue
         if name not in known:
-            raise GvsError(f"--condition: unknown condition {name!r} (known: {', '.join(sorted(known))}; add your own with --conditions FILE)")
+            raise GvsError(
+                f"--condition: unknown condition {name!r} (known: {', '.join(sorted(known))}; add your own with --conditions FILE)"
+            )
         chosen.append(known[name])
     return chosen

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from fractions import Fraction
 
-from .fulcra import SCHWARTZ_VALUES
+from benchmark.scoring.values import SCHWARTZ_VALUES
 
 
 def _check_pair(gold: Sequence, pred: Sequence) -> None:
@@ -51,9 +51,7 @@ def cohen_kappa(gold: Sequence, pred: Sequence, labels: Sequence = (-1, 0, 1)) -
     return float((observed - expected) / (1 - expected))
 
 
-def per_value_agreement(
-    gold: Sequence[dict[str, int]], pred: Sequence[dict[str, int] | None]
-) -> dict[str, dict]:
+def per_value_agreement(gold: Sequence[dict[str, int]], pred: Sequence[dict[str, int] | None]) -> dict[str, dict]:
     """Accuracy and kappa for each Schwartz value, plus an "overall" entry.
 
     ``gold[i]`` and ``pred[i]`` are profiles of the same response (value -> -1/0/+1). A ``None``

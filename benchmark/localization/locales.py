@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .errors import GvsError
+from benchmark.errors import GvsError
 
 
 class LocaleError(GvsError):

@@ -43,8 +43,9 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import locales, yamlfile
-from .errors import GvsError, InputFileError
+from benchmark import yamlfile
+from benchmark.errors import GvsError, InputFileError
+from benchmark.localization import locales
 
 FORMATS = {".xlf": "xliff", ".xliff": "xliff", ".po": "po"}
 FIELDS = ("prompt", "focus")
@@ -75,7 +76,7 @@ def format_of(path: Path) -> str:
 def _meta_keys() -> tuple[str, ...]:
     """The keys of a locale entry that travel as gvs markers: every text key beyond prompt, focus,
     status and notes (read from suites, so a key added there travels too)."""
-    from .suites import _TEXT_KEYS
+    from benchmark.localization.suites import _TEXT_KEYS
 
     known = tuple(k for k in _KEY_ORDER if k in _TEXT_KEYS)
     return known + tuple(sorted(_TEXT_KEYS - {"prompt", "focus", "status", "notes"} - set(known)))
@@ -121,7 +122,12 @@ def _entry_from_raw(item_id: str, raw: dict, default_origin: str) -> Entry:
         if value:
             meta[key] = value
     return Entry(
-        item_id, _text(raw.get("prompt")), _text(raw.get("focus") or ""), raw.get("status") or "draft", _text(raw.get("notes") or ""), meta
+        item_id,
+        _text(raw.get("prompt")),
+        _text(raw.get("focus") or ""),
+        raw.get("status") or "draft",
+        _text(raw.get("notes") or ""),
+        meta,
     )
 
 
@@ -166,6 +172,7 @@ def _units(suite, tag: str) -> list[tuple[str, str, str, Entry | None]]:
 
 
 # -- export ---------------------------------------------------------------------------------------
+
 
 def export_variant(suite, tag: str, fmt: str) -> bytes:
     """``tag`` of ``suite`` as an XLIFF 1.2 (``fmt`` ``xliff``) or PO (``po``) file's bytes: the same
@@ -299,7 +306,9 @@ def _export_po(suite, tag: str) -> bytes:
                 marks += list(entry.meta.items())
             marks.append(("status", entry.status))
             lines += comments
-            lines += [f"#. gvs-{key.replace('_', '-')}: {json.dumps(value, ensure_ascii=False)}" for key, value in marks]
+            lines += [
+                f"#. gvs-{key.replace('_', '-')}: {json.dumps(value, ensure_ascii=False)}" for key, value in marks
+            ]
             if entry.status in PO_FUZZY:
                 lines.append("#, fuzzy")
         lines.append(f"msgctxt {_po_string(uid)}")
@@ -309,6 +318,7 @@ def _export_po(suite, tag: str) -> bytes:
 
 
 # -- import ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class Unit:
@@ -339,17 +349,21 @@ class ImportResult:
 def _split_id(path: Path, line: int | None, uid: str, suite, known: set[str]) -> tuple[str, str]:
     item_id, _, name = uid.rpartition("/")
     if not item_id or name not in FIELDS:
-        raise InputFileError(path, line, f"unit {uid!r}: expected an id ITEM/prompt or ITEM/focus (as `gvs locale export` writes)")
+        raise InputFileError(
+            path, line, f"unit {uid!r}: expected an id ITEM/prompt or ITEM/focus (as `gvs locale export` writes)"
+        )
     if item_id not in known:
         raise InputFileError(path, line, f"unit {uid!r}: suite {suite.id!r} has no item {item_id!r}")
     return item_id, name
 
 
 def _check_status(path: Path, line: int | None, uid: str, status: str) -> str:
-    from .suites import REVIEW_STATUSES
+    from benchmark.localization.suites import REVIEW_STATUSES
 
     if status not in REVIEW_STATUSES:
-        raise InputFileError(path, line, f"unit {uid!r}: gvs status {status!r} is not one of {', '.join(REVIEW_STATUSES)}")
+        raise InputFileError(
+            path, line, f"unit {uid!r}: gvs status {status!r} is not one of {', '.join(REVIEW_STATUSES)}"
+        )
     return status
 
 
@@ -378,19 +392,26 @@ def _read_xliff(path: Path, raw: bytes, suite) -> tuple[str | None, list[Unit]]:
         raise InputFileError(path, None, f"not an XLIFF 1.x file ({exc or 'no <file> element'})") from None
     root = store.document.getroot()
     if etree.QName(root).localname != "xliff":
-        raise InputFileError(path, root.sourceline, f"not an XLIFF file: the root element is <{etree.QName(root).localname}>")
+        raise InputFileError(
+            path, root.sourceline, f"not an XLIFF file: the root element is <{etree.QName(root).localname}>"
+        )
     ns = store.namespace
     languages = set()
     for filenode in root.iterchildren(f"{{{ns}}}file"):
         original = filenode.get("original")
         if original and original != suite.id:
-            raise InputFileError(path, filenode.sourceline, f"<file original={original!r}>: this file is for suite {original!r}, not {suite.id!r}")
+            raise InputFileError(
+                path,
+                filenode.sourceline,
+                f"<file original={original!r}>: this file is for suite {original!r}, not {suite.id!r}",
+            )
         source_language = filenode.get("source-language")
         if source_language and _tag_or_none(source_language) != suite.source_locale:
             raise InputFileError(
-                path, filenode.sourceline,
+                path,
+                filenode.sourceline,
                 f"source-language {source_language!r}: suite {suite.id!r} translates from {suite.source_locale}",
-            )  # fmt: skip
+            )
         if filenode.get("target-language"):
             languages.add((filenode.get("target-language"), filenode.sourceline))
     tag = _one_language(path, languages)
@@ -444,7 +465,11 @@ def _one_language(path: Path, languages: set[tuple[str, int | None]]) -> str | N
             raise InputFileError(path, line, f"target language {value!r} is not a BCP 47 locale tag")
         tags.setdefault(tag, line)
     if len(tags) > 1:
-        raise InputFileError(path, list(tags.values())[1], f"the file holds several target languages ({', '.join(tags)}): import one at a time")
+        raise InputFileError(
+            path,
+            list(tags.values())[1],
+            f"the file holds several target languages ({', '.join(tags)}): import one at a time",
+        )
     return next(iter(tags), None)
 
 
@@ -462,7 +487,9 @@ def _read_po(path: Path, raw: bytes, suite) -> tuple[str | None, list[Unit]]:
         raise InputFileError(path, None, f"not a valid PO file: {exc}") from None
     project = f"{catalog.project} {catalog.version}".strip()
     if project and project != "PROJECT VERSION" and project != suite.id and not project.startswith(f"{suite.id} "):
-        raise InputFileError(path, None, f"Project-Id-Version {project!r}: this file is for another suite, not {suite.id!r}")
+        raise InputFileError(
+            path, None, f"Project-Id-Version {project!r}: this file is for another suite, not {suite.id!r}"
+        )
     tag = None
     if catalog.locale_identifier:
         tag = _one_language(path, {(str(catalog.locale_identifier), None)})
@@ -477,7 +504,11 @@ def _read_po(path: Path, raw: bytes, suite) -> tuple[str | None, list[Unit]]:
         if isinstance(message.id, (list, tuple)):
             raise InputFileError(path, line, "plural forms (msgid_plural) are not gvs units")
         if not message.context:
-            raise InputFileError(path, line, f"msgid {message.id[:40]!r} has no msgctxt: gvs units are named ITEM/prompt or ITEM/focus in msgctxt")
+            raise InputFileError(
+                path,
+                line,
+                f"msgid {message.id[:40]!r} has no msgctxt: gvs units are named ITEM/prompt or ITEM/focus in msgctxt",
+            )
         item_id, name = _split_id(path, line, message.context, suite, known)
         if message.context in seen_ids:
             raise InputFileError(path, line, f"unit {message.context!r} appears twice")
@@ -490,7 +521,9 @@ def _read_po(path: Path, raw: bytes, suite) -> tuple[str | None, list[Unit]]:
                 try:
                     marks[key[4:].replace("-", "_")] = str(json.loads(value))
                 except ValueError:
-                    raise InputFileError(path, line, f"unit {message.context!r}: comment '#. {comment[:60]}' holds no JSON value") from None
+                    raise InputFileError(
+                        path, line, f"unit {message.context!r}: comment '#. {comment[:60]}' holds no JSON value"
+                    ) from None
         status = None
         if target:
             marker = marks.get("status")
@@ -536,7 +569,7 @@ def import_variant(suite, path: Path, locale: str | None = None) -> ImportResult
     The locale is the file's target language, or ``locale`` (both given must agree). Every problem
     is an InputFileError naming ``path`` and the unit's line, raised before anything is written;
     the locale file is replaced atomically and keeps its leading comment lines."""
-    from .suites import ORIGINS, load_suite, shipped_dir
+    from benchmark.localization.suites import ORIGINS, load_suite, shipped_dir
 
     path = Path(path)
     fmt = format_of(path)
@@ -553,7 +586,9 @@ def import_variant(suite, path: Path, locale: str | None = None) -> ImportResult
     if tag is None:
         raise InputFileError(path, None, "the file names no target language: give --locale TAG")
     if Path(suite.path).resolve().is_relative_to(shipped_dir().resolve()):
-        raise GvsError(f"suite {suite.id!r} is shipped with gvs: copy its folder elsewhere (or import it) and import into the copy")
+        raise GvsError(
+            f"suite {suite.id!r} is shipped with gvs: copy its folder elsewhere (or import it) and import into the copy"
+        )
     exists = tag in suite.locale_files
     default_origin = _default_origin(suite, tag)
     current = variant_entries(suite, tag) if exists else {}
@@ -564,11 +599,13 @@ def import_variant(suite, path: Path, locale: str | None = None) -> ImportResult
     for unit in units:
         fields = by_item.setdefault(unit.item, {})
         if unit.field in fields:
-            raise InputFileError(path, unit.line, f"unit {unit.item}/{unit.field} appears twice (first at line {fields[unit.field].line})")
+            raise InputFileError(
+                path,
+                unit.line,
+                f"unit {unit.item}/{unit.field} appears twice (first at line {fields[unit.field].line})",
+            )
         fields[unit.field] = unit
-    stale = [
-        f"{u.item}/{u.field}" for u in units if u.source and u.source != sources.get(u.item, {}).get(u.field, "")
-    ]
+    stale = [f"{u.item}/{u.field}" for u in units if u.source and u.source != sources.get(u.item, {}).get(u.field, "")]
 
     wanted: dict[str, Entry | None] = {}  # item -> its entry, or None: left out
     for item in suite.items:
@@ -581,7 +618,11 @@ def import_variant(suite, path: Path, locale: str | None = None) -> ImportResult
         focus = focus_unit.target if focus_unit else (before.focus if before else "")
         if not prompt:
             if focus_unit is not None and focus:
-                raise InputFileError(path, focus_unit.line, f"unit {item.id}/focus is translated but {item.id}/prompt is not: an item needs its prompt")
+                raise InputFileError(
+                    path,
+                    focus_unit.line,
+                    f"unit {item.id}/focus is translated but {item.id}/prompt is not: an item needs its prompt",
+                )
             wanted[item.id] = None
             continue
         translated = [u for u in (prompt_unit, focus_unit) if u is not None and u.status]
@@ -593,9 +634,15 @@ def import_variant(suite, path: Path, locale: str | None = None) -> ImportResult
         line = (prompt_unit or focus_unit).line
         origin = meta.get("origin", default_origin)
         if origin not in ORIGINS:
-            raise InputFileError(path, line, f"unit {item.id}/prompt: origin {origin!r} is not one of {', '.join(ORIGINS)}")
+            raise InputFileError(
+                path, line, f"unit {item.id}/prompt: origin {origin!r} is not one of {', '.join(ORIGINS)}"
+            )
         if (origin == "adapted") != bool(meta.get("adaptation_note", "").strip()):
-            raise InputFileError(path, line, f"unit {item.id}/prompt: origin 'adapted' goes with an adaptation_note saying what changed, and only it")
+            raise InputFileError(
+                path,
+                line,
+                f"unit {item.id}/prompt: origin 'adapted' goes with an adaptation_note saying what changed, and only it",
+            )
         if origin == default_origin:
             meta.pop("origin", None)
         meta = {key: meta[key] for key in _meta_keys() if meta.get(key)}

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import yamlfile
-from .errors import InputFileError
-from .requests import public_endpoint
+from benchmark import yamlfile
+from benchmark.clients.requests import public_endpoint
+from benchmark.errors import InputFileError
 
 SCHEME = "router:"
 ENV_PREFIX = "os.environ/"
@@ -41,7 +41,13 @@ ENV_PREFIX = "os.environ/"
 _SECRET_WORDS = ("key", "secret", "token", "password", "credential")
 # Router settings that change which deployment answers or how; everything else (timeouts, cooldowns,
 # retries, logging) is passed to the Router but does not change what a cached answer means.
-_ANSWERING_SETTINGS = ("fallbacks", "default_fallbacks", "context_window_fallbacks", "content_policy_fallbacks", "model_group_alias")
+_ANSWERING_SETTINGS = (
+    "fallbacks",
+    "default_fallbacks",
+    "context_window_fallbacks",
+    "content_policy_fallbacks",
+    "model_group_alias",
+)
 _TOP_KEYS = {"model_list", "router_settings", "litellm_settings", "general_settings", "environment_variables"}
 
 
@@ -90,7 +96,7 @@ class RouterConfig:
         for d in self.model_list:
             for k, v in d["litellm_params"].items():
                 if _secret(k) and isinstance(v, str):
-                    value = os.environ.get(v[len(ENV_PREFIX):], "") if v.startswith(ENV_PREFIX) else v
+                    value = os.environ.get(v[len(ENV_PREFIX) :], "") if v.startswith(ENV_PREFIX) else v
                     if len(value) >= 6:
                         found.append(value)
         return found
@@ -104,7 +110,9 @@ def load(path: Path) -> RouterConfig:
         raise InputFileError(path, getattr(doc, "line", 1), "a Router configuration is a mapping with a model_list")
     for key in doc:
         if key not in _TOP_KEYS:
-            raise InputFileError(path, doc.line_of(key), f"unknown key {key!r} (expected model_list and router_settings)")
+            raise InputFileError(
+                path, doc.line_of(key), f"unknown key {key!r} (expected model_list and router_settings)"
+            )
     model_list = doc.get("model_list")
     if not isinstance(model_list, list) or not model_list:
         raise InputFileError(path, doc.line_of("model_list"), "model_list must be a non-empty list of deployments")
@@ -112,25 +120,45 @@ def load(path: Path) -> RouterConfig:
     for index, d in enumerate(model_list, 1):
         line = getattr(d, "line", doc.line_of("model_list"))
         if not isinstance(d, dict):
-            raise InputFileError(path, line, f"deployment {index}: expected a mapping with model_name and litellm_params")
+            raise InputFileError(
+                path, line, f"deployment {index}: expected a mapping with model_name and litellm_params"
+            )
         name = d.get("model_name")
         if not isinstance(name, str) or not name.strip():
-            raise InputFileError(path, d.line_of("model_name"), f"deployment {index}: model_name must be a non-empty string")
+            raise InputFileError(
+                path, d.line_of("model_name"), f"deployment {index}: model_name must be a non-empty string"
+            )
         params = d.get("litellm_params")
         if not isinstance(params, dict):
-            raise InputFileError(path, d.line_of("litellm_params"), f"deployment {index} ({name}): litellm_params must be a mapping")
+            raise InputFileError(
+                path, d.line_of("litellm_params"), f"deployment {index} ({name}): litellm_params must be a mapping"
+            )
         if not isinstance(params.get("model"), str) or not params["model"].strip():
             line = params.line_of("model") if "model" in params else d.line_of("litellm_params")
-            raise InputFileError(path, line, f"deployment {index} ({name}): litellm_params.model must be a LiteLLM model string")
+            raise InputFileError(
+                path, line, f"deployment {index} ({name}): litellm_params.model must be a LiteLLM model string"
+            )
         for key, value in params.items():
-            if isinstance(value, str) and value.startswith(ENV_PREFIX) and value[len(ENV_PREFIX):] not in os.environ:
+            if isinstance(value, str) and value.startswith(ENV_PREFIX) and value[len(ENV_PREFIX) :] not in os.environ:
                 raise InputFileError(
-                    path, params.line_of(key), f"deployment {index} ({name}): {key} reads {value[len(ENV_PREFIX):]}, which is not set in the environment"
+                    path,
+                    params.line_of(key),
+                    f"deployment {index} ({name}): {key} reads {value[len(ENV_PREFIX) :]}, which is not set in the environment",
                 )
         for key in ("rpm", "tpm"):
-            if key in params and (not isinstance(params[key], int) or isinstance(params[key], bool) or params[key] <= 0):
-                raise InputFileError(path, params.line_of(key), f"deployment {index} ({name}): {key} must be a positive whole number")
-        deployments.append({"model_name": name.strip(), "litellm_params": dict(params), **{k: v for k, v in d.items() if k not in ("model_name", "litellm_params")}})
+            if key in params and (
+                not isinstance(params[key], int) or isinstance(params[key], bool) or params[key] <= 0
+            ):
+                raise InputFileError(
+                    path, params.line_of(key), f"deployment {index} ({name}): {key} must be a positive whole number"
+                )
+        deployments.append(
+            {
+                "model_name": name.strip(),
+                "litellm_params": dict(params),
+                **{k: v for k, v in d.items() if k not in ("model_name", "litellm_params")},
+            }
+        )
     settings = doc.get("router_settings") or {}
     if not isinstance(settings, dict):
         raise InputFileError(path, doc.line_of("router_settings"), "router_settings must be a mapping")
@@ -140,13 +168,19 @@ def load(path: Path) -> RouterConfig:
             continue
         value = settings[key]
         if not isinstance(value, list) or not all(isinstance(f, dict) and len(f) == 1 for f in value):
-            raise InputFileError(path, settings.line_of(key), f"router_settings.{key} must be a list of {{name: [fallback names]}}")
+            raise InputFileError(
+                path, settings.line_of(key), f"router_settings.{key} must be a list of {{name: [fallback names]}}"
+            )
         for entry in value:
             for source, targets in entry.items():
                 targets = targets if isinstance(targets, list) else [targets]
                 for name in [source, *targets]:
                     if name not in names:
-                        raise InputFileError(path, settings.line_of(key), f"router_settings.{key}: {name!r} is not a model_name of model_list")
+                        raise InputFileError(
+                            path,
+                            settings.line_of(key),
+                            f"router_settings.{key}: {name!r} is not a model_name of model_list",
+                        )
     return RouterConfig(path, deployments, settings)
 
 
@@ -161,7 +195,7 @@ def install(config: RouterConfig) -> str:
     Settings the installed LiteLLM's Router does not take are an InputFileError here, before any call."""
     import inspect
 
-    from .calls import ensure_litellm
+    from benchmark.clients.calls import ensure_litellm
 
     ensure_litellm()
     from litellm import Router

@@ -12,10 +12,11 @@ store's cache, so the same command run again asks nothing).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-from . import locales, qa
+from benchmark.localization import locales, qa
 
 TRANSLATION_TEMPLATE = "gvs-translate/1"
 # Deterministic, like every other call gvs makes; room for GVS-Bench's longest prompts several times over.
@@ -53,14 +54,18 @@ def translation_messages(text: str, from_tag: str, to_tag: str) -> tuple[tuple[s
     return (("system", system), ("user", f"{start}\n{text}\n{end}"))
 
 
-def draft_requests(texts: list, from_tag: str, to_tag: str, model: str, api_base: str | None = None, params: dict | None = None) -> list[tuple[tuple[str, str, str], Any]]:
+def draft_requests(
+    texts: list, from_tag: str, to_tag: str, model: str, api_base: str | None = None, params: dict | None = None
+) -> list[tuple[tuple[str, str, str], Any]]:
     """((item id, field, source text), Request) for every non-empty prompt and focus of ``texts``
     (LocalizedItems of ``from_tag``), in item order, prompt before focus."""
-    from .requests import Request
+    from benchmark.clients.requests import Request
 
     merged = {**TRANSLATION_PARAMS, **(params or {})}
-    if model.startswith("local/"):  # the embedded base model needs its scaffold, part of the request like every parameter
-        from .embedded import scaffold
+    if model.startswith(
+        "local/"
+    ):  # the embedded base model needs its scaffold, part of the request like every parameter
+        from benchmark.clients.embedded import scaffold
 
         merged["scaffold"] = scaffold(locales.language(from_tag))
     out = []
@@ -68,7 +73,9 @@ def draft_requests(texts: list, from_tag: str, to_tag: str, model: str, api_base
         for name in FIELDS:
             text = getattr(t, name)
             if text.strip():
-                out.append(((t.id, name, text), Request(model, translation_messages(text, from_tag, to_tag), merged, api_base)))
+                out.append(
+                    ((t.id, name, text), Request(model, translation_messages(text, from_tag, to_tag), merged, api_base))
+                )
     return out
 
 
@@ -79,7 +86,9 @@ def clean_reply(reply: str, text: str) -> str:
     return cleaned.encode("utf-8", "replace").decode("utf-8")
 
 
-async def translate(texts: list, from_tag: str, to_tag: str, model: str, complete: Callable, api_base: str | None = None) -> list[Translation]:
+async def translate(
+    texts: list, from_tag: str, to_tag: str, model: str, complete: Callable, api_base: str | None = None
+) -> list[Translation]:
     """Every prompt and focus of ``texts`` translated from ``from_tag`` into ``to_tag`` by ``model``
     through ``complete`` (a coroutine taking a Request and returning an Outcome), in the order of
     ``draft_requests``. A failed call, or a reply that is empty once cleaned, has ``text`` None and
@@ -104,7 +113,9 @@ def draft_note(model: str, from_tag: str) -> str:
     return f"machine draft by {model} from {from_tag} ({TRANSLATION_TEMPLATE})"
 
 
-def machine_entries(texts: list, translations: list[Translation], model: str, from_tag: str) -> tuple[dict[str, dict], list[str]]:
+def machine_entries(
+    texts: list, translations: list[Translation], model: str, from_tag: str
+) -> tuple[dict[str, dict], list[str]]:
     """(locale-file entries by item id, ids of the items that failed) for ``texts`` (LocalizedItems of
     ``from_tag``) and their ``translations``.
 
@@ -122,5 +133,9 @@ def machine_entries(texts: list, translations: list[Translation], model: str, fr
             entries[t.id] = {**translated, "status": "machine", "notes": draft_note(model, from_tag)}
         else:
             failed.append(t.id)
-            entries[t.id] = {**fields, "status": "draft", "notes": f"machine draft by {model} failed: copied from {from_tag}"}
+            entries[t.id] = {
+                **fields,
+                "status": "draft",
+                "notes": f"machine draft by {model} failed: copied from {from_tag}",
+            }
     return entries, failed

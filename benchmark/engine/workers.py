@@ -4,7 +4,7 @@ One event loop saturates before the endpoints do: LiteLLM spends several millise
 every call, and at high concurrency the answers of a burst queue behind each other
 (perf/throughput.py). A ``CallPool`` forks ``size`` workers once the run is planned; the parent
 keeps everything else (the plan, the store as its single writer, scoring, progress) and hands each
-call to the least busy worker over a pipe. A worker only ever calls ``benchmark.calls.call`` and
+call to the least busy worker over a pipe. A worker only ever calls ``benchmark.clients.calls.call`` and
 sends the ``Outcome`` back, so an answer is never written twice and never by two processes.
 
 - Keys are never sent: a worker reads them from the environment it inherits, as the parent would.
@@ -26,9 +26,9 @@ import os
 import signal
 from dataclasses import dataclass, field
 
-from .calls import Outcome, call, ensure_litellm
-from .models import ModelTarget
-from .requests import Request
+from benchmark.clients.calls import Outcome, call, ensure_litellm
+from benchmark.clients.models import ModelTarget
+from benchmark.clients.requests import Request
 
 JOIN_TIMEOUT_S = 5.0  # a worker asked to stop gets this long before it is terminated
 
@@ -75,7 +75,7 @@ def _serve(conn, inherited: list) -> None:
         pass
     litellm = ensure_litellm()
     litellm.in_memory_llm_clients_cache.flush_cache()  # clients of the parent's loop are useless here
-    from . import routing
+    from benchmark.clients import routing
 
     routing.forget_routers()
     asyncio.run(_answer(conn))
@@ -149,7 +149,9 @@ class CallPool:
             for n in range(self.size):
                 mine, theirs = context.Pipe(duplex=True)
                 ours.append(mine)
-                process = context.Process(target=_serve, args=(theirs, list(ours)), name=f"gvs-calls-{n + 1}", daemon=True)
+                process = context.Process(
+                    target=_serve, args=(theirs, list(ours)), name=f"gvs-calls-{n + 1}", daemon=True
+                )
                 try:
                     process.start()
                 finally:
@@ -186,7 +188,9 @@ class CallPool:
     def _lost(self, worker: _Worker) -> Outcome:
         code = worker.process.exitcode
         how = f"exit code {code}" if code is not None else "its pipe closed"
-        return Outcome(error=f"WorkerLost: gvs call worker {worker.process.name} stopped ({how}); the call is retried on the next run")
+        return Outcome(
+            error=f"WorkerLost: gvs call worker {worker.process.name} stopped ({how}); the call is retried on the next run"
+        )
 
     def _readable(self, worker: _Worker) -> None:
         try:

@@ -362,7 +362,7 @@ class RefusalScorer:
     needs_judge = False
 
     def score(self, item, locale: str, response: str):
-        from . import Score
+        from benchmark.scoring import Score
 
         verdict = classify(response)
         return Score(NAME, VERSION, 1.0 if verdict.refused else 0.0, verdict.label, {"cues": list(verdict.cues)})

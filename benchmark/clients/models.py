@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .embedded import EMBEDDED_MODELS, PROVIDER
-from .errors import GvsError
+from benchmark.clients.embedded import EMBEDDED_MODELS, PROVIDER
+from benchmark.errors import GvsError
 
 # Shown by `gvs models`; checking them needs no LiteLLM import.
 KNOWN_PROVIDER_KEYS = {
@@ -45,8 +45,8 @@ class ModelTarget:
 
     @property
     def routed(self) -> bool:
-        """Answered through a LiteLLM Router configuration (benchmark/routing.py)."""
-        from .routing import SCHEME
+        """Answered through a LiteLLM Router configuration (benchmark/clients/routing.py)."""
+        from benchmark.clients.routing import SCHEME
 
         return bool(self.api_base) and self.api_base.startswith(SCHEME)
 
@@ -58,7 +58,7 @@ class ModelTarget:
 
 def resolve(names: list[str], api_base: str | None = None, router=None) -> list[ModelTarget]:
     """Validate model strings and their credentials; raise ModelError before any call is made.
-    With ``router`` (an installed benchmark.routing.RouterConfig), its model names go through it."""
+    With ``router`` (an installed benchmark.clients.routing.RouterConfig), its model names go through it."""
     if not names:
         raise ModelError("no model given: use -m MODEL (e.g. -m local/gemma-3-270m)")
     targets: list[ModelTarget] = []
@@ -81,7 +81,7 @@ def resolve(names: list[str], api_base: str | None = None, router=None) -> list[
 
 
 def _check_remote(target: ModelTarget) -> None:
-    from .calls import ensure_litellm
+    from benchmark.clients.calls import ensure_litellm
 
     litellm = ensure_litellm()
 
@@ -119,7 +119,7 @@ def secrets_in_environment() -> list[str]:
 
 
 def redact(text: str, extra: list[str] | None = None) -> str:
-    from .routing import secrets as router_secrets
+    from benchmark.clients.routing import secrets as router_secrets
 
     for secret in secrets_in_environment() + router_secrets() + (extra or []):
         if secret and secret != PLACEHOLDER_KEY and secret in text:

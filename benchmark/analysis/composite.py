@@ -21,8 +21,8 @@ A weights file is YAML::
 Each dimension's score for a unit is the mean over the unit's scored items (all models of a
 locale pooled for ``unit: locale``); ``direction: lower`` negates it before normalising. The index
 is the weighted mean of the normalised scores, weights renormalised to sum 1
-(``benchmark.stats.composite``); its sensitivity is how ranks move when each weight is perturbed
-(``benchmark.stats.rank_sensitivity``).
+(``benchmark.analysis.stats.composite``); its sensitivity is how ranks move when each weight is perturbed
+(``benchmark.analysis.stats.rank_sensitivity``).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import yamlfile
-from .errors import GvsError, InputFileError
-from .yamlfile import LinedDict
+from benchmark import yamlfile
+from benchmark.errors import GvsError, InputFileError
+from benchmark.yamlfile import LinedDict
 
 UNITS = ("locale", "region", "model", "model-locale")
 _TOP = {"unit", "normalize", "dimensions"}
@@ -88,10 +88,14 @@ def load(path: Path, check_metric=None) -> CompositeSpec:
     dims: list[Dimension] = []
     for raw in raw_dims:
         if not isinstance(raw, LinedDict):
-            raise InputFileError(path, doc.line_of("dimensions"), "every dimension must be a mapping with name, metric and weight")
+            raise InputFileError(
+                path, doc.line_of("dimensions"), "every dimension must be a mapping with name, metric and weight"
+            )
         for key in raw:
             if key not in _DIMENSION:
-                raise InputFileError(path, raw.line_of(key), f"dimension: unknown key {key!r} (allowed: {', '.join(sorted(_DIMENSION))})")
+                raise InputFileError(
+                    path, raw.line_of(key), f"dimension: unknown key {key!r} (allowed: {', '.join(sorted(_DIMENSION))})"
+                )
         for key in ("name", "metric", "weight"):
             if key not in raw:
                 raise InputFileError(path, raw.line, f"dimension is missing {key!r}")
@@ -109,16 +113,22 @@ def load(path: Path, check_metric=None) -> CompositeSpec:
                 raise InputFileError(path, raw.line_of("metric"), f"dimension {name}: {exc}") from None
         ok = isinstance(weight, (int, float)) and not isinstance(weight, bool) and math.isfinite(weight) and weight >= 0
         if not ok:
-            raise InputFileError(path, raw.line_of("weight"), f"dimension {name}: weight must be a finite number >= 0, not {weight!r}")
+            raise InputFileError(
+                path, raw.line_of("weight"), f"dimension {name}: weight must be a finite number >= 0, not {weight!r}"
+            )
         by, group = raw.get("by"), raw.get("group")
         if (by is None) != (group is None):
-            raise InputFileError(path, raw.line, f"dimension {name}: 'by' and 'group' go together (one group of one axis)")
+            raise InputFileError(
+                path, raw.line, f"dimension {name}: 'by' and 'group' go together (one group of one axis)"
+            )
         if by is not None and (not isinstance(by, str) or not by.strip()):
             raise InputFileError(path, raw.line_of("by"), f"dimension {name}: 'by' must be an axis name")
         direction = raw.get("direction", "higher")
         if direction not in ("higher", "lower"):
             raise InputFileError(path, raw.line_of("direction"), f"dimension {name}: direction must be higher or lower")
-        dims.append(Dimension(name, metric, float(weight), by, None if group is None else str(group), direction, raw.line))
+        dims.append(
+            Dimension(name, metric, float(weight), by, None if group is None else str(group), direction, raw.line)
+        )
     if not sum(d.weight for d in dims) > 0:
         raise InputFileError(path, doc.line_of("dimensions"), "weights sum to 0: at least one must be > 0")
     return CompositeSpec(path, unit, normalize, dims)

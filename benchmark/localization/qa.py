@@ -36,13 +36,15 @@ import re
 import statistics
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from . import locales, yamlfile
-from .errors import GvsError, InputFileError
-from .yamlfile import LinedDict
+from benchmark import yamlfile
+from benchmark.errors import GvsError, InputFileError
+from benchmark.localization import locales
+from benchmark.yamlfile import LinedDict
 
 SEVERITIES = ("error", "warning")
 FIELDS = ("prompt", "focus")
@@ -153,14 +155,23 @@ def _read(suite, tag: str, findings: list[Finding]) -> _LocaleFile | None:
         return None
     raw_items = doc.get("items")
     if not isinstance(raw_items, LinedDict):
-        add("unreadable", doc.line_of("items") if "items" in doc else 1, "expected 'items': a mapping of item id to prompt and focus")
+        add(
+            "unreadable",
+            doc.line_of("items") if "items" in doc else 1,
+            "expected 'items': a mapping of item id to prompt and focus",
+        )
         return None
     declared = {item.id for item in suite.items}
     entries: dict[str, _Entry] = {}
     for item_id, entry in raw_items.items():
         line = raw_items.line_of(item_id)
         if item_id not in declared:
-            add("extra-item", line, f"item {item_id!r} is not declared in suite.yaml: remove it, or declare it there", item_id)
+            add(
+                "extra-item",
+                line,
+                f"item {item_id!r} is not declared in suite.yaml: remove it, or declare it there",
+                item_id,
+            )
             continue
         fields: dict[str, tuple[str, int]] = {}
         keys: dict[str, int] = {}
@@ -367,7 +378,7 @@ def detect_language(text: str, tag: str | None = None) -> tuple[str, float] | No
     a language whose own letters the text lacks (Korean without Hangul) is passed over."""
     from langdetect.lang_detect_exception import LangDetectException
 
-    from .scorers.language import MIN_LETTERS, _factory
+    from benchmark.scoring.language import MIN_LETTERS, _factory
 
     if tag is not None and _script_of(tag) not in (None, "Latn"):
         text = _LATIN_RUN.sub(" ", text)
@@ -393,7 +404,7 @@ def _script_of(tag: str) -> str | None:
 
 
 def _language_supported(lang: str) -> bool:
-    from .scorers.language import supported
+    from benchmark.scoring.language import supported
 
     return supported(lang)
 
@@ -438,10 +449,14 @@ def check_suite(suite, tags: list[str] | None = None) -> list[Finding]:
     return check(suite, tags).findings
 
 
-def _check_locale(suite, read: _LocaleFile, source: _LocaleFile | None, summary: LocaleSummary, findings: list[Finding]) -> None:
+def _check_locale(
+    suite, read: _LocaleFile, source: _LocaleFile | None, summary: LocaleSummary, findings: list[Finding]
+) -> None:
     tag, path = read.tag, str(read.path)
 
-    def add(code: str, item: str | None, fld: str | None, line: int | None, message: str, severity: str | None = None) -> None:
+    def add(
+        code: str, item: str | None, fld: str | None, line: int | None, message: str, severity: str | None = None
+    ) -> None:
         findings.append(Finding(tag, item, fld, line, path, severity or SEVERITY[code], code, message))
 
     try:  # items a file inherits (``inherits: es``) are not missing from it
@@ -450,7 +465,13 @@ def _check_locale(suite, read: _LocaleFile, source: _LocaleFile | None, summary:
         inherited = set()
     for item in suite.items:
         if item.id not in read.entries and item.id not in inherited:
-            add("missing-item", item.id, None, read.items_line, f"item {item.id} is missing: translate it (add it under 'items')")
+            add(
+                "missing-item",
+                item.id,
+                None,
+                read.items_line,
+                f"item {item.id} is missing: translate it (add it under 'items')",
+            )
 
     other_language = source is not None and locales.language(source.tag) != locales.language(tag)
     lang = summary.language
@@ -470,13 +491,28 @@ def _check_locale(suite, read: _LocaleFile, source: _LocaleFile | None, summary:
             src_text = src_entry.fields.get(name, ("", 0))[0] if src_entry is not None else ""
             if not text.strip():
                 if name == "prompt" or src_text.strip():
-                    add("empty-field", item.id, name, line, f"{name} is {'empty' if name in entry.fields else 'missing'}")
+                    add(
+                        "empty-field",
+                        item.id,
+                        name,
+                        line,
+                        f"{name} is {'empty' if name in entry.fields else 'missing'}",
+                    )
                 continue
             untranslated = (
-                other_language and src_text.strip() and _letters(text) >= UNTRANSLATED_MIN_LETTERS and _normal(text) == _normal(src_text)
+                other_language
+                and src_text.strip()
+                and _letters(text) >= UNTRANSLATED_MIN_LETTERS
+                and _normal(text) == _normal(src_text)
             )
             if untranslated:
-                add("untranslated", item.id, name, line, f"{name} is the same as the source ({source.tag}): not translated")
+                add(
+                    "untranslated",
+                    item.id,
+                    name,
+                    line,
+                    f"{name} is the same as the source ({source.tag}): not translated",
+                )
             elif detectable:
                 found = detect_language(text, tag)
                 if found is not None:
@@ -487,17 +523,23 @@ def _check_locale(suite, read: _LocaleFile, source: _LocaleFile | None, summary:
                     else:
                         sure = _letters(text) >= CONFIDENT_LETTERS and probability >= CONFIDENT_PROBABILITY
                         add(
-                            "language", item.id, name, line,
+                            "language",
+                            item.id,
+                            name,
+                            line,
                             f"{name} reads as {got!r} (langdetect, p={probability:.2f}), not {lang!r} as {tag} declares",
                             None if sure else "warning",
-                        )  # fmt: skip
+                        )
             if script and not untranslated:
                 got_script = chinese_script(text)
                 if got_script is not None and got_script != script:
                     add(
-                        "script", item.id, name, line,
+                        "script",
+                        item.id,
+                        name,
+                        line,
                         f"{name} is written in {_SCRIPT_NAMES[got_script]} Chinese; {tag} is {_SCRIPT_NAMES[script]}",
-                    )  # fmt: skip
+                    )
             if name == "prompt":
                 key = _normal(text)
                 if key in seen_prompts:
@@ -508,16 +550,21 @@ def _check_locale(suite, read: _LocaleFile, source: _LocaleFile | None, summary:
             if source is None or not src_text.strip() or untranslated:
                 continue
             _compare(add, item.id, name, line, src_text, text, source.tag)
-            ratios[name].append((math.log(len(" ".join(text.split())) / len(" ".join(src_text.split()))), item.id, line))
+            ratios[name].append(
+                (math.log(len(" ".join(text.split())) / len(" ".join(src_text.split()))), item.id, line)
+            )
 
     for name, values in ratios.items():
         typical = math.exp(statistics.median(v for v, _, _ in values)) if values else 0.0
         for z, item_id, line, ratio in _outliers(values):
             add(
-                "length", item_id, name, line,
+                "length",
+                item_id,
+                name,
+                line,
                 f"{name} is {ratio:.2f}× as long as the source; typical for {source.tag} → {tag} is {typical:.2f}× "
                 f"(robust z {z:+.1f}): text left out or added?",
-            )  # fmt: skip
+            )
 
 
 def _compare(add: Callable, item_id: str, name: str, line: int, src: str, text: str, src_tag: str) -> None:
@@ -638,24 +685,34 @@ def score_back_translation(hypothesis: str, reference: str, reference_tag: str) 
     from sacrebleu.metrics import BLEU, CHRF
 
     chrf = CHRF().sentence_score(hypothesis, [reference]).score
-    bleu = BLEU(tokenize=_bleu_tokenizer(reference_tag), effective_order=True).sentence_score(hypothesis, [reference]).score
+    bleu = (
+        BLEU(tokenize=_bleu_tokenizer(reference_tag), effective_order=True)
+        .sentence_score(hypothesis, [reference])
+        .score
+    )
     return round(chrf, 2), round(bleu, 2)
 
 
-def back_translation_requests(suite, tags: list[str] | None, model: str, api_base: str | None = None, params: dict | None = None) -> list[tuple[dict, Any]]:
+def back_translation_requests(
+    suite, tags: list[str] | None, model: str, api_base: str | None = None, params: dict | None = None
+) -> list[tuple[dict, Any]]:
     """(what is translated, its Request) for every prompt of the chosen locales other than the source."""
-    from .requests import Request
+    from benchmark.clients.requests import Request
 
     chosen = check_tags(suite, tags)
     source_tag = suite.source_locale
     if source_tag not in suite.locale_files:
-        raise GvsError(f"suite {suite.id!r} has no file for its source locale {source_tag}: nothing to back-translate into")
+        raise GvsError(
+            f"suite {suite.id!r} has no file for its source locale {source_tag}: nothing to back-translate into"
+        )
     source = _read(suite, source_tag, [])
     if source is None:
-        raise GvsError(f"{suite.locale_files[source_tag]}: the source locale file cannot be read (run `gvs check` without --back-translate)")
+        raise GvsError(
+            f"{suite.locale_files[source_tag]}: the source locale file cannot be read (run `gvs check` without --back-translate)"
+        )
     merged = {**BACK_TRANSLATION_PARAMS, **(params or {})}
     if model.startswith("local/"):
-        from .embedded import scaffold
+        from benchmark.clients.embedded import scaffold
 
         merged["scaffold"] = scaffold(locales.language(source_tag))
     out = []
@@ -673,13 +730,22 @@ def back_translation_requests(suite, tags: list[str] | None, model: str, api_bas
             reference = src.fields.get("prompt", ("", 0))[0]
             if not text.strip() or not reference.strip():
                 continue
-            what = {"locale": tag, "item": item.id, "line": line, "path": str(read.path), "text": text, "source": reference}
+            what = {
+                "locale": tag,
+                "item": item.id,
+                "line": line,
+                "path": str(read.path),
+                "text": text,
+                "source": reference,
+            }
             request = Request(model, back_translation_messages(text, tag, source_tag), merged, api_base)
             out.append((what, request))
     return out
 
 
-async def back_translate(suite, tags: list[str] | None, model: str, complete: Callable, api_base: str | None = None) -> list[BackTranslation]:
+async def back_translate(
+    suite, tags: list[str] | None, model: str, complete: Callable, api_base: str | None = None
+) -> list[BackTranslation]:
     """Each prompt translated back into the source language by ``model`` (through ``complete``, a
     coroutine taking a Request and returning an Outcome) and scored against the source; lowest chrF
     first, failed calls last."""
@@ -687,7 +753,9 @@ async def back_translate(suite, tags: list[str] | None, model: str, complete: Ca
     outcomes = await asyncio.gather(*(complete(request) for _, request in planned))
     results = []
     for (what, _), outcome in zip(planned, outcomes):
-        base = dict(locale=what["locale"], item=what["item"], line=what["line"], path=what["path"], source=what["source"])
+        base = dict(
+            locale=what["locale"], item=what["item"], line=what["line"], path=what["path"], source=what["source"]
+        )
         if not outcome.ok:
             results.append(BackTranslation(**base, text=None, chrf=None, bleu=None, error=outcome.error))
             continue
@@ -703,12 +771,29 @@ def back_translation_findings(results: list[BackTranslation], min_chrf: float | 
     found = []
     for r in results:
         if r.error is not None:
-            found.append(Finding(r.locale, r.item, "prompt", r.line, r.path, "warning", "back-translation", f"back-translation failed: {r.error}"))
+            found.append(
+                Finding(
+                    r.locale,
+                    r.item,
+                    "prompt",
+                    r.line,
+                    r.path,
+                    "warning",
+                    "back-translation",
+                    f"back-translation failed: {r.error}",
+                )
+            )
         elif min_chrf is not None and r.chrf < min_chrf:
             found.append(
                 Finding(
-                    r.locale, r.item, "prompt", r.line, r.path, "warning", "back-translation",
+                    r.locale,
+                    r.item,
+                    "prompt",
+                    r.line,
+                    r.path,
+                    "warning",
+                    "back-translation",
                     f"back-translation scores chrF {r.chrf:.1f} (BLEU {r.bleu:.1f}) against the source, below {min_chrf:g}",
                 )
-            )  # fmt: skip
+            )
     return found

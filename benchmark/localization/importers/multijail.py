@@ -26,10 +26,11 @@ import ast
 import re
 from pathlib import Path
 
-from .. import locales, yamlfile
-from ..errors import GvsError, InputFileError
-from .suite_folder import write_suite_folder
-from .table import clean, read_delimited
+from benchmark import yamlfile
+from benchmark.errors import GvsError, InputFileError
+from benchmark.localization import locales
+from benchmark.localization.importers.suite_folder import write_suite_folder
+from benchmark.localization.importers.table import clean, read_delimited
 
 SUITE_ID = "multijail"
 SOURCE_URL = "https://github.com/DAMO-NLP-SG/multilingual-safety-for-LLMs"
@@ -64,7 +65,9 @@ def _tags(cell: str, path: Path, line: int) -> list[str]:
     except (ValueError, SyntaxError):
         value = None
     if not isinstance(value, list) or not value or not all(isinstance(t, str) and t.strip() for t in value):
-        raise InputFileError(path, line, f"column 'tags': expected a list of category names like ['Theft'], found {cell[:60]!r}")
+        raise InputFileError(
+            path, line, f"column 'tags': expected a list of category names like ['Theft'], found {cell[:60]!r}"
+        )
     return [t.strip() for t in value]
 
 
@@ -98,9 +101,15 @@ def build_suite(source: Path) -> tuple[dict, dict[str, dict], Path]:
     if not items:
         raise InputFileError(path, table.header_line, "no rows under the header")
     folder = path.parent
-    licence_text = (folder / "LICENSE").read_text(encoding="utf-8", errors="replace") if (folder / "LICENSE").is_file() else ""
+    licence_text = (
+        (folder / "LICENSE").read_text(encoding="utf-8", errors="replace") if (folder / "LICENSE").is_file() else ""
+    )
     copyright_line = next((ln.strip() for ln in licence_text.splitlines() if ln.lower().startswith("copyright")), "")
-    source_note = (folder / "SOURCE.txt").read_text(encoding="utf-8", errors="replace") if (folder / "SOURCE.txt").is_file() else ""
+    source_note = (
+        (folder / "SOURCE.txt").read_text(encoding="utf-8", errors="replace")
+        if (folder / "SOURCE.txt").is_file()
+        else ""
+    )
     commit = re.search(r"@\s*([0-9a-f]{40})\b", source_note)
     source_doc: dict = {
         "name": "MultiJail",
@@ -150,7 +159,9 @@ def write_suite(source: Path, out_root: Path) -> Path:
     """Import into ``out_root/multijail``; nothing is written unless the whole file parsed."""
     suite, variants, path = build_suite(source)
     columns = suite["source"]["columns"]
-    texts = {"suite.yaml": HEADER.format(name="MultiJail", what="suite declaration", url=SOURCE_URL) + yamlfile.dump(suite)}
+    texts = {
+        "suite.yaml": HEADER.format(name="MultiJail", what="suite declaration", url=SOURCE_URL) + yamlfile.dump(suite)
+    }
     for tag, doc in variants.items():
         what = f"{tag} variant (upstream column {columns[tag]!r})"
         texts[f"{tag}.yaml"] = HEADER.format(name="MultiJail", what=what, url=SOURCE_URL) + yamlfile.dump(doc)

@@ -9,9 +9,9 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from . import embedded
-from .models import ModelTarget, api_key_for, redact
-from .requests import Request
+from benchmark.clients import embedded
+from benchmark.clients.models import ModelTarget, api_key_for, redact
+from benchmark.clients.requests import Request
 
 _ready = False
 
@@ -147,7 +147,7 @@ async def call(
     kwargs = dict(request.params)
     acompletion = litellm.acompletion
     if target.routed:  # LiteLLM's Router picks the deployment (and its endpoint and key)
-        from .routing import router_for
+        from benchmark.clients.routing import router_for
 
         acompletion = router_for(target.api_base).acompletion
     elif target.api_base:
@@ -163,7 +163,9 @@ async def call(
     while True:
         attempt += 1
         try:
-            response = await acompletion(model=request.model, messages=request.message_dicts(), timeout=timeout, **kwargs)
+            response = await acompletion(
+                model=request.model, messages=request.message_dicts(), timeout=timeout, **kwargs
+            )
             if not getattr(response, "choices", None):
                 raise EmptyAnswer("the provider answered with no choices")
             choice = response.choices[0]

@@ -9,11 +9,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import GvsError
-from ..yamlfile import MAX_BYTES
+from benchmark.errors import GvsError
+from benchmark.yamlfile import MAX_BYTES
 
 
-def write_suite_folder(out_root: Path, suite_id: str, texts: dict[str, str], copies: dict[str, Path] | None = None) -> Path:
+def write_suite_folder(
+    out_root: Path, suite_id: str, texts: dict[str, str], copies: dict[str, Path] | None = None
+) -> Path:
     """Write ``out_root/suite_id`` from ``texts`` (file name -> UTF-8 text) and ``copies`` (file
     name -> file to copy verbatim); return the folder. Every locale file written is loaded once
     before the swap, so what lands in ``out_root`` always loads."""
@@ -34,7 +36,7 @@ def write_suite_folder(out_root: Path, suite_id: str, texts: dict[str, str], cop
         for name, source in (copies or {}).items():
             shutil.copyfile(source, staging / name)
         # Re-read what was written with the normal loader: the import must round-trip.
-        from ..suites import load_suite
+        from benchmark.localization.suites import load_suite
 
         loaded = load_suite(staging)
         for tag in loaded.locales:

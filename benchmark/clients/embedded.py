@@ -86,7 +86,7 @@ def _silence_llama_logs():
     import llama_cpp
 
     @llama_cpp.llama_log_callback
-    def quiet(level, text, user_data):  # noqa: ARG001
+    def quiet(level, text, user_data):
         pass
 
     llama_cpp.llama_log_set(quiet, ctypes.c_void_p(0))
@@ -170,7 +170,13 @@ def register() -> None:
             usage = out["usage"]
             return ModelResponse(
                 model=name,
-                choices=[Choices(index=0, finish_reason=out["finish_reason"], message=Message(role="assistant", content=out["text"]))],
+                choices=[
+                    Choices(
+                        index=0,
+                        finish_reason=out["finish_reason"],
+                        message=Message(role="assistant", content=out["text"]),
+                    )
+                ],
                 usage=Usage(
                     prompt_tokens=usage.get("prompt_tokens", 0),
                     completion_tokens=usage.get("completion_tokens", 0),

@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import yamlfile
-from ..errors import GvsError, InputFileError
-from .suite_folder import write_suite_folder
+from benchmark import yamlfile
+from benchmark.errors import GvsError, InputFileError
+from benchmark.localization.importers.suite_folder import write_suite_folder
 
 SUITE_ID = "gvs-bench"
 SOURCE_URL = "https://github.com/acl2026/GVS-Bench"
@@ -157,12 +157,16 @@ def build_suite(source_dir: Path) -> tuple[dict, dict[str, dict]]:
     by_id = {item.id: item for item in raw_items}
     for item_id in categories:
         if item_id not in by_id:
-            raise InputFileError(source_dir / CATEGORY_FILE, None, f"{item_id} has a category but no text in {TEXT_FILE}")
+            raise InputFileError(
+                source_dir / CATEGORY_FILE, None, f"{item_id} has a category but no text in {TEXT_FILE}"
+            )
     items = []
     for raw in raw_items:
         category = categories.get(raw.id)
         if category is None:
-            raise InputFileError(source_dir / CATEGORY_FILE, None, f"no category for {raw.id} (line {raw.line} of {TEXT_FILE})")
+            raise InputFileError(
+                source_dir / CATEGORY_FILE, None, f"no category for {raw.id} (line {raw.line} of {TEXT_FILE})"
+            )
         if category not in layers:
             raise InputFileError(source_dir / LAYER_FILE, None, f"category {category!r} of {raw.id} has no layer")
         entry: dict = {"id": raw.id, "tags": {"layer": layers[category], "category": category}}
@@ -171,7 +175,11 @@ def build_suite(source_dir: Path) -> tuple[dict, dict[str, dict]]:
             if len(raw.images) > 1:
                 entry["metadata"]["images"] = raw.images
         items.append(entry)
-    licence_text = (source_dir / "LICENSE").read_text(encoding="utf-8", errors="replace") if (source_dir / "LICENSE").is_file() else ""
+    licence_text = (
+        (source_dir / "LICENSE").read_text(encoding="utf-8", errors="replace")
+        if (source_dir / "LICENSE").is_file()
+        else ""
+    )
     copyright_line = next((ln.strip() for ln in licence_text.splitlines() if ln.lower().startswith("copyright")), "")
     suite = {
         "id": SUITE_ID,
@@ -204,7 +212,10 @@ def build_suite(source_dir: Path) -> tuple[dict, dict[str, dict]]:
             },
         }
 
-    return suite, {"zh-CN": variant("zh-CN", "prompt_zh", "focus_zh"), "en-US": variant("en-US", "prompt_en", "focus_en")}
+    return suite, {
+        "zh-CN": variant("zh-CN", "prompt_zh", "focus_zh"),
+        "en-US": variant("en-US", "prompt_en", "focus_en"),
+    }
 
 
 HEADER = (
@@ -218,8 +229,14 @@ def write_suite(source_dir: Path, out_root: Path) -> Path:
     """Import into ``out_root/gvs-bench``; all files are written to a temporary folder first and
     moved into place only when everything parsed, so a failed import leaves nothing half-written."""
     suite, variants = build_suite(source_dir)
-    texts = {"suite.yaml": HEADER.format(name=suite["name"], what="suite declaration", url=SOURCE_URL) + yamlfile.dump(suite)}
+    texts = {
+        "suite.yaml": HEADER.format(name=suite["name"], what="suite declaration", url=SOURCE_URL) + yamlfile.dump(suite)
+    }
     for tag, doc in variants.items():
-        texts[f"{tag}.yaml"] = HEADER.format(name=suite["name"], what=f"{tag} variant", url=SOURCE_URL) + yamlfile.dump(doc)
-    copies = {name: Path(source_dir) / name for name in ("LICENSE", "SOURCE.txt") if (Path(source_dir) / name).is_file()}
+        texts[f"{tag}.yaml"] = HEADER.format(name=suite["name"], what=f"{tag} variant", url=SOURCE_URL) + yamlfile.dump(
+            doc
+        )
+    copies = {
+        name: Path(source_dir) / name for name in ("LICENSE", "SOURCE.txt") if (Path(source_dir) / name).is_file()
+    }
     return write_suite_folder(out_root, SUITE_ID, texts, copies)

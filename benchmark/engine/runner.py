@@ -15,17 +15,18 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from . import __version__, locales
-from .calls import Outcome, call
-from .conditions import BASELINE, NONE, Condition
-from .embedded import EMBEDDED_MODELS, scaffold
-from .errors import GvsError
-from .models import ModelTarget
-from .requests import DEFAULT_PARAMS, Request, public_endpoint
-from .scorers import ItemText, Score, offline_scores, offline_versions
-from .shard import Shard
-from .suites import REVIEW_STATUSES, LocalizedItem, Suite
-from .workers import CallPool, available
+from benchmark import __version__
+from benchmark.clients.calls import Outcome, call
+from benchmark.clients.embedded import EMBEDDED_MODELS, scaffold
+from benchmark.clients.models import ModelTarget
+from benchmark.clients.requests import DEFAULT_PARAMS, Request, public_endpoint
+from benchmark.engine.conditions import BASELINE, NONE, Condition
+from benchmark.engine.shard import Shard
+from benchmark.engine.workers import CallPool, available
+from benchmark.errors import GvsError
+from benchmark.localization import locales
+from benchmark.localization.suites import REVIEW_STATUSES, LocalizedItem, Suite
+from benchmark.scoring import ItemText, Score, offline_scores, offline_versions
 
 WRITE_BATCH = 64  # at most this many answers' offline scores are saved in one transaction
 
@@ -98,7 +99,7 @@ class Plan:
     conditions: list[Condition] = field(default_factory=lambda: [NONE])
     statuses: tuple[str, ...] = ()  # only items with one of these review statuses (empty: every status)
     filtered: dict[str, int] = field(default_factory=dict)  # locale -> items left out for their status
-    shard: Shard | None = None  # this machine's share of the cells (benchmark.shard); None: all of them
+    shard: Shard | None = None  # this machine's share of the cells (benchmark.engine.shard); None: all of them
 
     def spec(self) -> dict:
         """What defines the run, as recorded with it (never a key)."""
@@ -193,9 +194,7 @@ def build_plan(
                         params=request_params,
                         api_base=target.api_base,
                     )
-                    cells.append(
-                        Cell(target.name, tag, text, request, text.item.needs_image, condition.name, used)
-                    )
+                    cells.append(Cell(target.name, tag, text, request, text.item.needs_image, condition.name, used))
     return Plan(suite, targets, tags, cells, merged, limit, skipped, list(conditions), wanted_status, filtered)
 
 
@@ -233,7 +232,7 @@ def make_complete(sink: RunSink, *, concurrency: int, timeout: float, max_attemp
 
 async def ping(sink: RunSink, target: ModelTarget, *, timeout: float, max_attempts: int) -> Outcome:
     """One short call to check that a judge answers before a run starts (cached like any judge call)."""
-    from .requests import user_prompt
+    from benchmark.clients.requests import user_prompt
 
     request = user_prompt(target.name, "Reply with the word OK.", {"max_tokens": 5}, target.api_base)
     return await make_complete(sink, concurrency=1, timeout=timeout, max_attempts=max_attempts)(request)
@@ -272,7 +271,7 @@ async def execute(
     An answer is saved before its slot takes another call, so cancelling (Ctrl-C) or a crash loses
     only calls in flight; offline scores follow off the callers' path (see ``writer``). With
     ``workers`` > 1 the calls to remote models are spread over that many worker processes
-    (``benchmark.workers``), while this process stays the store's single writer. With
+    (``benchmark.engine.workers``), while this process stays the store's single writer. With
     ``call_models=False`` only stored answers are scored (``gvs score``). Returns counts; a
     cancelled run re-raises CancelledError after the display is closed.
     """

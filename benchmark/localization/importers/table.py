@@ -29,14 +29,16 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from .. import locales, yamlfile
-from ..errors import GvsError, InputFileError
-from ..suites import REVIEW_STATUSES
-from .suite_folder import write_suite_folder
+from benchmark import yamlfile
+from benchmark.errors import GvsError, InputFileError
+from benchmark.localization import locales
+from benchmark.localization.importers.suite_folder import write_suite_folder
+from benchmark.localization.suites import REVIEW_STATUSES
 
 FORMATS = ("csv", "tsv", "jsonl", "txt", "folder")
 ALIGNMENTS = ("id", "position")
@@ -67,7 +69,9 @@ def decode(path: Path, encoding: str | None = None) -> str:
     else:
         if b"\x00" in raw and not any(raw.startswith(bom) for bom, _ in yamlfile.BOMS):
             raise InputFileError(
-                path, None, "contains NUL bytes: UTF-16 text without a byte-order mark? give it with --encoding utf-16-le (or utf-16-be)"
+                path,
+                None,
+                "contains NUL bytes: UTF-16 text without a byte-order mark? give it with --encoding utf-16-le (or utf-16-be)",
             )
         hint = "give the file's encoding with --encoding, e.g. --encoding latin-1 or --encoding cp1252"
     return yamlfile.decode(path, raw, hint, encoding)
@@ -108,7 +112,11 @@ def read_delimited(path: Path, text: str, delimiter: str, header: bool = True) -
             break
         except csv.Error as exc:
             start = last + 1
-            spans = f" (the record starting here runs on to line {reader.line_num}: is a quote left open?)" if reader.line_num > start else ""
+            spans = (
+                f" (the record starting here runs on to line {reader.line_num}: is a quote left open?)"
+                if reader.line_num > start
+                else ""
+            )
             raise InputFileError(path, start, f"malformed {_kind(delimiter)}: {exc}{spans}") from None
         start, last = last + 1, reader.line_num
         if not fields or (len(fields) == 1 and not fields[0].strip()):
@@ -160,7 +168,9 @@ def read_lines(path: Path, text: str) -> Table:
     return Table(path, None, rows, "text")
 
 
-def read_table(path: Path, kind: str, *, header: bool = True, encoding: str | None = None, delimiter: str | None = None) -> Table:
+def read_table(
+    path: Path, kind: str, *, header: bool = True, encoding: str | None = None, delimiter: str | None = None
+) -> Table:
     text = decode(path, encoding)
     if not text.strip():
         raise InputFileError(path, None, "the file is empty")
@@ -200,11 +210,15 @@ class Column:
             table.resolved[self.ref] = table.columns[int(self.ref) - 1]
         elif not table.has_header:
             raise InputFileError(
-                table.path, table.header_line, f"{self.option} {self.ref!r}: without a header, columns are numbers 1 to {len(table.columns)}"
+                table.path,
+                table.header_line,
+                f"{self.option} {self.ref!r}: without a header, columns are numbers 1 to {len(table.columns)}",
             )
         else:
             shown = ", ".join(repr(c) for c in table.columns) or "none"
-            raise InputFileError(table.path, table.header_line, f"{self.option} {self.ref!r}: no such column (columns: {shown})")
+            raise InputFileError(
+                table.path, table.header_line, f"{self.option} {self.ref!r}: no such column (columns: {shown})"
+            )
 
     def get(self, row: Row, table: Table) -> str:
         if table.columns is not None:
@@ -320,7 +334,9 @@ class _Plan:
         self.opts = opts
         self.wide = [p for p in opts.text if "=" in p]
         if self.wide and len(self.wide) != len(opts.text):
-            raise GvsError("--text: give either one column (with --locale or a locale in the path) or LOCALE=COLUMN for each locale, not both")
+            raise GvsError(
+                "--text: give either one column (with --locale or a locale in the path) or LOCALE=COLUMN for each locale, not both"
+            )
         if len(opts.text) > 1 and not self.wide:
             raise GvsError("--text: several columns must each name their locale, as LOCALE=COLUMN")
         self.texts = [(tag, Column(col, "--text")) for tag, col in _pairs(self.wide, "--text")]
@@ -342,13 +358,23 @@ class _Plan:
         pattern = opts.path_pattern
         if opts.locale_from_path:
             if pattern:
-                raise GvsError("--locale-from-path and --path-pattern: give one (the pattern names the locale with {locale})")
+                raise GvsError(
+                    "--locale-from-path and --path-pattern: give one (the pattern names the locale with {locale})"
+                )
             pattern = "{locale}/{category}.*" if self.format == "folder" else "{locale}.*"
         if self.format == "folder" and not pattern:
             pattern = "{locale}/{category}.*"
         self.pattern = _compile_pattern(pattern) if pattern else None
         path_locale = bool(self.pattern and "locale" in self.pattern.groupindex)
-        sources = [s for s, on in (("LOCALE=COLUMN texts", self.wide), ("--locale", self.locale_col), ("a {locale} path", path_locale)) if on]
+        sources = [
+            s
+            for s, on in (
+                ("LOCALE=COLUMN texts", self.wide),
+                ("--locale", self.locale_col),
+                ("a {locale} path", path_locale),
+            )
+            if on
+        ]
         if len(sources) != 1:
             if not sources:
                 raise GvsError(
@@ -432,12 +458,16 @@ def _compile_pattern(pattern: str) -> re.Pattern:
                 raise GvsError(f"--path-pattern {pattern!r}: {{{match.group(1)}}} appears twice")
             out.append(f"(?P<{match.group(1)}>[^/]+{'?' if match.group(1) == 'locale' else ''})")
         else:
-            raise GvsError(f"--path-pattern {pattern!r}: unknown placeholder {match.group(0)} (use {{locale}} and {{category}})")
+            raise GvsError(
+                f"--path-pattern {pattern!r}: unknown placeholder {match.group(0)} (use {{locale}} and {{category}})"
+            )
     out.append(re.escape(pattern[pos:]))
     return re.compile("".join(out))
 
 
-def _inputs(paths: list[Path], fmt: str, pattern: re.Pattern | None) -> tuple[list[tuple[Path, str, dict]], list[Path], Path | None]:
+def _inputs(
+    paths: list[Path], fmt: str, pattern: re.Pattern | None
+) -> tuple[list[tuple[Path, str, dict]], list[Path], Path | None]:
     """(file, kind, path captures) for every input file, the folder's files left out, the folder."""
     paths = [Path(p) for p in paths]
     if fmt != "folder":
@@ -470,10 +500,16 @@ def _inputs(paths: list[Path], fmt: str, pattern: re.Pattern | None) -> tuple[li
             continue
         kind = _EXTENSIONS.get(path.suffix.lower())
         if kind is None:
-            raise InputFileError(path, None, f"cannot tell the format from {path.suffix or 'no extension'!r} (expected .txt, .csv, .tsv or .jsonl)")
+            raise InputFileError(
+                path,
+                None,
+                f"cannot tell the format from {path.suffix or 'no extension'!r} (expected .txt, .csv, .tsv or .jsonl)",
+            )
         files.append((path, kind, match.groupdict()))
     if not files:
-        raise GvsError(f"{root}: no file matches the path pattern (files are matched as e.g. 'en/crime.txt' against --path-pattern)")
+        raise GvsError(
+            f"{root}: no file matches the path pattern (files are matched as e.g. 'en/crime.txt' against --path-pattern)"
+        )
     return files, skipped, root
 
 
@@ -496,7 +532,9 @@ def _records(plan: _Plan) -> Iterator[Record]:
         table = read_table(path, kind, header=opts.header, encoding=opts.encoding, delimiter=opts.delimiter)
         if kind == "txt":
             if plan.id or plan.locale_col or plan.category_col or plan.meta or plan.wide or plan.focus:
-                raise GvsError(f"{path}: a text file has no columns (one prompt a line; locale and category come from its path)")
+                raise GvsError(
+                    f"{path}: a text file has no columns (one prompt a line; locale and category come from its path)"
+                )
             text_col = Column("text", "--text")
         else:
             text_col = plan.text
@@ -513,7 +551,9 @@ def _records(plan: _Plan) -> Iterator[Record]:
             if plan.category_col:
                 category = clean(plan.category_col.get(row, table))
                 if not category:
-                    raise InputFileError(path, row.line, f"empty category ({plan.category_col.option} {plan.category_col.ref!r})")
+                    raise InputFileError(
+                        path, row.line, f"empty category ({plan.category_col.option} {plan.category_col.ref!r})"
+                    )
             else:
                 category = path_category or UNCATEGORIZED
             item_id = None
@@ -547,7 +587,9 @@ def _records(plan: _Plan) -> Iterator[Record]:
                     if opts.skip_empty:
                         continue
                     raise InputFileError(
-                        path, row.line, f"empty text in {text_column.option} {text_column.ref!r} (--skip-empty treats it as absent from {tag})"
+                        path,
+                        row.line,
+                        f"empty text in {text_column.option} {text_column.ref!r} (--skip-empty treats it as absent from {tag})",
                     )
                 focus = clean(focus_column.get(row, table)) if focus_column else ""
                 yield Record(path, row.line, tag, code, text, focus, key, item_id or "", category, metadata)
@@ -570,7 +612,9 @@ def build_suite(paths: list[Path], opts: TableImport) -> Built:
         if rec.key in texts:
             first = texts[rec.key]
             what = f"item id {rec.item_id!r}" if plan.align == "id" else f"item {rec.key}"
-            raise InputFileError(rec.path, rec.line, f"duplicate {what} in {rec.locale} (first at {first.path}:{first.line})")
+            raise InputFileError(
+                rec.path, rec.line, f"duplicate {what} in {rec.locale} (first at {first.path}:{first.line})"
+            )
         texts[rec.key] = rec
         if rec.code not in codes.setdefault(rec.locale, []):
             codes[rec.locale].append(rec.code)
@@ -589,7 +633,9 @@ def build_suite(paths: list[Path], opts: TableImport) -> Built:
         first = ordered.setdefault(rec.key, rec)
         if first.category != rec.category:
             raise InputFileError(
-                rec.path, rec.line, f"{opts.axis} {rec.category!r} here, but {first.category!r} at {first.path}:{first.line} for the same item"
+                rec.path,
+                rec.line,
+                f"{opts.axis} {rec.category!r} here, but {first.category!r} at {first.path}:{first.line} for the same item",
             )
     ids = _item_ids(plan, ordered)
     items = []
@@ -598,13 +644,27 @@ def build_suite(paths: list[Path], opts: TableImport) -> Built:
         if rec.metadata:
             entry["metadata"] = dict(rec.metadata)
         items.append(entry)
-    suite_id = opts.suite_id or _slug(Path(paths[0]).stem if Path(paths[0]).is_file() else Path(paths[0]).resolve().name).lower()
+    suite_id = (
+        opts.suite_id
+        or _slug(Path(paths[0]).stem if Path(paths[0]).is_file() else Path(paths[0]).resolve().name).lower()
+    )
     if not _SUITE_ID.match(suite_id):
         raise GvsError(f"--suite-id {suite_id!r}: use letters, digits, '.', '_' and '-' (it names a folder)")
     base = plan.root or Path(paths[0]).resolve().parent
     files = [p for p, _, _ in plan.files]
     mapping: dict[str, Any] = {"format": plan.format, "align": plan.align}
-    for name in ("text", "focus", "id", "locale", "category", "path_pattern", "metadata", "locale_map", "encoding", "delimiter"):
+    for name in (
+        "text",
+        "focus",
+        "id",
+        "locale",
+        "category",
+        "path_pattern",
+        "metadata",
+        "locale_map",
+        "encoding",
+        "delimiter",
+    ):
         value = getattr(opts, name)
         if value:
             mapping[name] = value
@@ -694,7 +754,9 @@ def _item_ids(plan: _Plan, ordered: dict[tuple, Record]) -> dict[tuple, str]:
         slug = _slug(category)
         if slug in prefixes.values():
             other = next(c for c, s in prefixes.items() if s == slug)
-            raise GvsError(f"categories {other!r} and {category!r} give the same item ids ({slug}-1…): give ids with --id")
+            raise GvsError(
+                f"categories {other!r} and {category!r} give the same item ids ({slug}-1…): give ids with --id"
+            )
         prefixes[category] = slug
     return {key: f"{prefixes[key[0]]}-{key[1]}" for key in ordered}
 
@@ -724,8 +786,12 @@ def write_suite(paths: list[Path], opts: TableImport, out_root: Path) -> Importe
     built = build_suite(paths, opts)
     suite = built.suite
     files = ", ".join(suite["source"]["files"][:3]) + (" …" if len(suite["source"]["files"]) > 3 else "")
-    texts = {"suite.yaml": HEADER.format(name=suite["name"], what="suite declaration", files=files) + yamlfile.dump(suite)}
+    texts = {
+        "suite.yaml": HEADER.format(name=suite["name"], what="suite declaration", files=files) + yamlfile.dump(suite)
+    }
     for tag, doc in built.variants.items():
-        texts[f"{tag}.yaml"] = HEADER.format(name=suite["name"], what=f"{tag} variant", files=files) + yamlfile.dump(doc)
+        texts[f"{tag}.yaml"] = HEADER.format(name=suite["name"], what=f"{tag} variant", files=files) + yamlfile.dump(
+            doc
+        )
     target = write_suite_folder(out_root, suite["id"], texts, built.copies)
     return Imported(target, built)

@@ -13,20 +13,32 @@ import hashlib
 import json
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from . import locales, yamlfile
-from .errors import GvsError, InputFileError
-from .yamlfile import LinedDict
+from benchmark import yamlfile
+from benchmark.errors import GvsError, InputFileError
+from benchmark.localization import locales
+from benchmark.yamlfile import LinedDict
 
 SUITE_FILE = "suite.yaml"
 REVIEW_STATUSES = ("draft", "machine", "reviewed", "approved", "needs-work")
 _SUITE_KEYS = {"id", "name", "version", "description", "source", "license", "source_locale", "axes", "items"}
 _ITEM_KEYS = {"id", "tags", "metadata"}
-_TEXT_KEYS = {"prompt", "focus", "status", "notes", "reviewer", "reviewed_at", "review_comment", "origin", "adaptation_note"}
+_TEXT_KEYS = {
+    "prompt",
+    "focus",
+    "status",
+    "notes",
+    "reviewer",
+    "reviewed_at",
+    "review_comment",
+    "origin",
+    "adaptation_note",
+}
 _LOCALE_KEYS = {"suite", "locale", "inherits", "items"}
 # How an item's text came to be in a locale: the source text, a translation of it, or content changed
 # for the culture (with a note why), so analyses can separate translation from adaptation.
@@ -198,17 +210,23 @@ def _check_inside(folder: Path, path: Path) -> None:
     """A file of a suite must be in its folder: a link to a file elsewhere is refused."""
     target = path.resolve()
     if not target.is_relative_to(Path(folder).resolve()):
-        raise InputFileError(path, None, f"links to {target}, outside the suite folder: copy the file into the folder instead")
+        raise InputFileError(
+            path, None, f"links to {target}, outside the suite folder: copy the file into the folder instead"
+        )
 
 
 def _image_path(value: Any, path: Path, line: int, what: str) -> None:
     """An item's image is named relative to the suite folder and stays inside it."""
     if not isinstance(value, str) or not value.strip():
-        raise InputFileError(path, line, f"{what}: an image is a file name relative to the suite folder, e.g. images/q2.jpg")
+        raise InputFileError(
+            path, line, f"{what}: an image is a file name relative to the suite folder, e.g. images/q2.jpg"
+        )
     name = value.strip().replace("\\", "/")
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or posixpath.normpath(name).split("/")[0] == "..":
         raise InputFileError(
-            path, line, f"{what}: image {value!r} is outside the suite folder; name it relative to the folder, e.g. images/q2.jpg"
+            path,
+            line,
+            f"{what}: image {value!r} is outside the suite folder; name it relative to the folder, e.g. images/q2.jpg",
         )
 
 
@@ -216,7 +234,11 @@ def load_suite(folder: Path) -> Suite:
     """Read and validate ``folder/suite.yaml``; every error names the file and line."""
     path = Path(folder) / SUITE_FILE
     if not path.is_file():
-        misnamed = f"; found {Path(folder) / 'suite.yml'}: rename it {SUITE_FILE}" if (Path(folder) / "suite.yml").is_file() else ""
+        misnamed = (
+            f"; found {Path(folder) / 'suite.yml'}: rename it {SUITE_FILE}"
+            if (Path(folder) / "suite.yml").is_file()
+            else ""
+        )
         raise GvsError(f"{folder}: not a suite folder (no {SUITE_FILE}{misnamed})")
     _check_inside(folder, path)
     doc = yamlfile.load(path)
@@ -248,7 +270,9 @@ def load_suite(folder: Path) -> Suite:
                 raise InputFileError(path, raw.line_of("tags"), f"item {item_id}: missing tag for axis {axis!r}")
             if not isinstance(tags[axis], str) or not tags[axis].strip():
                 raise InputFileError(
-                    path, tags.line_of(axis), f"item {item_id}: tag {axis!r} must be one non-empty text (one value per axis; more go in metadata)"
+                    path,
+                    tags.line_of(axis),
+                    f"item {item_id}: tag {axis!r} must be one non-empty text (one value per axis; more go in metadata)",
                 )
         metadata = raw.get("metadata") or {}
         if not isinstance(metadata, dict):
@@ -256,7 +280,9 @@ def load_suite(folder: Path) -> Suite:
         for key in RESERVED_METADATA:
             if key in metadata:
                 raise InputFileError(
-                    path, metadata.line_of(key), f"item {item_id}: metadata key {key!r} is reserved (set per locale: origin, adaptation_note)"
+                    path,
+                    metadata.line_of(key),
+                    f"item {item_id}: metadata key {key!r} is reserved (set per locale: origin, adaptation_note)",
                 )
         if "image" in metadata:
             _image_path(metadata["image"], path, metadata.line_of("image"), f"item {item_id}")
@@ -307,7 +333,9 @@ def _read_variant(suite: Suite, tag: str) -> tuple[dict[str, LocalizedItem], str
     except locales.LocaleError as exc:
         raise InputFileError(path, doc.line_of("locale"), str(exc)) from None
     if declared_tag != tag:
-        raise InputFileError(path, doc.line_of("locale"), f"locale {declared!r} does not match the file name {path.name!r}")
+        raise InputFileError(
+            path, doc.line_of("locale"), f"locale {declared!r} does not match the file name {path.name!r}"
+        )
     parent = None
     if "inherits" in doc:
         raw_parent = _need(doc, "inherits", str, path, "locale file")
@@ -318,7 +346,9 @@ def _read_variant(suite: Suite, tag: str) -> tuple[dict[str, LocalizedItem], str
         if parent not in suite.locale_files:
             available = ", ".join(t for t in suite.locales if t != tag) or "none"
             raise InputFileError(
-                path, doc.line_of("inherits"), f"'inherits': suite {suite.id!r} has no {parent} variant (available: {available})"
+                path,
+                doc.line_of("inherits"),
+                f"'inherits': suite {suite.id!r} has no {parent} variant (available: {available})",
             )
     entries = _need(doc, "items", dict, path, "locale file")
     by_id = {item.id: item for item in suite.items}
@@ -338,26 +368,40 @@ def _read_variant(suite: Suite, tag: str) -> tuple[dict[str, LocalizedItem], str
         status = entry.get("status") or "draft"
         if status not in REVIEW_STATUSES:
             raise InputFileError(
-                path, entry.line_of("status"), f"item {item_id}: status {status!r} is not one of {', '.join(REVIEW_STATUSES)}"
+                path,
+                entry.line_of("status"),
+                f"item {item_id}: status {status!r} is not one of {', '.join(REVIEW_STATUSES)}",
             )
         notes = entry.get("notes") or ""
         if not isinstance(notes, (str, int, float)):
             raise InputFileError(path, entry.line_of("notes"), f"item {item_id}: 'notes' must be text")
         origin = entry.get("origin") or default_origin
         if origin not in ORIGINS:
-            raise InputFileError(path, entry.line_of("origin"), f"item {item_id}: origin {origin!r} is not one of {', '.join(ORIGINS)}")
+            raise InputFileError(
+                path, entry.line_of("origin"), f"item {item_id}: origin {origin!r} is not one of {', '.join(ORIGINS)}"
+            )
         note = entry.get("adaptation_note") or ""
         if not isinstance(note, str):
-            raise InputFileError(path, entry.line_of("adaptation_note"), f"item {item_id}: 'adaptation_note' must be text")
+            raise InputFileError(
+                path, entry.line_of("adaptation_note"), f"item {item_id}: 'adaptation_note' must be text"
+            )
         if origin == "adapted" and not note.strip():
             raise InputFileError(
-                path, entry.line_of("origin"), f"item {item_id}: origin 'adapted' needs an 'adaptation_note' saying what changed for the culture and why"
+                path,
+                entry.line_of("origin"),
+                f"item {item_id}: origin 'adapted' needs an 'adaptation_note' saying what changed for the culture and why",
             )
         if note and origin != "adapted":
-            raise InputFileError(path, entry.line_of("adaptation_note"), f"item {item_id}: 'adaptation_note' is only for origin 'adapted'")
+            raise InputFileError(
+                path,
+                entry.line_of("adaptation_note"),
+                f"item {item_id}: 'adaptation_note' is only for origin 'adapted'",
+            )
         comment = entry.get("review_comment") or ""
         if not isinstance(comment, str):
-            raise InputFileError(path, entry.line_of("review_comment"), f"item {item_id}: 'review_comment' must be text")
+            raise InputFileError(
+                path, entry.line_of("review_comment"), f"item {item_id}: 'review_comment' must be text"
+            )
         texts[item_id] = LocalizedItem(
             by_id[item_id], tag, prompt, focus, status, str(notes), line, origin, note.strip(), tag, comment.strip()
         )
@@ -365,7 +409,10 @@ def _read_variant(suite: Suite, tag: str) -> tuple[dict[str, LocalizedItem], str
 
 
 def add_variant(
-    suite: Suite, tag: str, from_tag: str | None = None, draft: Callable[[str, list[LocalizedItem]], dict[str, dict]] | None = None
+    suite: Suite,
+    tag: str,
+    from_tag: str | None = None,
+    draft: Callable[[str, list[LocalizedItem]], dict[str, dict]] | None = None,
 ) -> tuple[Path, str | None, int]:
     """Write a new locale file ``<tag>.yaml`` into the suite's folder and return (path, parent, items).
 
@@ -385,7 +432,9 @@ def add_variant(
     except locales.LocaleError as exc:
         raise GvsError(str(exc)) from None
     if Path(suite.path).resolve().is_relative_to(shipped_dir().resolve()):
-        raise GvsError(f"suite {suite.id!r} is shipped with gvs: copy its folder elsewhere (or import it) and add the variant there")
+        raise GvsError(
+            f"suite {suite.id!r} is shipped with gvs: copy its folder elsewhere (or import it) and add the variant there"
+        )
     target = Path(suite.path) / f"{tag}.yaml"
     if tag in suite.locale_files or target.exists():
         raise GvsError(f"{suite.locale_files.get(tag, target)} exists: suite {suite.id!r} already has a variant {tag}")
@@ -419,15 +468,16 @@ def add_variant(
 
 def shipped_dir() -> Path:
     """The shipped suites: inside the installed package, or ``locales/`` of a source checkout."""
-    packaged = Path(__file__).resolve().parent / "_shipped_locales"
+    package = Path(__file__).resolve().parent.parent  # benchmark/
+    packaged = package / "_shipped_locales"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "locales"
+    return package.parent / "locales"
 
 
 def suite_dirs() -> list[Path]:
     """Folders holding suites, shipped first; a user's suite of the same id overrides a shipped one."""
-    from .home import user_suites_dir
+    from benchmark.home import user_suites_dir
 
     roots = [shipped_dir(), user_suites_dir()]
     return [d for root in roots if root.is_dir() for d in sorted(root.iterdir()) if (d / SUITE_FILE).is_file()]

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .errors import GvsError
+from benchmark.errors import GvsError
 
 # Part of what the partition is: changing it moves cells between shards, so a new scheme gets a new name.
 SCHEME = "gvs-shard/1"
@@ -137,7 +137,9 @@ def _slurm(env: Mapping[str, str], count: int | None) -> Shard:
     elif env.get("SLURM_ARRAY_TASK_MAX", "").strip():  # Slurm before SLURM_ARRAY_TASK_COUNT existed
         tasks = (_env_int(env, "SLURM_ARRAY_TASK_MAX") - first) // step + 1
     else:
-        raise ShardError("--shard auto: SLURM_ARRAY_TASK_ID is set but neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MAX")
+        raise ShardError(
+            "--shard auto: SLURM_ARRAY_TASK_ID is set but neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MAX"
+        )
     offset = task - first
     if offset < 0 or offset % step or offset // step >= tasks:
         raise ShardError(

@@ -68,7 +68,9 @@ def classify(text: str, expected_language: str) -> LanguageVerdict:
     if found is None:
         return LanguageVerdict("undetermined", None, expected_language)
     lang, prob = found
-    return LanguageVerdict("match" if lang == expected_language else "mismatch", lang, expected_language, round(prob, 4))
+    return LanguageVerdict(
+        "match" if lang == expected_language else "mismatch", lang, expected_language, round(prob, 4)
+    )
 
 
 class LanguageScorer:
@@ -80,8 +82,8 @@ class LanguageScorer:
     needs_judge = False
 
     def score(self, item, locale: str, response: str):
-        from .. import locales
-        from . import Score
+        from benchmark.localization import locales
+        from benchmark.scoring import Score
 
         verdict = classify(response, locales.language(locale))
         return Score(

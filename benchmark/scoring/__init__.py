@@ -16,15 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..errors import GvsError
+from benchmark.errors import GvsError
 
 ENTRY_POINT_GROUP = "gvs.scorers"
 # Built in, and found even when gvs runs from a source tree without installed metadata.
 BUILTIN = {
-    "refusal": "benchmark.scorers.refusal:RefusalScorer",
-    "language": "benchmark.scorers.language:LanguageScorer",
-    "gvs": "benchmark.judge:GvsJudge",
-    "values": "benchmark.judge:ValueJudge",
+    "refusal": "benchmark.scoring.refusal:RefusalScorer",
+    "language": "benchmark.scoring.language:LanguageScorer",
+    "gvs": "benchmark.scoring.judge:GvsJudge",
+    "values": "benchmark.scoring.judge:ValueJudge",
 }
 OFFLINE = ("refusal", "language")
 
