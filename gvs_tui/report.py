@@ -4,8 +4,9 @@ The report is built once as a small document (headings, paragraphs, tables, figu
 store's own computations (``store.results``: breakdowns with intervals, paired gaps, fragmentation,
 consistency, value profiles), then rendered to Markdown or HTML. Everything that comes from a model,
 a suite or a user (answers, prompts, judge reasons, model, locale and group names) is untrusted:
-both renderers escape every string except :class:`Safe` text that gvs wrote itself (numbers, fixed
-words), and control characters are made visible first (``safe_text.clean``).
+the Markdown renderer escapes every string except :class:`Safe` text that gvs wrote itself (numbers,
+fixed words); the HTML renderer (Jinja2 templates in ``templates/``, autoescaped) escapes every string,
+Safe or not. Both make control characters visible first (``safe_text.clean``).
 
 Nothing is written until everything is computed; then the files are replaced atomically (Markdown:
 the ``<stem>_files/`` folder of plots first, then the ``.md``).
@@ -14,7 +15,7 @@ the ``<stem>_files/`` folder of plots first, then the ``.md``).
 from __future__ import annotations
 
 import base64
-import html
+import functools
 import json
 import os
 import re
@@ -134,6 +135,10 @@ def _md_spans(spans: list[Span]) -> str:
     return "".join(parts)
 
 
+def _numeric(table: Table, i: int) -> bool:
+    return i >= table.numeric_from and i not in table.long_text
+
+
 def _md_table(table: Table) -> list[str]:
     header = list(table.header)
     if table.groups:  # fold the group row into the column names: "model · locale"
@@ -175,105 +180,46 @@ def to_markdown(blocks: list[Block], files_dir: str) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def h(text: str) -> str:
-    """``text`` as HTML character data or an attribute value (always escaped, Safe or not)."""
-    return html.escape(clean(text), quote=True)
+def _finalize(value):
+    """Every ``{{ }}`` of the HTML templates: strings (Safe or not) are cleaned of control characters, then
+    autoescaped; markup that a macro made passes as is; None shows as nothing."""
+    from markupsafe import Markup
+
+    if value is None:
+        return ""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return clean(value)
+    return value
 
 
-def _html_spans(spans: list[Span]) -> str:
-    parts = []
-    for span in spans:
-        if isinstance(span, Strong):
-            parts.append(f"<strong>{h(span.text)}</strong>")
-        elif isinstance(span, Code):
-            parts.append(f"<code>{h(span.text)}</code>")
-        else:
-            parts.append(h(span))
-    return "".join(parts)
+@functools.cache
+def _templates():
+    """The Jinja2 environment of ``templates/`` (imported here: ``gvs --help`` must stay light)."""
+    import jinja2
 
-
-def _html_table(table: Table) -> str:
-    out = ['<table class="wide">' if table.wide else "<table>"]
-    if table.caption:
-        out.append(f"<caption>{h(table.caption)}</caption>")
-    out.append("<thead>")
-    if table.groups:
-        spanned = sum(span for _, span in table.groups)
-        cells = [f'<th colspan="{span}" class="group">{h(label)}</th>' for label, span in table.groups]
-        cells += ["<th></th>"] * (len(table.header) - spanned)
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("<tr>" + "".join(f"<th{_cls(table, i)}>{h(name)}</th>" for i, name in enumerate(table.header)) + "</tr>")
-    out.append("</thead><tbody>")
-    for row in table.rows:
-        tag = ' class="strong"' if row.strong else ""
-        out.append(
-            f"<tr{tag}>" + "".join(f"<td{_cls(table, i)}>{h(c)}</td>" for i, c in enumerate(row.cells)) + "</tr>"
-        )
-    out.append("</tbody></table>")
-    return "\n".join(out)
-
-
-def _numeric(table: Table, i: int) -> bool:
-    return i >= table.numeric_from and i not in table.long_text
-
-
-def _cls(table: Table, i: int) -> str:
-    if i in table.long_text:
-        return ' class="text"'
-    return ' class="num"' if _numeric(table, i) else ""
-
-
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans", "Noto Sans CJK SC", sans-serif; margin: 0; color: #1b1b1b; background: #fff; }
-main { max-width: 1180px; margin: 0 auto; padding: 24px 32px 64px; line-height: 1.45; }
-h1 { font-size: 1.7em; border-bottom: 2px solid #333; padding-bottom: 6px; }
-h2 { font-size: 1.35em; margin-top: 2.2em; border-bottom: 1px solid #bbb; padding-bottom: 4px; }
-h3 { font-size: 1.1em; margin-top: 1.8em; }
-table { border-collapse: collapse; margin: 10px 0 20px; font-size: 0.86em; }
-caption { caption-side: bottom; text-align: left; color: #555; font-size: 0.92em; padding-top: 4px; }
-th, td { border: 1px solid #d0d0d0; padding: 3px 7px; vertical-align: top; }
-th { background: #f2f2f2; text-align: left; }
-th.group { text-align: center; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.text { white-space: pre-wrap; overflow-wrap: anywhere; max-width: 420px; }
-table.wide td.text { max-width: 820px; }
-tr.strong td { font-weight: 600; background: #fafafa; }
-figure { margin: 12px 0 24px; }
-figure img { max-width: 100%; height: auto; border: 1px solid #e4e4e4; }
-figcaption { color: #555; font-size: 0.9em; }
-code { background: #f3f3f3; padding: 0 3px; }
-nav ul { columns: 2; }
-"""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+        autoescape=True,
+        finalize=_finalize,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.tests.update(
+        heading=lambda b: isinstance(b, Heading),
+        para=lambda b: isinstance(b, Para),
+        bullets=lambda b: isinstance(b, Bullets),
+        table=lambda b: isinstance(b, Table),
+        figure=lambda b: isinstance(b, Figure),
+        strong_span=lambda s: isinstance(s, Strong),
+        code_span=lambda s: isinstance(s, Code),
+    )
+    env.filters["b64"] = lambda data: base64.b64encode(data).decode("ascii")
+    return env
 
 
 def to_html(blocks: list[Block], title: str) -> str:
-    body: list[str] = []
-    for block in blocks:
-        if isinstance(block, Heading):
-            anchor = f' id="{h(block.anchor)}"' if block.anchor else ""
-            body.append(f"<h{block.level}{anchor}>{h(block.text)}</h{block.level}>")
-        elif isinstance(block, Para):
-            body.append(f"<p>{_html_spans(block.spans)}</p>")
-        elif isinstance(block, Bullets):
-            body.append("<ul>" + "".join(f"<li>{_html_spans(item)}</li>" for item in block.items) + "</ul>")
-        elif isinstance(block, Table):
-            body.append(_html_table(block))
-        elif isinstance(block, Figure):
-            data = base64.b64encode(block.png).decode("ascii")
-            body.append(
-                f'<figure><img src="data:image/png;base64,{data}" alt="{h(block.alt)}">'
-                f"<figcaption>{h(block.caption)}</figcaption></figure>"
-            )
-    # No script, and a policy that forbids any request but inline images and the inline style sheet.
-    policy = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{h(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n"
-        + "\n".join(body)
-        + "\n</main>\n</body>\n</html>\n"
-    )
+    """The report as one self-contained HTML page (``templates/report.html.j2``; every string escaped)."""
+    return _templates().get_template("report.html.j2").render(blocks=blocks, title=title)
 
 
 # -- numbers --------------------------------------------------------------------------------------
@@ -374,12 +320,11 @@ def _columns_table_head(ctx: _Context, lead: list[str]) -> tuple[list[str], list
 
 def _method(ctx: _Context, overall_cells, judges: list[dict], offline: list[tuple[str, str]]) -> list[Block]:
     run, spec = ctx.run, ctx.spec
+    from store.browse import suite_snapshot
+
     blocks: list[Block] = [Heading(3, Safe("Method"), f"{ctx.prefix}-method")]
-    suite_row = {}
-    try:
-        suite_row = ctx.db.db["suites"].get((run["suite"], spec["suite_version"]))
-    except Exception:  # an old store without the snapshot: the spec still names the suite
-        pass
+    # None on an old store without the snapshot: the spec still names the suite.
+    suite_row = suite_snapshot(ctx.db, run["suite"], spec["suite_version"]) or {}
     source = json.loads(suite_row.get("source") or "{}") if suite_row else {}
     planned = sum(c.cells for c in overall_cells)
     answered = sum(c.answered for c in overall_cells)

@@ -308,3 +308,16 @@ def remember_opening_views(store: Store, run: dict) -> None:
                 breakdown(store, run, metric=metric, by=by)
             except GvsError:
                 pass
+
+
+def suite_snapshot(store: Store, suite_id: str, version: str) -> dict | None:
+    """The suite as recorded with its runs (name, license, source, axes, path), or None when this
+    version is not recorded or the store is older than the snapshot."""
+    import sqlite3
+
+    from sqlite_utils.db import NotFoundError
+
+    try:
+        return store.db["suites"].get((suite_id, version))
+    except (NotFoundError, sqlite3.Error):
+        return None

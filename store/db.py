@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +13,6 @@ import sqlite_utils
 from benchmark.clients.calls import Outcome
 from benchmark.clients.requests import Request, public_endpoint
 from benchmark.engine.runner import Cell, Plan, RunSummary
-from benchmark.home import default_store_path
 from benchmark.scoring import Score
 
 from .migrations import migrate
@@ -38,8 +37,12 @@ def _chunks(keys: Collection[str]) -> Iterator[list[str]]:
 class Store:
     """A gvs SQLite file. Implements the run engine's RunSink; every write commits on its own."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, after_end: Callable[[Store, dict], None] | None = None):
+        """``after_end(store, run)`` runs when a run ends (not interrupted) and after ``gvs score``:
+        ``open_store`` passes the warming of the app's opening views (store/browse.py), so this
+        module never imports the query modules built on it."""
         self.path = Path(path)
+        self.after_end = after_end
         self.fresh = not self.path.exists()  # created by this process
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite_utils.Database(self.path)
@@ -52,6 +55,12 @@ class Store:
 
     def close(self) -> None:
         self.db.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def remove(self) -> None:
         """Close and delete the database file with its WAL companions."""
@@ -162,9 +171,13 @@ class Store:
                 },
             )
         if status != "interrupted":
-            from .browse import remember_opening_views
+            self.refresh_views(run_id)
 
-            remember_opening_views(self, self.run(run_id))
+    def refresh_views(self, run_id: int) -> None:
+        """Remember what the app's Results screen opens with for ``run_id`` (the ``after_end`` hook)."""
+        run = self.run(run_id)
+        if self.after_end is not None and run is not None:
+            self.after_end(self, run)
 
     def runs(self, suite: str | None = None) -> list[dict]:
         where, args = ("where suite = ?", [suite]) if suite else ("", [])
@@ -352,6 +365,20 @@ class Store:
         return self.db.execute(sql, [run_id]).fetchone()[0]
 
 
-def open_store(path: Path | str | None = None) -> Store:
-    """Open (creating and migrating as needed) the store at ``path``, else the default one."""
-    return Store(Path(path) if path else default_store_path())
+def recent_models(path: Path, runs: int = 50) -> list[str]:
+    """The models of the latest ``runs`` runs in the store at ``path``, newest first, read without
+    creating, migrating or locking the file (an absent or unreadable store has none)."""
+    import sqlite3
+
+    if not Path(path).exists():
+        return []
+    found: dict[str, None] = {}
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        for (spec,) in con.execute("select spec from runs order by id desc limit ?", [runs]):
+            found.update(dict.fromkeys(json.loads(spec).get("models", [])))
+    except (sqlite3.Error, ValueError):
+        pass
+    finally:
+        con.close()
+    return list(found)

@@ -490,7 +490,7 @@ def test_html_report_is_one_inert_file_with_the_same_numbers(html_report, md_rep
     # Deterministic: the Markdown report, another process, drew byte-identical plots of run 1.
     assert sorted(decoded[:4]) == sorted(p.read_bytes() for p in (md_report.parent / "report_files").iterdir())
     assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &lt;img src=x onerror=alert(1)&gt;" in text
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &lt;img src=x onerror=alert(1)&gt;" in text
     cells = set(parsed.cells)
     for metric in ("gvs", "refusal"):
         for row in [*expected[metric]["rows"], {"cells": expected[metric]["overall"]}]:
@@ -513,6 +513,32 @@ def test_html_report_is_one_inert_file_with_the_same_numbers(html_report, md_rep
         "openai/evil|&lt;b&gt;x&lt;/b&gt;" in text
         and "&lt;script&gt;alert(2)&lt;/script&gt; | [x](http://evil.example/)" in text
     )
+
+
+def test_html_templates_escape_and_never_evaluate_hostile_text():
+    """Every string of the document goes through the autoescaped templates as data: markup is escaped, and
+    template syntax in an answer is shown as typed, never run (no 49, no error on an unbalanced raw block)."""
+    from gvs_tui import report as r
+
+    bad = '<script>alert(1)</script> {{ 7*7 }} {% raw %} {# x #} {{ self.__init__ }} "q" & \x1b[31m'
+    blocks = [
+        r.Heading(1, bad),
+        r.Heading(3, r.Safe("Answers"), bad),
+        r.Para([bad, r.Strong(bad), r.Code(r.Safe(bad))]),
+        r.Bullets([[bad]]),
+        r.Table([r.Safe("model"), bad], [r.Row([bad, bad], strong=True)], bad, [(bad, 2)], long_text={1}, wide=True),
+        r.Figure("f.png", PNG, bad, bad),
+    ]
+    text = r.to_html(blocks, bad)
+    shown = (
+        "&lt;script&gt;alert(1)&lt;/script&gt; {{ 7*7 }} {% raw %} {# x #} {{ self.__init__ }} &#34;q&#34; &amp; ␛[31m"
+    )
+    # title, heading, anchor, 3 spans, bullet, group, column name, 2 cells, caption, alt, figcaption
+    assert text.count(shown) == 14
+    assert "<script" not in text and "49" not in text.split("</style>", 1)[1] and "\x1b" not in text
+    parsed = _parse_html(text)
+    assert {tag for tag, _ in parsed.tags} <= ALLOWED_TAGS
+    assert parsed.cells.count(clean(bad)) == 4  # group label, column name and both cells read back as the very text
 
 
 def test_html_renders_in_headless_chromium(html_report, tmp_path):

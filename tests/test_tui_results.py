@@ -308,7 +308,8 @@ def test_reads_while_a_run_writes(gvs_env, tmp_path):
     import threading
 
     from benchmark.engine.runner import NullProgress
-    from gvs_tui.screens.run import RunRequest, execute_run, prepare
+    from benchmark.usecases.run import RunOptions
+    from gvs_tui.screens.run import execute_run, prepare
 
     from .loopback import LoopbackServer
 
@@ -317,7 +318,7 @@ def test_reads_while_a_run_writes(gvs_env, tmp_path):
 
     async def flow():
         with LoopbackServer(Behaviour(delay_s=0.05)) as server:
-            request = RunRequest(
+            request = RunOptions(
                 suite="gvs-bench",
                 models=["openai/test-w"],
                 locales=["en-US", "zh-CN"],
@@ -326,12 +327,13 @@ def test_reads_while_a_run_writes(gvs_env, tmp_path):
                 api_base=server.base_url,
                 timeout=10,
                 retries=0,
+                workers=1,
             )
-            plan, _ = prepare(request)
+            prepared = prepare(request)
             done = threading.Event()
             writer = threading.Thread(
                 target=lambda: (
-                    execute_run(request, plan, None, store, NullProgress(), lambda: False, lambda t: None),
+                    execute_run(prepared, store, NullProgress(), lambda: False, lambda t: None),
                     done.set(),
                 )
             )

@@ -150,7 +150,7 @@ def test_conditions_statuses_and_call_settings_reach_the_run(keyless, tmp_path):
                 assert "run 1 completed: 4 cells, 4 called" in _status(app)
                 log = "\n".join(screen.query_one("#run-log").lines)
                 assert "× 2 conditions" in log
-                assert "only approved items: 0 items of en-US left out" in log
+                assert "approved: 0 items of en-US left out for their status" in log
         bodies = server.behaviour.requests
         assert {b["max_tokens"] for b in bodies} == {77} and {b["temperature"] for b in bodies} == {0.7}
         assert any("police" in m["content"].lower() for b in bodies for m in b["messages"] if m["role"] == "system")

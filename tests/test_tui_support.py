@@ -81,10 +81,11 @@ def make_store(
 ) -> Path:
     """A store holding one real run over HTTP, made with the Run screen's wiring (prepare, execute_run)."""
     from benchmark.engine.runner import NullProgress
-    from gvs_tui.screens.run import RunRequest, execute_run, prepare
+    from benchmark.usecases.run import RunOptions
+    from gvs_tui.screens.run import execute_run, prepare
 
     with LoopbackServer(behaviour) as server:
-        request = RunRequest(
+        request = RunOptions(
             suite=suite,
             models=list(models),
             locales=list(locales),
@@ -96,9 +97,9 @@ def make_store(
             timeout=10,
             retries=1,
             conditions=list(conditions),
+            workers=1,
         )
-        plan, config = prepare(request)
-        outcome = execute_run(request, plan, config, store, NullProgress(), lambda: False, lambda text: None)
+        outcome = execute_run(prepare(request), store, NullProgress(), lambda: False, lambda text: None)
     assert outcome.status == "completed", outcome
     return store
 

@@ -9,11 +9,9 @@ connection, so the app stays responsive; the display reads counters the engine u
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.text import Text
@@ -26,144 +24,32 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Header, Input, Label, Log, ProgressBar, Select, SelectionList, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from benchmark.usecases.run import PreparedRun, RunOptions, RunOutcome
+
 from ..safe_text import clean, inert, one_line
 from ..widgets import Footer
 
 # -- the wiring (no Textual below this line until RunScreen) ---------------------------------
 
 
-@dataclass
-class RunRequest:
-    suite: str
-    models: list[str]
-    locales: list[str]
-    limit: int | None = None
-    concurrency: int = 8
-    api_base: str | None = None
-    judge: str | None = None
-    judge_api_base: str | None = None
-    judge_samples: int = 1
-    timeout: float = 120.0
-    retries: int = 3
-    params: dict = field(default_factory=lambda: {"temperature": 0.0, "max_tokens": 256, "seed": 0})
-    conditions: list[str] = field(default_factory=list)  # besides the baseline, which always runs
-    statuses: list[str] = field(default_factory=list)  # only items of these review statuses (empty: all)
+def prepare(options: RunOptions) -> PreparedRun:
+    """Validate everything before any work, exactly as ``gvs run`` does (the shared use case)."""
+    from benchmark.usecases.run import prepare_run
 
-
-@dataclass
-class RunOutcome:
-    run_id: int
-    status: str  # completed, incomplete, interrupted
-    answered: int
-    total: int
-    summary: object  # benchmark.engine.runner.RunSummary
-    judged: bool
-
-
-def prepare(request: RunRequest):
-    """Validate everything before any work, as ``gvs run`` does: the suite and its locale files,
-    the models and their keys, the judge. Returns (plan, judge config or None); raises GvsError."""
-    from benchmark.clients.models import resolve
-    from benchmark.engine.conditions import choose
-    from benchmark.engine.runner import build_plan
-    from benchmark.errors import GvsError
-    from benchmark.localization.suites import get_suite
-    from benchmark.scoring.judge import JudgeConfig
-
-    suite = get_suite(request.suite)
-    statuses = tuple(request.statuses)
-    plan = build_plan(suite, [], request.locales, limit=request.limit, params=request.params, statuses=statuses)
-    conditions = choose(request.conditions)
-    targets = resolve(request.models, request.api_base)
-    plan = build_plan(
-        suite, targets, plan.locales, limit=request.limit, params=plan.params, conditions=conditions, statuses=statuses
-    )
-    judge = None
-    if request.judge:
-        (target,) = resolve([request.judge], request.judge_api_base)
-        judge = JudgeConfig(
-            target=target, params={"temperature": 0.0, "max_tokens": 400, "seed": 0}, samples=request.judge_samples
-        )
-    if not plan.cells:
-        raise GvsError("nothing to run: the chosen locales have none of the chosen items")
-    return plan, judge
+    return prepare_run(options)
 
 
 def execute_run(
-    request: RunRequest,
-    plan,
-    judge,
-    store_path: Path,
-    progress,
-    cancelled: Callable[[], bool],
-    note: Callable[[str], None],
+    prepared: PreparedRun, store_path: Path, progress, cancelled: Callable[[], bool], note: Callable[[str], None]
 ) -> RunOutcome:
-    """Run ``plan`` into the store (blocking; call it from a worker thread). ``cancelled`` is polled:
-    when it turns true the run stops, every finished call stays saved, and the run is recorded as
-    interrupted (running it again resumes it)."""
-    from benchmark import versions
-    from benchmark.engine.runner import RunSummary, execute, make_complete, ping
-    from benchmark.errors import GvsError
-    from benchmark.scoring import create
+    """Run into the store at ``store_path`` (blocking; call it from a worker thread) through the same
+    use case as ``gvs run``, with its own store connection. ``cancelled`` is polled: when it turns
+    true the run stops, every finished call stays saved, and the run is recorded as interrupted."""
+    from benchmark.usecases.run import run_prepared
     from store import open_store
 
-    db = open_store(store_path)
-    try:
-        attempts = request.retries + 1
-        judges = []
-        if judge is not None:
-            note(f"asking the judge {judge.target.name} for a one-line ping…")
-            outcome = asyncio.run(ping(db, judge.target, timeout=request.timeout, max_attempts=attempts))
-            if not outcome.ok:
-                raise GvsError(f"judge {judge.target.name} cannot be reached: {outcome.error}")
-        run_id, resumed = db.begin_run(plan, versions())
-        shape = f"{len(plan.targets)} models × {len(plan.locales)} locales" + (
-            f" × {len(plan.conditions)} conditions" if len(plan.conditions) > 1 else ""
-        )
-        note(f"{'resuming' if resumed else 'starting'} run {run_id}: {len(plan.cells)} cells ({shape}) → {db.path}")
-        summary = RunSummary(total=len(plan.cells))
-
-        async def main() -> RunSummary:
-            if judge is not None:  # the judges' completer belongs to this event loop
-                complete = make_complete(
-                    db, concurrency=request.concurrency, timeout=request.timeout, max_attempts=attempts
-                )
-                judges.extend(create(name, config=judge, complete=complete) for name in ("gvs", "values"))
-            task = asyncio.ensure_future(
-                execute(
-                    plan,
-                    db,
-                    run_id,
-                    progress,
-                    concurrency=request.concurrency,
-                    timeout=request.timeout,
-                    max_attempts=attempts,
-                    judges=judges,
-                )
-            )
-            while not task.done():
-                if cancelled():
-                    task.cancel()
-                    break
-                await asyncio.wait({task}, timeout=0.1)
-            return await task
-
-        try:
-            summary = asyncio.run(main())
-            interrupted = False
-        except asyncio.CancelledError:
-            interrupted = True
-        answered = db.answered(run_id)
-        summary.total = len(plan.cells)
-        if interrupted:
-            summary.interrupted = True
-            status = "interrupted"
-        else:
-            status = "completed" if answered == len(plan.cells) else "incomplete"
-        db.end_run(run_id, status, summary)
-        return RunOutcome(run_id, status, answered, len(plan.cells), summary, bool(judges))
-    finally:
-        db.close()
+    with open_store(store_path) as db:
+        return run_prepared(prepared, db, progress, say=note, cancelled=cancelled)
 
 
 class Counters:
@@ -221,23 +107,12 @@ def _duration(seconds: float) -> str:
 
 def offered_models(store_path: Path) -> list[tuple[str, str]]:
     """(model, why offered): the embedded models, then the models of earlier runs in the store."""
-    import json
-
     from benchmark.clients.embedded import EMBEDDED_MODELS
+    from store.db import recent_models
 
     found = {name: "embedded, offline, no key" for name in EMBEDDED_MODELS}
-    if store_path.exists():
-        import sqlite3
-
-        con = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)
-        try:
-            for (spec,) in con.execute("select spec from runs order by id desc limit 50"):
-                for name in json.loads(spec).get("models", []):
-                    found.setdefault(name, "used in an earlier run")
-        except sqlite3.Error:
-            pass
-        finally:
-            con.close()
+    for name in recent_models(store_path):
+        found.setdefault(name, "used in an earlier run")
     return list(found.items())
 
 
@@ -421,7 +296,7 @@ class RunScreen(Screen):
 
     # -- start and cancel ---------------------------------------------------------------------
 
-    def read_form(self) -> RunRequest:
+    def read_form(self) -> RunOptions:
         from benchmark.errors import GvsError
 
         suite = self.query_one("#run-suite", Select).value
@@ -453,7 +328,7 @@ class RunScreen(Screen):
         temperature = number("#run-temperature", 0.0, "temperature", float, 2.0)
         max_tokens = number("#run-max-tokens", 1, "max tokens")
         retries = number("#run-retries", 0, "retries", int, 20)
-        return RunRequest(
+        return RunOptions(
             suite=suite,
             models=models,
             locales=list(self.query_one("#run-locales", SelectionList).selected),
@@ -465,13 +340,11 @@ class RunScreen(Screen):
             judge_samples=number("#run-judge-samples", 1, "judge samples", int, 20) or 1,
             timeout=number("#run-timeout", 1.0, "timeout", float) or 120.0,
             retries=3 if retries is None else retries,
-            params={
-                "temperature": 0.0 if temperature is None else temperature,
-                "max_tokens": max_tokens or 256,
-                "seed": 0,
-            },
+            temperature=0.0 if temperature is None else temperature,
+            max_tokens=int(max_tokens or 256),
             conditions=list(self.query_one("#run-conditions", SelectionList).selected),
             statuses=list(self.query_one("#run-statuses", SelectionList).selected),
+            workers=1,  # the app calls from its own loop (a thread of its own, not worker processes)
         )
 
     def action_start(self) -> None:
@@ -517,27 +390,22 @@ class RunScreen(Screen):
         self.action_open_results()
 
     @work(thread=True, exclusive=True, group="run", exit_on_error=False)
-    def run_in_thread(self, request: RunRequest, counters: Counters) -> None:
+    def run_in_thread(self, request: RunOptions, counters: Counters) -> None:
         # Cancelling a thread worker only raises a flag: the engine polls it, stops, and records
         # the run as interrupted; the outcome comes back as a message either way.
         worker = get_current_worker()
         outcome, error = None, None
         try:
-            plan, judge = prepare(request)
-            if any(t.embedded for t in plan.targets):
+            prepared = prepare(request)
+            if any(t.embedded for t in prepared.targets):
                 counters.message(
                     "the embedded model loads on its first call (a few seconds) and answers one call at a time"
                 )
-            for tag, n in plan.skipped.items():
-                counters.message(f"note: {tag} lacks {n} of the chosen items; they are left out for that locale")
-            for tag in plan.locales if plan.statuses else ():
-                n = plan.filtered.get(tag, 0)
-                counters.message(
-                    f"note: only {', '.join(plan.statuses)} items: {n} items of {tag} left out for their status"
-                )
+            for note in prepared.notes:
+                counters.message(note)
             if not worker.is_cancelled:
                 outcome = execute_run(
-                    request, plan, judge, self.app.store_file, counters, lambda: worker.is_cancelled, counters.message
+                    prepared, self.app.store_file, counters, lambda: worker.is_cancelled, counters.message
                 )
         except Exception as exc:  # shown on the screen, never a crash of the app
             error = exc

@@ -1,0 +1,296 @@
+"""The run use case: validate every option, plan, check the judge, record, execute and end a run.
+
+``gvs run`` and the app's Run screen both call :func:`prepare_run` then :func:`run_prepared` with
+one :class:`RunOptions`, so a run started from either place is the same run (same cells, same
+spec, same judge configuration). The store comes in as a :class:`RunStore` (``store.open_store``
+returns one); progress goes to the engine's ``Progress`` protocol, notes to a ``say`` callable.
+
+    from benchmark.usecases.run import RunOptions, prepare_run, run_prepared
+    from store import open_store
+
+    prepared = prepare_run(RunOptions("gvs-bench", locales=["en-US", "zh-CN"], limit=5))
+    with open_store("gvs.db") as db:
+        outcome = run_prepared(prepared, db)
+    print(outcome.run_id, outcome.status, outcome.summary.called)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from benchmark import versions
+from benchmark.clients.models import ModelTarget
+from benchmark.engine.runner import Plan, Progress, RunSink, RunSummary
+from benchmark.engine.shard import Shard
+from benchmark.errors import GvsError
+from benchmark.scoring.judge import JudgeConfig
+
+DEFAULT_MODEL = "local/gemma-3-270m"
+JUDGE_PARAMS = {"max_tokens": 400, "seed": 0}  # the judge's temperature is an option
+
+
+class RunStore(RunSink, Protocol):
+    """What a run needs of its store, beyond the engine's ``RunSink`` (implemented by ``store.Store``)."""
+
+    path: Path
+    fresh: bool  # this process created the file
+
+    def begin_run(self, plan: Plan, versions: dict) -> tuple[int, bool]: ...
+    def end_run(self, run_id: int, status: str, summary: RunSummary) -> None: ...
+    def answered(self, run_id: int) -> int: ...
+    def remove(self) -> None: ...
+
+
+@dataclass
+class RunOptions:
+    """Everything that defines a run, as ``gvs run`` takes it (the app fills the same object)."""
+
+    suite: str
+    models: list[str] = field(default_factory=lambda: [DEFAULT_MODEL])
+    locales: list[str] = field(default_factory=list)  # empty: the suite's source locale
+    limit: int | None = None  # the first N items
+    concurrency: int = 8  # calls in flight per model
+    timeout: float = 120.0  # seconds per attempt
+    retries: int = 3
+    temperature: float = 0.0
+    max_tokens: int = 256
+    seed: int = 0
+    api_base: str | None = None  # OpenAI-compatible server for the non-embedded models
+    judge: str | None = None
+    judge_api_base: str | None = None
+    judge_language: str = "item"  # criteria in the item's locale, or "source"
+    judge_samples: int = 1
+    judge_temperature: float = 0.0
+    judge_scorers: list[str] = field(default_factory=lambda: ["gvs", "values"])
+    conditions: list[str] = field(default_factory=list)  # besides the baseline, which always runs
+    conditions_files: list[Path] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)  # only items of these review statuses (empty: all)
+    shard: str | None = None  # "i/n" or "auto"
+    shard_count: int | None = None  # with shard "auto" where the scheduler gives no count
+    router: Path | None = None  # a LiteLLM Router configuration
+    workers: int | None = None  # processes for remote calls; None: auto, 1: gvs's own loop
+
+    @property
+    def params(self) -> dict:
+        return {"temperature": self.temperature, "max_tokens": self.max_tokens, "seed": self.seed}
+
+
+@dataclass
+class JudgeSetup:
+    config: JudgeConfig
+    scorers: list[str]
+
+
+@dataclass
+class PreparedRun:
+    """A run checked in full before anything is written or called."""
+
+    options: RunOptions
+    plan: Plan  # every cell of the run (its shard set, if any)
+    share: Plan  # the cells this machine runs
+    judge: JudgeSetup | None
+    notes: list[str]  # what the user should know before it starts (items left out…)
+
+    @property
+    def targets(self) -> list[ModelTarget]:
+        return self.plan.targets
+
+
+@dataclass
+class RunOutcome:
+    run_id: int
+    resumed: bool
+    status: str  # completed, incomplete, interrupted
+    answered: int  # cells of this machine's share with an answer
+    total: int  # cells of this machine's share
+    summary: RunSummary
+    judged: bool
+    workers: int
+    shard: Shard | None
+
+
+def _shard(options: RunOptions) -> Shard | None:
+    from benchmark.engine.shard import ShardError, parse
+
+    if options.shard is None:
+        if options.shard_count is not None:
+            raise GvsError("--shard-count goes with --shard auto")
+        return None
+    try:
+        return parse(options.shard, options.shard_count)
+    except ShardError as exc:
+        raise GvsError(str(exc)) from None
+
+
+def _judge(options: RunOptions, routes) -> JudgeSetup | None:
+    from benchmark.clients.models import resolve
+    from benchmark.scoring import ScorerError, scorer_class
+
+    if options.judge is None:
+        return None
+    if options.judge_language not in ("item", "source"):
+        raise GvsError(f"--judge-language must be item or source, not {options.judge_language!r}")
+    for name in options.judge_scorers:
+        try:
+            offline = not getattr(scorer_class(name), "needs_judge", False)
+        except ScorerError as exc:
+            raise GvsError(f"--judge-scorers: {exc}") from None
+        if offline:
+            raise GvsError(f"--judge-scorers: {name!r} is an offline scorer (it always runs), not a judge scorer")
+    (target,) = resolve([options.judge], options.judge_api_base, routes)
+    params = {"temperature": options.judge_temperature, **JUDGE_PARAMS}
+    config = JudgeConfig(target=target, params=params, language=options.judge_language, samples=options.judge_samples)
+    return JudgeSetup(config, list(options.judge_scorers))
+
+
+def prepare_run(options: RunOptions) -> PreparedRun:
+    """Check the suite and its locale files, statuses, conditions, shard, router, models and their
+    keys, and the judge options — before any model is touched or anything written. Raises GvsError."""
+    from benchmark.clients.models import resolve
+    from benchmark.engine.conditions import choose
+    from benchmark.engine.runner import build_plan
+    from benchmark.localization.suites import get_suite
+
+    shard = _shard(options)
+    suite = get_suite(options.suite)
+    conditions = choose(options.conditions, options.conditions_files or None)
+    statuses = tuple(options.statuses)
+    # Validates locales, statuses and suite files before any model is resolved.
+    plan = build_plan(suite, [], options.locales, limit=options.limit, params=options.params, statuses=statuses)
+    routes = None
+    if options.router is not None:
+        from benchmark.clients import routing
+
+        routes = routing.load(options.router)
+        routing.install(routes)
+    targets = resolve(options.models or [DEFAULT_MODEL], options.api_base, routes)
+    plan = build_plan(
+        suite, targets, plan.locales, limit=options.limit, params=plan.params, conditions=conditions, statuses=statuses
+    )
+    plan.shard = shard
+    judge = _judge(options, routes)
+    if not plan.cells:
+        raise GvsError("nothing to run: the chosen locales have none of the chosen items")
+    notes = [f"note: {tag} lacks {n} of the chosen items; they are left out for that locale" for tag, n in plan.skipped.items()]
+    if plan.statuses:
+        chosen = ", ".join(plan.statuses)
+        notes += [
+            f"note: --status {chosen}: {plan.filtered.get(tag, 0)} items of {tag} left out for their status"
+            for tag in plan.locales
+        ]
+    return PreparedRun(options, plan, plan.share(), judge, notes)
+
+
+def workers_for(prepared: PreparedRun) -> int:
+    """Worker processes for the run's calls: 1 (none) when no model may use them (runner.spreadable)."""
+    from benchmark.engine.runner import spreadable
+    from benchmark.engine.workers import auto_size, available
+
+    eligible = sum(1 for t in prepared.targets if spreadable(t))
+    if not eligible or not available():
+        return 1
+    chosen = prepared.options.workers
+    return chosen if chosen is not None else auto_size(prepared.options.concurrency * eligible)
+
+
+def check_judge(prepared: PreparedRun, store: RunStore) -> None:
+    """The judge must answer one ping before the run starts; a store this process created for the
+    run is removed when it does not, so a failed start leaves nothing behind."""
+    from benchmark.engine.runner import ping
+
+    if prepared.judge is None:
+        return
+    options, target = prepared.options, prepared.judge.config.target
+    outcome = asyncio.run(ping(store, target, timeout=options.timeout, max_attempts=options.retries + 1))
+    if not outcome.ok:
+        if store.fresh:
+            store.remove()
+        raise GvsError(f"judge {target.name} cannot be reached: {outcome.error}")
+
+
+def _answered_here(store: RunStore, run_id: int, prepared: PreparedRun) -> int:
+    """Cells of this machine's share with an answer (a shard's run also records the other shards' cells)."""
+    if prepared.plan.shard is None:
+        return store.answered(run_id)
+    keys: Collection[str] = {c.request.key for c in prepared.share.cells}
+    have = store.cached_keys(keys)
+    return sum(c.request.key in have for c in prepared.share.cells)
+
+
+def run_prepared(
+    prepared: PreparedRun,
+    store: RunStore,
+    progress: Progress | None = None,
+    *,
+    say: Callable[[str], None] = lambda text: None,
+    cancelled: Callable[[], bool] | None = None,
+) -> RunOutcome:
+    """Run a prepared run into ``store`` (blocking). The judge is pinged first (a GvsError when it
+    does not answer); the run is recorded, or resumed when an unfinished run has the same spec.
+    Ctrl-C (KeyboardInterrupt) or ``cancelled()`` turning true stops it: every finished call stays
+    saved and the run is recorded as interrupted, which running it again resumes."""
+    from benchmark.engine.runner import execute, make_complete
+    from benchmark.scoring import create
+
+    options, plan, share = prepared.options, prepared.plan, prepared.share
+    attempts = options.retries + 1
+    if prepared.judge is not None:
+        say(f"asking the judge {prepared.judge.config.target.name} for a one-line ping…")
+    check_judge(prepared, store)
+    run_id, resumed = store.begin_run(plan, versions())
+    workers = workers_for(prepared)
+    shape = f"{len(plan.targets)} models × {len(plan.locales)} locales" + (
+        f" × {len(plan.conditions)} conditions" if len(plan.conditions) > 1 else ""
+    )
+    here = f", shard {plan.shard}: {len(share.cells)} of them here" if plan.shard else ""
+    spread = f"; calls from {workers} worker processes" if workers > 1 else ""
+    what = "resuming" if resumed else "starting"
+    say(f"{what} run {run_id}: {len(plan.cells)} cells ({shape}{here}{spread}) → {store.path}")
+    judges: list = []
+
+    async def main() -> RunSummary:
+        if prepared.judge is not None:  # the judges' completer belongs to this event loop
+            complete = make_complete(store, concurrency=options.concurrency, timeout=options.timeout, max_attempts=attempts)
+            config = prepared.judge.config
+            judges.extend(create(name, config=config, complete=complete) for name in prepared.judge.scorers)
+        task = asyncio.ensure_future(
+            execute(
+                share,
+                store,
+                run_id,
+                progress,
+                concurrency=options.concurrency,
+                timeout=options.timeout,
+                max_attempts=attempts,
+                judges=judges,
+                workers=workers,
+            )
+        )
+        while cancelled is not None and not task.done():
+            if cancelled():
+                task.cancel()
+                break
+            await asyncio.wait({task}, timeout=0.1)
+        return await task
+
+    summary = RunSummary()
+    interrupted = False
+    try:
+        summary = asyncio.run(main())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        interrupted = True
+    answered = _answered_here(store, run_id, prepared)
+    if interrupted:
+        summary.total, summary.interrupted = len(share.cells), True
+        status = "interrupted"
+    else:
+        status = "completed" if answered == len(share.cells) else "incomplete"
+    store.end_run(run_id, status, summary)
+    return RunOutcome(
+        run_id, resumed, status, answered, len(share.cells), summary, bool(judges) or prepared.judge is not None, workers,
+        plan.shard,
+    )
