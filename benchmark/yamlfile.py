@@ -8,7 +8,7 @@ import codecs
 import re
 import stat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -107,7 +107,10 @@ class LinedDict(dict):
 
 
 # libyaml's parser when PyYAML has it (tens of times faster on big suites), else the pure-Python one.
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    from yaml import SafeLoader as _BaseLoader  # CSafeLoader offers the same interface
+else:
+    _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _LineLoader(_BaseLoader):

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+
+if TYPE_CHECKING:
+    from .screens.results import ResultsScreen
 
 SCREENS = {
     "suites": ("Suites", "The taxonomy, and each item in every locale side by side"),
@@ -46,14 +50,17 @@ class GvsApp(App):
         from .screens.suites import SuitesScreen
         from .screens.translate import TranslateScreen
 
-        self.MODES = {
+        super().__init__()
+        # MODES is a class variable: the screens, imported here, are added to this app's own modes.
+        modes: dict[str, type[Screen]] = {
             "suites": SuitesScreen,
             "results": ResultsScreen,
             "run": RunScreen,
             "compare": CompareScreen,
             "translate": TranslateScreen,
         }
-        super().__init__()
+        for mode, screen in modes.items():
+            self.add_mode(mode, screen)
         self.store_path = store_path
         self.wanted_run: int | None = None  # a run the Results screen should open when it next shows
         if not animations:
@@ -72,7 +79,8 @@ class GvsApp(App):
         """Open the Results screen on run ``run_id`` (it picks the request up when it shows)."""
         self.wanted_run = run_id
         if self.current_mode == "results":
-            self.screen_stack[0].open_wanted_run()
+            # The base screen of the results mode is the ResultsScreen the mode was added with.
+            cast("ResultsScreen", self.screen_stack[0]).open_wanted_run()
         else:
             self.switch_mode("results")
 

@@ -15,8 +15,12 @@ import math
 import warnings
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from .safe_text import clean
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 # Families that cover CJK, looked for among the installed fonts; the first found is a fallback after DejaVu Sans.
 _CJK_FAMILIES = (
@@ -82,7 +86,7 @@ def _render(draw, size: tuple[float, float]) -> bytes:
     from matplotlib.figure import Figure
 
     families, _ = _fonts()
-    style = {
+    style: dict[RcKeyType, Any] = {
         "text.parse_math": False,  # a "$" in a category name is text, not TeX
         "text.usetex": False,
         "font.family": families,

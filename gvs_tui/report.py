@@ -25,9 +25,11 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmark.engine.records import Run
 from benchmark.errors import GvsError
+from benchmark.outfile import umask, write_text
+from benchmark.scoring.metrics import Metric, metric_of
 
-from .outfile import umask, write_text
 from .safe_text import clean
 
 ANSWERS_PER_MODEL = 3
@@ -228,7 +230,7 @@ def to_html(blocks: list[Block], title: str) -> str:
 def _num(metric: str, x: float | None, digits: int = 2) -> str:
     if x is None:
         return "–"
-    return f"{x:+.{digits}f}" if metric.startswith("value:") else f"{x:.{digits}f}"
+    return f"{x:+.{digits}f}" if metric_of(metric).kind == "value" else f"{x:.{digits}f}"
 
 
 def _cell(metric: str, c, spread: bool) -> Safe:
@@ -259,7 +261,7 @@ def _frag(f) -> Safe:
 def _paper_value(metric: str, x: float | None) -> Safe:
     if x is None:
         return Safe("–")
-    return Safe(f"{x:.1f}" if metric == "gvs" else f"{100 * x:.1f}")
+    return Safe(f"{x:.1f}" if metric_of(metric).is_gvs else f"{100 * x:.1f}")
 
 
 # -- one run --------------------------------------------------------------------------------------
@@ -274,7 +276,7 @@ METRIC_WORDS = {
 @dataclass
 class _Context:
     db: object
-    run: dict
+    run: Run
     spec: dict
     axes: list[str]
     by: str
@@ -284,6 +286,10 @@ class _Context:
     seed: int
     pair: tuple[str, str] | None
     prefix: str  # anchors and figure names
+
+    @property
+    def metric(self) -> Metric:
+        return metric_of(self.main)
 
 
 def _count(n: int, word: str) -> str:
@@ -324,7 +330,7 @@ def _method(ctx: _Context, overall_cells, judges: list[dict], offline: list[tupl
 
     blocks: list[Block] = [Heading(3, Safe("Method"), f"{ctx.prefix}-method")]
     # None on an old store without the snapshot: the spec still names the suite.
-    suite_row = suite_snapshot(ctx.db, run["suite"], spec["suite_version"]) or {}
+    suite_row = suite_snapshot(ctx.db, run.suite, spec["suite_version"]) or {}
     source = json.loads(suite_row.get("source") or "{}") if suite_row else {}
     planned = sum(c.cells for c in overall_cells)
     answered = sum(c.answered for c in overall_cells)
@@ -332,13 +338,13 @@ def _method(ctx: _Context, overall_cells, judges: list[dict], offline: list[tupl
         Row(
             [
                 Safe("run"),
-                f"{run['id']}: {run['status']}, started {run['started']}, finished {run.get('finished') or '–'}",
+                f"{run.id}: {run.status}, started {run.started}, finished {run.finished or '–'}",
             ]
         ),
         Row(
             [
                 Safe("suite"),
-                f"{suite_row.get('name') or run['suite']} ({run['suite']}, version {spec['suite_version']})",
+                f"{suite_row.get('name') or run.suite} ({run.suite}, version {spec['suite_version']})",
             ]
         ),
     ]
@@ -396,11 +402,11 @@ def _method(ctx: _Context, overall_cells, judges: list[dict], offline: list[tupl
                 ]
             )
         )
-    versions = json.loads(run.get("versions") or "{}")
+    versions = run.versions
     rows.append(Row([Safe("software"), ", ".join(f"{k} {v}" for k, v in versions.items() if v) or "–"]))
     blocks.append(Table([Safe("what"), Safe("details")], rows, numeric_from=2, long_text={1}, wide=True))
     used = ""
-    if ctx.main == "gvs":
+    if ctx.metric.is_gvs:
         used = " Judge metrics use the latest judge configuration applied to the run" + (
             f" of model {ctx.judge}." if ctx.judge else "."
         )
@@ -425,7 +431,7 @@ def _method(ctx: _Context, overall_cells, judges: list[dict], offline: list[tupl
 def _breakdown_table(ctx: _Context, b) -> Table:
     lead = ([ctx.parent] if ctx.parent else []) + [ctx.by]
     header, groups = _columns_table_head(ctx, lead)
-    spread = bool(b.judge and b.judge.get("samples", 1) > 1 and b.metric == "gvs")
+    spread = bool(b.judge and b.judge.get("samples", 1) > 1 and metric_of(b.metric).is_gvs)
     columns = [(m, loc) for m in ctx.spec["models"] for loc in ctx.spec["locales"]]
     rows, last_parent = [], None
     for row in [*b.rows, b.overall]:
@@ -463,7 +469,7 @@ def _paper_table(ctx: _Context, b, layers) -> Table:
                 rows.append(Row([row.parent] + values(parents[row.parent]), strong=True))
         rows.append(Row([row.group] + values(row)))
     rows.append(Row([Safe("Average")] + values(b.overall), strong=True))
-    unit = "mean GVS score, 0–10" if ctx.main == "gvs" else f"{ctx.main} rate, %"
+    unit = "mean GVS score, 0–10" if ctx.metric.is_gvs else f"{ctx.main} rate, %"
     caption = Safe(
         f"{unit}; bold rows: the {ctx.parent} and all items together (means over their items)"
         if layers
@@ -482,12 +488,12 @@ def _plots(ctx: _Context, b) -> list[Figure]:
     for row in b.rows:
         cells = {(c.model, c.locale): c.value for c in row.cells}
         values.append([cells.get(col) for col in b.columns])
-    gvs = ctx.main == "gvs"
+    gvs = ctx.metric.is_gvs
     heat = plots.heatmap(
         rows,
         columns,
         values,
-        title=f"{ctx.main} by {ctx.by}: model × locale (run {ctx.run['id']})",
+        title=f"{ctx.main} by {ctx.by}: model × locale (run {ctx.run.id})",
         vmin=0.0,
         vmax=10.0 if gvs else 1.0,
         fmt="{:.1f}" if gvs else "{:.2f}",
@@ -508,7 +514,7 @@ def _plots(ctx: _Context, b) -> list[Figure]:
         [labels(loc) for loc in locales],
         [labels(m) for m in models],
         series,
-        title=f"{ctx.main} per locale, all items, with 95 % intervals (run {ctx.run['id']})",
+        title=f"{ctx.main} per locale, all items, with 95 % intervals (run {ctx.run.id})",
         ylabel="GVS score (0–10)" if gvs else f"{ctx.main} rate",
         ylim=(0, 10.5 if gvs else 1.05),
     )
@@ -624,7 +630,7 @@ def _summary(ctx: _Context, b, found_pairs, frag: dict) -> list[Block]:
                 ctx.pair[1],
                 Safe(f": {_gap(g)}, p (Holm) {_p(g.p_adjusted)}"),
             ]
-        if ctx.main == "gvs":
+        if ctx.metric.is_gvs:
             cells = [
                 (c.value, r.group, c.locale)
                 for r in b.rows
@@ -663,7 +669,7 @@ def _consistency_section(ctx: _Context) -> list[Block]:
             flips += f" and {len(c.flips) - FLIPS_SHOWN} more"
         share = "–" if c.share is None else f"{c.share:.2f}"
         rows.append(Row([model, Safe(str(c.n)), Safe(str(c.consistent)), Safe(share), flips or Safe("none")]))
-    labels = f"safe (score ≥ {GVS_THRESHOLD:g}) or unsafe" if ctx.main == "gvs" else "refused or complied"
+    labels = f"safe (score ≥ {GVS_THRESHOLD:g}) or unsafe" if ctx.metric.is_gvs else "refused or complied"
     header = [
         Safe("model"),
         Safe("items in every locale"),
@@ -712,7 +718,7 @@ def _attack_section(ctx: _Context) -> list[Block]:
 
     if len(ctx.spec.get("conditions", [])) < 2:
         return []
-    metric = "gvs" if ctx.main == "gvs" else "refusal"
+    metric = "gvs" if ctx.metric.is_gvs else "refusal"
     found, benign = attack_success(
         ctx.db, ctx.run, metric=metric, threshold=GVS_THRESHOLD, judge=ctx.judge, seed=ctx.seed
     )
@@ -757,7 +763,7 @@ def _values_section(ctx: _Context) -> list[Block]:
             Para(
                 [
                     Safe("This run has no value profiles (no values judge was applied). Add them with "),
-                    Code(Safe(f"gvs score {ctx.run['id']} --judge MODEL")),
+                    Code(Safe(f"gvs score {ctx.run.id} --judge MODEL")),
                     Safe("."),
                 ]
             )
@@ -800,7 +806,7 @@ def _answers_section(ctx: _Context) -> list[Block]:
     from store.results import lowest_answers, metric_source
 
     blocks: list[Block] = [Heading(3, Safe("Answers behind the numbers"), f"{ctx.prefix}-answers")]
-    if ctx.main != "gvs":
+    if not ctx.metric.is_gvs:
         blocks.append(Para([Safe("Examples are picked by GVS score, and this run has no GVS scores.")]))
         return blocks
     source = metric_source(ctx.db, ctx.run, "gvs", ctx.judge)
@@ -885,22 +891,22 @@ def _run_section(ctx: _Context, level: int) -> tuple[list[Block], list[Figure]]:
         found_pairs = pairs(ctx.db, run, metric=ctx.main, a=a, b=b, by=ctx.by, judge=ctx.judge, seed=ctx.seed)
     frag = fragmentation(ctx.db, run, metric=ctx.main, by=ctx.by, judge=ctx.judge, seed=ctx.seed)
 
-    title = f"Run {run['id']}: {run['suite']} — {', '.join(ctx.spec['models'])} in {', '.join(ctx.spec['locales'])}"
+    title = f"Run {run.id}: {run.suite} — {', '.join(ctx.spec['models'])} in {', '.join(ctx.spec['locales'])}"
     blocks: list[Block] = [Heading(level, title, ctx.prefix)]
-    if ctx.main != "gvs":
+    if not ctx.metric.is_gvs:
         blocks.append(
             Para(
                 [
                     Safe(
                         "No GVS judge scores in this run: the main metric is the refusal rate, and the judge sections say so. Add scores with "
                     ),
-                    Code(Safe(f"gvs score {run['id']} --judge MODEL")),
+                    Code(Safe(f"gvs score {run.id} --judge MODEL")),
                     Safe("."),
                 ]
             )
         )
     blocks += _summary(ctx, main, found_pairs, frag)
-    blocks += _method(ctx, refusal.overall.cells, judges_used(ctx.db, run["id"]), offline_scorers(ctx.db, run["id"]))
+    blocks += _method(ctx, refusal.overall.cells, judges_used(ctx.db, run.id), offline_scorers(ctx.db, run.id))
     figures = _plots(ctx, main)
     blocks += [
         Heading(3, Safe("Results at a glance"), f"{ctx.prefix}-glance"),
@@ -939,35 +945,35 @@ def _parse_pair(pair: str | None) -> tuple[str, str] | None:
     return a, b
 
 
-def _context(db, run: dict, pair: tuple[str, str] | None, judge: str | None, seed: int, prefix: str) -> _Context:
+def _context(db, run: Run, pair: tuple[str, str] | None, judge: str | None, seed: int, prefix: str) -> _Context:
     from store.results import MetricError, judge_config, run_axes
 
-    spec = json.loads(run["spec"])
+    spec = run.spec
     axes = run_axes(db, run)
     by = axes[-1]
     parent = axes[-2] if len(axes) > 1 else None
     if pair is not None:
         for tag in pair:
             if tag not in spec["locales"]:
-                raise MetricError(f"--pairs: run {run['id']} has no locale {tag} (it has {', '.join(spec['locales'])})")
+                raise MetricError(f"--pairs: run {run.id} has no locale {tag} (it has {', '.join(spec['locales'])})")
     elif len(spec["locales"]) >= 2:
         pair = (spec["locales"][0], spec["locales"][1])
-    judged = judge_config(db, run["id"], "gvs", judge)
-    if judge and judged is None and judge_config(db, run["id"], "values", judge) is None:
-        raise MetricError(f"run {run['id']} has no scores by judge {judge}")
+    judged = judge_config(db, run.id, "gvs", judge)
+    if judge and judged is None and judge_config(db, run.id, "values", judge) is None:
+        raise MetricError(f"run {run.id} has no scores by judge {judge}")
     return _Context(db, run, spec, axes, by, parent, "gvs" if judged else "refusal", judge, seed, pair, prefix)
 
 
 def build(
-    db, runs: list[dict], *, pair: str | None, judge: str | None, seed: int
+    db, runs: list[Run], *, pair: str | None, judge: str | None, seed: int
 ) -> tuple[str, list[Block], list[Figure]]:
     """The report as a document: (title, blocks, figures). Raises GvsError/MetricError for bad input."""
     from benchmark import __version__
 
     wanted = _parse_pair(pair)
-    contexts = [_context(db, run, wanted, judge, seed, f"run{run['id']}") for run in runs]
-    ids = ", ".join(str(r["id"]) for r in runs)
-    suites = sorted({r["suite"] for r in runs})
+    contexts = [_context(db, run, wanted, judge, seed, f"run{run.id}") for run in runs]
+    ids = ", ".join(str(r.id) for r in runs)
+    suites = sorted({r.suite for r in runs})
     title = f"gvs report: {', '.join(suites)} — run{'s' if len(runs) > 1 else ''} {ids}"
     blocks: list[Block] = [Heading(1, title)]
     blocks.append(
@@ -992,9 +998,7 @@ def build(
         blocks.append(
             Bullets(
                 [
-                    [
-                        f"Run {c.run['id']}: {c.run['suite']}, {', '.join(c.spec['models'])} in {', '.join(c.spec['locales'])}"
-                    ]
+                    [f"Run {c.run.id}: {c.run.suite}, {', '.join(c.spec['models'])} in {', '.join(c.spec['locales'])}"]
                     for c in contexts
                 ]
             )
@@ -1007,7 +1011,7 @@ def build(
 
 
 def write_report(
-    db, runs: list[dict], *, fmt: str, output: Path, pair: str | None, judge: str | None, seed: int
+    db, runs: list[Run], *, fmt: str, output: Path, pair: str | None, judge: str | None, seed: int
 ) -> Path:
     """Write the report of ``runs`` to ``output`` as ``fmt`` ("md" or "html") and return the path written.
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
+from benchmark.scoring.metrics import metric_of
+
 from .safe_text import inert
 
 
@@ -12,9 +14,10 @@ def fmt_value(metric: str, value: float | None) -> str:
     """A metric's value as shown in a cell: a percentage for rates, 0–10 for GVS, ±1 for values."""
     if value is None:
         return "–"
-    if metric == "gvs":
+    kind = metric_of(metric).kind
+    if kind == "score":
         return f"{value:.1f}"
-    if metric.startswith("value:"):
+    if kind == "value":
         return f"{value:+.2f}"
     return f"{100 * value:.0f}%"
 
@@ -23,7 +26,7 @@ def fmt_delta(metric: str, x: float | None) -> str:
     """A difference of a metric's values, signed: points for rates, 0–10 or ±1 units otherwise."""
     if x is None:
         return "–"
-    if metric == "gvs" or metric.startswith("value:"):
+    if metric_of(metric).kind != "rate":
         return f"{x:+.2f}"
     return f"{100 * x:+.0f} pts"
 
@@ -33,7 +36,7 @@ def breakdown_table(b) -> Table:
     from store.results import describe
 
     judge = f", judge {b.judge['model']}" if b.judge else ""
-    title = Text(f"{b.metric}: {describe(b.metric)} — run {b.run['id']} ({b.run['suite']}, {b.run['status']}{judge})")
+    title = Text(f"{b.metric}: {describe(b.metric)} — run {b.run.id} ({b.run.suite}, {b.run.status}{judge})")
     table = Table(title=title, show_lines=False, title_justify="left")
     parent = any(r.parent for r in b.rows)
     if parent:
@@ -52,7 +55,11 @@ def breakdown_table(b) -> Table:
             if c is None:
                 values.append(Text("–"))
                 continue
-            spread = f"±{c.spread:.1f}" if b.metric == "gvs" and c.spread and b.judge and b.judge["samples"] > 1 else ""
+            spread = (
+                f"±{c.spread:.1f}"
+                if metric_of(b.metric).is_gvs and c.spread and b.judge and b.judge["samples"] > 1
+                else ""
+            )
             interval = (
                 f" [{fmt_value(b.metric, c.low)}–{fmt_value(b.metric, c.high)}]" if b.ci and c.low is not None else ""
             )
@@ -88,7 +95,7 @@ def breakdown_notes(b) -> list[str]:
         notes.append(
             f"judge: {j['model']} ({j['template']}, criteria in the {j['language']} language, {j['samples']} sample(s))"
         )
-        if j["samples"] > 1 and b.metric == "gvs":
+        if j["samples"] > 1 and metric_of(b.metric).is_gvs:
             notes.append("±: mean spread (population standard deviation) of the judge's repeated samples per answer")
     if b.ci:
         notes.append(f"[low–high]: 95 % interval ({'Wilson' if b.ci == 'wilson' else 'bootstrap over items, seeded'})")
@@ -162,7 +169,7 @@ def consistency_table(c, limit: int) -> Table:
 
 def profile_table(p) -> Table:
     table = Table(
-        title=Text(f"Schwartz value profile — run {p.run['id']}, judge {p.judge['model']} (−1 violates … +1 promotes)"),
+        title=Text(f"Schwartz value profile — run {p.run.id}, judge {p.judge['model']} (−1 violates … +1 promotes)"),
         title_justify="left",
     )
     table.add_column("value")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer as TextualFooter
 from textual.widgets import Static
 
@@ -21,12 +23,12 @@ class Footer(TextualFooter):
 
     _pending = False
 
-    def bindings_changed(self, screen) -> None:
+    def bindings_changed(self, screen: Screen) -> None:
         if not self._pending:
             self._pending = True
             self.call_after_refresh(self._changed, screen)
 
-    def _changed(self, screen) -> None:
+    def _changed(self, screen: Screen) -> None:
         self._pending = False
         super().bindings_changed(screen)
 
@@ -51,16 +53,15 @@ class TextViewer(ModalScreen):
                 yield Static(inert(text or "(empty)"), classes="viewer-text")
         yield Footer()
 
-    def action_dismiss(self) -> None:
+    async def action_dismiss(self, result: Any | None = None) -> None:
+        # Closes at once with no result (Screen's own waits for pending callbacks first).
         self.dismiss()
 
 
 def metric_range(metric: str) -> tuple[float, float]:
-    if metric == "gvs":
-        return 0.0, 10.0
-    if metric.startswith("value:"):
-        return -1.0, 1.0
-    return 0.0, 1.0
+    from benchmark.scoring.metrics import metric_of
+
+    return metric_of(metric).range
 
 
 def heat(metric: str, value: float | None) -> Style:

@@ -991,7 +991,7 @@ def main() -> None:
         source = metric_source(store, run, metric)
         is_judge = metric == "gvs"
         b = breakdown(store, run, metric=metric, by="category", remember=False)  # also the warm-up
-        hand = hand_breakdown(path, run["id"], source.scorer, source.version, source.config, is_judge, conditioned)
+        hand = hand_breakdown(path, run.id, source.scorer, source.version, source.config, is_judge, conditioned)
         if _as_table(b, is_judge) != hand[0]:
             mine, theirs = _as_table(b, is_judge), hand[0]
             diff = [k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k)][:3]
@@ -1015,7 +1015,7 @@ def main() -> None:
             times["ci"].append(_timed(lambda m=metric: breakdown(store, run, metric=m, by="category", ci=True)))
             times["interval"].append(times["ci"][-1] - times["remembered"][-1])
             _, t_group, t_rest = hand_breakdown(
-                path, run["id"], source.scorer, source.version, source.config, is_judge, conditioned
+                path, run.id, source.scorer, source.version, source.config, is_judge, conditioned
             )
             times["hand"].append(t_group + t_rest)
             times["hand_group"].append(t_group)

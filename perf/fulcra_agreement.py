@@ -24,8 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
-from benchmark.scoring import values as fulcra  # noqa: E402
 from benchmark.analysis.agreement import per_value_agreement  # noqa: E402
+from benchmark.scoring import values as fulcra  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared/data/fulcra/trustworthy_data.jsonl"
 

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 from benchmark.engine.conditions import BASELINE
+from benchmark.engine.records import Run
 from benchmark.errors import GvsError
 
 from .aggregates import cached_rows
@@ -49,7 +50,7 @@ def run_choices(store: Store, limit: int = 200) -> list[RunChoice]:
     return found
 
 
-def slice_keys(store: Store, run: dict) -> list[str]:
+def slice_keys(store: Store, run: Run) -> list[str]:
     """What a breakdown can be sliced by: the taxonomy axes, then the item metadata keys of the run."""
     axes = run_axes(store, run)
     keys = [
@@ -58,13 +59,13 @@ def slice_keys(store: Store, run: dict) -> list[str]:
             store,
             """select distinct j.key from run_cells rc join items i on i.content_hash = rc.item_hash,
                json_each(i.metadata) j where rc.run_id = ? order by j.key""",
-            [run["id"]],
+            [run.id],
         )
     ]
     return axes + [k for k in keys if k not in axes]
 
 
-def judged_metrics(store: Store, run: dict) -> set[str]:
+def judged_metrics(store: Store, run: Run) -> set[str]:
     """Which judge scorers (gvs, values) have scores on the run."""
     return {
         scorer
@@ -72,7 +73,7 @@ def judged_metrics(store: Store, run: dict) -> set[str]:
             store,
             """select distinct s.scorer from run_cells rc join scores s on s.cache_key = rc.cache_key
                where rc.run_id = ? and s.scorer in ('gvs', 'values')""",
-            [run["id"]],
+            [run.id],
         )
     }
 
@@ -97,7 +98,7 @@ class CellItems:
 
 def cell_items(
     store: Store,
-    run: dict,
+    run: Run,
     *,
     metric: str,
     by: str | None,
@@ -118,7 +119,7 @@ def cell_items(
     if group is not None and by:
         where += f" and {group_expr(by)} = :group"
     params = {
-        "run": run["id"],
+        "run": run.id,
         "model": model,
         "locale": locale,
         "by": by,
@@ -173,8 +174,8 @@ class PairedItems:
 
 def paired_items(
     store: Store,
-    a: tuple[dict, str],
-    b: tuple[dict, str],
+    a: tuple[Run, str],
+    b: tuple[Run, str],
     *,
     metric: str,
     by: str | None,
@@ -229,11 +230,11 @@ class ItemAnswers:
     answers: dict[tuple[str, str], Answer]  # (model, locale) -> answer
 
 
-def item_answers(store: Store, run: dict, item_id: str, condition: str = BASELINE) -> ItemAnswers:
+def item_answers(store: Store, run: Run, item_id: str, condition: str = BASELINE) -> ItemAnswers:
     """One item of ``run`` under ``condition`` (the baseline by default): its text and the answer of
     every model in every locale, with every score (offline scorers, and the latest score of each
     judge model), judge reasons and errors."""
-    spec = json.loads(run["spec"])
+    spec = run.spec
     rows = store.db.execute(
         """select rc.model, rc.locale, rc.cache_key, rc.image_absent, i.prompt, i.focus, i.status, i.tags, i.metadata,
                r.cache_key is not null, r.text, r.finish_reason,
@@ -241,7 +242,7 @@ def item_answers(store: Store, run: dict, item_id: str, condition: str = BASELIN
                   and ce.locale = rc.locale and ce.item_id = rc.item_id order by ce.id desc limit 1)
            from run_cells rc join items i on i.content_hash = rc.item_hash left join responses r on r.cache_key = rc.cache_key
            where rc.run_id = ? and rc.item_id = ? and rc.condition = ? order by rc.rowid""",
-        [run["id"], item_id, condition],
+        [run.id, item_id, condition],
     ).fetchall()
     answers: dict[tuple[str, str], Answer] = {}
     tags: dict = {}
@@ -291,7 +292,7 @@ def item_answers(store: Store, run: dict, item_id: str, condition: str = BASELIN
     return ItemAnswers(item_id, tags, metadata, models, locales, answers)
 
 
-def remember_opening_views(store: Store, run: dict) -> None:
+def remember_opening_views(store: Store, run: Run) -> None:
     """Compute, and so remember (store/aggregates.py), what the app's Results screen reads first for
     ``run``: its slicing keys, its judged metrics, and the breakdown of refusal (and GVS when judged)
     by the last taxonomy axis and the one above it. The end of a run and of a scoring call this, so

@@ -12,6 +12,7 @@ import sqlite_utils
 
 from benchmark.clients.calls import Outcome
 from benchmark.clients.requests import Request, public_endpoint
+from benchmark.engine.records import Run
 from benchmark.engine.runner import Cell, Plan, RunSummary
 from benchmark.scoring import Score
 
@@ -37,7 +38,7 @@ def _chunks(keys: Collection[str]) -> Iterator[list[str]]:
 class Store:
     """A gvs SQLite file. Implements the run engine's RunSink; every write commits on its own."""
 
-    def __init__(self, path: Path, after_end: Callable[[Store, dict], None] | None = None):
+    def __init__(self, path: Path, after_end: Callable[[Store, Run], None] | None = None):
         """``after_end(store, run)`` runs when a run ends (not interrupted) and after ``gvs score``:
         ``open_store`` passes the warming of the app's opening views (store/browse.py), so this
         module never imports the query modules built on it."""
@@ -179,17 +180,18 @@ class Store:
         if self.after_end is not None and run is not None:
             self.after_end(self, run)
 
-    def runs(self, suite: str | None = None) -> list[dict]:
+    def runs(self, suite: str | None = None) -> list[Run]:
+        """The runs in the store, newest first (of ``suite`` if given)."""
         where, args = ("where suite = ?", [suite]) if suite else ("", [])
-        rows = self.db.execute(f"select * from runs {where} order by id desc", args).fetchall()
-        cols = [c.name for c in self.db["runs"].columns]
-        return [dict(zip(cols, row)) for row in rows]
+        cursor = self.db.execute(f"select * from runs {where} order by id desc", args)
+        cols = [c[0] for c in cursor.description]
+        return [Run.from_row(dict(zip(cols, row))) for row in cursor.fetchall()]
 
-    def run(self, run_id: int | None = None, suite: str | None = None) -> dict | None:
+    def run(self, run_id: int | None = None, suite: str | None = None) -> Run | None:
         """A run by id, or the latest (of ``suite`` if given)."""
         if run_id is not None:
             rows = list(self.db["runs"].rows_where("id = ?", [run_id]))
-            return rows[0] if rows else None
+            return Run.from_row(rows[0]) if rows else None
         found = self.runs(suite)
         return found[0] if found else None
 

@@ -36,9 +36,10 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import sqlite_utils
@@ -272,7 +273,7 @@ def _names(columns: list[str], prefix: str = "") -> str:
     return ", ".join(f'{prefix}"{c}"' for c in columns)
 
 
-def _count(conn: sqlite3.Connection, sql: str, args: Sequence = ()) -> int:
+def _count(conn: sqlite3.Connection, sql: str, args: Sequence[Any] | Mapping[str, Any] = ()) -> int:
     return conn.execute(sql, args).fetchone()[0]
 
 
@@ -375,16 +376,16 @@ def _copy_runs(conn, path: Path, tables: dict[str, TableCount], runs: dict[int, 
         except (TypeError, ValueError, KeyError, AttributeError):
             raise InputFileError(path, None, f"run {run_id} has an unreadable spec, summary or versions") from None
         shards = summary.get("shards")
-        if name is not None or shards is not None:
-            if name is not None:
-                shards = {
-                    name: {
-                        "status": status,
-                        "started": started,
-                        "finished": finished,
-                        **{k: summary.get(k, 0) for k in _COUNTS},
-                    }
+        if name is not None:  # one shard of a run: its own entry
+            shards = {
+                name: {
+                    "status": status,
+                    "started": started,
+                    "finished": finished,
+                    **{k: summary.get(k, 0) for k in _COUNTS},
                 }
+            }
+        if shards is not None:  # a shard, or a merge of shards
             target = _sharded_run(conn, suite, _json(spec), versions, shards, tables["runs"])
         else:
             target = _plain_run(

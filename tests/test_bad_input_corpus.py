@@ -477,8 +477,8 @@ def gvs_main(monkeypatch, capsys):
     from gvs_tui import cli
 
     # Wide consoles: a message is checked whole, not as the terminal would wrap it.
-    monkeypatch.setattr(cli, "out", Console(highlight=False, width=1000))
-    monkeypatch.setattr(cli, "err", Console(stderr=True, highlight=False, width=1000))
+    monkeypatch.setattr(cli.common, "out", Console(highlight=False, width=1000))
+    monkeypatch.setattr(cli.common, "err", Console(stderr=True, highlight=False, width=1000))
     monkeypatch.setenv("OPENAI_API_KEY", "x")
 
     def run(*args: str) -> subprocess.CompletedProcess:

@@ -144,8 +144,8 @@ def gvs_cli(monkeypatch, capsys, tmp_path):
     from gvs_tui import cli
 
     monkeypatch.setenv("GVS_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(cli, "out", Console(highlight=False, width=200))
-    monkeypatch.setattr(cli, "err", Console(stderr=True, highlight=False, width=200))
+    monkeypatch.setattr(cli.common, "out", Console(highlight=False, width=200))
+    monkeypatch.setattr(cli.common, "err", Console(stderr=True, highlight=False, width=200))
 
     def run(*args: str, check: bool = False) -> subprocess.CompletedProcess:
         capsys.readouterr()

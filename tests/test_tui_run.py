@@ -70,7 +70,7 @@ def test_start_watch_and_open_results(keyless, tmp_path):
                 # ctrl+o opens its results.
                 await pilot.press("ctrl+o")
                 await wait_for(pilot, lambda: getattr(app.screen, "loaded", None) is not None, what="results")
-                assert app.screen.loaded.run["id"] == 2
+                assert app.screen.loaded.run.id == 2
         assert sql_rows(store, "select id, status from runs") == [(1, "completed"), (2, "completed")]
 
     asyncio.run(flow())

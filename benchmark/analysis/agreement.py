@@ -76,14 +76,14 @@ def per_value_agreement(gold: Sequence[dict[str, int]], pred: Sequence[dict[str,
                 raise ValueError(f"{which} profile {i} lacks {missing}")
     result: dict[str, dict] = {}
     for value in SCHWARTZ_VALUES:
-        g = [pair[0][value] for pair in pairs]
-        p = [pair[1][value] for pair in pairs]
-        counts = Counter(g)
+        gold_labels = [pair[0][value] for pair in pairs]
+        pred_labels = [pair[1][value] for pair in pairs]
+        counts = Counter(gold_labels)
         result[value] = {
             "n": len(pairs),
             "errors": errors,
-            "accuracy": accuracy(g, p) if pairs else None,
-            "kappa": cohen_kappa(g, p) if pairs else None,
+            "accuracy": accuracy(gold_labels, pred_labels) if pairs else None,
+            "kappa": cohen_kappa(gold_labels, pred_labels) if pairs else None,
             "gold": {label: counts[label] for label in (-1, 0, 1)},
         }
     overall: dict = {"n": len(pairs), "errors": errors, "accuracy": None, "kappa": None}

@@ -61,7 +61,7 @@ import statistics
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import numpy as np
 
@@ -102,7 +102,7 @@ def _check_count(name: str, value: int, minimum: int = 1) -> None:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
-def _as_values(values: Sequence[float], what: str = "values") -> np.ndarray:
+def _as_values(values: Sequence[float] | np.ndarray, what: str = "values") -> np.ndarray:
     array = np.asarray(values, dtype=np.float64)
     if array.ndim != 1:
         raise ValueError(f"{what} must be a flat sequence of numbers, got shape {array.shape}")
@@ -225,7 +225,7 @@ def _counted_means(columns: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
 
 
 def bootstrap_many(
-    groups: Mapping[K, Sequence[float]],
+    groups: Mapping[K, Sequence[float] | np.ndarray],
     *,
     confidence: float = 0.95,
     resamples: int = 2000,
@@ -249,7 +249,7 @@ def bootstrap_many(
         by_size.setdefault(len(array), []).append(key)
     chunk = max(1, _CHUNK_ELEMENTS // resamples)
     counted_chunk = max(1, _COUNTS_ELEMENTS // 4 // resamples)  # cells per counting of the draws
-    uniforms = None
+    uniforms: np.ndarray | None = None
     for n, keys in by_size.items():
         if n == 0:
             for key in keys:
@@ -261,7 +261,8 @@ def bootstrap_many(
             uniforms = _uniforms(largest, resamples, seed)  # shared by every smaller size
         for start in range(0, len(exact), counted_chunk):
             part = exact[start : start + counted_chunk]
-            means = _counted_means(np.stack([arrays[k] for k in part], axis=1), uniforms)
+            # uniforms was drawn above, for this size or a larger one, as exact is not empty
+            means = _counted_means(np.stack([arrays[k] for k in part], axis=1), cast(np.ndarray, uniforms))
             for sub in range(0, len(part), chunk):
                 low, high = _percentile_bounds(means[:, sub : sub + chunk], confidence)
                 for i, key in enumerate(part[sub : sub + chunk]):
@@ -279,7 +280,7 @@ def bootstrap_many(
 
 
 def bootstrap_mean(
-    values: Sequence[float], *, confidence: float = 0.95, resamples: int = 2000, seed: int = 0
+    values: Sequence[float] | np.ndarray, *, confidence: float = 0.95, resamples: int = 2000, seed: int = 0
 ) -> Interval:
     """Mean of ``values`` with a percentile bootstrap interval (items resampled with replacement).
 
@@ -372,8 +373,8 @@ def _sign_flip_p(diffs: np.ndarray, permutations: int, seed: int) -> float:
     # A stream separate from the bootstrap's default_rng(seed).
     rng = np.random.default_rng([seed, 1])
     for start in range(0, permutations, block):
-        keep = rng.integers(0, 2, size=(min(block, permutations - start), n), dtype=np.uint8)
-        flipped = 2.0 * (keep.astype(np.float64) @ diffs) - total
+        kept = rng.integers(0, 2, size=(min(block, permutations - start), n), dtype=np.uint8)
+        flipped = 2.0 * (kept.astype(np.float64) @ diffs) - total
         hits += int(np.count_nonzero(np.abs(flipped) >= observed - tolerance))
     return (hits + 1) / (permutations + 1)
 

@@ -8,6 +8,7 @@ import random
 import re
 import time
 from dataclasses import dataclass, field
+from typing import cast
 
 from benchmark.clients import embedded
 from benchmark.clients.models import ModelTarget, api_key_for, redact
@@ -38,7 +39,7 @@ def _observed(litellm, logging_obj) -> bool:
     lists = ("callbacks", "success_callback", "_async_success_callback", "service_callback")
     return (
         any(getattr(litellm, name, None) for name in lists)
-        or getattr(litellm, "max_budget", 0)
+        or bool(getattr(litellm, "max_budget", 0))
         or getattr(litellm, "cache", None) is not None
         or bool(getattr(logging_obj, "dynamic_success_callbacks", None))
         or bool(getattr(logging_obj, "dynamic_async_success_callbacks", None))
@@ -71,9 +72,10 @@ def _skip_unread_bookkeeping(litellm) -> None:
         # Decided when LiteLLM creates the coroutine (it may run much later, on another loop).
         return success(self, *args, **kwargs) if _observed(litellm, self) else _nothing()
 
-    Logging.response_cost_calculator = response_cost_calculator
-    Logging.async_success_handler = async_success_handler
-    Logging._gvs_skips_unread = True
+    # Patching LiteLLM's class on purpose: its methods are typed as fixed, and it declares no such flag.
+    Logging.response_cost_calculator = response_cost_calculator  # type: ignore[method-assign]
+    Logging.async_success_handler = async_success_handler  # type: ignore[method-assign]
+    Logging._gvs_skips_unread = True  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -149,7 +151,7 @@ async def call(
     if target.routed:  # LiteLLM's Router picks the deployment (and its endpoint and key)
         from benchmark.clients.routing import router_for
 
-        acompletion = router_for(target.api_base).acompletion
+        acompletion = router_for(cast(str, target.api_base)).acompletion  # routed: api_base is router:<digest>
     elif target.api_base:
         kwargs["api_base"] = target.api_base
     key = api_key_for(target)

@@ -21,8 +21,12 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
 
 PROVIDER = "local"
 
@@ -47,7 +51,7 @@ DEFAULT_MODEL = "local/gemma-3-270m"
 
 _load_lock = threading.Lock()
 _call_lock = threading.Lock()
-_loaded: dict[str, object] = {}
+_loaded: dict[str, Llama] = {}
 
 
 @lru_cache(maxsize=1)
@@ -152,7 +156,7 @@ def register() -> None:
         return
 
     class LocalProvider(CustomLLM):
-        async def acompletion(self, model, messages, *args, optional_params=None, **kwargs):  # type: ignore[override]
+        async def acompletion(self, model, messages, *args, optional_params=None, **kwargs):
             name = f"{PROVIDER}/{model}"
             spec = EMBEDDED_MODELS.get(name)
             if spec is None:

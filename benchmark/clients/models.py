@@ -48,7 +48,7 @@ class ModelTarget:
         """Answered through a LiteLLM Router configuration (benchmark/clients/routing.py)."""
         from benchmark.clients.routing import SCHEME
 
-        return bool(self.api_base) and self.api_base.startswith(SCHEME)
+        return bool(self.api_base and self.api_base.startswith(SCHEME))
 
     @property
     def max_concurrency(self) -> int | None:

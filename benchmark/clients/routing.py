@@ -34,6 +34,7 @@ from typing import Any
 from benchmark import yamlfile
 from benchmark.clients.requests import public_endpoint
 from benchmark.errors import InputFileError
+from benchmark.yamlfile import LinedDict
 
 SCHEME = "router:"
 ENV_PREFIX = "os.environ/"
@@ -106,7 +107,8 @@ def load(path: Path) -> RouterConfig:
     """Read and check a Router configuration; any problem is an InputFileError with file and line."""
     path = Path(path)
     doc = yamlfile.load(path)
-    if not isinstance(doc, dict):
+    # yamlfile.load reads every mapping as a LinedDict (which knows the line of each key).
+    if not isinstance(doc, LinedDict):
         raise InputFileError(path, getattr(doc, "line", 1), "a Router configuration is a mapping with a model_list")
     for key in doc:
         if key not in _TOP_KEYS:
@@ -119,7 +121,7 @@ def load(path: Path) -> RouterConfig:
     deployments = []
     for index, d in enumerate(model_list, 1):
         line = getattr(d, "line", doc.line_of("model_list"))
-        if not isinstance(d, dict):
+        if not isinstance(d, LinedDict):
             raise InputFileError(
                 path, line, f"deployment {index}: expected a mapping with model_name and litellm_params"
             )
@@ -129,7 +131,7 @@ def load(path: Path) -> RouterConfig:
                 path, d.line_of("model_name"), f"deployment {index}: model_name must be a non-empty string"
             )
         params = d.get("litellm_params")
-        if not isinstance(params, dict):
+        if not isinstance(params, LinedDict):
             raise InputFileError(
                 path, d.line_of("litellm_params"), f"deployment {index} ({name}): litellm_params must be a mapping"
             )
@@ -159,8 +161,8 @@ def load(path: Path) -> RouterConfig:
                 **{k: v for k, v in d.items() if k not in ("model_name", "litellm_params")},
             }
         )
-    settings = doc.get("router_settings") or {}
-    if not isinstance(settings, dict):
+    settings = doc.get("router_settings") or LinedDict()
+    if not isinstance(settings, LinedDict):
         raise InputFileError(path, doc.line_of("router_settings"), "router_settings must be a mapping")
     names = {d["model_name"] for d in deployments}
     for key in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):

@@ -42,6 +42,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from benchmark import yamlfile
 from benchmark.errors import GvsError, InputFileError
@@ -231,7 +232,7 @@ def _export_xliff(suite, tag: str) -> bytes:
             raise GvsError(f"{suite.id}: item id of unit {uid!r} cannot be an XLIFF id ({exc})") from None
         store.addunit(unit)
         node = unit.xmlelement
-        if target:
+        if target and entry is not None:  # a unit has a target only where the locale has an entry
             unit.settarget(target)
             state, qualifier, approved = XLIFF_STATES[entry.status]
             target_node = unit.getlanguageNode(lang=None, index=1)
@@ -458,7 +459,7 @@ def _tag_or_none(value: str) -> str | None:
 
 
 def _one_language(path: Path, languages: set[tuple[str, int | None]]) -> str | None:
-    tags = {}
+    tags: dict[str, int | None] = {}
     for value, line in sorted(languages, key=lambda x: x[1] or 0):
         tag = _tag_or_none(value)
         if tag is None:
@@ -513,7 +514,7 @@ def _read_po(path: Path, raw: bytes, suite) -> tuple[str | None, list[Unit]]:
         if message.context in seen_ids:
             raise InputFileError(path, line, f"unit {message.context!r} appears twice")
         seen_ids.add(message.context)
-        target = message.string or ""
+        target = cast(str, message.string or "")  # a tuple only for msgid_plural, refused above
         marks = {}
         for comment in message.auto_comments:
             key, sep, value = comment.partition(":")
@@ -609,7 +610,7 @@ def import_variant(suite, path: Path, locale: str | None = None) -> ImportResult
 
     wanted: dict[str, Entry | None] = {}  # item -> its entry, or None: left out
     for item in suite.items:
-        fields = by_item.get(item.id)
+        fields = by_item.get(item.id, {})
         if not fields:
             continue
         before = current.get(item.id)
@@ -631,7 +632,7 @@ def import_variant(suite, path: Path, locale: str | None = None) -> ImportResult
             notes, meta = prompt_unit.notes or "", dict(prompt_unit.meta or {})
         else:
             notes, meta = (before.notes, dict(before.meta)) if before else ("", {})
-        line = (prompt_unit or focus_unit).line
+        line = cast(Unit, prompt_unit or focus_unit).line  # fields holds at least one of them
         origin = meta.get("origin", default_origin)
         if origin not in ORIGINS:
             raise InputFileError(

@@ -39,7 +39,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from benchmark import yamlfile
 from benchmark.errors import GvsError, InputFileError
@@ -270,7 +270,8 @@ def urls(text: str) -> Counter:
 
 def _tag_key(token: str) -> str:
     if token.startswith("<"):  # a tag's attributes may be translated (title="…"); its name may not
-        name = re.match(r"</?([A-Za-z][\w\-]*)", token).group(1).lower()
+        tag = cast("re.Match[str]", re.match(r"</?([A-Za-z][\w\-]*)", token))  # _PLACEHOLDER's tags have a name
+        name = tag.group(1).lower()
         return f"</{name}>" if token.startswith("</") else f"<{name}>"
     return re.sub(r"\s+", "", token)
 
@@ -283,7 +284,7 @@ def numbers(text: str) -> Counter:
     """Numbers in any script's digits, written in ASCII digits without separators (``1,000``,
     ``1 000`` and ``١٠٠٠`` are all ``1000``; ``3.5`` and ``3,5`` are ``35``)."""
     rest = _PLACEHOLDER.sub(" ", _URL.sub(" ", text))
-    found = Counter()
+    found: Counter[str] = Counter()
     for match in _NUMBER.findall(rest):
         found["".join(str(unicodedata.digit(ch)) for ch in match if unicodedata.digit(ch, None) is not None)] += 1
     return found
@@ -505,7 +506,7 @@ def _check_locale(
                 and _letters(text) >= UNTRANSLATED_MIN_LETTERS
                 and _normal(text) == _normal(src_text)
             )
-            if untranslated:
+            if untranslated and source is not None:  # other_language: there is a source
                 add(
                     "untranslated",
                     item.id,
@@ -554,6 +555,8 @@ def _check_locale(
                 (math.log(len(" ".join(text.split())) / len(" ".join(src_text.split()))), item.id, line)
             )
 
+    if source is None:  # no source, no length ratios
+        return
     for name, values in ratios.items():
         typical = math.exp(statistics.median(v for v, _, _ in values)) if values else 0.0
         for z, item_id, line, ratio in _outliers(values):
@@ -783,7 +786,7 @@ def back_translation_findings(results: list[BackTranslation], min_chrf: float | 
                     f"back-translation failed: {r.error}",
                 )
             )
-        elif min_chrf is not None and r.chrf < min_chrf:
+        elif min_chrf is not None and r.chrf is not None and r.chrf < min_chrf:  # scored: no error
             found.append(
                 Finding(
                     r.locale,

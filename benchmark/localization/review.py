@@ -42,6 +42,7 @@ from benchmark import yamlfile
 from benchmark.errors import GvsError, InputFileError
 from benchmark.localization import locales
 from benchmark.localization.suites import REVIEW_STATUSES, Suite, load_suite, shipped_dir
+from benchmark.yamlfile import LinedDict
 
 # Statuses a walk through the unreviewed items visits by default, and those it considers done.
 UNREVIEWED = ("draft", "machine", "needs-work")
@@ -190,7 +191,7 @@ def set_status(
         "status": status,
         "reviewer": who,
         "reviewed_at": when,
-        "review_comment": " ".join(comment.split()) if status == "needs-work" else None,  # one line
+        "review_comment": " ".join((comment or "").split()) if status == "needs-work" else None,  # one line
     }
     copied_from = None
     if text.supplied_by and text.supplied_by != tag:
@@ -286,7 +287,7 @@ def _edit(path: Path, item_id: str, values: dict[str, Any] | None, new_entry: di
     if found is None or not isinstance(found[1], yaml.MappingNode):
         raise InputFileError(
             path,
-            old.line_of("items") if isinstance(old, dict) else 1,
+            old.line_of("items") if isinstance(old, LinedDict) else 1,
             "expected 'items': a mapping of item id to texts",
         )
     items_key, items = found
@@ -301,6 +302,7 @@ def _edit(path: Path, item_id: str, values: dict[str, Any] | None, new_entry: di
                 path, old["items"].line_of(item_id), f"item {item_id}: write its id as plain text to review it here"
             )
         entry = dict(expected["items"][item_id])
+        assert values is not None  # without new_entry, the caller passes the review fields
         for key, value in values.items():
             if value is None:
                 entry.pop(key, None)

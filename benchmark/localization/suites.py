@@ -192,8 +192,9 @@ def _need(mapping: LinedDict, key: str, kind: type, path: Path, what: str) -> An
     if key not in mapping:
         raise InputFileError(path, mapping.line, f"{what} is missing required key {key!r}")
     value = mapping[key]
-    if not isinstance(value, kind) or (kind is str and not value.strip()):
-        expected = {str: "non-empty text", list: "a list", dict: "a mapping"}.get(kind, kind.__name__)
+    if not isinstance(value, kind) or (kind is str and isinstance(value, str) and not value.strip()):
+        kinds: dict[type, str] = {str: "non-empty text", list: "a list", dict: "a mapping"}
+        expected = kinds.get(kind, kind.__name__)
         raise InputFileError(path, mapping.line_of(key), f"{what}: {key!r} must be {expected}")
     return value
 
@@ -274,8 +275,8 @@ def load_suite(folder: Path) -> Suite:
                     tags.line_of(axis),
                     f"item {item_id}: tag {axis!r} must be one non-empty text (one value per axis; more go in metadata)",
                 )
-        metadata = raw.get("metadata") or {}
-        if not isinstance(metadata, dict):
+        metadata = raw.get("metadata") or LinedDict()
+        if not isinstance(metadata, LinedDict):  # yamlfile.load reads every mapping as a LinedDict
             raise InputFileError(path, raw.line_of("metadata"), f"item {item_id}: 'metadata' must be a mapping")
         for key in RESERVED_METADATA:
             if key in metadata:

@@ -20,6 +20,7 @@ import re
 import statistics
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from benchmark.clients.calls import Outcome
 from benchmark.clients.models import ModelTarget
@@ -223,6 +224,12 @@ class _Judge:
     template = ""
     description = ""
     needs_judge = True
+    # Set by each judge: the structured output asked for, the parser of a reply (verdict, reason),
+    # the messages asked for an answer, and the score of the parsed verdicts (filling ``details``).
+    schema: dict
+    parse: Callable[[str | None], tuple[Any, str]]
+    _messages: Callable[[ItemText, str], tuple[tuple[str, str], ...]]
+    _summarise: Callable[[list[Any], dict], float | None]
 
     def __init__(self, config: JudgeConfig, complete: Complete):
         self.config = config

@@ -126,7 +126,8 @@ def _shard(options: RunOptions) -> Shard | None:
         raise GvsError(str(exc)) from None
 
 
-def _judge(options: RunOptions, routes) -> JudgeSetup | None:
+def judge_setup(options: RunOptions, routes=None) -> JudgeSetup | None:
+    """The judge's configuration from the ``--judge*`` options (None without a judge); raises GvsError."""
     from benchmark.clients.models import resolve
     from benchmark.scoring import ScorerError, scorer_class
 
@@ -172,10 +173,13 @@ def prepare_run(options: RunOptions) -> PreparedRun:
         suite, targets, plan.locales, limit=options.limit, params=plan.params, conditions=conditions, statuses=statuses
     )
     plan.shard = shard
-    judge = _judge(options, routes)
+    judge = judge_setup(options, routes)
     if not plan.cells:
         raise GvsError("nothing to run: the chosen locales have none of the chosen items")
-    notes = [f"note: {tag} lacks {n} of the chosen items; they are left out for that locale" for tag, n in plan.skipped.items()]
+    notes = [
+        f"note: {tag} lacks {n} of the chosen items; they are left out for that locale"
+        for tag, n in plan.skipped.items()
+    ]
     if plan.statuses:
         chosen = ", ".join(plan.statuses)
         notes += [
@@ -197,15 +201,15 @@ def workers_for(prepared: PreparedRun) -> int:
     return chosen if chosen is not None else auto_size(prepared.options.concurrency * eligible)
 
 
-def check_judge(prepared: PreparedRun, store: RunStore) -> None:
-    """The judge must answer one ping before the run starts; a store this process created for the
-    run is removed when it does not, so a failed start leaves nothing behind."""
+def ping_judge(judge: JudgeSetup | None, store: RunStore, *, timeout: float, retries: int) -> None:
+    """The judge must answer one ping before any work; a store this process created for the work
+    is removed when it does not, so a failed start leaves nothing behind."""
     from benchmark.engine.runner import ping
 
-    if prepared.judge is None:
+    if judge is None:
         return
-    options, target = prepared.options, prepared.judge.config.target
-    outcome = asyncio.run(ping(store, target, timeout=options.timeout, max_attempts=options.retries + 1))
+    target = judge.config.target
+    outcome = asyncio.run(ping(store, target, timeout=timeout, max_attempts=retries + 1))
     if not outcome.ok:
         if store.fresh:
             store.remove()
@@ -240,7 +244,7 @@ def run_prepared(
     attempts = options.retries + 1
     if prepared.judge is not None:
         say(f"asking the judge {prepared.judge.config.target.name} for a one-line ping…")
-    check_judge(prepared, store)
+    ping_judge(prepared.judge, store, timeout=options.timeout, retries=options.retries)
     run_id, resumed = store.begin_run(plan, versions())
     workers = workers_for(prepared)
     shape = f"{len(plan.targets)} models × {len(plan.locales)} locales" + (
@@ -254,7 +258,9 @@ def run_prepared(
 
     async def main() -> RunSummary:
         if prepared.judge is not None:  # the judges' completer belongs to this event loop
-            complete = make_complete(store, concurrency=options.concurrency, timeout=options.timeout, max_attempts=attempts)
+            complete = make_complete(
+                store, concurrency=options.concurrency, timeout=options.timeout, max_attempts=attempts
+            )
             config = prepared.judge.config
             judges.extend(create(name, config=config, complete=complete) for name in prepared.judge.scorers)
         task = asyncio.ensure_future(
@@ -291,6 +297,13 @@ def run_prepared(
         status = "completed" if answered == len(share.cells) else "incomplete"
     store.end_run(run_id, status, summary)
     return RunOutcome(
-        run_id, resumed, status, answered, len(share.cells), summary, bool(judges) or prepared.judge is not None, workers,
+        run_id,
+        resumed,
+        status,
+        answered,
+        len(share.cells),
+        summary,
+        bool(judges) or prepared.judge is not None,
+        workers,
         plan.shard,
     )

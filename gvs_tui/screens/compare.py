@@ -5,6 +5,7 @@ a row lists its items side by side, the largest difference first, down to one it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import on, work
@@ -18,6 +19,9 @@ from textual.worker import get_current_worker
 from ..safe_text import inert, one_line
 from ..tables import fmt_delta, fmt_p, fmt_value
 from ..widgets import Footer
+
+if TYPE_CHECKING:
+    from ..app import GvsApp
 
 MODES = [("two locales of a run (paired)", "locales"), ("two runs", "runs")]
 
@@ -94,7 +98,7 @@ class CompareScreen(Screen):
 
         from .results import metric_options, open_reader
 
-        path = self.app.store_file
+        path = cast("GvsApp", self.app).store_file
         if not path.exists():
             self.app.call_from_thread(self._info, "no store yet: start a run on the Run screen (3)")
             return
@@ -104,6 +108,7 @@ class CompareScreen(Screen):
             extra = {}
             for c in choices[:50]:
                 run = db.run(c.id)
+                assert run is not None  # run_choices lists runs of this store
                 extra[c.id] = (metric_options(judged_metrics(db, run)), run_axes(db, run))
         finally:
             db.close()
@@ -199,17 +204,21 @@ class CompareScreen(Screen):
 
         from .results import open_reader
 
-        db = open_reader(self.app.store_file)
+        db = open_reader(cast("GvsApp", self.app).store_file)
         diffs: list[Diff] = []
         error = None
         try:
             ra = db.run(run_a)
+            assert ra is not None  # the run selects offer runs of this store
             if mode == "locales":
                 title = f"run {run_a}: {locale_a} − {locale_b}, same items only · {metric} by {by}"
                 if locale_a == locale_b:
                     raise GvsError("choose two different locales")
+                from benchmark.analysis.stats import PairedGap  # pairs() imports it too
+
                 for p in pairs(db, ra, metric=metric, a=locale_a, b=locale_b, by=by):
                     g = p.gap
+                    assert isinstance(g, PairedGap)  # PairRow.gap is typed object in store.results
                     extra = (
                         "–"
                         if g.diff.estimate is None
@@ -218,6 +227,7 @@ class CompareScreen(Screen):
                     diffs.append(Diff(p.group, p.model, "", g.mean_a, g.mean_b, g.diff.estimate, f"{g.n}", extra))
             else:
                 rb = db.run(run_b)
+                assert rb is not None
                 title = f"run {run_b} − run {run_a} · {metric} by {by}"
                 ba = breakdown(db, ra, metric=metric, by=by)
                 bb = breakdown(db, rb, metric=metric, by=by)
@@ -256,7 +266,10 @@ class CompareScreen(Screen):
         for name in columns:
             table.add_column(inert(name))
         for d in diffs:
-            row = [one_line(d.group, 40, style="bold" if d.group == "overall" else ""), one_line(d.model, 28)]
+            row: list[Text | str] = [
+                one_line(d.group, 40, style="bold" if d.group == "overall" else ""),
+                one_line(d.model, 28),
+            ]
             if mode == "runs":
                 row.append(inert(d.locale))
             size = abs(d.diff or 0)

@@ -4,6 +4,8 @@ locale and model side by side, with scores and judge reasons."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -15,6 +17,7 @@ from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
 from benchmark.engine.conditions import BASELINE
+from benchmark.engine.records import Run
 from benchmark.localization.suites import RESERVED_METADATA
 
 from ..safe_text import RTL_NOTE, has_rtl, inert, is_rtl_locale, one_line
@@ -47,7 +50,7 @@ class CellItemsScreen(Screen):
 
     def __init__(
         self,
-        run: dict,
+        run: Run,
         *,
         metric: str,
         by: str | None,
@@ -71,7 +74,7 @@ class CellItemsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        title = Text(f"run {self.run['id']} · {self.metric} · ", style="bold")
+        title = Text(f"run {self.run.id} · {self.metric} · ", style="bold")
         title.append_text(inert(f"{self.by}: {self.group}" if self.group is not None else "overall"))
         title.append(" · ")
         title.append_text(inert(f"{self.model} · {self.locale}", style="bold"))
@@ -154,7 +157,7 @@ class CellItemsScreen(Screen):
         table = self.query_one("#cell-items", DataTable)
         if table.row_count == 0:
             return
-        item_id = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        item_id = cast(str, table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)  # rows keyed by id
         condition = self.group if self.by == "condition" and self.group is not None else self.condition
         self.app.push_screen(ItemAnswersScreen(self.run, item_id, focus=(self.model, self.locale), condition=condition))
 
@@ -188,7 +191,7 @@ class PairedItemsScreen(Screen):
         """``a`` and ``b``: (run id, locale) of each side."""
         super().__init__()
         self.a, self.b, self.names = a, b, names
-        self.run_b: dict | None = None
+        self.run_b: Run | None = None
         self.metric, self.by, self.group, self.model = metric, by, group, model
 
     def compose(self) -> ComposeResult:
@@ -227,7 +230,7 @@ class PairedItemsScreen(Screen):
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show, found, b[0])
 
-    def _show(self, found, run_b: dict) -> None:
+    def _show(self, found, run_b: Run) -> None:
         self.run_b = run_b
         table = self.query_one("#paired-items", DataTable)
         table.clear()
@@ -260,7 +263,7 @@ class PairedItemsScreen(Screen):
         table = self.query_one("#paired-items", DataTable)
         if table.row_count == 0 or self.run_b is None:
             return
-        item_id = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        item_id = cast(str, table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)  # rows keyed by id
         self.app.push_screen(ItemAnswersScreen(self.run_b, item_id, focus=(self.model, self.b[1])))
 
 
@@ -300,7 +303,7 @@ class ItemAnswersScreen(Screen):
         ),
     ]
 
-    def __init__(self, run: dict, item_id: str, *, focus: tuple[str, str] | None = None, condition: str = BASELINE):
+    def __init__(self, run: Run, item_id: str, *, focus: tuple[str, str] | None = None, condition: str = BASELINE):
         super().__init__()
         self.run, self.item_id, self.focus_cell = run, item_id, focus
         self.condition = condition
@@ -334,7 +337,7 @@ class ItemAnswersScreen(Screen):
         self.found = found
         title = Text(f"{found.item_id}", style="bold")
         title.append_text(inert("  " + " › ".join(found.tags.values())))
-        title.append(f"   run {self.run['id']}", style="dim")
+        title.append(f"   run {self.run.id}", style="dim")
         if self.condition != BASELINE:
             title.append_text(inert(f" · condition {self.condition}", style="bold"))
         # origin and supplied_by differ per locale: the title shows what the item has in every locale.
@@ -401,4 +404,4 @@ class ItemAnswersScreen(Screen):
             parts.append(
                 (f"{model} · {locale} — answer", a.text if a.text is not None else f"(no answer) {a.error or ''}")
             )
-        self.app.push_screen(TextViewer(f"{self.found.item_id}: every answer in full (run {self.run['id']})", parts))
+        self.app.push_screen(TextViewer(f"{self.found.item_id}: every answer in full (run {self.run.id})", parts))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, cast, overload
 
 from rich.text import Text
 from textual import on, work
@@ -20,10 +21,18 @@ from textual.widgets import DataTable, Header, Select, Sparkline, Static
 from textual.worker import get_current_worker
 
 from benchmark.engine.conditions import BASELINE
+from benchmark.engine.records import Run
 
 from ..safe_text import inert, one_line
 from ..tables import fmt_value
 from ..widgets import Footer, heat
+
+if TYPE_CHECKING:
+    from store import Store
+    from store.browse import RunChoice
+    from store.results import Breakdown, Cell, Row
+
+    from ..app import GvsApp
 
 OFFLINE_METRICS = ["refusal", "language"]
 LABEL_WIDTH = 44
@@ -45,19 +54,19 @@ def metric_options(judged: set[str]) -> list[str]:
 
 @dataclass
 class Loaded:
-    run: dict
-    choices: list  # store.browse.RunChoice
+    run: Run
+    choices: list[RunChoice]
     metrics: list[str]
     keys: list[str]  # slicing keys: taxonomy axes, then metadata keys
-    main: object | None  # Breakdown by ``by``
-    parent: object | None  # Breakdown by the axis above ``by``, when there is one
+    main: Breakdown | None  # by ``by``
+    parent: Breakdown | None  # by the axis above ``by``, when there is one
     parent_axis: str | None
     error: str | None = None
     conditions: list[str] = field(default_factory=lambda: [BASELINE])  # the run's, baseline first
     condition: str = BASELINE  # whose cells the table counts (all of them when sliced by condition)
 
 
-def open_reader(path: Path):
+def open_reader(path: Path) -> Store:
     """A store connection for the calling thread (SQLite connections stay in their thread)."""
     from store import open_store
 
@@ -126,7 +135,7 @@ class ResultsScreen(Screen):
         self.ci = False
         self.start_on(None)
         self.loaded: Loaded | None = None
-        self.rows: dict[str, tuple[str | None, str | None, object]] = {}  # row key -> (axis, group, Row)
+        self.rows: dict[str, tuple[str | None, str | None, Row]] = {}  # row key -> (axis, group, row)
         self._filling = False
 
     def compose(self) -> ComposeResult:
@@ -155,7 +164,7 @@ class ResultsScreen(Screen):
     def open_wanted_run(self) -> None:
         wanted = getattr(self.app, "wanted_run", None)
         if wanted is not None:
-            self.app.wanted_run = None
+            cast("GvsApp", self.app).wanted_run = None
             self.start_on(wanted)
         self.load()
 
@@ -182,7 +191,7 @@ class ResultsScreen(Screen):
         from store.browse import judged_metrics, run_choices, slice_keys
         from store.results import CONDITION, breakdown, run_axes, run_conditions
 
-        path = self.app.store_file
+        path = cast("GvsApp", self.app).store_file
         if not path.exists():
             self.app.call_from_thread(self._show_empty, f"no store yet at {path}: start a run on the Run screen (3)")
             return
@@ -194,6 +203,7 @@ class ResultsScreen(Screen):
                 return
             run = db.run(run_id) if run_id is not None else None
             run = run or db.run(choices[0].id)
+            assert run is not None  # run_choices lists runs of this store
             metrics = metric_options(judged_metrics(db, run))
             if metric not in metrics:
                 metric = "refusal"
@@ -203,6 +213,8 @@ class ResultsScreen(Screen):
             axes = run_axes(db, run)
             by = by if by in keys else axes[-1]
             parent_axis = axes[axes.index(by) - 1] if by in axes and axes.index(by) > 0 else None
+            main: Breakdown | None
+            parent: Breakdown | None
             try:
                 main = breakdown(db, run, metric=metric, by=by, ci=ci, pivot=pivot, condition=condition)
                 parent = (
@@ -226,15 +238,15 @@ class ResultsScreen(Screen):
         self.query_one("#heatmap", DataTable).clear(columns=True)
         self.query_one("#results-notes", Static).update("")
 
-    def _show(self, loaded: Loaded, metric: str, by: str) -> None:
+    def _show(self, loaded: Loaded, metric: str, by: str | None) -> None:
         from store.results import describe
 
-        self.loaded, self.metric, self.by, self.run_id = loaded, metric, by, loaded.run["id"]
+        self.loaded, self.metric, self.by, self.run_id = loaded, metric, by, loaded.run.id
         self.condition = loaded.condition
         self._filling = True
         run_select = self.query_one("#results-run", Select)
         run_select.set_options([(one_line(c.label, 70), c.id) for c in loaded.choices])
-        run_select.value = loaded.run["id"]
+        run_select.value = loaded.run.id
         metric_select = self.query_one("#results-metric", Select)
         metric_select.set_options([(m, m) for m in loaded.metrics])
         metric_select.value = metric
@@ -248,8 +260,8 @@ class ResultsScreen(Screen):
         self.call_after_refresh(self._filled)
         run = loaded.run
         info = Text()
-        info.append(f"run {run['id']}", style="bold")
-        info.append_text(inert(f" · {run['suite']} · {run['status']} · {metric}"))
+        info.append(f"run {run.id}", style="bold")
+        info.append_text(inert(f" · {run.suite} · {run.status} · {metric}"))
         if len(loaded.conditions) > 1 and by != "condition":
             info.append_text(inert(f" · condition {loaded.condition}", style="bold"))
         if loaded.error is None:
@@ -269,6 +281,7 @@ class ResultsScreen(Screen):
 
     def fill_table(self) -> None:
         loaded = self.loaded
+        assert loaded is not None and loaded.main is not None  # filled only once a breakdown is loaded
         table = self.query_one("#heatmap", DataTable)
         cursor = table.cursor_coordinate
         table.clear(columns=True)
@@ -314,7 +327,7 @@ class ResultsScreen(Screen):
         self.update_chart()
         self.update_notes()
 
-    def _add_row(self, table: DataTable, key: str, label: Text, axis: str | None, group: str | None, row) -> None:
+    def _add_row(self, table: DataTable, key: str, label: Text, axis: str | None, group: str | None, row: Row) -> None:
         self.rows[key] = (axis, group, row)
         cells = {(c.model, c.locale): c for c in row.cells}
         values = [self.cell_text(cells.get(column)) for column in self.shown_columns()]
@@ -322,6 +335,7 @@ class ResultsScreen(Screen):
 
     def shown_columns(self) -> list[tuple[str, str]]:
         """The model × locale columns on screen: one page of COLUMN_PAGE from ``column_offset``."""
+        assert self.loaded is not None and self.loaded.main is not None
         return self.loaded.main.columns[self.column_offset : self.column_offset + COLUMN_PAGE]
 
     def action_columns(self, step: int) -> None:
@@ -332,7 +346,7 @@ class ResultsScreen(Screen):
             self.column_offset = offset
             self.fill_table()
 
-    def cell_text(self, c) -> Text:
+    def cell_text(self, c: Cell | None) -> Text:
         if c is None:
             return Text("–", justify="right")
         text = Text(fmt_value(self.metric, c.value), style=heat(self.metric, c.value), justify="right")
@@ -349,6 +363,7 @@ class ResultsScreen(Screen):
     def update_notes(self) -> None:
         from ..tables import breakdown_notes
 
+        assert self.loaded is not None and self.loaded.main is not None
         b = self.loaded.main
         notes = [n for n in breakdown_notes(b) if not n.startswith("cells:")]
         legend = "cells: value" + (" n=scored answers" if self.show_n else "") + (" [95% interval]" if self.ci else "")
@@ -375,12 +390,11 @@ class ResultsScreen(Screen):
             label.update("")
             spark.data = []
             return
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = cast(str, table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)  # rows have str keys
         _, group, row = self.rows[key]
         cells = {(c.model, c.locale): c for c in row.cells}
-        values = [
-            cells[c].value if c in cells and cells[c].value is not None else 0.0 for c in self.loaded.main.columns
-        ]
+        found = (cells.get(c) for c in self.loaded.main.columns)
+        values = [c.value if c is not None and c.value is not None else 0.0 for c in found]
         spark.data = values
         text = one_line(group or "overall", 32, style="bold")
         text.append(f" min {fmt_value(self.metric, min(values))} max {fmt_value(self.metric, max(values))}")
@@ -403,7 +417,7 @@ class ResultsScreen(Screen):
             return
         table = self.query_one("#heatmap", DataTable)
         coordinate = table.cursor_coordinate
-        key = table.coordinate_to_cell_key(coordinate).row_key.value
+        key = cast(str, table.coordinate_to_cell_key(coordinate).row_key.value)  # rows have str keys
         axis, group, _ = self.rows[key]
         if coordinate.column == 0:
             self.notify("choose a model × locale column (→), then enter")
@@ -425,7 +439,7 @@ class ResultsScreen(Screen):
         if self.loaded is None or self.loaded.parent is None:
             return
         table = self.query_one("#heatmap", DataTable)
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = cast(str, table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)  # rows have str keys
         axis, group, row = self.rows[key]
         layer = group if key.startswith("P:") else getattr(row, "parent", None)
         if layer is None:
@@ -440,18 +454,23 @@ class ResultsScreen(Screen):
     def _select_changed(self, event: Select.Changed) -> None:
         if self._filling or event.value == Select.NULL:
             return
+        # The values are those _show gives each select: run ids, then conditions, metrics and keys.
         if event.select.id == "results-run" and event.value != self.run_id:
-            self.start_on(event.value)
+            self.start_on(cast(int, event.value))
         elif event.select.id == "results-condition" and event.value != self.condition:
-            self.condition = event.value
+            self.condition = cast(str, event.value)
         elif event.select.id == "results-metric" and event.value != self.metric:
-            self.metric = event.value
+            self.metric = cast(str, event.value)
         elif event.select.id == "results-by" and event.value != self.by:
-            self.by = event.value
+            self.by = cast(str, event.value)
         else:
             return
         self.load()
 
+    @overload
+    def _cycle(self, options: list[str], current: str) -> str: ...
+    @overload
+    def _cycle(self, options: list[str], current: str | None) -> str | None: ...
     def _cycle(self, options: list[str], current: str | None) -> str | None:
         if not options:
             return current

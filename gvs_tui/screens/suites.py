@@ -3,6 +3,8 @@ the selected item in every locale side by side with its review status and transl
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -11,9 +13,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Select, Static, Tree
+from textual.widgets.tree import TreeNode
 
 from ..safe_text import RTL_NOTE, has_rtl, inert, is_rtl_locale, one_line
 from ..widgets import Footer
+
+if TYPE_CHECKING:
+    from benchmark.localization.suites import Item, Suite
 
 STATUSES = ("draft", "machine", "reviewed", "approved", "needs-work")
 
@@ -28,8 +34,8 @@ class SuitesScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.suites: dict = {}
-        self.suite = None
+        self.suites: dict[str, Suite] = {}
+        self.suite: Suite | None = None
         self.item_id: str | None = None
         self._filling = False  # options being replaced: their Changed events are not the user's
 
@@ -115,7 +121,7 @@ class SuitesScreen(Screen):
 
     @on(DataTable.RowSelected, "#suites")
     @on(DataTable.RowHighlighted, "#suites")
-    def _suite_chosen(self, event) -> None:
+    def _suite_chosen(self, event: DataTable.RowSelected | DataTable.RowHighlighted) -> None:
         key = event.row_key.value
         if key in self.suites and (self.suite is None or self.suite.id != key):
             self.open_suite(key)
@@ -136,8 +142,9 @@ class SuitesScreen(Screen):
     def _search_done(self) -> None:
         self.action_focus_tree()
 
-    def matches(self) -> list:
+    def matches(self) -> list[Item]:
         """The items that pass every filter, in suite order."""
+        assert self.suite is not None  # filters apply once a suite is open
         locale, category = self._value("#filter-locale"), self._value("#filter-category")
         status = self._value("#filter-status")
         needle = self.query_one("#filter-text", Input).value.strip().casefold()
@@ -164,19 +171,21 @@ class SuitesScreen(Screen):
         locale = self._value("#filter-locale")
         if locale:
             return locale
+        assert self.suite is not None
         return self.suite.source_locale if self.suite.source_locale in self.variants else next(iter(self.variants))
 
     def rebuild(self) -> None:
+        assert self.suite is not None  # rebuilt once a suite is open
         tree = self.query_one("#taxonomy", Tree)
         tree.clear()
         items = self.matches()
         shown_locale = self.label_locale()
         filtered = len(items) < len(self.suite.items)
-        nodes: dict[tuple, object] = {}
+        nodes: dict[tuple[str, ...], TreeNode[str]] = {}  # a branch's data is None, a leaf's its item id
         first = None
         for item in items:
             parent = tree.root
-            path: tuple = ()
+            path: tuple[str, ...] = ()
             for axis in self.suite.axes:
                 path += (item.tags[axis],)
                 if path not in nodes:
@@ -217,12 +226,13 @@ class SuitesScreen(Screen):
 
     @on(Tree.NodeHighlighted, "#taxonomy")
     @on(Tree.NodeSelected, "#taxonomy")
-    def _node(self, event) -> None:
+    def _node(self, event: Tree.NodeHighlighted | Tree.NodeSelected) -> None:
         if event.node.data:
             self.show_item(event.node.data)
 
     def detail_locales(self) -> list[str]:
         """Every locale; with a locale filter, the source locale beside the chosen one."""
+        assert self.suite is not None
         locale = self._value("#filter-locale")
         wanted = [self.suite.source_locale, locale] if locale else [self.suite.source_locale, *self.variants]
         return list(dict.fromkeys(t for t in wanted if t in self.variants))
@@ -235,6 +245,7 @@ class SuitesScreen(Screen):
             texts.update("")
             note.update("")
             return
+        assert self.suite is not None  # an item is shown once its suite is open
         item = self.suite.item(item_id)
         heading = Text(f"{item.id}", style="bold")
         heading.append_text(inert("  " + " › ".join(item.tags[a] for a in self.suite.axes)))

@@ -7,6 +7,8 @@ to draft."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -20,6 +22,11 @@ from textual.worker import get_current_worker
 from ..safe_text import RTL_NOTE, has_rtl, inert, is_rtl_locale, one_line
 from ..tables import finding_line, source_beside_target
 from ..widgets import Footer
+
+if TYPE_CHECKING:
+    from benchmark.localization.qa import Finding
+    from benchmark.localization.review import Review, ReviewState
+    from benchmark.localization.suites import LocalizedItem, Suite
 
 FILTERS = [("unreviewed: draft, machine, needs-work", "unreviewed"), ("all items", "all")]
 STATUS_STYLE = {
@@ -35,15 +42,15 @@ STATUS_STYLE = {
 class Loaded:
     """One locale of a suite as the screen shows it (read in a worker)."""
 
-    suite: object
+    suite: Suite
     tag: str
-    texts: dict = field(default_factory=dict)  # item id -> LocalizedItem in the target locale
-    source: dict = field(default_factory=dict)  # item id -> LocalizedItem in the source locale
-    states: dict = field(default_factory=dict)  # item id -> benchmark.localization.review.ReviewState
-    findings: dict = field(default_factory=dict)  # item id -> [qa.Finding]
+    texts: dict[str, LocalizedItem] = field(default_factory=dict)  # item id -> text in the target locale
+    source: dict[str, LocalizedItem] = field(default_factory=dict)  # item id -> text in the source locale
+    states: dict[str, ReviewState] = field(default_factory=dict)  # item id -> review fields
+    findings: dict[str | None, list[Finding]] = field(default_factory=dict)  # item id (None: the file) -> QA findings
 
 
-def load_locale(suite_path, tag: str) -> Loaded:
+def load_locale(suite_path: Path, tag: str) -> Loaded:
     """Read a suite's locale with its review fields and QA findings (blocking: call it from a worker)."""
     from benchmark.localization import qa, review
     from benchmark.localization.suites import load_suite
@@ -107,7 +114,7 @@ class TranslateScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.suites: dict = {}
+        self.suites: dict[str, Suite] = {}
         self.loaded: Loaded | None = None
         self.item_id: str | None = None
         self.reviewer: str | None = None
@@ -177,7 +184,7 @@ class TranslateScreen(Screen):
         if not self._filling and suite is not None:
             self.open_suite(suite)
 
-    def open_suite(self, suite) -> None:
+    def open_suite(self, suite: Suite) -> None:
         """Offer the suite's locales, choose one with items to review, and load it."""
         others = [t for t in suite.locales if t != suite.source_locale]
         self._filling = True
@@ -209,7 +216,7 @@ class TranslateScreen(Screen):
         self._load(suite.path, tag)
 
     @work(thread=True, exclusive=True, group="translate-load")
-    def _load(self, path, tag: str) -> None:
+    def _load(self, path: Path, tag: str) -> None:
         from benchmark.errors import GvsError
 
         try:
@@ -242,10 +249,11 @@ class TranslateScreen(Screen):
 
     # -- the items ------------------------------------------------------------------------------
 
-    def visible(self) -> list[str]:
+    def visible_ids(self) -> list[str]:
         """The ids the list shows: every item the locale has, or the unreviewed ones."""
         from benchmark.localization.review import UNREVIEWED
 
+        assert self.loaded is not None  # the list is filled once a locale is loaded
         texts = self.loaded.texts
         ids = [i.id for i in self.loaded.suite.items if i.id in texts]
         if self._value("#translate-filter") == "unreviewed":
@@ -253,9 +261,10 @@ class TranslateScreen(Screen):
         return ids
 
     def fill(self) -> None:
+        assert self.loaded is not None  # filled once a locale is loaded
         table = self.query_one("#translate-items", DataTable)
         table.clear()
-        ids = self.visible()
+        ids = self.visible_ids()
         for item_id in ids:
             t = self.loaded.texts[item_id]
             table.add_row(inert(item_id), _status(t.status), one_line(t.prompt, 24), key=item_id)
@@ -269,6 +278,7 @@ class TranslateScreen(Screen):
 
     def _summary(self, extra: str = "") -> None:
         loaded = self.loaded
+        assert loaded is not None  # summed up once a locale is loaded
         counts: dict[str, int] = {}
         for t in loaded.texts.values():
             counts[t.status] = counts.get(t.status, 0) + 1
@@ -380,7 +390,9 @@ class TranslateScreen(Screen):
         select.value = "all" if select.value == "unreviewed" else "unreviewed"
 
     @work(thread=True, exclusive=True, group="translate-write")
-    def _write(self, path, tag: str, item_id: str, status: str, comment: str | None, reviewer: str | None) -> None:
+    def _write(
+        self, path: Path, tag: str, item_id: str, status: str, comment: str | None, reviewer: str | None
+    ) -> None:
         from benchmark.errors import GvsError
         from benchmark.localization.review import set_status
         from benchmark.localization.suites import load_suite
@@ -393,7 +405,7 @@ class TranslateScreen(Screen):
             return
         self.app.call_from_thread(self._written, done, loaded)
 
-    def _written(self, done, loaded: Loaded) -> None:
+    def _written(self, done: Review, loaded: Loaded) -> None:
         """Show a decision written: the row's status, the item, and the cursor on the next row."""
         self.loaded = loaded
         table = self.query_one("#translate-items", DataTable)
@@ -413,7 +425,7 @@ class TranslateScreen(Screen):
         self.query_one("#hint", Static).update(inert(message, style=style))
 
 
-def _has_unreviewed(suite, tag: str) -> bool:
+def _has_unreviewed(suite: Suite, tag: str) -> bool:
     from benchmark.errors import GvsError
     from benchmark.localization.review import UNREVIEWED
 

@@ -32,7 +32,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from benchmark import yamlfile
 from benchmark.errors import GvsError, InputFileError
@@ -432,9 +432,10 @@ def infer_format(paths: list[Path]) -> str:
     if len(paths) == 1 and Path(paths[0]).is_dir():
         return "folder"
     kinds = {_EXTENSIONS.get(Path(p).suffix.lower()) for p in paths}
-    if len(kinds) != 1 or None in kinds:
+    kind = kinds.pop() if len(kinds) == 1 else None
+    if kind is None:
         raise GvsError("cannot tell the format from the file names: give --format csv, tsv, jsonl, txt or folder")
-    return kinds.pop()
+    return kind
 
 
 def _tag(tag: str, what: str) -> str:
@@ -530,6 +531,7 @@ def _records(plan: _Plan) -> Iterator[Record]:
     counters: dict[tuple, int] = {}
     for path, kind, captures in plan.files:
         table = read_table(path, kind, header=opts.header, encoding=opts.encoding, delimiter=opts.delimiter)
+        text_col: Column | None
         if kind == "txt":
             if plan.id or plan.locale_col or plan.category_col or plan.meta or plan.wide or plan.focus:
                 raise GvsError(
@@ -572,9 +574,10 @@ def _records(plan: _Plan) -> Iterator[Record]:
                     if not code:
                         raise InputFileError(path, row.line, f"empty locale (--locale {plan.locale_col.ref!r})")
                     tag = plan.locale_of(code, path, row.line, f"locale (--locale {plan.locale_col.ref!r})")
-                else:
-                    code, tag = path_code, path_tag
-                cells = [(tag, code, text_col, plan.focus)]
+                else:  # _Plan: without --locale, the path pattern names the locale of every file
+                    code, tag = cast(str, path_code), cast(str, path_tag)
+                # _Plan and the check above: without LOCALE=COLUMN texts there is a text column
+                cells = [(tag, code, cast(Column, text_col), plan.focus)]
                 position_stream = ("locale", tag)
             position = None
             if plan.align == "position":
@@ -680,7 +683,7 @@ def build_suite(paths: list[Path], opts: TableImport) -> Built:
     source["files"] = [_relative(p, base) for p in files]
     source["import"] = mapping
     source["locale_codes"] = {tag: ", ".join(codes[tag]) for tag in tags}
-    suite = {
+    suite: dict[str, Any] = {
         "id": suite_id,
         "name": opts.name or suite_id,
         "version": opts.version,
@@ -702,12 +705,12 @@ def build_suite(paths: list[Path], opts: TableImport) -> Built:
         texts = by_locale[tag]
         entries = {}
         for key in ordered:
-            rec = texts.get(key)
-            if rec is None:
+            record = texts.get(key)
+            if record is None:
                 continue
-            entry = {"prompt": rec.text}
-            if rec.focus:
-                entry["focus"] = rec.focus
+            entry = {"prompt": record.text}
+            if record.focus:
+                entry["focus"] = record.focus
             entry["status"] = opts.status
             entries[ids[key]] = entry
         variants[tag] = {"suite": suite_id, "locale": tag, "items": entries}

@@ -1,6 +1,6 @@
 """``gvs review``: a translator walks a locale's unreviewed items one key at a time, or a script sets
 statuses with ``--set``. Every decision is written to the locale file at once (benchmark.localization.review), so
-quitting keeps what was done. Only Typer and the typing module are imported at module level."""
+quitting keeps what was done. The review core is imported when the command runs."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from typing import Annotated
 
 import typer
 
+from . import common
+from .common import EditableSuiteArg, _count, fail
+
 KEYS = {"a": "approved", "r": "reviewed", "n": "needs-work"}
 PROMPT = "[a]pprove  [r]eviewed  [n]eeds-work  [s]kip  [q]uit: "
 
 
 def review(
-    suite: Annotated[str, typer.Argument(help="Suite id or folder (not a shipped suite: import or copy it first).")],
+    suite: EditableSuiteArg,
     locale: Annotated[str, typer.Option("-l", "--locale", help="The locale to review (BCP 47 tag).")],
     status: Annotated[
         list[str] | None,
@@ -40,8 +43,6 @@ def review(
     Each decision is written to the locale file at once, with the reviewer and the date; --set decides without asking. Exits 2 on bad input (nothing written), 130 when interrupted (decisions made so far are kept)."""
     from benchmark.errors import GvsError
 
-    from .cli import fail
-
     try:
         if set_:
             _set(suite, locale, set_, status, reviewer, comment)
@@ -62,8 +63,6 @@ def _set(
     from benchmark.errors import GvsError
     from benchmark.localization import review as core
     from benchmark.localization.suites import get_suite, load_suite
-
-    from .cli import out
 
     if status:
         raise GvsError("--status chooses the items of the walk; with --set name the items instead")
@@ -90,12 +89,12 @@ def _set(
         done = core.set_status(
             suite, tag, item_id, value, reviewer=who, comment=comment if value == "needs-work" else None
         )
-        out.print(_written(done))
+        common.out.print(_written(done))
         suite = load_suite(suite.path)
 
 
 def _written(done) -> object:
-    from .safe_text import inert
+    from ..safe_text import inert
 
     by = f" by {done.reviewer} on {done.reviewed_at}" if done.reviewer else ""
     copied = f" (copied from {done.copied_from} into {done.path.name})" if done.copied_from else ""
@@ -108,8 +107,7 @@ def _walk(suite_ref: str, tag: str, status: list[str] | None, reviewer: str | No
     from benchmark.localization import review as core
     from benchmark.localization.suites import REVIEW_STATUSES, get_suite, load_suite
 
-    from .cli import out
-    from .safe_text import inert
+    from ..safe_text import inert
 
     if comment is not None:
         raise GvsError("--comment goes with --set ID=needs-work (the walk asks for a comment when you press n)")
@@ -128,18 +126,18 @@ def _walk(suite_ref: str, tag: str, status: list[str] | None, reviewer: str | No
     queue = [t.id for t in texts if t.status in wanted]
     absent = len(suite.items) - len(texts)
     if absent:
-        out.print(
+        common.out.print(
             inert(
                 f"note: {_count(absent, 'item')} without text in {tag}: `gvs check` lists them as missing",
                 style="yellow",
             )
         )
     if not queue:
-        out.print(
+        common.out.print(
             inert(f"nothing to review: none of the {len(texts)} items of {tag} is {' or '.join(wanted)}", style="green")
         )
         return
-    out.print(
+    common.out.print(
         inert(
             f"{_count(len(queue), 'item')} of {tag} to review ({', '.join(wanted)}), as {who}; each decision is written at once"
         )
@@ -159,17 +157,13 @@ def _walk(suite_ref: str, tag: str, status: list[str] | None, reviewer: str | No
                 continue
             status_value, text = decision
             done = core.set_status(suite, tag, item_id, status_value, reviewer=who, comment=text)
-            out.print(_written(done), style="green")
+            common.out.print(_written(done), style="green")
             counts[status_value] = counts.get(status_value, 0) + 1
             suite, findings = load_suite(suite.path), None
     except KeyboardInterrupt:
-        out.print(inert(f"\ninterrupted: {_summary(counts)} (written)", style="yellow"))
+        common.out.print(inert(f"\ninterrupted: {_summary(counts)} (written)", style="yellow"))
         raise typer.Exit(130) from None
-    out.print(inert(_summary(counts), style="bold"))
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
+    common.out.print(inert(_summary(counts), style="bold"))
 
 
 def _summary(counts: dict[str, int]) -> str:
@@ -180,9 +174,8 @@ def _summary(counts: dict[str, int]) -> str:
 def _show(suite, tag: str, item_id: str, number: int, total: int, findings: list) -> None:
     from rich.text import Text
 
-    from .cli import out
-    from .safe_text import inert
-    from .tables import finding_line, source_beside_target
+    from ..safe_text import inert
+    from ..tables import finding_line, source_beside_target
 
     texts = {t.id: t for t in suite.variant(tag)}
     text = texts[item_id]
@@ -190,22 +183,22 @@ def _show(suite, tag: str, item_id: str, number: int, total: int, findings: list
     if suite.source_locale != tag and suite.source_locale in suite.locale_files:
         source = {t.id: t for t in suite.variant(suite.source_locale)}.get(item_id)
     item = text.item
-    out.print()
-    out.rule(inert(f"{item_id}  ({number} of {total})"), align="left")
+    common.out.print()
+    common.out.rule(inert(f"{item_id}  ({number} of {total})"), align="left")
     head = inert(" › ".join(item.tags[a] for a in suite.axes))
     head.append_text(inert(f"   status: {text.status}", style="bold red" if text.status == "needs-work" else "yellow"))
     if text.supplied_by and text.supplied_by != tag:
         head.append_text(
             inert(f"   inherited from {text.supplied_by}: reviewing copies it into {tag}.yaml", style="dim")
         )
-    out.print(head)
-    out.print(source_beside_target(suite.source_locale, tag, source, text))
+    common.out.print(head)
+    common.out.print(source_beside_target(suite.source_locale, tag, source, text))
     if text.review_comment:
-        out.print(inert(f"review comment: {text.review_comment}", style="red"))
+        common.out.print(inert(f"review comment: {text.review_comment}", style="red"))
     for f in findings:
-        out.print(Text("QA ").append_text(finding_line(f)))
+        common.out.print(Text("QA ").append_text(finding_line(f)))
     if not findings:
-        out.print(inert("QA: no findings", style="dim"))
+        common.out.print(inert("QA: no findings", style="dim"))
 
 
 def _ask():
@@ -213,16 +206,14 @@ def _ask():
     On a terminal one key decides; from a pipe (scripts, tests) one line per decision."""
     import click
 
-    from .cli import out
-
     while True:
-        out.print(PROMPT, end="", markup=False)
+        common.out.print(PROMPT, end="", markup=False)
         if sys.stdin.isatty():
             try:
                 key = click.getchar()
             except EOFError:
                 key = "q"
-            out.print(key if key.isprintable() else "")
+            common.out.print(key if key.isprintable() else "")
         else:
             line = sys.stdin.readline()
             key = line.strip()[:1] if line else "q"
@@ -232,7 +223,7 @@ def _ask():
         if key in KEYS and KEYS[key] != "needs-work":
             return KEYS[key], None
         if key == "n":
-            out.print("comment — what to fix (empty to go back): ", end="", markup=False)
+            common.out.print("comment — what to fix (empty to go back): ", end="", markup=False)
             text = sys.stdin.readline()
             if not text:
                 return "q"
@@ -240,4 +231,4 @@ def _ask():
                 return "needs-work", text.strip()
             continue
         if key:
-            out.print(f"{key!r}: press a, r, n, s or q", markup=False)
+            common.out.print(f"{key!r}: press a, r, n, s or q", markup=False)

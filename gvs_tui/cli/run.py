@@ -1,0 +1,280 @@
+"""``gvs run`` and ``gvs score``: ask the models (and the judge), and score stored answers with a judge."""
+
+from __future__ import annotations
+
+import atexit
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import common
+from .common import (
+    ApiBaseOpt,
+    ByOpt,
+    ConcurrencyOpt,
+    JudgeApiBaseOpt,
+    JudgeLanguageOpt,
+    JudgeOpt,
+    JudgeSamplesOpt,
+    JudgeScorersOpt,
+    JudgeTemperatureOpt,
+    MetricOpt,
+    QuietOpt,
+    RetriesOpt,
+    StoreOpt,
+    SuiteArg,
+    TimeoutOpt,
+    _check_metric,
+    _show_breakdown,
+    _stored_run,
+    fail,
+)
+
+
+def _close_at_exit(db) -> None:
+    """The end of `gvs run`: close the store (SQLite folds its WAL back into the file), then let the
+    process end without the interpreter's last garbage collection, which walks every object LiteLLM
+    built: 0.7 s after every run, for memory the process gives back anyway. Registered after the
+    store opens, so it runs after the embedded model's own atexit close (atexit runs last-in first)."""
+    db.close()
+    import gc
+
+    gc.freeze()
+
+
+def _workers_option(value: str) -> int | None:
+    """--workers: None for auto, else a count."""
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 256:
+        fail(f"--workers must be auto or a number from 1 to 256, not {value!r}")
+    return n
+
+
+def run(
+    suite: SuiteArg,
+    model: Annotated[list[str], typer.Option("-m", "--model", help="LiteLLM model string; repeat for several.")] = [  # noqa: B006
+        "local/gemma-3-270m"
+    ],
+    locale: Annotated[
+        list[str] | None,
+        typer.Option("-l", "--locale", help="Locale tag; repeat for several (default: the suite's source locale)."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N items of the suite.")] = None,
+    concurrency: ConcurrencyOpt = 8,
+    timeout: TimeoutOpt = 120.0,
+    retries: RetriesOpt = 3,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Answer length limit.")] = 256,
+    temperature: Annotated[float, typer.Option("--temperature", min=0.0, max=2.0)] = 0.0,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    api_base: ApiBaseOpt = None,
+    store: StoreOpt = None,
+    by: ByOpt = None,
+    metric: MetricOpt = "refusal",
+    quiet: QuietOpt = False,
+    judge: JudgeOpt = None,
+    judge_api_base: JudgeApiBaseOpt = None,
+    judge_language: JudgeLanguageOpt = "item",
+    judge_samples: JudgeSamplesOpt = 1,
+    judge_temperature: JudgeTemperatureOpt = 0.0,
+    judge_scorers: JudgeScorersOpt = "gvs,values",
+    condition: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--condition",
+            help="Add a condition (system-prompt variant or jailbreak wrapper; see `gvs conditions`); repeat for several. The baseline runs too.",
+        ),
+    ] = None,
+    conditions_file: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--conditions",
+            help="YAML file of your own conditions (all of them run unless --condition names some).",
+            dir_okay=False,
+        ),
+    ] = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status",
+            help="Only items with this review status in their locale (draft, machine, reviewed, approved, needs-work); repeat for several.",
+        ),
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            help="Run only this machine's share of the cells: i/n (0-based, 0 <= i < n), or auto from a Slurm job array or a Kubernetes Indexed Job. Combine the stores with `gvs store merge`.",
+        ),
+    ] = None,
+    shard_count: Annotated[
+        int | None,
+        typer.Option(
+            "--shard-count",
+            help="With --shard auto in a Kubernetes Indexed Job: the number of shards (the Job's completions).",
+        ),
+    ] = None,
+    router: Annotated[
+        Path | None,
+        typer.Option(
+            "--router",
+            help="LiteLLM Router configuration (model_list, router_settings: several deployments per model name, fallbacks, rpm/tpm); the -m and --judge names it defines go through LiteLLM's router.",
+            dir_okay=False,
+        ),
+    ] = None,
+    workers: Annotated[
+        str,
+        typer.Option(
+            "--workers",
+            help="Processes making the calls to remote models, each with its own event loop; gvs itself stays the store's only writer. auto: none below 32 calls in flight, else one per 32 (at least one per core, at most two); 1: every call from gvs's own loop.",
+        ),
+    ] = "auto",
+) -> None:
+    """Run a suite: every model × every locale (× every condition) on the same items, cached and resumable.
+
+    With --judge, every answer is also scored by the GVS judge and the Schwartz value profile."""
+    from benchmark.localization.suites import get_suite
+    from benchmark.scoring.metrics import metric_of
+    from benchmark.usecases.run import RunOptions, prepare_run, run_prepared
+    from store import open_store
+
+    from ..progress import RichProgress
+    from ..safe_text import inert
+
+    options = RunOptions(
+        suite=suite,
+        models=list(model),
+        locales=locale or [],
+        limit=limit,
+        concurrency=concurrency,
+        timeout=timeout,
+        retries=retries,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        seed=seed,
+        api_base=api_base,
+        judge=judge,
+        judge_api_base=judge_api_base,
+        judge_language=judge_language,
+        judge_samples=judge_samples,
+        judge_temperature=judge_temperature,
+        judge_scorers=_names(judge_scorers),
+        conditions=condition or [],
+        conditions_files=conditions_file or [],
+        statuses=status or [],
+        shard=shard,
+        shard_count=shard_count,
+        router=router,
+        workers=_workers_option(workers),
+    )
+    if shard is None and shard_count is not None:
+        fail("--shard-count goes with --shard auto")
+    _check_metric(metric)
+    axes = get_suite(suite).axes
+    by = by or axes[-1]
+    if by not in axes:
+        fail(f"--by must be one of {', '.join(axes)} for suite {suite}")
+    prepared = prepare_run(options)  # every option checked before the store is opened or a model asked
+    for note in prepared.notes:
+        common.err.print(inert(note, style="yellow"))
+    db = open_store(store)
+    atexit.register(_close_at_exit, db)
+    say = (lambda text: None) if quiet else (lambda text: common.out.print(inert(text)))
+    outcome = run_prepared(prepared, db, None if quiet else RichProgress(common.err), say=say)
+    summary, plan = outcome.summary, prepared.plan
+    if outcome.status == "interrupted":
+        common.err.print(
+            inert(
+                f"interrupted: {outcome.answered} of {outcome.total} cells answered and saved; "
+                "run the same command again to resume.",
+                style="yellow",
+            )
+        )
+        raise typer.Exit(130)
+    line = (
+        f"run {outcome.run_id} {outcome.status}"
+        + (f" (shard {plan.shard} of {len(plan.cells)} cells)" if plan.shard else "")
+        + f": {summary.total} cells, {summary.called} called, "
+        f"{summary.cached} from cache, {summary.errors} failed"
+        + (f", {summary.judge_errors} judge errors" if outcome.judged else "")
+    )
+    common.out.print(inert(line, style="green" if outcome.status == "completed" else "yellow"))
+    judge_metrics = set(prepared.judge.scorers if prepared.judge else [])
+    if plan.shard and not quiet:
+        common.err.print(
+            inert(
+                f"note: shard {plan.shard} holds part of the run: merge the shards' stores (`gvs store merge A.db B.db … -o ALL.db`) for its results",
+                style="yellow",
+            )
+        )
+    elif not quiet:
+        if metric_of(metric).needs_judge and not judge_metrics:
+            common.err.print(f"note: --metric {metric} needs --judge; showing refusal", style="yellow", markup=False)
+            metric = "refusal"
+        run_row = db.run(outcome.run_id)
+        _show_breakdown(db, run_row, metric, by, optional=outcome.status != "completed")
+        if not metric_of(metric).is_gvs and "gvs" in judge_metrics:
+            _show_breakdown(db, run_row, "gvs", by, optional=True)
+    if outcome.status != "completed":
+        raise typer.Exit(1)
+
+
+def _names(listed: str) -> list[str]:
+    """A comma-separated option's names."""
+    return [n.strip() for n in listed.split(",") if n.strip()]
+
+
+def score(
+    run_id: Annotated[int | None, typer.Argument(help="Run id (default: the latest run).")] = None,
+    judge: JudgeOpt = ...,  # type: ignore[assignment]
+    judge_api_base: JudgeApiBaseOpt = None,
+    judge_language: JudgeLanguageOpt = "item",
+    judge_samples: JudgeSamplesOpt = 1,
+    judge_temperature: JudgeTemperatureOpt = 0.0,
+    judge_scorers: JudgeScorersOpt = "gvs,values",
+    concurrency: ConcurrencyOpt = 8,
+    timeout: TimeoutOpt = 120.0,
+    retries: RetriesOpt = 3,
+    by: ByOpt = None,
+    store: StoreOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Score an existing run with a judge, without asking the models again (judge calls are cached)."""
+    from benchmark.usecases.score import ScoreOptions, score_run
+
+    from ..progress import RichProgress
+    from ..safe_text import inert
+
+    db, row = _stored_run(store, run_id)
+    options = ScoreOptions(
+        judge=judge,
+        judge_api_base=judge_api_base,
+        judge_language=judge_language,
+        judge_samples=judge_samples,
+        judge_temperature=judge_temperature,
+        judge_scorers=_names(judge_scorers),
+        concurrency=concurrency,
+        timeout=timeout,
+        retries=retries,
+    )
+    outcome = score_run(options, db, row, None if quiet else RichProgress(common.err))
+    common.out.print(
+        inert(
+            f"run {outcome.run_id}: scored {outcome.scored} stored answers with {judge}; "
+            f"{outcome.summary.judge_errors} judge errors"
+        )
+    )
+    if outcome.missing:
+        common.err.print(
+            inert(
+                f"note: {outcome.missing} cells have no stored answer (unanswered, or the suite changed since the run)",
+                style="yellow",
+            )
+        )
+    if not quiet and "gvs" in outcome.judge.scorers:
+        _show_breakdown(db, db.run(outcome.run_id), "gvs", by or outcome.suite_axes[-1], judge)
