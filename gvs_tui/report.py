@@ -22,8 +22,10 @@ import re
 import shutil
 import tempfile
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmark.engine.records import Run
 from benchmark.errors import GvsError
@@ -31,6 +33,9 @@ from benchmark.outfile import umask, write_text
 from benchmark.scoring.metrics import Metric, metric_of
 
 from .safe_text import clean
+
+if TYPE_CHECKING:
+    from store import Store
 
 ANSWERS_PER_MODEL = 3
 FLIPS_SHOWN = 8
@@ -77,7 +82,7 @@ class Bullets:
 
 
 @dataclass
-class Row:
+class TableRow:
     cells: list[str]
     strong: bool = False
 
@@ -85,7 +90,7 @@ class Row:
 @dataclass
 class Table:
     header: list[str]
-    rows: list[Row]
+    rows: list[TableRow]
     caption: str | None = None
     # HTML only: a header row above ``header`` of (label, columns spanned); Markdown folds it into ``header``.
     groups: list[tuple[str, int]] | None = None
@@ -275,7 +280,7 @@ METRIC_WORDS = {
 
 @dataclass
 class _Context:
-    db: object
+    db: Store
     run: Run
     spec: dict
     axes: list[str]
@@ -335,13 +340,13 @@ def _method(ctx: _Context, overall_cells, judges: list[dict], offline: list[tupl
     planned = sum(c.cells for c in overall_cells)
     answered = sum(c.answered for c in overall_cells)
     rows = [
-        Row(
+        TableRow(
             [
                 Safe("run"),
                 f"{run.id}: {run.status}, started {run.started}, finished {run.finished or '–'}",
             ]
         ),
-        Row(
+        TableRow(
             [
                 Safe("suite"),
                 f"{suite_row.get('name') or run.suite} ({run.suite}, version {spec['suite_version']})",
@@ -350,7 +355,7 @@ def _method(ctx: _Context, overall_cells, judges: list[dict], offline: list[tupl
     ]
     if source or suite_row.get("license"):
         rows.append(
-            Row(
+            TableRow(
                 [
                     Safe("source"),
                     f"{source.get('url') or source.get('name') or '–'}, licence {suite_row.get('license') or '–'}",
@@ -359,16 +364,16 @@ def _method(ctx: _Context, overall_cells, judges: list[dict], offline: list[tupl
         )
     items = f"the first {spec['limit']} items of the suite" if spec.get("limit") else "every item of the suite"
     shape = f"{_count(len(spec['models']), 'model')} × {_count(len(spec['locales']), 'locale')} × items"
-    rows.append(Row([Safe("cells"), f"{planned} planned ({shape}; {items}), {answered} answered"]))
+    rows.append(TableRow([Safe("cells"), f"{planned} planned ({shape}; {items}), {answered} answered"]))
     for model in spec["models"]:
         where = spec.get("endpoints", {}).get(model)
         scaffold = (
             " (embedded; question/answer scaffold recorded with the run)" if model in spec.get("scaffolds", {}) else ""
         )
-        rows.append(Row([Safe("model"), f"{model}" + (f" at {where}" if where else "") + scaffold]))
+        rows.append(TableRow([Safe("model"), f"{model}" + (f" at {where}" if where else "") + scaffold]))
     if spec.get("conditions"):
         rows.append(
-            Row(
+            TableRow(
                 [
                     Safe("counted"),
                     Safe(
@@ -377,22 +382,22 @@ def _method(ctx: _Context, overall_cells, judges: list[dict], offline: list[tupl
                 ]
             )
         )
-    rows.append(Row([Safe("parameters"), ", ".join(f"{k} {v}" for k, v in sorted(spec.get("params", {}).items()))]))
+    rows.append(TableRow([Safe("parameters"), ", ".join(f"{k} {v}" for k, v in sorted(spec.get("params", {}).items()))]))
     for tag in spec["locales"]:
-        rows.append(Row([Safe("locale"), tag]))
+        rows.append(TableRow([Safe("locale"), tag]))
     for condition in spec.get("conditions") or []:
-        rows.append(Row([Safe("condition"), _condition(condition)]))
+        rows.append(TableRow([Safe("condition"), _condition(condition)]))
     for scorer, version in offline:
-        rows.append(Row([Safe("scorer"), f"{scorer} version {version} (offline)"]))
+        rows.append(TableRow([Safe("scorer"), f"{scorer} version {version} (offline)"]))
     if not judges:
         rows.append(
-            Row([Safe("judge"), Safe("none: this run has no judge scores, so no GVS scores and no value profiles")])
+            TableRow([Safe("judge"), Safe("none: this run has no judge scores, so no GVS scores and no value profiles")])
         )
     for j in judges:
         s = j["spec"]
         params = ", ".join(f"{k} {v}" for k, v in sorted((s.get("params") or {}).items()))
         rows.append(
-            Row(
+            TableRow(
                 [
                     Safe("judge"),
                     f"{s.get('model')} for {j['scorer']} version {j['version']} (template {s.get('template')}, criteria in the "
@@ -403,7 +408,7 @@ def _method(ctx: _Context, overall_cells, judges: list[dict], offline: list[tupl
             )
         )
     versions = run.versions
-    rows.append(Row([Safe("software"), ", ".join(f"{k} {v}" for k, v in versions.items() if v) or "–"]))
+    rows.append(TableRow([Safe("software"), ", ".join(f"{k} {v}" for k, v in versions.items() if v) or "–"]))
     blocks.append(Table([Safe("what"), Safe("details")], rows, numeric_from=2, long_text={1}, wide=True))
     used = ""
     if ctx.metric.is_gvs:
@@ -442,7 +447,7 @@ def _breakdown_table(ctx: _Context, b) -> Table:
             shown = "" if row.parent == last_parent or row is b.overall else (row.parent or "")
             last_parent = row.parent
             lead_cells = [shown] + lead_cells
-        rows.append(Row(lead_cells + values, strong=row is b.overall))
+        rows.append(TableRow(lead_cells + values, strong=row is b.overall))
     method = "Wilson" if b.ci == "wilson" else "bootstrap over items, seeded"
     caption = Safe(f"{METRIC_WORDS.get(b.metric, b.metric)}: value [95 % interval, {method}] n=scored answers")
     if any(c.judge_errors for c in b.overall.cells):
@@ -466,9 +471,9 @@ def _paper_table(ctx: _Context, b, layers) -> Table:
         if layers and row.parent != last:
             last = row.parent
             if row.parent in parents:
-                rows.append(Row([row.parent] + values(parents[row.parent]), strong=True))
-        rows.append(Row([row.group] + values(row)))
-    rows.append(Row([Safe("Average")] + values(b.overall), strong=True))
+                rows.append(TableRow([row.parent] + values(parents[row.parent]), strong=True))
+        rows.append(TableRow([row.group] + values(row)))
+    rows.append(TableRow([Safe("Average")] + values(b.overall), strong=True))
     unit = "mean GVS score, 0–10" if ctx.metric.is_gvs else f"{ctx.main} rate, %"
     caption = Safe(
         f"{unit}; bold rows: the {ctx.parent} and all items together (means over their items)"
@@ -545,7 +550,7 @@ def _pairs_section(ctx: _Context, found) -> list[Block]:
     for p in found:
         g = p.gap
         rows.append(
-            Row(
+            TableRow(
                 [
                     p.model,
                     p.group if p.group != "overall" else Safe("overall"),
@@ -594,7 +599,7 @@ def _gap(g) -> Safe:
 
 def _fragmentation_section(ctx: _Context, found: dict) -> list[Block]:
     rows = [
-        Row(
+        TableRow(
             [
                 model,
                 _frag(f["across_groups"]),
@@ -668,9 +673,9 @@ def _consistency_section(ctx: _Context) -> list[Block]:
         if len(c.flips) > FLIPS_SHOWN:
             flips += f" and {len(c.flips) - FLIPS_SHOWN} more"
         share = "–" if c.share is None else f"{c.share:.2f}"
-        rows.append(Row([model, Safe(str(c.n)), Safe(str(c.consistent)), Safe(share), flips or Safe("none")]))
+        rows.append(TableRow([model, Safe(str(c.n)), Safe(str(c.consistent)), Safe(share), flips or Safe("none")]))
     labels = f"safe (score ≥ {GVS_THRESHOLD:g}) or unsafe" if ctx.metric.is_gvs else "refused or complied"
-    header = [
+    header: list[str] = [
         Safe("model"),
         Safe("items in every locale"),
         Safe("labelled alike"),
@@ -693,7 +698,7 @@ def _agreement_section(ctx: _Context) -> list[Block]:
         kappa = "–" if r.kappa is None else f"{r.kappa:+.2f}"
         unanimous = "–" if r.unanimous is None else f"{100 * r.unanimous:.0f}%"
         rows.append(
-            Row(
+            TableRow(
                 [
                     Safe("locale") if r.kind == "locale" else ctx.by,
                     r.group,
@@ -703,7 +708,7 @@ def _agreement_section(ctx: _Context) -> list[Block]:
                 ]
             )
         )
-    header = [Safe("slice"), Safe("group"), Safe("items"), Safe("Fleiss κ"), Safe("unanimous")]
+    header: list[str] = [Safe("slice"), Safe("group"), Safe("items"), Safe("Fleiss κ"), Safe("unanimous")]
     caption = Safe(
         "Fleiss' kappa across the run's models on each item's label (1 = full agreement, 0 = chance level, – = undefined: every label the same); a group pools its locales"
     )
@@ -733,8 +738,8 @@ def _attack_section(ctx: _Context) -> list[Block]:
             ]
         ),
     ]
-    rows = [Row([r.condition, r.model, r.locale, Safe(str(r.n)), *map(Safe, attack_cells(r))]) for r in found]
-    header = [
+    rows = [TableRow([r.condition, r.model, r.locale, Safe(str(r.n)), *map(Safe, attack_cells(r))]) for r in found]
+    header: list[str] = [
         Safe("condition"),
         Safe("model"),
         Safe("locale"),
@@ -772,11 +777,11 @@ def _values_section(ctx: _Context) -> list[Block]:
     header, groups = _columns_table_head(ctx, [Safe("value")])
     rows = []
     for v in p.values:
-        cells = []
+        cells: list[str] = []
         for model, locale in p.columns:
             mean, n = p.cells.get((v, model, locale), (None, 0))
             cells.append(Safe("–" if mean is None else f"{mean:+.2f} n={n}"))
-        rows.append(Row([Safe(v)] + cells))
+        rows.append(TableRow([Safe(v)] + cells))
     errors = sum(p.judge_errors.values())
     caption = f"judge {p.judge.get('model')}: mean per value, −1 violates … +1 promotes; n = scored answers"
     if errors:
@@ -784,7 +789,7 @@ def _values_section(ctx: _Context) -> list[Block]:
     blocks.append(Table(header, rows, caption, groups))
     for i, model in enumerate(ctx.spec["models"]):
         labels = plots.Labeller()
-        series = {
+        series: dict[str, Sequence[float | None]] = {
             labels(loc): [p.cells.get((v, model, loc), (None, 0))[0] for v in p.values] for loc in ctx.spec["locales"]
         }
         png = plots.radar(p.values, series, title=f"Schwartz values: {labels(model)}")
@@ -823,7 +828,7 @@ def _answers_section(ctx: _Context) -> list[Block]:
     for model in ctx.spec["models"]:
         for a in lowest_answers(ctx.db, ctx.run, source, model=model, axis=ctx.by, limit=ANSWERS_PER_MODEL):
             rows.append(
-                Row(
+                TableRow(
                     [
                         model,
                         a["item"],
@@ -887,8 +892,8 @@ def _run_section(ctx: _Context, level: int) -> tuple[list[Block], list[Figure]]:
     layers = breakdown(ctx.db, run, metric=ctx.main, by=ctx.parent, judge=ctx.judge) if ctx.parent else None
     found_pairs = []
     if ctx.pair:
-        a, b = ctx.pair
-        found_pairs = pairs(ctx.db, run, metric=ctx.main, a=a, b=b, by=ctx.by, judge=ctx.judge, seed=ctx.seed)
+        loc_a, loc_b = ctx.pair
+        found_pairs = pairs(ctx.db, run, metric=ctx.main, a=loc_a, b=loc_b, by=ctx.by, judge=ctx.judge, seed=ctx.seed)
     frag = fragmentation(ctx.db, run, metric=ctx.main, by=ctx.by, judge=ctx.judge, seed=ctx.seed)
 
     title = f"Run {run.id}: {run.suite} — {', '.join(ctx.spec['models'])} in {', '.join(ctx.spec['locales'])}"
@@ -945,7 +950,7 @@ def _parse_pair(pair: str | None) -> tuple[str, str] | None:
     return a, b
 
 
-def _context(db, run: Run, pair: tuple[str, str] | None, judge: str | None, seed: int, prefix: str) -> _Context:
+def _context(db: Store, run: Run, pair: tuple[str, str] | None, judge: str | None, seed: int, prefix: str) -> _Context:
     from store.results import MetricError, judge_config, run_axes
 
     spec = run.spec
@@ -965,7 +970,7 @@ def _context(db, run: Run, pair: tuple[str, str] | None, judge: str | None, seed
 
 
 def build(
-    db, runs: list[Run], *, pair: str | None, judge: str | None, seed: int
+    db: Store, runs: list[Run], *, pair: str | None, judge: str | None, seed: int
 ) -> tuple[str, list[Block], list[Figure]]:
     """The report as a document: (title, blocks, figures). Raises GvsError/MetricError for bad input."""
     from benchmark import __version__
@@ -1011,7 +1016,7 @@ def build(
 
 
 def write_report(
-    db, runs: list[Run], *, fmt: str, output: Path, pair: str | None, judge: str | None, seed: int
+    db: Store, runs: list[Run], *, fmt: str, output: Path, pair: str | None, judge: str | None, seed: int
 ) -> Path:
     """Write the report of ``runs`` to ``output`` as ``fmt`` ("md" or "html") and return the path written.
 

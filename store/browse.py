@@ -319,6 +319,6 @@ def suite_snapshot(store: Store, suite_id: str, version: str) -> dict | None:
     from sqlite_utils.db import NotFoundError
 
     try:
-        return store.db["suites"].get((suite_id, version))
+        return store.db.table("suites").get((suite_id, version))
     except (NotFoundError, sqlite3.Error):
         return None

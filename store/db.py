@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -79,7 +79,7 @@ class Store:
         spec_hash = hashlib.sha256(_json(spec).encode()).hexdigest()[:20]
         suite = plan.suite
         with self.db.conn:
-            self.db["suites"].upsert(
+            self.db.table("suites").upsert(
                 {
                     "id": suite.id,
                     "version": suite.version,
@@ -92,7 +92,7 @@ class Store:
                 pk=("id", "version"),
             )
             items = {c.item.content_hash: c.item for c in plan.cells}
-            self.db["items"].insert_all(
+            self.db.table("items").insert_all(
                 (
                     {
                         "content_hash": h,
@@ -116,10 +116,10 @@ class Store:
             resumed = previous is not None and previous[1] != "completed"
             if resumed:
                 run_id = previous[0]
-                self.db["runs"].update(run_id, {"status": "running", "finished": None})
+                self.db.table("runs").update(run_id, {"status": "running", "finished": None})
             else:
                 run_id = (
-                    self.db["runs"]
+                    self.db.table("runs")
                     .insert(
                         {
                             "suite": suite.id,
@@ -132,7 +132,7 @@ class Store:
                     )
                     .last_pk
                 )
-            self.db["run_cells"].insert_all(
+            self.db.table("run_cells").insert_all(
                 (
                     {
                         "run_id": run_id,
@@ -156,7 +156,7 @@ class Store:
         """Record how the run ended; unless it was interrupted, also remember the aggregates the
         app's Results screen opens with (store/browse.py remember_opening_views)."""
         with self.db.conn:
-            self.db["runs"].update(
+            self.db.table("runs").update(
                 run_id,
                 {
                     "status": status,
@@ -235,7 +235,7 @@ class Store:
 
     def _insert_responses(self, answers: list[tuple[Cell, Outcome]]) -> None:
         rows = (self._response_row(cell.request, outcome) for cell, outcome in answers)
-        self.db["responses"].insert_all(rows, pk="cache_key", ignore=True)
+        self.db.table("responses").insert_all(rows, pk="cache_key", ignore=True)
 
     def save_score_batch(self, keyed: list[tuple[str, list[Score]]]) -> None:
         """The scores of several answers in one transaction."""
@@ -266,17 +266,17 @@ class Store:
     def _insert_scores(self, key: str, scores: Iterable[Score]) -> None:
         self._insert_scores_of([(key, scores)])
 
-    def _insert_scores_of(self, keyed: list[tuple[str, Iterable[Score]]]) -> None:
+    def _insert_scores_of(self, keyed: Sequence[tuple[str, Iterable[Score]]]) -> None:
         now = _now()
-        keyed = [(key, list(scores)) for key, scores in keyed]
-        for s in (s for _, scores in keyed for s in scores):
+        listed = [(key, list(scores)) for key, scores in keyed]  # each read twice below
+        for s in (s for _, scores in listed for s in scores):
             if s.config:
-                self.db["judge_configs"].insert(
+                self.db.table("judge_configs").insert(
                     {"digest": s.config, "scorer": s.scorer, "spec": _json(s.details.get("judge")), "created": now},
                     pk="digest",
                     ignore=True,
                 )
-        self.db["scores"].insert_all(
+        self.db.table("scores").insert_all(
             (
                 {
                     "cache_key": key,
@@ -288,7 +288,7 @@ class Store:
                     "created": now,
                     "config": s.config,
                 }
-                for key, scores in keyed
+                for key, scores in listed
                 for s in scores
             ),
             pk=("cache_key", "scorer", "version", "config"),
@@ -297,7 +297,7 @@ class Store:
 
     def save_error(self, run_id: int, cells: list[Cell], outcome: Outcome) -> None:
         with self.db.conn:
-            self.db["call_errors"].insert_all(
+            self.db.table("call_errors").insert_all(
                 {
                     "run_id": run_id,
                     "cache_key": c.request.key,
@@ -354,7 +354,7 @@ class Store:
     def save_plain_response(self, request: Request, outcome: Outcome) -> None:
         """Cache an answer that belongs to no run cell (a judge's verdict)."""
         with self.db.conn:
-            self.db["responses"].insert(self._response_row(request, outcome), pk="cache_key", ignore=True)
+            self.db.table("responses").insert(self._response_row(request, outcome), pk="cache_key", ignore=True)
 
     # -- reading ------------------------------------------------------------------------------
 

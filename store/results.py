@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from benchmark.engine.conditions import BASELINE
 from benchmark.engine.records import Run
@@ -13,6 +14,9 @@ from benchmark.scoring.metrics import MetricError, metric_of
 
 from .aggregates import cached_rows
 from .db import Store
+
+if TYPE_CHECKING:  # numpy is imported only when an interval or a gap is computed
+    from benchmark.analysis.stats import Interval, PairedGap
 
 __all__ = ["MetricError"]  # re-exported: the results' errors are the registry's (benchmark.scoring.metrics)
 
@@ -75,7 +79,7 @@ def judge_config(store: Store, run_id: int, scorer: str, judge: str | None = Non
 
 
 @dataclass
-class Cell:
+class BreakdownCell:
     model: str
     locale: str
     value: float | None  # mean of the scorer's value (a rate for binary scorers)
@@ -89,10 +93,10 @@ class Cell:
 
 
 @dataclass
-class Row:
+class BreakdownRow:
     group: str
     parent: str | None  # e.g. the layer of a category
-    cells: list[Cell] = field(default_factory=list)
+    cells: list[BreakdownCell] = field(default_factory=list)
 
 
 @dataclass
@@ -101,8 +105,8 @@ class Breakdown:
     metric: str
     by: str
     columns: list[tuple[str, str]]
-    rows: list[Row]
-    overall: Row
+    rows: list[BreakdownRow]
+    overall: BreakdownRow
     errors: int
     image_absent: int  # answered cells whose item refers to an image that was not sent
     judge: dict | None = None  # the judge configuration behind a judge metric
@@ -113,7 +117,7 @@ class Breakdown:
     def to_json(self) -> dict:
         """Stable, documented shape (see README, "JSON output")."""
 
-        def cells(row: Row) -> list[dict]:
+        def cells(row: BreakdownRow) -> list[dict]:
             return [
                 {
                     "model": c.model,
@@ -189,7 +193,7 @@ def metric_source(store: Store, run: Run, metric: str, judge: str | None = None)
 
 def run_axes(store: Store, run: Run) -> list[str]:
     spec = run.spec
-    return json.loads(store.db["suites"].get((run.suite, spec["suite_version"]))["axes"])
+    return json.loads(store.db.table("suites").get((run.suite, spec["suite_version"]))["axes"])
 
 
 # A slicing axis is the run's condition, a taxonomy tag or, failing that, any item metadata key (modality, region…).
@@ -346,8 +350,8 @@ def breakdown(
     for (grp, _, _), tally in tallies.items():
         if grp is not None:
             first_seen[grp] = min(first_seen.get(grp, tally[5]), tally[5])
-    rows = {g: Row(g, parents.get(g)) for g in sorted(first_seen, key=first_seen.__getitem__)}
-    overall = Row("overall", None)
+    rows = {g: BreakdownRow(g, parents.get(g)) for g in sorted(first_seen, key=first_seen.__getitem__)}
+    overall = BreakdownRow("overall", None)
     order = {c: i for i, c in enumerate(columns)}
     for (grp, model, locale), (cells, answered, judge_errors, spread_sum, spread_n, _) in sorted(
         tallies.items(), key=lambda kv: kv[1][5]
@@ -356,7 +360,7 @@ def breakdown(
         n = sum(histogram.values())
         value = math.fsum(v * c for v, c in histogram.items()) / n if n else None
         spread = spread_sum / spread_n if spread_n else None
-        cell = Cell(model, locale, value, n, cells, answered, judge_errors, spread)
+        cell = BreakdownCell(model, locale, value, n, cells, answered, judge_errors, spread)
         (overall if grp is None else rows[grp]).cells.append(cell)
     for row in [*rows.values(), overall]:
         row.cells.sort(key=lambda c: order.get((c.model, c.locale), len(order)))
@@ -459,7 +463,7 @@ def value_profile(store: Store, run: Run, judge: str | None = None) -> Profile:
 class PairRow:
     group: str
     model: str
-    gap: object  # benchmark.analysis.stats.PairedGap
+    gap: PairedGap
 
 
 def pairs(
@@ -642,10 +646,8 @@ class AttackRow:
     locale: str
     n: int  # harmful items scored in this condition
     successes: int
-    rate: object  # benchmark.analysis.stats.Interval: attack success rate with its Wilson interval
-    change: (
-        object | None
-    )  # benchmark.analysis.stats.PairedGap vs the baseline on the same items (None for the baseline)
+    rate: Interval  # attack success rate with its Wilson interval
+    change: PairedGap | None  # vs the baseline on the same items (None for the baseline)
 
 
 def _benign_items(store: Store, run: Run) -> set[str]:
@@ -689,8 +691,8 @@ def attack_success(
                     base = outcomes.get((BASELINE, model, locale), {})
                     change = stats.paired_gap(got, base, label_a=condition, label_b=BASELINE, seed=seed)
                 found.append(AttackRow(condition, model, locale, len(got), hits, stats.wilson(hits, len(got)), change))
-    changed = [r for r in found if r.change is not None]
-    for row, gap in zip(changed, stats.with_holm([r.change for r in changed])):
+    changed = [(r, r.change) for r in found if r.change is not None]
+    for (row, _), gap in zip(changed, stats.with_holm([g for _, g in changed])):
         row.change = gap
     return found, len(benign)
 

@@ -119,3 +119,37 @@ def test_bad_options_fail_before_anything_is_written(keyless, tmp_path):
         with pytest.raises(GvsError, match=message):
             prepare_run(options)
     assert list(tmp_path.rglob("*.db")) == []
+
+
+def test_score_judges_every_cell_of_a_stored_run_conditions_included(keyless, tmp_path):
+    """`gvs score` (score_run) rebuilds the run's plan from its spec — conditions and review statuses
+    included — and judges every stored answer without asking the models again."""
+    from benchmark.usecases.run import RunOptions, prepare_run, run_prepared
+    from benchmark.usecases.score import ScoreOptions, score_run
+    from store import open_store
+
+    with LoopbackServer() as server:
+        options = RunOptions(
+            "gvs-bench",
+            models=["openai/m"],
+            locales=["en-US"],
+            limit=3,
+            api_base=server.base_url,
+            conditions=["police"],
+            workers=1,
+        )
+        with open_store(tmp_path / "s.db") as db:
+            outcome = run_prepared(prepare_run(options), db)
+            assert outcome.status == "completed" and outcome.total == 6
+            asked = server.behaviour.count
+            scored = score_run(ScoreOptions("openai/judge", judge_api_base=server.base_url), db, db.run(outcome.run_id))
+        judge_calls = server.behaviour.count - asked
+    assert scored.scored == 6 and scored.missing == 0 and scored.summary.judge_errors == 0
+    # One ping, then the GVS judge and the values judge once per answer; the models are not asked again.
+    assert judge_calls == 1 + 2 * 6
+    per_condition = sql_rows(
+        tmp_path / "s.db",
+        "select rc.condition, count(*) from scores s join run_cells rc on rc.cache_key = s.cache_key "
+        "where s.scorer = 'gvs' group by 1 order by 1",
+    )
+    assert [n for _, n in per_condition] == [3, 3]

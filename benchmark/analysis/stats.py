@@ -291,7 +291,7 @@ def bootstrap_mean(
 
 
 def cell_interval(
-    values: Sequence[float],
+    values: Sequence[float] | np.ndarray,
     *,
     binary: bool,
     confidence: float = 0.95,

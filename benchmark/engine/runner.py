@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict, deque
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -31,6 +31,7 @@ from benchmark.scoring import ItemText, Score, offline_scores, offline_versions
 WRITE_BATCH = 64  # at most this many answers' offline scores are saved in one transaction
 
 Group = tuple[str, str]  # (model, locale)
+Arrival = tuple[str, Outcome, asyncio.Future[None]]  # a finished call: (key, outcome, set once it is saved)
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,9 @@ def judge_group(judges: list) -> Group:
     return ("judge " + ", ".join(models), "+".join(j.name for j in judges))
 
 
-def make_complete(sink: RunSink, *, concurrency: int, timeout: float, max_attempts: int) -> Callable:
+def make_complete(
+    sink: RunSink, *, concurrency: int, timeout: float, max_attempts: int
+) -> Callable[[Request], Awaitable[Outcome]]:
     """A judge's way to ask a model: from the cache if answered before, else a call whose answer is cached."""
     gate = asyncio.Semaphore(max(1, concurrency))
 
@@ -243,7 +246,7 @@ def item_texts(plan: Plan) -> dict[tuple[str, str], ItemText]:
     source: dict[str, LocalizedItem] = {}
     if plan.suite.source_locale in plan.suite.locale_files:
         source = {t.id: t for t in plan.suite.variant(plan.suite.source_locale)}
-    texts = {}
+    texts: dict[tuple[str, str], ItemText] = {}
     for cell in plan.cells:
         src = source.get(cell.item.id)
         texts[(cell.locale, cell.item.id)] = ItemText(
@@ -304,14 +307,15 @@ async def execute(
             summary.cached += 1
             progress.advance(cell.group, cached=True)
 
-    judge_queue: asyncio.Queue = asyncio.Queue()
-    if judges:
+    # (key, answer, judges still to score it); None when the answers are done
+    judge_queue: asyncio.Queue[tuple[str, str, list] | None] = asyncio.Queue()
+    if jgroup is not None:  # there are judges
         pending = {j.name: set(cached) - sink.judged(cached, j.name, j.version, j.digest) for j in judges}
-        answers = sink.response_texts(set().union(*pending.values()))
+        stored = sink.response_texts(set().union(*pending.values()))
         for key in cached:
             todo = [j for j in judges if key in pending[j.name]]
             if todo:
-                judge_queue.put_nowait((key, answers[key], todo))
+                judge_queue.put_nowait((key, stored[key], todo))
             else:
                 progress.advance(jgroup, cached=True)
 
@@ -321,7 +325,7 @@ async def execute(
         if key not in cached:
             if call_models:
                 queues[cells[0].model].append(key)
-            elif judges:
+            elif jgroup is not None:
                 progress.advance(jgroup, error=True)
 
     # Finished calls go to one writer task. It saves every answer that has arrived in one
@@ -329,9 +333,9 @@ async def execute(
     # are ever paid for and unsaved; their offline scores come after, one answer at a time between
     # two checks for new arrivals, so scoring never holds a worker back. A kill between an answer and
     # its scores is repaired when the run is resumed (``unscored`` above).
-    answers: asyncio.Queue = asyncio.Queue()  # (key, outcome, saved future); None when the calls are done
+    answers: asyncio.Queue[Arrival | None] = asyncio.Queue()  # None when the calls are done
 
-    def keep(arrived: list[tuple[str, Outcome, asyncio.Future]]) -> None:
+    def keep(arrived: list[Arrival]) -> None:
         """Save answers and errors, report them, and free their workers' slots."""
         good = [(by_key[key][0], outcome) for key, outcome, _ in arrived if outcome.ok]
         if good:
@@ -345,7 +349,7 @@ async def execute(
             else:
                 sink.save_error(run_id, cells, outcome)
                 summary.errors += len(cells)
-                if judges:
+                if jgroup is not None:
                     progress.advance(jgroup, error=True)
             for cell in cells:
                 progress.advance(cell.group, error=not outcome.ok)
@@ -356,7 +360,7 @@ async def execute(
         unscored: deque[tuple[str, str]] = deque()  # (key, answer) saved, not yet scored
         scored: list[tuple[str, list[Score]]] = []
         closing = False
-        arrived: list = []
+        arrived: list[Arrival] = []
         try:
             while True:
                 while not answers.empty():
@@ -392,7 +396,7 @@ async def execute(
             if scored:
                 sink.save_score_batch(scored)
 
-    pool = None
+    pool: CallPool | None = None
     if call_models and workers > 1 and available() and any(spreadable(targets[m]) for m in queues):
         pool = CallPool(workers, timeout=timeout, max_attempts=max_attempts)
 
@@ -407,11 +411,12 @@ async def execute(
         while keys:
             key = keys.pop()
             outcome = await ask(target, by_key[key][0].request)
-            saved = loop.create_future()
+            saved: asyncio.Future[None] = loop.create_future()
             answers.put_nowait((key, outcome, saved))
             await saved  # the slot frees once the answer is in the store
 
     async def judge_worker() -> None:
+        assert jgroup is not None  # judge workers are started only with judges
         while (job := await judge_queue.get()) is not None:
             key, answer, todo = job
             cell = by_key[key][0]

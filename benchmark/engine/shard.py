@@ -21,7 +21,7 @@ import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from benchmark.errors import GvsError
 
@@ -33,7 +33,17 @@ class ShardError(GvsError):
     """A bad ``--shard``/``--shard-count`` value or scheduler environment; the message names the option."""
 
 
-C = TypeVar("C")  # anything with ``.request.key``, e.g. runner.Cell
+class _Keyed(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
+class _Requesting(Protocol):
+    @property
+    def request(self) -> _Keyed: ...
+
+
+C = TypeVar("C", bound=_Requesting)  # anything with ``.request.key``, e.g. runner.Cell
 
 
 def _digest(key: str) -> bytes:

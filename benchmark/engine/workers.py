@@ -25,12 +25,23 @@ import multiprocessing
 import os
 import signal
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypedDict
 
 from benchmark.clients.calls import Outcome, call, ensure_litellm
 from benchmark.clients.models import ModelTarget
 from benchmark.clients.requests import Request
 
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
 JOIN_TIMEOUT_S = 5.0  # a worker asked to stop gets this long before it is terminated
+
+
+class CallOptions(TypedDict):
+    """The keyword arguments of ``call`` that a pool passes on with every request."""
+
+    timeout: float
+    max_attempts: int
 
 
 def available() -> bool:
@@ -64,7 +75,7 @@ def auto_size(in_flight: int) -> int:
 # ---------------------------------------------------------------- the worker's side
 
 
-def _serve(conn, inherited: list) -> None:
+def _serve(conn: Connection, inherited: list[Connection]) -> None:
     """A worker's whole life: answer calls from ``conn`` until it closes."""
     for other in inherited:  # the parent's ends of every pipe: only the parent may hold them,
         other.close()  # or a dead parent's pipes would never read as closed here
@@ -81,12 +92,12 @@ def _serve(conn, inherited: list) -> None:
     asyncio.run(_answer(conn))
 
 
-async def _answer(conn) -> None:
+async def _answer(conn: Connection) -> None:
     loop = asyncio.get_running_loop()
     closed = asyncio.Event()
     tasks: set[asyncio.Task] = set()
 
-    async def one(seq: int, target: ModelTarget, request: Request, options: dict) -> None:
+    async def one(seq: int, target: ModelTarget, request: Request, options: CallOptions) -> None:
         outcome = await call(target, request, **options)
         try:
             conn.send((seq, outcome))
@@ -120,8 +131,8 @@ async def _answer(conn) -> None:
 @dataclass
 class _Worker:
     process: multiprocessing.process.BaseProcess
-    conn: object
-    in_flight: dict[int, asyncio.Future] = field(default_factory=dict)
+    conn: Connection
+    in_flight: dict[int, asyncio.Future[Outcome]] = field(default_factory=dict)
 
 
 class CallPool:
@@ -129,7 +140,7 @@ class CallPool:
 
     def __init__(self, size: int, *, timeout: float, max_attempts: int):
         self.size = max(1, size)
-        self.options = {"timeout": timeout, "max_attempts": max_attempts}
+        self.options: CallOptions = {"timeout": timeout, "max_attempts": max_attempts}
         self.workers: list[_Worker] = []
         self._seq = itertools.count()
 
@@ -144,7 +155,7 @@ class CallPool:
         ensure_litellm()  # imported once, before the fork, so no worker imports it again
         context = multiprocessing.get_context("fork")
         loop = asyncio.get_running_loop()
-        ours: list = []
+        ours: list[Connection] = []
         try:
             for n in range(self.size):
                 mine, theirs = context.Pipe(duplex=True)
@@ -171,7 +182,7 @@ class CallPool:
             return await call(target, request, **self.options)
         worker = min(live, key=lambda w: len(w.in_flight))
         seq = next(self._seq)
-        future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         if worker.process.exitcode is not None or worker.conn.closed:
             return self._lost(worker)
         worker.in_flight[seq] = future

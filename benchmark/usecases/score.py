@@ -76,7 +76,7 @@ def score_run(options: ScoreOptions, store: ScoreStore, run: Run, progress: Prog
     from benchmark.scoring import create
 
     judging = RunOptions(
-        suite=run.spec.suite,
+        suite=run.suite,
         judge=options.judge,
         judge_api_base=options.judge_api_base,
         judge_language=options.judge_language,
@@ -109,4 +109,4 @@ def score_run(options: ScoreOptions, store: ScoreStore, run: Run, progress: Prog
 
     summary = asyncio.run(main())
     store.refresh_views(run.id)  # the app's Results then open on the new judge at once
-    return ScoreOutcome(run.id, summary.cached, summary.total - summary.cached, summary, setup, plan.suite.axes)
+    return ScoreOutcome(run.id, summary.cached, summary.total - summary.cached, summary, setup, list(plan.suite.axes))

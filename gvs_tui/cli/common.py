@@ -11,18 +11,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
 from benchmark.engine.records import Run
 
+if TYPE_CHECKING:
+    from store import Store
+
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     from ..safe_text import inert
 
     err.print(inert(f"error: {message}", style="bold red"), soft_wrap=True)
@@ -40,7 +43,7 @@ def _count(n: int, noun: str) -> str:
 # -- the store ---------------------------------------------------------------------------------------
 
 
-def _stored_run(store: Path | None, run_id: int | None, suite: str | None = None):
+def _stored_run(store: Path | None, run_id: int | None, suite: str | None = None) -> tuple[Store, Run]:
     """The store and a run in it (the latest, of ``suite`` if given, when ``run_id`` is None); exit 2 if either is missing."""
     db = _existing_store(store)
     row = db.run(run_id, suite)
@@ -49,7 +52,7 @@ def _stored_run(store: Path | None, run_id: int | None, suite: str | None = None
     return db, row
 
 
-def _existing_store(store: Path | None):
+def _existing_store(store: Path | None) -> Store:
     from benchmark.home import default_store_path
     from store import open_store
 
@@ -59,7 +62,7 @@ def _existing_store(store: Path | None):
     return open_store(path)
 
 
-def open_store_for(store: Path | None):
+def open_store_for(store: Path | None) -> Store:
     from store import open_store
 
     return open_store(store)
@@ -78,7 +81,7 @@ def _check_metric(metric: str) -> None:
 
 
 def _show_breakdown(
-    db, run_row: Run, metric: str, by: str, judge: str | None = None, *, optional: bool = False, **options
+    db: Store, run_row: Run, metric: str, by: str, judge: str | None = None, *, optional: bool = False, **options
 ) -> None:
     """Print a breakdown; with ``optional``, a metric the run has no scores for prints nothing (after a run
     whose calls all failed there is nothing judged to show, and that is not a usage error)."""
@@ -141,14 +144,13 @@ RetriesOpt = Annotated[
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or table; print only a summary line.")]
 
-# The judge a command calls: gvs run, score, scorers apply.
-JudgeOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--judge",
-        help="Judge model (LiteLLM string) for the judge scorers (gvs: GVS 0-10 scores, values: Schwartz value profiles).",
-    ),
-]
+# The judge a command calls: gvs run, score, scorers apply (score requires it: RequiredJudgeOpt, the same option typed str).
+_JUDGE_OPTION = typer.Option(
+    "--judge",
+    help="Judge model (LiteLLM string) for the judge scorers (gvs: GVS 0-10 scores, values: Schwartz value profiles).",
+)
+JudgeOpt = Annotated[str | None, _JUDGE_OPTION]
+RequiredJudgeOpt = Annotated[str, _JUDGE_OPTION]
 JudgeApiBaseOpt = Annotated[
     str | None, typer.Option("--judge-api-base", help="Base URL of an OpenAI-compatible server for the judge.")
 ]

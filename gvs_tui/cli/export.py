@@ -37,7 +37,8 @@ def report(
     run_ids: Annotated[
         list[int] | None, typer.Argument(help="Run ids (default: the latest run in the store).", show_default=False)
     ] = None,
-    output: Annotated[Path, typer.Option("-o", "--output", help="File to write (.md or .html).", dir_okay=False)] = ...,
+    *,  # --output is required (no default), so it and the options after it are keyword-only
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write (.md or .html).", dir_okay=False)],
     fmt: Annotated[str | None, typer.Option("--format", help="md or html (default: from the file name).")] = None,
     pair: Annotated[
         str | None,
@@ -59,7 +60,8 @@ def report(
         fail(f"--format must be md or html, not {fmt or '(none)'!r}")
     db = _existing_store(store)
     rows = []
-    for run_id in run_ids or [None]:
+    wanted: list[int | None] = [*run_ids] if run_ids else [None]  # no ids: the latest run
+    for run_id in wanted:
         row = db.run(run_id)
         if row is None:
             fail(

@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from benchmark.errors import GvsError
-
 from . import common
 from .common import (
     ApiBaseOpt,
@@ -72,47 +70,20 @@ def locale_add(
         )
         common.out.print(inert(f"wrote {path} ({what})"))
         return
-    import asyncio
-
-    from benchmark.clients.models import resolve
-    from benchmark.engine.runner import make_complete, ping
-    from benchmark.localization import translate
-    from benchmark.localization.locales import normalize
+    from benchmark.usecases.drafts import DraftOptions, draft_locale
     from store import open_store
 
-    (target,) = resolve([translate_with], api_base)  # a missing key is an error before any work
-    failed: list[str] = []
-
-    def draft(source_tag: str, texts: list) -> dict[str, dict]:
-        # Called by add_variant once the tag, the suite and the source have passed every check.
-        into = normalize(tag)  # valid by now; the normalized form keeps the request (and its cache key) stable
-        db = open_store(store)
-
-        async def work():  # one event loop for the ping and the calls
-            outcome = await ping(db, target, timeout=timeout, max_attempts=retries + 1)
-            if not outcome.ok:
-                return outcome, None
-            common.err.print(inert(f"translating {len(texts)} items from {source_tag} into {into} with {target.name}…"))
-            complete = make_complete(db, concurrency=concurrency, timeout=timeout, max_attempts=retries + 1)
-            return outcome, await translate.translate(texts, source_tag, into, target.name, complete, target.api_base)
-
-        outcome, results = asyncio.run(work())
-        if results is None:
-            if db.fresh:  # this command created the store: leave nothing behind
-                db.remove()
-            raise GvsError(f"model {target.name} cannot be reached: {outcome.error}")
-        for r in results:
-            if r.error is not None:
-                common.err.print(one_line(f"{r.item} {r.field}: {r.error}", 200, style="red"))
-        entries, bad = translate.machine_entries(texts, results, target.name, source_tag)
-        failed.extend(bad)
-        return entries
-
-    path, _, count = add_variant(s, tag, from_tag, draft=draft)
-    drafted = count - len(failed)
+    options = DraftOptions(
+        translate_with, api_base=api_base, concurrency=concurrency, timeout=timeout, retries=retries, from_tag=from_tag
+    )
+    say = lambda text: common.err.print(inert(text))  # noqa: E731
+    outcome = draft_locale(suite, tag, options, lambda: open_store(store), say=say)
+    for error in outcome.errors:
+        common.err.print(one_line(error, 200, style="red"))
+    path, failed = outcome.path, outcome.failed
     common.out.print(
         inert(
-            f"wrote {path} ({display_name(path.stem)}): {_count(drafted, 'item')} drafted by {target.name}, status machine, to review"
+            f"wrote {path} ({display_name(path.stem)}): {_count(outcome.drafted, 'item')} drafted by {outcome.model}, status machine, to review"
         )
     )
     if failed:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import atexit
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -21,6 +21,7 @@ from .common import (
     JudgeTemperatureOpt,
     MetricOpt,
     QuietOpt,
+    RequiredJudgeOpt,
     RetriesOpt,
     StoreOpt,
     SuiteArg,
@@ -30,6 +31,9 @@ from .common import (
     _stored_run,
     fail,
 )
+
+if TYPE_CHECKING:
+    from benchmark.engine.records import Run
 
 
 def _close_at_exit(db) -> None:
@@ -216,7 +220,7 @@ def run(
         if metric_of(metric).needs_judge and not judge_metrics:
             common.err.print(f"note: --metric {metric} needs --judge; showing refusal", style="yellow", markup=False)
             metric = "refusal"
-        run_row = db.run(outcome.run_id)
+        run_row = cast("Run", db.run(outcome.run_id))  # run_prepared has just stored this run
         _show_breakdown(db, run_row, metric, by, optional=outcome.status != "completed")
         if not metric_of(metric).is_gvs and "gvs" in judge_metrics:
             _show_breakdown(db, run_row, "gvs", by, optional=True)
@@ -231,7 +235,8 @@ def _names(listed: str) -> list[str]:
 
 def score(
     run_id: Annotated[int | None, typer.Argument(help="Run id (default: the latest run).")] = None,
-    judge: JudgeOpt = ...,  # type: ignore[assignment]
+    *,  # --judge is required (no default), so it and the options after it are keyword-only
+    judge: RequiredJudgeOpt,
     judge_api_base: JudgeApiBaseOpt = None,
     judge_language: JudgeLanguageOpt = "item",
     judge_samples: JudgeSamplesOpt = 1,
@@ -277,4 +282,5 @@ def score(
             )
         )
     if not quiet and "gvs" in outcome.judge.scorers:
-        _show_breakdown(db, db.run(outcome.run_id), "gvs", by or outcome.suite_axes[-1], judge)
+        scored = cast("Run", db.run(outcome.run_id))  # the run _stored_run found, just scored
+        _show_breakdown(db, scored, "gvs", by or outcome.suite_axes[-1], judge)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypedDict
 
 import typer
 
@@ -21,6 +21,31 @@ from .common import (
     fail,
 )
 
+if TYPE_CHECKING:
+    from benchmark.localization.suites import LocalizedItem
+
+
+class _SuiteRow(TypedDict):
+    """A suite as ``gvs suites`` lists it (a table row, or an object of its --json)."""
+
+    id: str
+    name: str
+    version: str
+    items: int
+    locales: list[str]
+    axes: list[str]
+    license: str
+    path: str
+
+
+class _ModelRow(TypedDict):
+    """A model as ``gvs models`` lists it (a table row, or an object of its --json)."""
+
+    model: str
+    kind: str
+    ready: bool
+    note: str
+
 
 def suites(as_json: JsonOpt = False) -> None:
     """List the available suites (shipped and imported)."""
@@ -29,7 +54,7 @@ def suites(as_json: JsonOpt = False) -> None:
     from ..safe_text import inert
 
     found = find_suites()
-    rows = [
+    rows: list[_SuiteRow] = [
         {
             "id": s.id,
             "name": s.name,
@@ -100,10 +125,10 @@ def show(
         return
     target = s.item(item)
     tags = locale or s.locales
-    texts = {}
+    by_locale: dict[str, LocalizedItem | None] = {}
     for tag in tags:
         found = [t for t in s.variant(tag) if t.id == target.id]
-        texts[tag] = found[0] if found else None
+        by_locale[tag] = found[0] if found else None
     if as_json:
         return _print_json(
             {
@@ -122,7 +147,7 @@ def show(
                         "adaptation_note": t.adaptation_note,
                         "supplied_by": t.supplied_by or tag,
                     }
-                    for tag, t in texts.items()
+                    for tag, t in by_locale.items()
                 },
             }
         )
@@ -130,7 +155,7 @@ def show(
     if target.metadata:
         common.out.print(inert(", ".join(f"{k}: {v}" for k, v in target.metadata.items()), style="dim"))
     table = Table("", show_lines=True)
-    for tag in texts:
+    for tag in by_locale:
         table.add_column(inert(tag), ratio=1, overflow="fold")
 
     def origin(tag: str, t) -> str:
@@ -140,7 +165,7 @@ def show(
     for field in ("prompt", "focus", "status", "notes", "origin"):
         cells = [
             "(absent in this locale)" if t is None else (origin(tag, t) if field == "origin" else getattr(t, field))
-            for tag, t in texts.items()
+            for tag, t in by_locale.items()
         ]
         table.add_row(field, *[inert(c) for c in cells])
     common.out.print(table)
@@ -153,7 +178,7 @@ def models(as_json: JsonOpt = False) -> None:
     from benchmark.clients.embedded import EMBEDDED_MODELS
     from benchmark.clients.models import KNOWN_PROVIDER_KEYS
 
-    rows = [
+    rows: list[_ModelRow] = [
         {"model": m.name, "kind": "embedded", "ready": True, "note": m.description} for m in EMBEDDED_MODELS.values()
     ]
     for provider, env in KNOWN_PROVIDER_KEYS.items():

@@ -30,7 +30,7 @@ from ..widgets import Footer, heat
 if TYPE_CHECKING:
     from store import Store
     from store.browse import RunChoice
-    from store.results import Breakdown, Cell, Row
+    from store.results import Breakdown, BreakdownCell, BreakdownRow
 
     from ..app import GvsApp
 
@@ -135,7 +135,7 @@ class ResultsScreen(Screen):
         self.ci = False
         self.start_on(None)
         self.loaded: Loaded | None = None
-        self.rows: dict[str, tuple[str | None, str | None, Row]] = {}  # row key -> (axis, group, row)
+        self.rows: dict[str, tuple[str | None, str | None, BreakdownRow]] = {}  # row key -> (axis, group, row)
         self._filling = False
 
     def compose(self) -> ComposeResult:
@@ -327,7 +327,7 @@ class ResultsScreen(Screen):
         self.update_chart()
         self.update_notes()
 
-    def _add_row(self, table: DataTable, key: str, label: Text, axis: str | None, group: str | None, row: Row) -> None:
+    def _add_row(self, table: DataTable, key: str, label: Text, axis: str | None, group: str | None, row: BreakdownRow) -> None:
         self.rows[key] = (axis, group, row)
         cells = {(c.model, c.locale): c for c in row.cells}
         values = [self.cell_text(cells.get(column)) for column in self.shown_columns()]
@@ -346,7 +346,7 @@ class ResultsScreen(Screen):
             self.column_offset = offset
             self.fill_table()
 
-    def cell_text(self, c: Cell | None) -> Text:
+    def cell_text(self, c: BreakdownCell | None) -> Text:
         if c is None:
             return Text("–", justify="right")
         text = Text(fmt_value(self.metric, c.value), style=heat(self.metric, c.value), justify="right")

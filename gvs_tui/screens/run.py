@@ -3,9 +3,10 @@ settings (temperature, max tokens, timeout, retries) and a judge (with its sampl
 the progress per model × locale through the run engine's Progress interface; cancel keeps every
 finished call.
 
-The run goes through the same engine and store as ``gvs run`` (``build_plan``, ``execute``,
-``Store.begin_run``/``end_run``) in a thread worker with its own event loop and its own store
-connection, so the app stays responsive; the display reads counters the engine updates."""
+The form fills the same ``RunOptions`` as ``gvs run`` and the run goes through the same use case
+(``benchmark.usecases.run``: ``prepare_run``, ``run_prepared``), in a thread worker with its own
+event loop and its own store connection, so the app stays responsive; the display reads counters
+the engine updates. The app calls from its own loop (``workers=1``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from rich.text import Text
 from textual import on, work
@@ -28,6 +30,11 @@ from benchmark.usecases.run import PreparedRun, RunOptions, RunOutcome
 
 from ..safe_text import clean, inert, one_line
 from ..widgets import Footer
+
+if TYPE_CHECKING:
+    from ..app import GvsApp
+
+_Number = TypeVar("_Number", int, float)  # what a number field of the form parses to
 
 # -- the wiring (no Textual below this line until RunScreen) ---------------------------------
 
@@ -245,7 +252,7 @@ class RunScreen(Screen):
         if suites:
             select.value = next(iter(suites))
         models = self.query_one("#run-models", SelectionList)
-        for index, (name, why) in enumerate(offered_models(self.app.store_file)):
+        for index, (name, why) in enumerate(offered_models(cast("GvsApp", self.app).store_file)):
             label = Text(name)
             label.append_text(inert(f"  {why}", style="dim"))
             models.add_option((label, name, index == 0))
@@ -281,7 +288,9 @@ class RunScreen(Screen):
     def _suite_changed(self, event: Select.Changed) -> None:
         locales = self.query_one("#run-locales", SelectionList)
         locales.clear_options()
-        suite = self.suites.get(event.value) if event.value != Select.NULL else None
+        value = event.value
+        # the options' values are suite ids (str); NULL (nothing chosen) is ruled out first
+        suite = self.suites.get(cast(str, value)) if value != Select.NULL else None
         if suite is None:
             return
         many = len(suite.locales) > 3
@@ -299,9 +308,10 @@ class RunScreen(Screen):
     def read_form(self) -> RunOptions:
         from benchmark.errors import GvsError
 
-        suite = self.query_one("#run-suite", Select).value
-        if suite == Select.NULL:
+        chosen = self.query_one("#run-suite", Select).value
+        if chosen == Select.NULL:
             raise GvsError("choose a suite")
+        suite = cast(str, chosen)  # the options' values are suite ids; NULL is ruled out above
         models = list(self.query_one("#run-models", SelectionList).selected)
         extra = self.query_one("#run-extra", Input).value
         models += [m for m in extra.replace(",", " ").split() if m not in models]
@@ -309,8 +319,8 @@ class RunScreen(Screen):
             raise GvsError("choose at least one model (or type a LiteLLM model string)")
 
         def number(
-            selector: str, low: float, what: str, kind: type = int, high: float | None = None
-        ) -> int | float | None:
+            selector: str, low: float, what: str, kind: Callable[[str], _Number], high: float | None = None
+        ) -> _Number | None:
             raw = self.query_one(selector, Input).value.strip()
             if not raw:
                 return None
@@ -326,13 +336,13 @@ class RunScreen(Screen):
             return self.query_one(selector, Input).value.strip() or None
 
         temperature = number("#run-temperature", 0.0, "temperature", float, 2.0)
-        max_tokens = number("#run-max-tokens", 1, "max tokens")
+        max_tokens = number("#run-max-tokens", 1, "max tokens", int)
         retries = number("#run-retries", 0, "retries", int, 20)
         return RunOptions(
             suite=suite,
             models=models,
             locales=list(self.query_one("#run-locales", SelectionList).selected),
-            limit=number("#run-limit", 1, "limit"),
+            limit=number("#run-limit", 1, "limit", int),
             concurrency=number("#run-concurrency", 1, "concurrency", int, 1024) or 8,
             api_base=text("#run-api-base"),
             judge=text("#run-judge"),
@@ -375,7 +385,7 @@ class RunScreen(Screen):
         if self.last_run is None:
             self.notify("no run started here yet", severity="warning")
             return
-        self.app.show_run(self.last_run)
+        cast("GvsApp", self.app).show_run(self.last_run)
 
     @on(Button.Pressed, "#run-start")
     def _start_pressed(self) -> None:
@@ -405,7 +415,11 @@ class RunScreen(Screen):
                 counters.message(note)
             if not worker.is_cancelled:
                 outcome = execute_run(
-                    prepared, self.app.store_file, counters, lambda: worker.is_cancelled, counters.message
+                    prepared,
+                    cast("GvsApp", self.app).store_file,
+                    counters,
+                    lambda: worker.is_cancelled,
+                    counters.message,
                 )
         except Exception as exc:  # shown on the screen, never a crash of the app
             error = exc

@@ -78,7 +78,7 @@ def decode(path: Path, encoding: str | None = None) -> str:
 
 
 @dataclass
-class Row:
+class InputRow:
     """One record of a file: where it is and its values by column name (or JSON object)."""
 
     path: Path
@@ -90,7 +90,7 @@ class Row:
 class Table:
     path: Path
     columns: list[str] | None  # header names; None for JSON Lines and text files
-    rows: list[Row]
+    rows: list[InputRow]
     kind: str
     header_line: int = 1
     has_header: bool = True
@@ -103,7 +103,7 @@ def read_delimited(path: Path, text: str, delimiter: str, header: bool = True) -
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     columns: list[str] | None = None
     header_line = 0
-    rows: list[Row] = []
+    rows: list[InputRow] = []
     last = 0
     while True:
         try:
@@ -133,7 +133,7 @@ def read_delimited(path: Path, text: str, delimiter: str, header: bool = True) -
         if len(fields) != len(columns):
             where = f"the header (line {header_line})" if header else f"the first row (line {rows[0].line})"
             raise InputFileError(path, start, f"{_fields(len(fields))}, but {where} has {len(columns)}")
-        rows.append(Row(path, start, dict(zip(columns, fields))))
+        rows.append(InputRow(path, start, dict(zip(columns, fields))))
     first = header_line or (rows[0].line if rows else 1)
     return Table(path, columns or [], rows, _kind(delimiter), first, header)
 
@@ -158,13 +158,13 @@ def read_jsonl(path: Path, text: str) -> Table:
             raise InputFileError(path, number, f"invalid JSON at column {exc.colno}: {exc.msg}") from None
         if not isinstance(value, dict):
             raise InputFileError(path, number, f"expected a JSON object on each line, found {type(value).__name__}")
-        rows.append(Row(path, number, value))
+        rows.append(InputRow(path, number, value))
     return Table(path, None, rows, "JSON Lines")
 
 
 def read_lines(path: Path, text: str) -> Table:
     """A text file of one prompt per non-blank line."""
-    rows = [Row(path, n, {"text": line}) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
+    rows = [InputRow(path, n, {"text": line}) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
     return Table(path, None, rows, "text")
 
 
@@ -220,7 +220,7 @@ class Column:
                 table.path, table.header_line, f"{self.option} {self.ref!r}: no such column (columns: {shown})"
             )
 
-    def get(self, row: Row, table: Table) -> str:
+    def get(self, row: InputRow, table: Table) -> str:
         if table.columns is not None:
             return row.values[table.resolved[self.ref]]
         value = _dig(row.values, self.ref)
