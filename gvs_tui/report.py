@@ -382,7 +382,9 @@ def _method(ctx: _Context, overall_cells, judges: list[dict], offline: list[tupl
                 ]
             )
         )
-    rows.append(TableRow([Safe("parameters"), ", ".join(f"{k} {v}" for k, v in sorted(spec.get("params", {}).items()))]))
+    rows.append(
+        TableRow([Safe("parameters"), ", ".join(f"{k} {v}" for k, v in sorted(spec.get("params", {}).items()))])
+    )
     for tag in spec["locales"]:
         rows.append(TableRow([Safe("locale"), tag]))
     for condition in spec.get("conditions") or []:
@@ -391,7 +393,9 @@ def _method(ctx: _Context, overall_cells, judges: list[dict], offline: list[tupl
         rows.append(TableRow([Safe("scorer"), f"{scorer} version {version} (offline)"]))
     if not judges:
         rows.append(
-            TableRow([Safe("judge"), Safe("none: this run has no judge scores, so no GVS scores and no value profiles")])
+            TableRow(
+                [Safe("judge"), Safe("none: this run has no judge scores, so no GVS scores and no value profiles")]
+            )
         )
     for j in judges:
         s = j["spec"]

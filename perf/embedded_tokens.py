@@ -143,7 +143,7 @@ def measure(args) -> dict:
     import llama_cpp
 
     from benchmark.clients import embedded
-    from benchmark.clients.calls import ensure_litellm
+    from benchmark.clients.library import ensure_litellm
 
     spec = embedded.EMBEDDED_MODELS[MODEL]
     path = embedded.model_path(spec)  # untimed: puts the GGUF in the page cache for both loads

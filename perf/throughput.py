@@ -164,7 +164,8 @@ async def _row_litellm(url: str, c: int, n: int) -> dict:
 
 async def _row_calls(url: str, c: int, n: int) -> dict:
     sys.path.insert(0, str(ROOT))
-    from benchmark.clients.calls import call, ensure_litellm
+    from benchmark.clients.calls import call
+    from benchmark.clients.library import ensure_litellm
     from benchmark.clients.models import ModelTarget
     from benchmark.clients.requests import Request
 

@@ -96,3 +96,17 @@ def test_the_core_is_in_parts():
     assert parts == {"localization", "engine", "clients", "scoring", "analysis", "usecases"}
     loose = sorted(p.name for p in (ROOT / "benchmark").glob("*.py"))
     assert loose == ["__init__.py", "errors.py", "home.py", "outfile.py", "yamlfile.py"]  # shared plumbing
+
+
+def test_the_model_clients_import_in_one_direction():
+    """library ← models ← secrets ← routing ← calls: no module of benchmark/clients imports one
+    that imports it back, even lazily inside a function."""
+    order = ["embedded", "requests", "library", "models", "secrets", "routing", "calls"]
+    for position, name in enumerate(order):
+        used = {
+            m.rsplit(".", 1)[-1]
+            for m in _modules(ROOT / "benchmark" / "clients" / f"{name}.py")
+            if m.startswith("benchmark.clients.")
+        }
+        later = used & set(order[position + 1 :])
+        assert not later, f"clients/{name}.py imports {sorted(later)}, which come after it"

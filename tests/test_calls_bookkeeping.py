@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from benchmark.clients.calls import call, ensure_litellm
+from benchmark.clients.calls import call
+from benchmark.clients.library import ensure_litellm
 from benchmark.clients.models import ModelTarget
 from benchmark.clients.requests import user_prompt
 

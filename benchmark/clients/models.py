@@ -28,6 +28,7 @@ KNOWN_PROVIDER_KEYS = {
 }
 # An OpenAI-compatible server of one's own often wants no key, but the client insists on one.
 PLACEHOLDER_KEY = "gvs-no-key"
+ROUTER_SCHEME = "router:"  # the endpoint of a model answered through a LiteLLM Router (routing.py)
 
 
 class ModelError(GvsError):
@@ -46,9 +47,7 @@ class ModelTarget:
     @property
     def routed(self) -> bool:
         """Answered through a LiteLLM Router configuration (benchmark/clients/routing.py)."""
-        from benchmark.clients.routing import SCHEME
-
-        return bool(self.api_base and self.api_base.startswith(SCHEME))
+        return bool(self.api_base and self.api_base.startswith(ROUTER_SCHEME))
 
     @property
     def max_concurrency(self) -> int | None:
@@ -81,7 +80,7 @@ def resolve(names: list[str], api_base: str | None = None, router=None) -> list[
 
 
 def _check_remote(target: ModelTarget) -> None:
-    from benchmark.clients.calls import ensure_litellm
+    from benchmark.clients.library import ensure_litellm
 
     litellm = ensure_litellm()
 
@@ -110,18 +109,3 @@ def api_key_for(target: ModelTarget) -> str | None:
     provider = target.name.split("/", 1)[0]
     env = KNOWN_PROVIDER_KEYS.get(provider)
     return (os.environ.get(env) if env else None) or PLACEHOLDER_KEY
-
-
-def secrets_in_environment() -> list[str]:
-    """Values of every known key variable, so they can be scrubbed from anything stored or shown."""
-    names = set(KNOWN_PROVIDER_KEYS.values()) | {n for n in os.environ if n.endswith(("_API_KEY", "_TOKEN", "_SECRET"))}
-    return [v for n in names if (v := os.environ.get(n)) and len(v) >= 6]
-
-
-def redact(text: str, extra: list[str] | None = None) -> str:
-    from benchmark.clients.routing import secrets as router_secrets
-
-    for secret in secrets_in_environment() + router_secrets() + (extra or []):
-        if secret and secret != PLACEHOLDER_KEY and secret in text:
-            text = text.replace(secret, "***")
-    return text

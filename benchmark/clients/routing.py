@@ -32,11 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmark import yamlfile
+from benchmark.clients import secrets
+from benchmark.clients.models import ROUTER_SCHEME
 from benchmark.clients.requests import public_endpoint
 from benchmark.errors import InputFileError
 from benchmark.yamlfile import LinedDict
 
-SCHEME = "router:"
 ENV_PREFIX = "os.environ/"
 # litellm_params that hold credentials: never part of the digest, never recorded.
 _SECRET_WORDS = ("key", "secret", "token", "password", "credential")
@@ -89,7 +90,7 @@ class RouterConfig:
     @property
     def endpoint(self) -> str:
         blob = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"), default=str)
-        return SCHEME + hashlib.sha256(blob.encode()).hexdigest()[:16]
+        return ROUTER_SCHEME + hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def secrets(self) -> list[str]:
         """Credential values the file names (resolved from the environment): to scrub from errors."""
@@ -197,7 +198,7 @@ def install(config: RouterConfig) -> str:
     Settings the installed LiteLLM's Router does not take are an InputFileError here, before any call."""
     import inspect
 
-    from benchmark.clients.calls import ensure_litellm
+    from benchmark.clients.library import ensure_litellm
 
     ensure_litellm()
     from litellm import Router
@@ -208,6 +209,7 @@ def install(config: RouterConfig) -> str:
             line = config.settings.line_of(key) if hasattr(config.settings, "line_of") else None
             raise InputFileError(config.path, line, f"router_settings: LiteLLM's Router has no setting {key!r}")
     _configs[config.endpoint] = config
+    secrets.register(config.secrets())
     return config.endpoint
 
 
@@ -230,7 +232,3 @@ def forget_routers() -> None:
     """Drop the built Routers (their clients belong to another process's loop: a forked call worker
     builds its own from the same installed configurations)."""
     _routers.clear()
-
-
-def secrets() -> list[str]:
-    return [s for c in _configs.values() for s in c.secrets()]

@@ -27,7 +27,8 @@ import signal
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypedDict
 
-from benchmark.clients.calls import Outcome, call, ensure_litellm
+from benchmark.clients.calls import Outcome, call
+from benchmark.clients.library import ensure_litellm
 from benchmark.clients.models import ModelTarget
 from benchmark.clients.requests import Request
 

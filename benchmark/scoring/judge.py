@@ -211,7 +211,7 @@ def supports_schema(target: ModelTarget) -> bool:
     if target.embedded:
         return False
     try:
-        from benchmark.clients.calls import ensure_litellm
+        from benchmark.clients.library import ensure_litellm
 
         return bool(ensure_litellm().supports_response_schema(model=target.name))
     except Exception:  # unknown model: a strict parser alone

@@ -327,7 +327,9 @@ class ResultsScreen(Screen):
         self.update_chart()
         self.update_notes()
 
-    def _add_row(self, table: DataTable, key: str, label: Text, axis: str | None, group: str | None, row: BreakdownRow) -> None:
+    def _add_row(
+        self, table: DataTable, key: str, label: Text, axis: str | None, group: str | None, row: BreakdownRow
+    ) -> None:
         self.rows[key] = (axis, group, row)
         cells = {(c.model, c.locale): c for c in row.cells}
         values = [self.cell_text(cells.get(column)) for column in self.shown_columns()]
