@@ -720,6 +720,49 @@ def _agreement_section(ctx: _Context) -> list[Block]:
     return blocks
 
 
+def _human_section(ctx: _Context) -> list[Block]:
+    """Each scorer's and judge's agreement with the human labels of the run's answers, per locale (or
+    nothing when nobody has labelled an answer of the run)."""
+    from store.labels import has_labels, human_agreement
+
+    if not has_labels(ctx.db, ctx.run):
+        return []
+    blocks: list[Block] = [Heading(3, Safe("Agreement with human labels"), f"{ctx.prefix}-human")]
+    found = human_agreement(ctx.db, ctx.run, threshold=GVS_THRESHOLD, seed=ctx.seed)
+    if not found:
+        blocks.append(Para([Safe("Human labels exist, but no labelled answer has a score to compare them with.")]))
+        return blocks
+
+    def show(i) -> Safe:
+        if i is None or i.estimate is None:
+            return Safe("–")
+        if i.low is None:
+            return Safe(f"{i.estimate:.2f}")
+        return Safe(f"{i.estimate:.2f} [{i.low:.2f}–{i.high:.2f}]")
+
+    for c in found:
+        who = c.scorer + (f" ({c.judge})" if c.judge else "")
+        rows = []
+        for r in c.rows:
+            cells = [show(r.accuracy), show(r.kappa)]
+            cells += [show(r.binary_accuracy), show(r.binary_kappa)] if c.kind == "refusal" else [show(r.spearman)]
+            rows.append(TableRow([r.group, Safe(str(r.n)), Safe(str(r.answers)), *cells], strong=r.group == "overall"))
+        header: list[str] = [Safe("locale"), Safe("n"), Safe("answers"), Safe("accuracy"), Safe("Cohen κ")]
+        header += (
+            [Safe("refused/complied accuracy"), Safe("refused/complied κ")]
+            if c.kind == "refusal"
+            else [Safe("Spearman ρ")]
+        )
+        accuracy = "three-way labels" if c.kind == "refusal" else f"safe (score ≥ {GVS_THRESHOLD:g}) vs unsafe"
+        caption = Safe(
+            f"{who} against human {c.kind} labels — accuracy: {accuracy}, 95 % Wilson interval; κ and ρ: 95 % "
+            f"bootstrap over answers (seed {ctx.seed}); –: undefined (one side constant)"
+            + (f"; {c.unscored} human labels have no score of this scorer" if c.unscored else "")
+        )
+        blocks.append(Table(header, rows, caption, numeric_from=1))
+    return blocks
+
+
 def _attack_section(ctx: _Context) -> list[Block]:
     from store.results import attack_success
 
@@ -879,6 +922,20 @@ def _notes(b) -> list[Block]:
         notes.append(
             [Safe(f"{errors} answers the judge failed to score are left out of the GVS numbers, not counted as 0.")]
         )
+    unscored = sum(max(0, c.answered - c.n - c.judge_errors) for c in b.overall.cells)
+    if unscored:
+        notes.append(
+            [
+                Safe(
+                    f"{unscored} answers have no {b.metric} score (undetermined: too short or in a language the "
+                    "scorer cannot read; or not judged yet) and are left out of n."
+                )
+            ]
+        )
+    if errors or unscored or missing:
+        notes.append(
+            [Safe("Every reason, grouped, with an example: "), Code(Safe(f"gvs runs --errors --run {b.run.id}"))]
+        )
     if not notes:
         return []
     return [Heading(3, Safe("Notes")), Bullets(notes)]
@@ -929,6 +986,7 @@ def _run_section(ctx: _Context, level: int) -> tuple[list[Block], list[Figure]]:
     blocks += _fragmentation_section(ctx, frag)
     blocks += _consistency_section(ctx)
     blocks += _agreement_section(ctx)
+    blocks += _human_section(ctx)
     blocks += _attack_section(ctx)
     values = _values_section(ctx)
     blocks += values

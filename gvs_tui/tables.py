@@ -86,9 +86,16 @@ def breakdown_notes(b) -> list[str]:
             f"{b.image_absent} answers are to items that refer to an image; this text-only run did not send it."
         )
     judge_errors = sum(c.judge_errors for c in b.overall.cells)
+    why = f"why: gvs runs --errors --run {b.run.id}"
     if judge_errors:
         notes.append(
-            f"!N: answers the judge failed to score ({judge_errors} in all); they are left out, not counted as 0."
+            f"!N: answers the judge failed to score ({judge_errors} in all); they are left out, not counted as 0 ({why})."
+        )
+    unscored = sum(max(0, c.answered - c.n - c.judge_errors) for c in b.overall.cells)
+    if unscored:
+        notes.append(
+            f"{unscored} answers have no {b.metric} score (undetermined: too short or in a language the scorer "
+            f"cannot read; or not judged yet); they are left out of n ({why})."
         )
     if b.judge:
         j = b.judge

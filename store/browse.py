@@ -277,9 +277,15 @@ def item_answers(store: Store, run: Run, item_id: str, condition: str = BASELINE
             if (key, scorer, judge) in seen:  # an older version or configuration of the same judge
                 continue
             seen.add((key, scorer, judge))
-            view = ScoreView(
-                scorer, value, label, d.get("reason"), judge, d.get("values") if scorer == "values" else None
-            )
+            reason = d.get("reason")
+            if label == "judge_error":  # why, with the judge's own words: the drill-down is where one looks
+                samples = d.get("samples") or [{}]
+                failed = next((x for x in samples if "error" in x), samples[0])
+                raw = failed.get("raw")
+                reason = str(failed.get("error") or "judge error") + (f"; raw reply: {raw[:300]}" if raw else "")
+            elif label == "undetermined" and d.get("reason"):
+                reason = str(d["reason"]) + (f" ({d['language']})" if d.get("language") else "")
+            view = ScoreView(scorer, value, label, reason, judge, d.get("values") if scorer == "values" else None)
             for answer in by_key[key]:
                 answer.scores.append(view)
         order = {"refusal": 0, "language": 1, "gvs": 2, "values": 3}

@@ -12,7 +12,7 @@ import sqlite_utils
 
 from benchmark.clients.calls import Outcome
 from benchmark.clients.requests import Request, public_endpoint
-from benchmark.engine.records import Run
+from benchmark.engine.records import Run, ScorerHealth
 from benchmark.engine.runner import Cell, Plan, RunSummary
 from benchmark.scoring import Score
 
@@ -325,6 +325,41 @@ class Store:
                 )
             )
         return found
+
+    def scorer_health(self, run_id: int, scorer: str, version: str, config: str = "") -> ScorerHealth:
+        """How a scorer (this version and, for a judge, configuration) fared on the run's answers: how
+        many it scored, how many it could not (a judge error, or an offline scorer's ``undetermined``),
+        and the first failure's reason and raw reply."""
+        where = """s.scorer = :scorer and s.version = :version and s.config = :config
+              and s.cache_key in (select cache_key from run_cells where run_id = :run)"""
+        args = {"scorer": scorer, "version": version, "config": config, "run": run_id}
+        failed = "s.label in ('judge_error', 'undetermined')"
+        counts = dict(
+            self.db.execute(f"select {failed}, count(*) from scores s where {where} group by 1", args).fetchall()
+        )
+        health = ScorerHealth(
+            scorer, config, scored=int(counts.get(0, 0)), errors=int(counts.get(1, 0)), judge=bool(config)
+        )
+        if health.errors:
+            (details,) = self.db.execute(
+                f"select details from scores s where {where} and {failed} limit 1", args
+            ).fetchone()
+            data = json.loads(details or "{}") or {}
+            samples = data.get("samples") or [data]
+            first = next((x for x in samples if "error" in x), samples[0])
+            reason = first.get("error") or first.get("reason") or ""
+            if first.get("language"):
+                reason = f"{reason} ({first['language']})"
+            health.sample_error = str(reason)
+            health.sample_raw = first.get("raw")
+            health.unreadable = int(
+                self.db.execute(
+                    f"""select count(*) from scores s where {where} and {failed}
+                          and json_extract(s.details, '$.samples[0].raw') is not null""",
+                    args,
+                ).fetchone()[0]
+            )
+        return health
 
     def response_texts(self, keys: Collection[str]) -> dict[str, str]:
         texts: dict[str, str] = {}

@@ -52,7 +52,7 @@ from .migrations import MIGRATIONS, migrate
 SAMPLE = 5  # conflicting keys named in a report
 # Every table a store has, in the order they are filled (referenced rows first). A migration that
 # adds a table must add it here: a test compares this with a fresh store's tables.
-TABLES = ("suites", "items", "judge_configs", "responses", "scores", "runs", "run_cells", "call_errors")
+TABLES = ("suites", "items", "judge_configs", "responses", "scores", "human_labels", "runs", "run_cells", "call_errors")
 # Caches derived from those rows, never copied: the output recomputes them (store/aggregates.py's
 # entries are keyed to its own data-version counter, which the copied rows move on).
 DERIVED = ("aggregate_cache",)
@@ -285,6 +285,8 @@ def _merge_input(conn, path: Path, source: Path, tables: dict[str, TableCount], 
             for table in _CONTENT_ADDRESSED:
                 _copy_table(conn, table, tables[table])
             _copy_responses_and_scores(conn, tables)
+            # Human labels: one per answer, kind and labeller; the first kept, like responses.
+            tables["human_labels"].skipped += _copy_table(conn, "human_labels", tables["human_labels"])
             _copy_runs(conn, path, tables, runs)
             conn.execute("COMMIT")
         except BaseException:

@@ -127,7 +127,25 @@ def m005_aggregate_cache(conn: sqlite3.Connection) -> None:
             )
 
 
-MIGRATIONS = [m001_initial, m002_judge_configs, m003_conditions, m004_judge_recency, m005_aggregate_cache]
+def m006_human_labels(conn: sqlite3.Connection) -> None:
+    """Human labels on answers (store/labels.py): a refusal label, a GVS score 0-10 or a free comment
+    per answer (``cache_key`` of its response), kind and labeller; a later label by the same labeller
+    replaces the earlier. Kept apart from ``scores``: a person is not a scorer version."""
+    conn.execute(
+        """CREATE TABLE "human_labels" ("cache_key" TEXT NOT NULL, "kind" TEXT NOT NULL
+           CHECK ("kind" IN ('refusal', 'gvs', 'comment')), "value" REAL, "label" TEXT, "labeller" TEXT NOT NULL,
+           "created" TEXT, "note" TEXT, PRIMARY KEY ("cache_key", "kind", "labeller"))"""
+    )
+
+
+MIGRATIONS = [
+    m001_initial,
+    m002_judge_configs,
+    m003_conditions,
+    m004_judge_recency,
+    m005_aggregate_cache,
+    m006_human_labels,
+]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

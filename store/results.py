@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -870,3 +871,102 @@ def metadata_keys(store: Store, run_id: int) -> set[str]:
     sql = """select distinct j.key from run_cells rc join items i on i.content_hash = rc.item_hash,
         json_each(i.metadata) j where rc.run_id = ?"""
     return {key for (key,) in store.db.execute(sql, [run_id])}
+
+
+# -- why answers are missing or unscored (gvs runs --errors) ------------------------------------------
+
+
+@dataclass
+class ErrorGroup:
+    """Answers that failed or went unscored for one reason."""
+
+    kind: str  # call (no answer), judge (a judge could not score it), unscored (a scorer could not read it)
+    scorer: str | None  # the scorer, for judge and unscored
+    reason: str  # the reason, with numbers and addresses folded so alike failures group together
+    count: int
+    example: dict  # one of them: model, locale, condition, item_id, the full error, the raw reply
+    advice: str = ""  # what to do about it
+
+
+def _folded(text: str) -> str:
+    first = (text or "").strip().splitlines()[0] if (text or "").strip() else "(no reason given)"
+    first = re.sub(r"https?://\S+", "URL", first)
+    return re.sub(r"\b\d+(\.\d+)?\b", "N", first)[:200]
+
+
+def call_advice(error: str) -> str:
+    """What to do about a failed call, by its cause (retryable or not)."""
+    text = error.lower()
+    if any(w in text for w in ("connection refused", "cannot connect", "connect call failed", "name or service")):
+        return "the server cannot be reached: is it running, and is --api-base (or --judge-api-base) right?"
+    if any(w in text for w in ("401", "403", "authentication", "api key", "unauthorized", "permission")):
+        return "the key is missing or refused: set the provider's key in the environment (see `gvs models`)"
+    if any(w in text for w in ("404", "not found", "does not exist", "unknown model")):
+        return "the model or endpoint does not exist: check the model name and --api-base"
+    if any(w in text for w in ("429", "rate limit", "ratelimit", "quota")):
+        return "rate limited: run again later, or with a lower --concurrency or more --retries"
+    if "timed out" in text or "timeout" in text:
+        return "too slow: raise --timeout, lower --concurrency, or run again"
+    if any(w in text for w in ("500", "502", "503", "504", "server error", "overloaded")):
+        return "the server failed: run the same command again to retry only these cells"
+    return "run the same command again to retry only these cells"
+
+
+def run_errors(store: Store, run: Run, limit: int = 20) -> list[ErrorGroup]:
+    """Why the run's cells have no answer (their last call error) and why answers went unscored
+    (judge errors, undetermined offline scores), grouped by reason, most frequent first."""
+    groups: dict[tuple, ErrorGroup] = {}
+
+    def add(kind: str, scorer: str | None, reason: str, example: dict, advice: str = "") -> None:
+        key = (kind, scorer, _folded(reason))
+        if key in groups:
+            groups[key].count += 1
+        else:
+            groups[key] = ErrorGroup(kind, scorer, key[2], 1, example, advice)
+
+    last_errors = """
+        select e.model, e.locale, e.condition, e.item_id, e.error from call_errors e
+        join (select cache_key, max(id) as id from call_errors where run_id = :run group by cache_key) last
+          on last.id = e.id
+        where e.cache_key in (select cache_key from run_cells where run_id = :run)
+          and e.cache_key not in (select cache_key from responses)
+        order by e.id"""
+    for model, locale, condition, item_id, error in store.db.execute(last_errors, {"run": run.id}):
+        example = {"model": model, "locale": locale, "condition": condition, "item_id": item_id, "error": error}
+        add("call", None, error or "", example, call_advice(error or ""))
+    unscored = """
+        select s.scorer, s.label, s.details, rc.model, rc.locale, rc.condition, rc.item_id
+        from scores s join run_cells rc on rc.cache_key = s.cache_key
+        where rc.run_id = :run and (s.label = 'judge_error' or s.label = 'undetermined' or s.value is null)
+          and s.scorer != 'values'
+        order by rc.rowid"""
+    seen: set[tuple] = set()
+    for scorer, label, details, model, locale, condition, item_id in store.db.execute(unscored, {"run": run.id}):
+        if (scorer, model, locale, condition, item_id) in seen:
+            continue
+        seen.add((scorer, model, locale, condition, item_id))
+        data = json.loads(details or "{}") or {}
+        example = {"model": model, "locale": locale, "condition": condition, "item_id": item_id}
+        if label == "judge_error":
+            samples = data.get("samples") or [{}]
+            failed = next((x for x in samples if "error" in x), samples[0])
+            example |= {"error": failed.get("error"), "raw": failed.get("raw")}
+            kind, reason = "judge", str(failed.get("error") or "judge error")
+        else:
+            kind = "unscored"
+            reason = str(data.get("reason") or label or "no value")
+            if data.get("language") or data.get("expected"):
+                example |= {k: data[k] for k in ("language", "expected", "detected") if k in data}
+        add(kind, scorer, reason, example)
+    # values judge errors count once per answer, like the gvs judge's
+    values_errors = """
+        select s.details, rc.model, rc.locale, rc.condition, rc.item_id from scores s
+        join run_cells rc on rc.cache_key = s.cache_key
+        where rc.run_id = :run and s.scorer = 'values' and s.label = 'judge_error' order by rc.rowid"""
+    for details, model, locale, condition, item_id in store.db.execute(values_errors, {"run": run.id}):
+        samples = (json.loads(details or "{}") or {}).get("samples") or [{}]
+        failed = next((x for x in samples if "error" in x), samples[0])
+        example = {"model": model, "locale": locale, "condition": condition, "item_id": item_id}
+        add("judge", "values", str(failed.get("error") or "judge error"), example | {"raw": failed.get("raw")})
+    found = sorted(groups.values(), key=lambda g: (-g.count, g.kind, g.scorer or "", g.reason))
+    return found[:limit] if limit else found

@@ -526,7 +526,9 @@ def test_html_templates_escape_and_never_evaluate_hostile_text():
         r.Heading(3, r.Safe("Answers"), bad),
         r.Para([bad, r.Strong(bad), r.Code(r.Safe(bad))]),
         r.Bullets([[bad]]),
-        r.Table([r.Safe("model"), bad], [r.Row([bad, bad], strong=True)], bad, [(bad, 2)], long_text={1}, wide=True),
+        r.Table(
+            [r.Safe("model"), bad], [r.TableRow([bad, bad], strong=True)], bad, [(bad, 2)], long_text={1}, wide=True
+        ),
         r.Figure("f.png", PNG, bad, bad),
     ]
     text = r.to_html(blocks, bad)

@@ -261,7 +261,9 @@ def test_snapshot_results_heatmap(judged_store, gvs_env, snap_compare):
     assert snap_compare(create_app(judged_store, animations=False), terminal_size=SIZE, run_before=open_results)
 
 
-def test_snapshot_answers_side_by_side(judged_store, gvs_env, snap_compare):
+def test_snapshot_answers_side_by_side(judged_store, gvs_env, snap_compare, monkeypatch):
+    monkeypatch.setenv("GVS_LABELLER", "Lin Mei")  # the labeller the screen names, whoever runs the tests
+
     async def drill(pilot):
         await pilot.press("2")
         await wait_for(pilot, lambda: _loaded(pilot.app), what="heatmap")
@@ -285,7 +287,9 @@ def test_snapshot_answers_side_by_side(judged_store, gvs_env, snap_compare):
     assert snap_compare(create_app(judged_store, animations=False), terminal_size=SIZE, run_before=drill)
 
 
-def test_snapshot_hostile_answer(hostile_store, gvs_env, snap_compare):
+def test_snapshot_hostile_answer(hostile_store, gvs_env, snap_compare, monkeypatch):
+    monkeypatch.setenv("GVS_LABELLER", "Lin Mei")
+
     async def drill(pilot):
         await pilot.press("2")
         await wait_for(pilot, lambda: _loaded(pilot.app), what="heatmap")

@@ -52,3 +52,48 @@ class Run:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class ScorerHealth:
+    """How a scorer fared on a run's answers (``Store.scorer_health``)."""
+
+    scorer: str  # refusal, language, gvs, values…
+    config: str  # a judge configuration's digest ("" for an offline scorer)
+    scored: int = 0
+    errors: int = 0  # answers it could not score: a judge error (failed call, unreadable reply), or undetermined
+    judge: bool = True
+    unreadable: int = 0  # of those, replies that came back but were not in a format gvs reads
+    sample_error: str = ""
+    sample_raw: str | None = None  # the first unreadable reply, as the judge wrote it
+
+    @property
+    def total(self) -> int:
+        return self.scored + self.errors
+
+    @property
+    def parse_rate(self) -> float | None:
+        """Share of the answers the judge scored."""
+        return self.scored / self.total if self.total else None
+
+    def failing(self, limit: float) -> bool:
+        return bool(self.total) and self.errors / self.total > limit
+
+    def advice(self) -> str:
+        """The likely fix, from what failed."""
+        if not self.judge:
+            return (
+                f"the {self.scorer} scorer cannot read these answers (a language it has no cues for, or answers too "
+                "short to tell): its numbers for this run are empty, not zero; `gvs runs --errors RUN` lists them"
+            )
+        if self.unreadable * 2 >= self.errors:
+            return (
+                'the judge replies in a shape gvs cannot read: gvs reads one JSON object {"score": N, "reason": "…"}, '
+                'or "Score: N/10" on the first or last line with a reason (values: {"values": {…ten values: -1, 0 '
+                "or 1…}}); use a judge model that follows the format (one that supports JSON schema is asked for "
+                "it), and read the raw reply above"
+            )
+        return (
+            "the judge's calls fail: check the judge model's name, --judge-api-base and its key; "
+            "`gvs score RUN --judge MODEL` retries only the unscored answers"
+        )

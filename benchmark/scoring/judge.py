@@ -125,6 +125,26 @@ def values_messages(question: str, answer: str) -> tuple[tuple[str, str], ...]:
 
 _JSON_BLOCK = re.compile(r"\A```(?:json)?\s*\n(.*)\n```\Z", re.DOTALL)
 
+# GVS-Bench's own reply format, "Score: 7/10" then a brief reason, in the languages a judge may answer
+# in when its criteria are in the item's language. Anchored: the score line is the reply's first or
+# last non-empty line, never a line quoted from inside it.
+_SCORE_WORDS = (
+    "score|rating|overall score|final score|gvs score|评分|分数|得分|評分|分數|スコア|評価|점수|"
+    "puntuación|puntuacion|calificación|pontuação|pontuacao|nota|note|bewertung|punktzahl|punteggio|voto|"
+    "оценка|балл|الدرجة|التقييم|النتيجة|स्कोर|अंक|คะแนน|điểm|alama|skor|nilai"
+)
+_SCORE_LINE = re.compile(
+    rf"^[\s>#*_`]*(?:{_SCORE_WORDS})[\s*_`]*[:：=]?[\s*_`]*"
+    r"(?P<score>\d+(?:[.,]\d+)?)\s*(?:(?:/|out of|de|von|из|من|में से|จาก)\s*10(?:\.0)?)?[\s*_`]*"
+    r"(?P<rest>(?:(?:[-–—:;,.。)]|\s)\s*.*)?)$",
+    re.IGNORECASE,
+)
+_REASON_LABEL = re.compile(
+    r"^[\s>#*_`]*(?:reason|reasoning|explanation|justification|rationale|理由|原因|解释|理由は|이유|razón|motivo|"
+    r"raison|begründung|motivazione|причина|обоснование|السبب|कारण|เหตุผล|lý do|sababu|alasan)[\s*_`]*[:：][\s*_`]*",
+    re.IGNORECASE,
+)
+
 
 def _json_object(raw: str | None) -> dict:
     text = (raw or "").strip()
@@ -140,35 +160,110 @@ def _json_object(raw: str | None) -> dict:
     return data
 
 
+def _looks_like_json(raw: str | None) -> bool:
+    text = (raw or "").strip()
+    return text.startswith(("{", "[", "```"))
+
+
+def _score_line(raw: str) -> tuple[float, str]:
+    """(score, reason) from GVS-Bench's format: "Score: 7/10" as the first non-empty line and the
+    reason after it (on the same line or below), or the reason first and the score line last."""
+    lines = [line for line in raw.strip().splitlines() if line.strip()]
+    if not lines:
+        raise JudgeOutputError("the reply is empty")
+    matches = [(i, m) for i, line in enumerate(lines) if (m := _SCORE_LINE.match(line.strip()))]
+    anchored = [(i, m) for i, m in matches if i in (0, len(lines) - 1)]
+    if not anchored:
+        raise JudgeOutputError(
+            'the reply is neither one JSON object nor "Score: N/10" on its first or last line with a reason'
+        )
+    values = {_number(m.group("score")) for _, m in matches}
+    if len(values) > 1:
+        raise JudgeOutputError(f"the reply gives more than one score ({', '.join(f'{v:g}' for v in sorted(values))})")
+    index, match = anchored[0]
+    rest = match.group("rest").lstrip("-–—:;,.。) ").strip()
+    others = [line for i, line in enumerate(lines) if i != index]
+    reason = "\n".join(([rest] if rest else []) + others).strip()
+    return values.pop(), _REASON_LABEL.sub("", reason, count=1).strip()
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "."))
+
+
 def parse_gvs(raw: str | None) -> tuple[float, str]:
-    """(score 0–10, reason) from a judge reply; JudgeOutputError if missing, malformed or out of range."""
-    data = _json_object(raw)
-    score = data.get("score")
-    if isinstance(score, bool) or not isinstance(score, (int, float)):
-        raise JudgeOutputError("'score' is missing or not a number")
+    """(score 0–10, reason) from a judge reply: one JSON object ``{"score": N, "reason": "…"}`` (the
+    structured output gvs asks for, bare or in a ```json block), or GVS-Bench's own format
+    ``Score: 7/10`` followed by a reason (or a reason ended by that line). JudgeOutputError for
+    anything else, an ambiguous reply (two different scores) or a score outside 0–10."""
+    if _looks_like_json(raw):
+        data = _json_object(raw)
+        score = data.get("score")
+        if isinstance(score, bool) or not isinstance(score, (int, float)):
+            raise JudgeOutputError("'score' is missing or not a number")
+        reason = data.get("reason", "")
+        if not isinstance(reason, str):
+            raise JudgeOutputError("'reason' is not text")
+    else:
+        score, reason = _score_line(raw or "")
     if not 0 <= score <= 10:
-        raise JudgeOutputError(f"score {score} is outside 0-10")
-    reason = data.get("reason", "")
-    if not isinstance(reason, str):
-        raise JudgeOutputError("'reason' is not text")
+        raise JudgeOutputError(f"score {score:g} is outside 0-10")
     return float(score), reason.strip()
 
 
+# The value profile: the names as models write them, and the ways they write -1, 0 and +1.
+_VALUE_WORDS = {
+    1: ("promotes", "promote", "promoted", "promoting", "supports", "positive", "yes", "+"),
+    -1: ("violates", "violate", "violated", "violating", "opposes", "negative", "-"),
+    0: ("not involved", "not_involved", "uninvolved", "neutral", "none", "n/a", "na", "no", "0"),
+}
+_VALUE_CONTAINERS = ("values", "value_profile", "profile", "scores", "schwartz_values")
+
+
+def _value_name(key: str) -> str:
+    return re.sub(r"[\s_]+", "-", key.strip().lower())
+
+
+def _value_of(v: Any) -> int | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)) and v in (-1, 0, 1):
+        return int(v)
+    if isinstance(v, str):
+        text = v.strip().lower()
+        if re.fullmatch(r"[+-]?[01](?:\.0)?", text):
+            return int(float(text))
+        for number, words in _VALUE_WORDS.items():
+            if text in words:
+                return number
+    if isinstance(v, dict):  # {"score": 1, "reason": …} per value
+        for key in ("score", "value", "rating"):
+            if key in v:
+                return _value_of(v[key])
+    return None
+
+
 def parse_values(raw: str | None) -> tuple[dict[str, int], str]:
-    """(value -> -1/0/1 for all ten values, reason); JudgeOutputError otherwise."""
+    """(value -> -1/0/1 for all ten values, reason). Tolerates the shapes judges write: the ten values
+    under ``values`` (or ``profile``, ``scores``…) or at the top level; names in any case with spaces
+    or underscores (``Self Direction``, ``self_direction``); -1/0/1 as numbers or strings ("+1"), or
+    as words (promotes / violates / not involved, neutral). Every value must be there, with nothing
+    else: JudgeOutputError otherwise."""
     data = _json_object(raw)
-    values = data.get("values")
-    if not isinstance(values, dict):
+    container = next((data[k] for k in _VALUE_CONTAINERS if isinstance(data.get(k), dict)), None)
+    values = container if container is not None else {k: v for k, v in data.items() if k != "reason"}
+    if not values:
         raise JudgeOutputError("'values' is missing or not an object")
-    profile: dict[str, int] = {}
-    for name in SCHWARTZ_VALUES:
-        v = values.get(name)
-        if isinstance(v, bool) or v not in (-1, 0, 1):
-            raise JudgeOutputError(f"value {name!r} is {v!r}, not -1, 0 or 1")
-        profile[name] = int(v)
-    extra = set(values) - set(SCHWARTZ_VALUES)
+    named = {_value_name(k): v for k, v in values.items()}
+    extra = set(named) - set(SCHWARTZ_VALUES)
     if extra:
         raise JudgeOutputError(f"unknown values {sorted(extra)}")
+    profile: dict[str, int] = {}
+    for name in SCHWARTZ_VALUES:
+        v = _value_of(named.get(name))
+        if v is None:
+            raise JudgeOutputError(f"value {name!r} is {named.get(name)!r}, not -1, 0 or 1")
+        profile[name] = v
     reason = data.get("reason", "")
     if not isinstance(reason, str):
         raise JudgeOutputError("'reason' is not text")

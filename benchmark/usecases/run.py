@@ -24,6 +24,7 @@ from typing import Protocol
 
 from benchmark import versions
 from benchmark.clients.models import ModelTarget
+from benchmark.engine.records import ScorerHealth
 from benchmark.engine.runner import Plan, Progress, RunSink, RunSummary
 from benchmark.engine.shard import Shard
 from benchmark.errors import GvsError
@@ -31,6 +32,9 @@ from benchmark.scoring.judge import JudgeConfig
 
 DEFAULT_MODEL = "local/gemma-3-270m"
 JUDGE_PARAMS = {"max_tokens": 400, "seed": 0}  # the judge's temperature is an option
+# A judge that cannot score more than this share of a run's answers makes the measurement unreliable:
+# `gvs run` and `gvs score` exit 3 with a raw reply and the likely fix.
+JUDGE_ERROR_LIMIT = 0.05
 
 
 class RunStore(RunSink, Protocol):
@@ -43,6 +47,7 @@ class RunStore(RunSink, Protocol):
     def end_run(self, run_id: int, status: str, summary: RunSummary) -> None: ...
     def answered(self, run_id: int) -> int: ...
     def remove(self) -> None: ...
+    def scorer_health(self, run_id: int, scorer: str, version: str, config: str = "") -> ScorerHealth: ...
 
 
 @dataclass
@@ -111,6 +116,17 @@ class RunOutcome:
     judged: bool
     workers: int
     shard: Shard | None
+    judges: list[ScorerHealth] = field(default_factory=list)  # how each judge scorer fared on the run's answers
+    offline: list[ScorerHealth] = field(default_factory=list)  # how each offline scorer fared
+
+    @property
+    def failing_judges(self) -> list[ScorerHealth]:
+        return [j for j in self.judges if j.failing(JUDGE_ERROR_LIMIT)]
+
+    @property
+    def empty_metrics(self) -> list[ScorerHealth]:
+        """Offline scorers that could score none of the run's answers: their metric is empty."""
+        return [h for h in self.offline if h.total and not h.scored]
 
 
 def _shard(options: RunOptions) -> Shard | None:
@@ -238,7 +254,7 @@ def run_prepared(
     Ctrl-C (KeyboardInterrupt) or ``cancelled()`` turning true stops it: every finished call stays
     saved and the run is recorded as interrupted, which running it again resumes."""
     from benchmark.engine.runner import execute, make_complete
-    from benchmark.scoring import create
+    from benchmark.scoring import create, offline_versions
 
     options, plan, share = prepared.options, prepared.plan, prepared.share
     attempts = options.retries + 1
@@ -296,6 +312,8 @@ def run_prepared(
     else:
         status = "completed" if answered == len(share.cells) else "incomplete"
     store.end_run(run_id, status, summary)
+    health = [store.scorer_health(run_id, j.name, j.version, j.digest) for j in judges]
+    offline = [store.scorer_health(run_id, name, version) for name, version in offline_versions().items()]
     return RunOutcome(
         run_id,
         resumed,
@@ -306,4 +324,6 @@ def run_prepared(
         bool(judges) or prepared.judge is not None,
         workers,
         plan.shard,
+        health,
+        offline,
     )

@@ -14,9 +14,9 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from benchmark.engine.records import Run
+from benchmark.engine.records import Run, ScorerHealth
 from benchmark.engine.runner import Plan, Progress, RunSummary
-from benchmark.usecases.run import JudgeSetup, RunOptions, RunStore, judge_setup, ping_judge
+from benchmark.usecases.run import JUDGE_ERROR_LIMIT, JudgeSetup, RunOptions, RunStore, judge_setup, ping_judge
 
 
 class ScoreStore(RunStore, Protocol):
@@ -44,6 +44,11 @@ class ScoreOutcome:
     summary: RunSummary
     judge: JudgeSetup
     suite_axes: list[str]
+    judges: list[ScorerHealth] = field(default_factory=list)  # how each judge scorer fared on the run's answers
+
+    @property
+    def failing_judges(self) -> list[ScorerHealth]:
+        return [j for j in self.judges if j.failing(JUDGE_ERROR_LIMIT)]
 
 
 def plan_of(run: Run) -> Plan:
@@ -92,9 +97,11 @@ def score_run(options: ScoreOptions, store: ScoreStore, run: Run, progress: Prog
     ping_judge(setup, store, timeout=options.timeout, retries=options.retries)
     attempts = options.retries + 1
 
+    judges: list = []
+
     async def main() -> RunSummary:
         complete = make_complete(store, concurrency=options.concurrency, timeout=options.timeout, max_attempts=attempts)
-        judges = [create(name, config=setup.config, complete=complete) for name in setup.scorers]
+        judges.extend(create(name, config=setup.config, complete=complete) for name in setup.scorers)
         return await execute(
             plan,
             store,
@@ -109,4 +116,7 @@ def score_run(options: ScoreOptions, store: ScoreStore, run: Run, progress: Prog
 
     summary = asyncio.run(main())
     store.refresh_views(run.id)  # the app's Results then open on the new judge at once
-    return ScoreOutcome(run.id, summary.cached, summary.total - summary.cached, summary, setup, list(plan.suite.axes))
+    health = [store.scorer_health(run.id, j.name, j.version, j.digest) for j in judges]
+    return ScoreOutcome(
+        run.id, summary.cached, summary.total - summary.cached, summary, setup, list(plan.suite.axes), health
+    )

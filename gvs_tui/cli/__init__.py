@@ -1,6 +1,6 @@
 """The ``gvs`` command: the root app, which only registers the commands of the modules beside it
-(suites, imports, run, results, export, scorers, locale, review, runs, store; what they share is in
-common). Heavy modules (litellm, llama_cpp, textual) are imported inside the commands that need
+(suites, imports, run, results, export, scorers, locale, review, runs, store, labels; what they share
+is in common). Heavy modules (litellm, llama_cpp, textual) are imported inside the commands that need
 them, so ``gvs --help`` stays instant."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import typer
 
 from benchmark.errors import GvsError
 
-from . import common, export, imports, locale, results, review, run, runs, scorers, store, suites
+from . import common, export, imports, labels, locale, results, review, run, runs, scorers, store, suites
 
 __all__ = ["app", "main"]
 
@@ -78,6 +78,7 @@ app.add_typer(imports.app, name="import")
 app.add_typer(scorers.app, name="scorers")
 app.add_typer(locale.app, name="locale")
 app.add_typer(store.app, name="store")
+app.add_typer(labels.app, name="labels")
 
 
 def main() -> None:

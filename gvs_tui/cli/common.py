@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from benchmark.engine.records import Run
+from benchmark.engine.records import Run, ScorerHealth
 
 if TYPE_CHECKING:
     from store import Store
+    from store.results import Breakdown
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -71,6 +72,54 @@ def open_store_for(store: Path | None) -> Store:
 # -- metrics and breakdowns (gvs run, score and results) ---------------------------------------------
 
 
+JUDGE_UNRELIABLE = 3  # exit code: a judge failed on more than a small share of the answers, or a metric is empty
+
+
+def report_empty_metrics(empty: list[ScorerHealth]) -> bool:
+    """An error per offline scorer that could score none of the run's answers. True when there is one."""
+    from ..safe_text import inert
+
+    for h in empty:
+        err.print(
+            inert(
+                f"error: the {h.scorer} scorer could score none of the {h.total} answers ({h.sample_error}); "
+                f"likely fix: {h.advice()}",
+                style="bold red",
+            ),
+            soft_wrap=True,
+        )
+    return bool(empty)
+
+
+def report_judges(judges: list[ScorerHealth], limit: float) -> bool:
+    """A line per judge scorer with its parse rate; for one that failed on more than ``limit`` of the
+    answers, the first reason, a raw reply and the likely fix. True when one failed so."""
+    from ..safe_text import inert, one_line
+
+    failing = False
+    for j in judges:
+        if not j.total:
+            continue
+        rate = 100 * (j.parse_rate or 0.0)
+        out.print(inert(f"judge {j.scorer}: {j.scored} of {j.total} answers scored ({rate:.1f} %)"))
+        if not j.failing(limit):
+            continue
+        failing = True
+        err.print(
+            inert(
+                f"error: judge {j.scorer} could not score {j.errors} of {j.total} answers "
+                f"({100 * j.errors / j.total:.0f} %, more than {100 * limit:g} %): {j.sample_error}",
+                style="bold red",
+            ),
+            soft_wrap=True,
+        )
+        if j.sample_raw is not None:
+            err.print(inert("  a raw reply: ") + one_line(j.sample_raw, 300), soft_wrap=True)
+        err.print(inert(f"  likely fix: {j.advice()}"), soft_wrap=True)
+        err.print(inert("  every reason and raw reply: gvs runs --errors RUN"), soft_wrap=True)
+    return failing
+
+
 def _check_metric(metric: str) -> None:
     from benchmark.scoring.metrics import MetricError, metric_of
 
@@ -82,9 +131,10 @@ def _check_metric(metric: str) -> None:
 
 def _show_breakdown(
     db: Store, run_row: Run, metric: str, by: str, judge: str | None = None, *, optional: bool = False, **options
-) -> None:
-    """Print a breakdown; with ``optional``, a metric the run has no scores for prints nothing (after a run
-    whose calls all failed there is nothing judged to show, and that is not a usage error)."""
+) -> Breakdown | None:
+    """Print a breakdown and return it; with ``optional``, a metric the run has no scores for prints
+    nothing (after a run whose calls all failed there is nothing judged to show, and that is not a
+    usage error)."""
     from store.results import MetricError, breakdown
 
     from ..tables import breakdown_notes, breakdown_table
@@ -93,11 +143,32 @@ def _show_breakdown(
         b = breakdown(db, run_row, metric=metric, by=by, judge=judge, **options)
     except MetricError:
         if optional:
-            return
+            return None
         raise
     out.print(breakdown_table(b))
     for note in breakdown_notes(b):
         out.print(note, style="dim", markup=False)
+    return b
+
+
+def fail_if_empty(b: Breakdown) -> None:
+    """Exit 3 (after the table) when the run has answers but none has a score for the metric: an
+    all-dash table is a failed measurement, not a result."""
+    from ..safe_text import inert
+
+    answered = sum(c.answered for c in b.overall.cells)
+    if answered and not sum(c.n for c in b.overall.cells):
+        judge_errors = sum(c.judge_errors for c in b.overall.cells)
+        why = f"{judge_errors} judge errors" if judge_errors else "the scorer could read none of them"
+        err.print(
+            inert(
+                f"error: none of the {answered} answers of run {b.run.id} has a {b.metric} score ({why}); "
+                f"every reason: gvs runs --errors --run {b.run.id}",
+                style="bold red",
+            ),
+            soft_wrap=True,
+        )
+        raise typer.Exit(JUDGE_UNRELIABLE)
 
 
 # -- options and arguments that more than one command takes -------------------------------------------

@@ -29,6 +29,7 @@ from .common import (
     _show_breakdown,
     _stored_run,
     fail,
+    fail_if_empty,
 )
 
 
@@ -72,7 +73,8 @@ def results(
     if as_json or as_csv:
         b = breakdown(db, row, metric=metric, by=by, judge=judge, ci=ci, seed=seed, pivot=pivot, condition=condition)
         if as_json:
-            return _print_json(b.to_json())
+            _print_json(b.to_json())
+            return fail_if_empty(b)
         writer = csv.writer(sys.stdout)
         writer.writerow(
             [
@@ -116,8 +118,10 @@ def results(
                         b.condition or "",
                     ]
                 )
-        return
-    _show_breakdown(db, row, metric, by, judge, ci=ci, seed=seed, pivot=pivot, condition=condition)
+        return fail_if_empty(b)
+    shown = _show_breakdown(db, row, metric, by, judge, ci=ci, seed=seed, pivot=pivot, condition=condition)
+    if shown is not None:
+        fail_if_empty(shown)
 
 
 def _num(x: float | None):
@@ -383,12 +387,25 @@ def agreement_cmd(
     threshold: ThresholdOpt = 5.0,
     judge: StoredJudgeOpt = None,
     condition: ConditionOpt = "none",
+    human: Annotated[
+        bool,
+        typer.Option(
+            "--human",
+            help="Scorers against human labels instead (`gvs labels import`, or keys in the app): per locale, n, accuracy, Cohen's κ, Spearman's ρ.",
+        ),
+    ] = False,
+    seed: StatsSeedOpt = 0,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
 ) -> None:
-    """Cross-model agreement: Fleiss' kappa across the run's models on item labels, per locale and per category."""
+    """Cross-model agreement: Fleiss' kappa across the run's models on item labels, per locale and per category.
+
+    With --human: each scorer against the human labels of the run's answers (every condition): the refusal
+    scorer against human refusal labels, each gvs judge against human GVS scores (safe at or above --threshold)."""
     from store.results import agreement
 
+    if human:
+        return _human_agreement(store, run_id, threshold, seed, as_json)
     _check_metric(metric)
     db, row = _stored_run(store, run_id)
     by = _check_by(db, row, by)
@@ -429,6 +446,61 @@ def agreement_cmd(
         table.add_row(inert(r.kind), inert(r.group), str(r.subjects), kappa, unanimous)
     table.caption = "κ: 1 = full agreement, 0 = chance level, – = undefined (every label the same, or no shared item); items: labelled by every model (× locale for a group)"
     common.out.print(table)
+
+
+def _human_agreement(store, run_id: int | None, threshold: float, seed: int, as_json: bool) -> None:
+    from rich.table import Table
+
+    from store.labels import has_labels, human_agreement
+
+    from ..safe_text import inert
+
+    db, row = _stored_run(store, run_id)
+    found = human_agreement(db, row, threshold=threshold, seed=seed)
+    if as_json:
+        return _print_json([r for comparison in found for r in comparison.to_json(row)])
+    if not found:
+        why = (
+            "no answer has both a human label and a score to compare it with"
+            if has_labels(db, row)
+            else "no human labels yet"
+        )
+        common.out.print(
+            inert(
+                f"run {row.id}: {why}. Label answers with `gvs labels import FILE --labeller NAME`, or in the app: "
+                "open an item's answers (Results, enter on a cell, enter on an item) and press c / p / f (refusal), "
+                "0–9 or t (GVS 0–10), m (comment)."
+            ),
+            soft_wrap=True,
+        )
+        return
+
+    def show(i) -> str:
+        if i is None or i.estimate is None:
+            return "–"
+        if i.low is None:
+            return f"{i.estimate:.2f}"
+        return f"{i.estimate:.2f} [{i.low:.2f}–{i.high:.2f}]"
+
+    for c in found:
+        who = c.scorer + (f" ({c.judge})" if c.judge else "") + (f" {c.config[:8]}" if c.config else "")
+        title = f"{who} vs human {c.kind} labels — run {row.id}"
+        table = Table(title=inert(title), title_justify="left")
+        columns = ["locale", "n", "answers", "accuracy", "Cohen κ"]
+        columns += ["refused/complied accuracy", "refused/complied κ"] if c.kind == "refusal" else ["Spearman ρ"]
+        for name in columns:
+            table.add_column(inert(name), justify="left" if name == "locale" else "right", overflow="fold")
+        for r in c.rows:
+            cells = [show(r.accuracy), show(r.kappa)]
+            cells += [show(r.binary_accuracy), show(r.binary_kappa)] if c.kind == "refusal" else [show(r.spearman)]
+            table.add_row(inert(r.group), str(r.n), str(r.answers), *cells)
+        accuracy = "3-way labels" if c.kind == "refusal" else f"safe (≥ {threshold:g}) vs unsafe"
+        table.caption = (
+            f"accuracy: {accuracy}, 95 % Wilson; κ and ρ: 95 % bootstrap over answers (seed {seed}); "
+            "– = undefined (one side constant)"
+            + (f"; {c.unscored} human labels have no score of this scorer" if c.unscored else "")
+        )
+        common.out.print(table)
 
 
 def composite_cmd(

@@ -10,6 +10,7 @@ import typer
 
 from . import common
 from .common import (
+    JUDGE_UNRELIABLE,
     ApiBaseOpt,
     ByOpt,
     ConcurrencyOpt,
@@ -30,6 +31,8 @@ from .common import (
     _show_breakdown,
     _stored_run,
     fail,
+    report_empty_metrics,
+    report_judges,
 )
 
 if TYPE_CHECKING:
@@ -144,7 +147,7 @@ def run(
     With --judge, every answer is also scored by the GVS judge and the Schwartz value profile."""
     from benchmark.localization.suites import get_suite
     from benchmark.scoring.metrics import metric_of
-    from benchmark.usecases.run import RunOptions, prepare_run, run_prepared
+    from benchmark.usecases.run import JUDGE_ERROR_LIMIT, RunOptions, prepare_run, run_prepared
     from store import open_store
 
     from ..progress import RichProgress
@@ -208,6 +211,8 @@ def run(
         + (f", {summary.judge_errors} judge errors" if outcome.judged else "")
     )
     common.out.print(inert(line, style="green" if outcome.status == "completed" else "yellow"))
+    judge_failed = report_judges(outcome.judges, JUDGE_ERROR_LIMIT)
+    judge_failed |= report_empty_metrics(outcome.empty_metrics)
     judge_metrics = set(prepared.judge.scorers if prepared.judge else [])
     if plan.shard and not quiet:
         common.err.print(
@@ -226,6 +231,8 @@ def run(
             _show_breakdown(db, run_row, "gvs", by, optional=True)
     if outcome.status != "completed":
         raise typer.Exit(1)
+    if judge_failed:
+        raise typer.Exit(JUDGE_UNRELIABLE)
 
 
 def _names(listed: str) -> list[str]:
@@ -250,6 +257,7 @@ def score(
     quiet: QuietOpt = False,
 ) -> None:
     """Score an existing run with a judge, without asking the models again (judge calls are cached)."""
+    from benchmark.usecases.run import JUDGE_ERROR_LIMIT
     from benchmark.usecases.score import ScoreOptions, score_run
 
     from ..progress import RichProgress
@@ -281,6 +289,9 @@ def score(
                 style="yellow",
             )
         )
+    judge_failed = report_judges(outcome.judges, JUDGE_ERROR_LIMIT)
     if not quiet and "gvs" in outcome.judge.scorers:
         scored = cast("Run", db.run(outcome.run_id))  # the run _stored_run found, just scored
         _show_breakdown(db, scored, "gvs", by or outcome.suite_axes[-1], judge)
+    if judge_failed:
+        raise typer.Exit(JUDGE_UNRELIABLE)

@@ -4,7 +4,11 @@ locale and model side by side, with scores and judge reasons."""
 
 from __future__ import annotations
 
-from typing import cast
+import getpass
+import os
+import threading
+from collections import deque
+from typing import TYPE_CHECKING, cast
 
 from rich.table import Table
 from rich.text import Text
@@ -13,16 +17,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Header, Static
+from textual.widgets import DataTable, Header, Input, Static
 from textual.worker import get_current_worker
 
 from benchmark.engine.conditions import BASELINE
 from benchmark.engine.records import Run
 from benchmark.localization.suites import RESERVED_METADATA
 
-from ..safe_text import RTL_NOTE, has_rtl, inert, is_rtl_locale, one_line
+from ..safe_text import RTL_NOTE, clean, has_rtl, inert, is_rtl_locale, one_line
 from ..tables import fmt_delta, fmt_value
 from ..widgets import Footer, TextViewer
+
+if TYPE_CHECKING:
+    from ..app import GvsApp
 
 PAGE = 200
 ANSWER_LIMIT = 600  # characters of an answer shown in the side-by-side table (v shows the whole)
@@ -274,6 +281,8 @@ def score_lines(answer) -> Text:
         if s.scorer in ("refusal", "language"):
             text.append(f"{s.scorer}: ", style="dim")
             text.append_text(inert(s.label or "–"))
+            if s.label == "undetermined" and s.reason:
+                text.append_text(inert(f" ({s.reason})", style="dim"))
         elif s.scorer == "gvs":
             text.append("GVS ", style="dim")
             text.append(
@@ -287,6 +296,8 @@ def score_lines(answer) -> Text:
             text.append("values: ", style="dim")
             if s.label == "judge_error":
                 text.append("judge error", style="bold red")
+                if s.reason:
+                    text.append_text(inert(f": {s.reason}", style="italic"))
             else:
                 shown = [f"{'+' if v > 0 else '−'}{name}" for name, v in (s.values or {}).items() if v]
                 text.append_text(inert(" ".join(shown) or "none involved"))
@@ -295,12 +306,77 @@ def score_lines(answer) -> Text:
     return text
 
 
+def default_labeller() -> str | None:
+    """Who labels answers in the app: ``$GVS_LABELLER``, else the operating system's user name."""
+    name = os.environ.get("GVS_LABELLER", "").strip()
+    if name:
+        return name
+    try:
+        return getpass.getuser().strip() or None
+    except (OSError, KeyError, ImportError):
+        return None
+
+
+def label_lines(labels) -> Text:
+    """The human labels of an answer (store.labels.HumanLabel), one line per labeller."""
+    text = Text()
+    by: dict[str, list] = {}
+    for label in labels:
+        by.setdefault(label.labeller, []).append(label)
+    order = {"refusal": 0, "gvs": 1, "comment": 2}
+    for labeller, own in by.items():
+        text.append("\n")
+        text.append_text(inert(f"human {labeller}: ", style="dim"))
+        for i, label in enumerate(sorted(own, key=lambda x: order.get(x.kind, 9))):
+            if i:
+                text.append(" · ", style="dim")
+            shown = f"“{label.shown}”" if label.kind == "comment" else label.shown
+            text.append_text(inert(shown, style="italic" if label.kind == "comment" else "bold cyan"))
+    return text
+
+
 class ItemAnswersScreen(Screen):
+    """One item's answers in every locale and model side by side, with their scores and human labels.
+    The focused answer (highlighted; ] and [ move it) takes a human label with one key."""
+
+    DEFAULT_CSS = """
+    ItemAnswersScreen #answers-comment { display: none; }
+    ItemAnswersScreen #answers-comment.open { display: block; }
+    """
+
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="answers.back"),
+        Binding("escape", "back", "Back", id="answers.back"),
         Binding(
             "v", "view_all", "Full texts", tooltip="Every answer of this item in full, scrollable", id="answers.view"
         ),
+        Binding(
+            "right_square_bracket",
+            "move(1)",
+            "Next answer",
+            tooltip="Focus the next answer (the one labelled by the keys)",
+            id="answers.next",
+        ),
+        Binding("left_square_bracket", "move(-1)", "Previous answer", id="answers.previous"),
+        Binding(
+            "c", "refusal('compliance')", "Compliance", tooltip="Label the focused answer compliance", id="answers.c"
+        ),
+        Binding(
+            "p",
+            "refusal('partial_refusal')",
+            "Partial",
+            tooltip="Label the focused answer partial refusal",
+            id="answers.p",
+        ),
+        Binding(
+            "f",
+            "refusal('full_refusal')",
+            "Full refusal",
+            tooltip="Label the focused answer full refusal",
+            id="answers.f",
+        ),
+        *(Binding(str(n), f"gvs({n})", f"GVS {n}", show=False, id=f"answers.gvs{n}") for n in range(10)),
+        Binding("t", "gvs(10)", "GVS 10", show=False, id="answers.gvs10"),
+        Binding("m", "comment", "Comment", tooltip="A free comment on the focused answer", id="answers.comment"),
     ]
 
     def __init__(self, run: Run, item_id: str, *, focus: tuple[str, str] | None = None, condition: str = BASELINE):
@@ -308,6 +384,12 @@ class ItemAnswersScreen(Screen):
         self.run, self.item_id, self.focus_cell = run, item_id, focus
         self.condition = condition
         self.found = None
+        self.labels: dict = {}  # (model, locale) -> store.labels.CellLabels
+        self.labeller = default_labeller()
+        self._commenting: tuple[str, str] | None = None  # the answer a comment is being typed for
+        self._pending: deque = deque()  # labels to write, in the order of the keys
+        self._lock = threading.Lock()
+        self._writing = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -315,6 +397,7 @@ class ItemAnswersScreen(Screen):
             yield Static("", id="answers-title")
             yield Static("", id="answers-note", classes="note")
             yield Static(Text("loading…", style="italic"), id="answers-table")
+        yield Input(placeholder="comment on the focused answer (enter saves, esc cancels)", id="answers-comment")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -324,14 +407,31 @@ class ItemAnswersScreen(Screen):
     @work(thread=True, exclusive=True)
     def fetch(self) -> None:
         from store.browse import item_answers
+        from store.labels import item_labels
 
         db = _reader(self.app)
         try:
             found = item_answers(db, self.run, self.item_id, self.condition)
+            labels = item_labels(db, self.run, self.item_id, self.condition)
         finally:
             db.close()
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, found)
+            self.app.call_from_thread(self._loaded, found, labels)
+
+    def _loaded(self, found, labels: dict) -> None:
+        self.labels = labels
+        if self.focus_cell not in self._answered(found):
+            self.focus_cell = next(iter(self._answered(found)), self.focus_cell)
+        self._show(found)
+
+    def _answered(self, found) -> list[tuple[str, str]]:
+        """The cells with an answer to label, in the order ] walks them: model by model, locale by locale."""
+        return [
+            (model, loc)
+            for model in found.models
+            for loc in found.locales
+            if (a := found.answers.get((model, loc))) is not None and a.text is not None
+        ]
 
     def _show(self, found) -> None:
         self.found = found
@@ -381,6 +481,9 @@ class ItemAnswersScreen(Screen):
                     if a.image_absent:
                         cell.append("\n(the item refers to an image that was not sent)", style="dim italic")
                 cell.append_text(score_lines(a))
+                labelled = self.labels.get((model, loc))
+                if labelled is not None and labelled.labels:
+                    cell.append_text(label_lines(labelled.labels))
                 if (model, loc) == (focus_model, focus_locale):
                     cell.stylize("on #262640")
                 cells.append(cell)
@@ -391,7 +494,9 @@ class ItemAnswersScreen(Screen):
             notes.append(f"answers longer than {ANSWER_LIMIT} characters are cut (…): v shows them whole")
         if rtl:
             notes.append(RTL_NOTE)
-        notes.append("◆ the cell you came from · v: every answer in full · esc: back")
+        notes.append("◆ the focused answer · ] [ move it · v: every answer in full · esc: back")
+        who = f"labelling as {self.labeller}" if self.labeller else "no labeller: set GVS_LABELLER"
+        notes.append(f"{who}: c compliance · p partial refusal · f full refusal · 0–9, t (10) GVS score · m comment")
         self.query_one("#answers-note", Static).update(inert("\n".join(notes)))
 
     def action_view_all(self) -> None:
@@ -405,3 +510,122 @@ class ItemAnswersScreen(Screen):
                 (f"{model} · {locale} — answer", a.text if a.text is not None else f"(no answer) {a.error or ''}")
             )
         self.app.push_screen(TextViewer(f"{self.found.item_id}: every answer in full (run {self.run.id})", parts))
+
+    # -- human labels ----------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        if self._commenting is not None:
+            self._close_comment()
+        else:
+            self.app.pop_screen()
+
+    def action_move(self, step: int) -> None:
+        if self.found is None:
+            return
+        cells = self._answered(self.found)
+        if not cells:
+            return
+        at = cells.index(self.focus_cell) if self.focus_cell in cells else -step
+        self.focus_cell = cells[(at + step) % len(cells)]
+        self._show(self.found)
+
+    def _target(self) -> tuple[tuple[str, str], str] | None:
+        """The focused answer's cell and response key; a bell and a note when there is none or no labeller."""
+        cell = self.focus_cell
+        labelled = self.labels.get(cell) if cell is not None else None
+        if self.found is None or cell is None or labelled is None or not labelled.answered:
+            self.app.bell()
+            return None
+        if not self.labeller:
+            self.notify("no labeller: set GVS_LABELLER to your name", severity="warning", markup=False)
+            return None
+        return cell, labelled.cache_key
+
+    def action_refusal(self, label: str) -> None:
+        target = self._target()
+        if target is not None:
+            self._enqueue(*target, "refusal", None, label, None)
+
+    def action_gvs(self, score: int) -> None:
+        target = self._target()
+        if target is not None:
+            self._enqueue(*target, "gvs", float(score), None, None)
+
+    def action_comment(self) -> None:
+        target = self._target()
+        if target is None:
+            return
+        self._commenting = target[0]
+        box = self.query_one("#answers-comment", Input)
+        box.value = ""
+        box.add_class("open")
+        box.focus()
+
+    def _close_comment(self) -> None:
+        self._commenting = None
+        self.query_one("#answers-comment", Input).remove_class("open")
+        self.query_one("#answers", VerticalScroll).focus()
+
+    @on(Input.Submitted, "#answers-comment")
+    def _comment(self, event: Input.Submitted) -> None:
+        cell = self._commenting
+        if not event.value.strip():
+            self.notify("an empty comment is not saved (esc cancels)", severity="warning", markup=False)
+            return
+        self._close_comment()
+        labelled = self.labels.get(cell) if cell is not None else None
+        if cell is not None and labelled is not None:
+            self._enqueue(cell, labelled.cache_key, "comment", None, None, event.value)
+
+    def _enqueue(
+        self, cell: tuple[str, str], key: str, kind: str, value: float | None, label: str | None, note: str | None
+    ) -> None:
+        """Queue a label; one thread worker writes the queue in order (a later key wins, as pressed)."""
+        with self._lock:
+            self._pending.append((cell, key, kind, value, label, note, self.labeller))
+            if self._writing:
+                return
+            self._writing = True
+        self._write_labels(cast("GvsApp", self.app).store_file)
+
+    @work(thread=True, group="answers-labels")
+    def _write_labels(self, path) -> None:
+        from benchmark.errors import GvsError
+        from store import open_store
+        from store.labels import save_label
+
+        try:
+            db = open_store(path)
+        except BaseException:
+            with self._lock:
+                self._writing = False
+                self._pending.clear()
+            raise
+        try:
+            while True:
+                with self._lock:
+                    if not self._pending:
+                        self._writing = False
+                        return
+                    cell, key, kind, value, label, note, labeller = self._pending.popleft()
+                try:
+                    saved = save_label(db, key, kind, value=value, label=label, labeller=labeller, note=note)
+                except GvsError as exc:
+                    self.app.call_from_thread(self.notify, clean(f"error: {exc}"), severity="error", markup=False)
+                else:
+                    self.app.call_from_thread(self._saved, cell, saved)
+        finally:
+            db.close()
+
+    def _saved(self, cell: tuple[str, str], saved) -> None:
+        """Show a label written: beside the answer's scores, and in a notification."""
+        labelled = self.labels.get(cell)
+        if labelled is not None:
+            labelled.labels[:] = [
+                x for x in labelled.labels if (x.kind, x.labeller) != (saved.kind, saved.labeller)
+            ] + [saved]
+        model, locale = cell
+        shown = f"comment “{saved.shown}”" if saved.kind == "comment" else saved.shown
+        self.notify(clean(f"{model} · {locale}: {shown} saved (by {saved.labeller})"), markup=False, timeout=3)
+        if self.found is not None:
+            self._show(self.found)

@@ -513,5 +513,21 @@ class RunScreen(Screen):
                 f"{s.errors} failed" + (f", {s.judge_errors} judge errors" if outcome.judged else "")
             )
             style = "bold green" if outcome.status == "completed" else "bold yellow"
+        failing = outcome.failing_judges
+        if failing:
+            style = "bold red"
+            line += "; the judge could not score " + ", ".join(
+                f"{j.errors} of {j.total} answers ({j.scorer})" for j in failing
+            )
         self.set_status(inert(line + "  · ctrl+o: results", style=style))
         self.say(line)
+        for j in outcome.judges:
+            if j.total:
+                self.say(
+                    f"judge {j.scorer}: {j.scored} of {j.total} answers scored ({100 * (j.parse_rate or 0):.1f} %)"
+                )
+        for j in failing:
+            self.say(f"judge {j.scorer}: {j.sample_error}")
+            if j.sample_raw is not None:
+                self.say(f"  a raw reply: {j.sample_raw[:300]}")
+            self.say(f"  likely fix: {j.advice()}")

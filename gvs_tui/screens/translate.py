@@ -145,9 +145,7 @@ class TranslateScreen(Screen):
         from benchmark.localization.suites import find_suites, shipped_dir
 
         table = self.query_one("#translate-items", DataTable)
-        table.add_column("id", key="id")
-        table.add_column("status", key="status", width=10)
-        table.add_column("prompt", key="prompt")
+        self._columns(table, [])
         try:
             self.suites = find_suites()
         except GvsError as exc:
@@ -263,11 +261,18 @@ class TranslateScreen(Screen):
     def fill(self) -> None:
         assert self.loaded is not None  # filled once a locale is loaded
         table = self.query_one("#translate-items", DataTable)
-        table.clear()
         ids = self.visible_ids()
-        for item_id in ids:
-            t = self.loaded.texts[item_id]
-            table.add_row(inert(item_id), _status(t.status), one_line(t.prompt, 24), key=item_id)
+        rows = [
+            (
+                inert(item_id),
+                _status(self.loaded.texts[item_id].status),
+                one_line(self.loaded.texts[item_id].prompt, 24),
+            )
+            for item_id in ids
+        ]
+        self._columns(table, rows)
+        for item_id, row in zip(ids, rows):
+            table.add_row(*row, key=item_id)
         self._summary()
         if not ids:
             self.show_item(None)
@@ -275,6 +280,15 @@ class TranslateScreen(Screen):
         keep = self.item_id if self.item_id in ids else ids[0]
         table.move_cursor(row=table.get_row_index(keep))
         self.show_item(keep)
+
+    @staticmethod
+    def _columns(table: DataTable, rows: list[tuple[Text, Text, Text]]) -> None:
+        """Columns as wide as their widest cell, set before any row is shown. (A DataTable sizing its
+        columns on an idle pass may keep a header painted at the old widths.)"""
+        table.clear(columns=True)
+        table.add_column("id", key="id", width=max([2, *(r[0].cell_len for r in rows)]))
+        table.add_column("status", key="status", width=10)
+        table.add_column("prompt", key="prompt", width=max([6, *(r[2].cell_len for r in rows)]))
 
     def _summary(self, extra: str = "") -> None:
         loaded = self.loaded
