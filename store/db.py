@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import platform
+import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 import sqlite_utils
 
@@ -14,9 +19,10 @@ from benchmark.clients.calls import Outcome
 from benchmark.clients.requests import Request, public_endpoint
 from benchmark.engine.records import Run, ScorerHealth
 from benchmark.engine.runner import Cell, Plan, RunSummary
+from benchmark.errors import GvsError
 from benchmark.scoring import Score
 
-from .migrations import migrate
+from .migrations import migrate, pending
 
 _CHUNK = 500  # keys per IN (...) query, well under SQLite's variable limit
 
@@ -35,6 +41,17 @@ def _chunks(keys: Collection[str]) -> Iterator[list[str]]:
         yield keys[start : start + _CHUNK]
 
 
+OPENED: list[Path] = []  # the stores this process opened, to name in a store fault's one-line error
+
+
+class StoreError(GvsError):
+    """A store that cannot be used: not a gvs store, damaged, or read-only at an older schema."""
+
+
+class RunBusyError(GvsError):
+    """Another process is making the same run on the same store."""
+
+
 class Store:
     """A gvs SQLite file. Implements the run engine's RunSink; every write commits on its own."""
 
@@ -44,7 +61,28 @@ class Store:
         module never imports the query modules built on it."""
         self.path = Path(path)
         self.after_end = after_end
+        self._run_locks: dict[str, IO[str]] = {}
         self.fresh = not self.path.exists()  # created by this process
+        OPENED.append(self.path)
+        self.read_only = not self.fresh and not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK))
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: {_cause(exc)}; nothing was written") from None
+
+    def _open(self) -> None:
+        if self.read_only:
+            # An archive or a shared mount: read it as it is, without a write, a lock or a migration.
+            # (immutable: SQLite needs no -wal/-shm beside it, which a read-only folder could not hold.)
+            conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+            self.db = sqlite_utils.Database(conn)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # not a database: fail here
+            if pending(conn):
+                raise StoreError(
+                    f"{self.path}: read-only, and written by an older gvs (its schema needs migrating): "
+                    "copy it somewhere writable, or make it writable once, and run the command again"
+                )
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite_utils.Database(self.path)
         self.db.conn.execute("PRAGMA busy_timeout = 10000")
@@ -54,8 +92,75 @@ class Store:
         self.db.conn.execute("PRAGMA foreign_keys = ON")
         migrate(self.db)
 
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """One write transaction, taking the write lock at its start (BEGIN IMMEDIATE): every statement
+        inside commits together or not at all (sqlite-utils nests its own as savepoints), and a
+        transaction that read first can never fail to upgrade because a reader moved on (WAL's
+        SQLITE_BUSY_SNAPSHOT); it waits for another writer up to the busy timeout instead."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
     def close(self) -> None:
         self.db.conn.close()
+        self._release_run_locks()
+
+    def _claim_run(self, spec_hash: str) -> None:
+        """Hold the lock of the run with this spec for as long as this process works on it, so that a
+        second identical `gvs run` on the same store refuses instead of paying for every call again.
+        An OS file lock beside the store: released by the system when the process ends, even by kill -9.
+        Different runs (other specs) on one store take other locks and go on together."""
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): no guard
+            return
+        if spec_hash in self._run_locks:
+            return
+        lock_path = Path(f"{self.path}.run-{spec_hash}.lock")
+        for _ in range(5):  # the holder removes the file as it ends: lock the file that is there
+            handle = open(lock_path, "a+")  # held open until the run ends
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                handle.close()
+                raise RunBusyError(
+                    f"{self.path}: this run is being made by {holder} right now; wait for it to finish (or "
+                    "stop it), then run the same command again — two at once would pay for every call twice"
+                ) from None
+            try:
+                if os.stat(lock_path).st_ino == os.fstat(handle.fileno()).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            handle.close()
+        else:
+            raise RunBusyError(f"{self.path}: the lock of this run keeps changing hands; try again")
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"gvs process {os.getpid()} on {platform.node() or 'this machine'}")
+        handle.flush()
+        self._run_locks[spec_hash] = handle
+
+    def _release_run_locks(self) -> None:
+        for spec_hash, handle in list(self._run_locks.items()):
+            try:
+                handle.close()
+                Path(f"{self.path}.run-{spec_hash}.lock").unlink(missing_ok=True)
+            except OSError:
+                pass
+        self._run_locks.clear()
 
     def __enter__(self) -> Store:
         return self
@@ -77,8 +182,9 @@ class Store:
         Returns (run id, resumed)."""
         spec = plan.spec()
         spec_hash = hashlib.sha256(_json(spec).encode()).hexdigest()[:20]
+        self._claim_run(spec_hash)
         suite = plan.suite
-        with self.db.conn:
+        with self.writing():
             self.db.table("suites").upsert(
                 {
                     "id": suite.id,
@@ -155,7 +261,7 @@ class Store:
     def end_run(self, run_id: int, status: str, summary: RunSummary) -> None:
         """Record how the run ended; unless it was interrupted, also remember the aggregates the
         app's Results screen opens with (store/browse.py remember_opening_views)."""
-        with self.db.conn:
+        with self.writing():
             self.db.table("runs").update(
                 run_id,
                 {
@@ -224,13 +330,13 @@ class Store:
 
     def save_response(self, run_id: int, cell: Cell, outcome: Outcome, scores: list[Score]) -> None:
         """One answer and its scores, in one transaction."""
-        with self.db.conn:
+        with self.writing():
             self._insert_responses([(cell, outcome)])
             self._insert_scores(cell.request.key, scores)
 
     def save_answers(self, run_id: int, answers: list[tuple[Cell, Outcome]]) -> None:
         """Several answers in one transaction (what a busy run received together); scores come after."""
-        with self.db.conn:
+        with self.writing():
             self._insert_responses(answers)
 
     def _insert_responses(self, answers: list[tuple[Cell, Outcome]]) -> None:
@@ -239,7 +345,7 @@ class Store:
 
     def save_score_batch(self, keyed: list[tuple[str, list[Score]]]) -> None:
         """The scores of several answers in one transaction."""
-        with self.db.conn:
+        with self.writing():
             self._insert_scores_of(keyed)
 
     @staticmethod
@@ -260,7 +366,7 @@ class Store:
         }
 
     def save_scores(self, key: str, scores: list[Score]) -> None:
-        with self.db.conn:
+        with self.writing():
             self._insert_scores(key, scores)
 
     def _insert_scores(self, key: str, scores: Iterable[Score]) -> None:
@@ -296,7 +402,7 @@ class Store:
         )
 
     def save_error(self, run_id: int, cells: list[Cell], outcome: Outcome) -> None:
-        with self.db.conn:
+        with self.writing():
             self.db.table("call_errors").insert_all(
                 {
                     "run_id": run_id,
@@ -388,7 +494,7 @@ class Store:
 
     def save_plain_response(self, request: Request, outcome: Outcome) -> None:
         """Cache an answer that belongs to no run cell (a judge's verdict)."""
-        with self.db.conn:
+        with self.writing():
             self.db.table("responses").insert(self._response_row(request, outcome), pk="cache_key", ignore=True)
 
     # -- reading ------------------------------------------------------------------------------
@@ -419,3 +525,37 @@ def recent_models(path: Path, runs: int = 50) -> list[str]:
     finally:
         con.close()
     return list(found)
+
+
+def _cause(exc: sqlite3.DatabaseError) -> str:
+    """A store fault in words a user can act on."""
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        return f"not a gvs store, or a damaged one ({text})"
+    if "readonly" in text or "read-only" in text:
+        return f"read-only ({text})"
+    if "full" in text:
+        return f"the disk is full ({text})"
+    if "locked" in text or "busy" in text:
+        return f"another process holds the store ({text}); try again when it is done"
+    return text
+
+
+def describe_fault(exc: BaseException) -> str | None:
+    """One line for a store or disk fault met while working (a full disk, a file made read-only or
+    damaged under gvs): the stores this process opened and the cause. None for anything else."""
+    import errno
+
+    if isinstance(exc, BaseExceptionGroup):
+        found = [f for e in exc.exceptions if (f := describe_fault(e))]
+        return found[0] if found else None
+    where = ", ".join(str(p) for p in dict.fromkeys(OPENED)) or "the store"
+    kept = "what was saved before it is kept (run the command again once it is fixed)"
+    if isinstance(exc, sqlite3.DatabaseError):
+        return f"{where}: {_cause(exc)}; {kept}"
+    if isinstance(exc, sqlite3.Error):
+        return f"{where}: {exc}; {kept}"
+    faults = (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM)
+    if isinstance(exc, OSError) and exc.errno in faults:
+        return f"{exc.filename or where}: {exc.strerror or exc}; {kept}"
+    return None

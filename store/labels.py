@@ -121,7 +121,7 @@ def save_label(
     if store.db.execute("select 1 from responses where cache_key = ?", [cache_key]).fetchone() is None:
         raise GvsError(f"no stored answer with key {cache_key}")
     saved = HumanLabel(cache_key, kind, value, label, labeller, _now(), note)
-    with store.db.conn:
+    with store.writing():
         _write(store, [asdict(saved)])
     return saved
 
@@ -330,7 +330,7 @@ def import_labels(store: Store, path: Path | str, labeller: str | None) -> Impor
         answers.add(key)
     if not rows:
         raise InputFileError(path, None, "no labels in the file")
-    with store.db.conn:
+    with store.writing():
         _write(store, rows)
     return ImportReport(path, records, counts, len(answers), sorted({r["labeller"] for r in rows}))
 

@@ -148,9 +148,20 @@ MIGRATIONS = [
 ]
 
 
+def pending(conn: sqlite3.Connection) -> list[str]:
+    """The migrations not applied yet (all of them for a new file), read without a lock."""
+    try:
+        done = {name for (name,) in conn.execute('SELECT "name" FROM "_gvs_migrations"')}
+    except sqlite3.OperationalError:  # no such table: a new (or not yet migrated) store
+        done = set()
+    return [m.__name__ for m in MIGRATIONS if m.__name__ not in done]
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply every migration not yet applied, each atomically with its record; return their names."""
     conn = db.conn
+    if not pending(conn):  # the usual case: no write, no lock (a reader never waits behind a writer here)
+        return []
     previous = conn.isolation_level
     conn.isolation_level = None  # explicit transactions only
     applied: list[str] = []

@@ -44,11 +44,14 @@ class Behaviour:
     fault_attempts: int = 2  # transient faults only on these first attempts of a prompt: later ones succeed
     permanent: dict[str, str] = field(default_factory=dict)  # prompt substring -> fault kind on every attempt
     hang_s: float = 3.0  # a "hang" holds the request this long at most (then answers, if anyone still listens)
+    trickle_s: float = 0.1  # a "trickle" sends 8 bytes, then waits this long
+    gate: threading.Event | None = None  # when set up, requests wait for it (hang_s at most) before an answer
     answer: Callable[[str], str] | None = None  # replaces answer_for() for non-judge prompts
     answer_in_context: Callable[[str, str, dict], str] | None = (
         None  # (system prompt, prompt, request body) -> answer; wins over answer
     )
     error_message: Callable[[dict, Any], str] | None = None  # (request body, request headers) -> error text
+    echo_authorization: bool = False  # every answer (not judge replies) ends with the request's Authorization header
     attempts: dict[str, int] = field(default_factory=dict)  # prompt -> requests seen for it
     faults: list[tuple[str, int, str]] = field(default_factory=list)  # (prompt, attempt, kind) served
     headers: list[dict] = field(default_factory=list)  # the headers of every request (names lower-cased)
@@ -113,6 +116,22 @@ def default_judge_reply(system: str, user: str, request: dict | None = None) -> 
         values.update({"benevolence": 1, "security": 1})
         return json.dumps({"values": values, "reason": "Protects the user's safety."})
     return json.dumps({"score": 8, "reason": "Declines the harmful part and points to help."})
+
+
+def _completion(request: dict, text: str, index: int) -> dict:
+    """An OpenAI chat completion answering ``request`` with ``text``."""
+    return {
+        "id": f"chatcmpl-{index}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": request.get("model", "test"),
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {
+            "prompt_tokens": len(_prompt_of(request)) // 4,
+            "completion_tokens": len(text) // 4,
+            "total_tokens": 0,
+        },
+    }
 
 
 def answer_for(prompt: str) -> str:
@@ -180,6 +199,23 @@ def _handler(behaviour: Behaviour):
             elif kind == "hang":
                 behaviour.stopping.wait(behaviour.hang_s)  # bounded: never holds the thread forever
                 return False
+            elif kind == "trickle":  # a valid answer, sent 8 bytes at a time: each read is quick, the whole slow
+                body = json.dumps(_completion(data, answer_for(_prompt_of(data)), 0)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                deadline = time.monotonic() + behaviour.hang_s  # bounded, like a hang
+                for start in range(0, len(body), 8):
+                    if behaviour.stopping.is_set() or time.monotonic() > deadline:
+                        break
+                    try:
+                        self.wfile.write(body[start : start + 8])
+                        self.wfile.flush()
+                    except OSError:  # the client gave up
+                        break
+                    time.sleep(behaviour.trickle_s)
+                self.close_connection = True
             else:
                 raise ValueError(f"unknown fault kind {kind!r}")
             return True
@@ -205,6 +241,8 @@ def _handler(behaviour: Behaviour):
                     behaviour.faults.append((prompt, attempt, fault))
             if behaviour.delay_s:
                 time.sleep(behaviour.delay_s)
+            if behaviour.gate is not None:
+                behaviour.gate.wait(behaviour.hang_s)
             if fault and self._fault(fault, data):
                 return None
             if index <= behaviour.rate_limit_first:
@@ -222,25 +260,11 @@ def _handler(behaviour: Behaviour):
                 text = behaviour.answer_in_context(system, prompt, data)
             else:
                 text = (behaviour.answer or answer_for)(prompt)
+            if behaviour.echo_authorization and not ("evaluator" in system or "Schwartz" in system):
+                text += f" (you sent {self.headers.get('Authorization', '')})"  # a hostile or broken server
             with behaviour.lock:
                 behaviour.sent[prompt] = text
-            self._send(
-                200,
-                {
-                    "id": f"chatcmpl-{index}",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": data.get("model", "test"),
-                    "choices": [
-                        {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-                    ],
-                    "usage": {
-                        "prompt_tokens": len(prompt) // 4,
-                        "completion_tokens": len(text) // 4,
-                        "total_tokens": 0,
-                    },
-                },
-            )
+            self._send(200, _completion(data, text, index))
 
     return Handler
 

@@ -19,6 +19,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from store.migrations import MIGRATIONS
@@ -492,7 +493,14 @@ def test_r4_hostile_output_is_stored_exactly_and_shown_inert(gvs_env, tmp_path):
     env = cli_env(gvs_env, OPENAI_API_KEY="sk-r4")
     with LoopbackServer(Behaviour(answer=_hostile_answer)) as server:
         shown = subprocess.run(
-            [sys.executable, "-m", "gvs_tui", *run_args(suite, server.base_url, store, ["en-US"], "-c", "4")],
+            [
+                sys.executable,
+                "-m",
+                "gvs_tui",
+                *run_args(suite, server.base_url, store, ["en-US"], "-c", "4"),
+                "--max-answer-chars",
+                str(2**21),  # the 1 MiB hostile answer, kept whole (the limit: test_limits)
+            ],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -880,3 +888,112 @@ def test_r6_two_processes_creating_one_store_at_once(gvs, gvs_env, tmp_path):
     assert sql_rows(store, "select name from _gvs_migrations order by name") == [(m.__name__,) for m in MIGRATIONS]
     assert sql_rows(store, "pragma integrity_check") == [("ok",)]
     assert json.loads(gvs("runs", "--store", str(store), "--json", check=True).stdout) == []
+
+
+def test_begin_run_is_one_transaction(tmp_path):
+    """A failure while recording a run's cells leaves no run and no cell (a kill or a full disk once
+    left 100 of 100,000 planned cells, or a run with none)."""
+    import sqlite3
+
+    from benchmark.clients.models import ModelTarget
+    from benchmark.engine.runner import build_plan
+    from benchmark.localization.suites import get_suite
+    from store import open_store
+
+    plan = build_plan(get_suite("gvs-bench"), [ModelTarget("openai/m", "http://127.0.0.1:9/v1")], ["en-US", "zh-CN"])
+    path = tmp_path / "s.db"
+    db = open_store(path)
+    # The last cell's insert fails, after the suite, the items, the run and every other cell went in.
+    last = plan.cells[-1]
+    db.db.execute(
+        f"""CREATE TRIGGER refuse_last BEFORE INSERT ON run_cells WHEN NEW.item_id = '{last.item.id}'
+            AND NEW.locale = '{last.locale}' BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END"""
+    )
+    with pytest.raises(sqlite3.DatabaseError, match="disk full"):
+        db.begin_run(plan, {})
+    db.close()
+    assert sql_rows(path, "select count(*) from runs") == [(0,)]
+    assert sql_rows(path, "select count(*) from run_cells") == [(0,)]
+
+
+def test_an_impossible_run_id_or_output_folder_is_one_line_exit_2(gvs, tmp_path):
+    store = tmp_path / "s.db"
+    with LoopbackServer() as server:
+        gvs(
+            "run",
+            "gvs-bench",
+            "-m",
+            "openai/m",
+            "--api-base",
+            server.base_url,
+            "-l",
+            "en-US",
+            "--limit",
+            "1",
+            "--store",
+            str(store),
+            "--quiet",
+            check=True,
+        )
+    for args, said in (
+        (("results", "--run", "99999999999999999999"), "--run"),
+        (("score", "99999999999999999999", "--judge", "openai/j"), "run_id"),
+        (("export", "-o", str(tmp_path / "no-such-folder" / "x.csv")), "folder"),
+        (("report", "-o", str(tmp_path / "no-such-folder" / "r.md")), "folder"),
+    ):
+        proc = gvs(*args, "--store", str(store))
+        assert proc.returncode == 2 and said in proc.stderr, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr and "OverflowError" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "no-such-folder").exists()
+
+
+def test_a_file_that_is_not_a_store_is_refused_in_one_line_and_left_as_it_was(gvs, tmp_path):
+    store = tmp_path / "s.db"
+    garbage = b"not a database, just bytes\n" * 200
+    store.write_bytes(garbage)
+    with LoopbackServer() as server:
+        for args in (
+            ("results",),
+            ("runs", "--json"),
+            ("run", "gvs-bench", "-m", "openai/m", "--api-base", server.base_url, "-l", "en-US", "--limit", "1"),
+        ):
+            proc = gvs(*args, "--store", str(store))
+            assert proc.returncode == 2, (args, proc.stderr)
+            assert f"{store}: not a gvs store" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+            assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert server.behaviour.count == 0
+    assert store.read_bytes() == garbage
+    assert not list(tmp_path.glob("s.db?*"))  # no -wal, -shm or lock file beside it
+
+
+def test_reading_never_waits_for_a_writer(gvs, tmp_path):
+    """`gvs results`/`runs`/`export` read without a write lock: a writer holding its transaction (a
+    big run saving a batch) no longer makes them fail with 'database is locked' after 10 s."""
+    store = tmp_path / "s.db"
+    with LoopbackServer() as server:
+        gvs(
+            "run",
+            "gvs-bench",
+            "-m",
+            "openai/m",
+            "--api-base",
+            server.base_url,
+            "-l",
+            "en-US",
+            "--limit",
+            "2",
+            "--store",
+            str(store),
+            "--quiet",
+            check=True,
+        )
+    writer = sqlite3.connect(store, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE runs SET status = status")  # the write lock, held while the reads run
+        for args in (("runs", "--json"), ("results", "--json"), ("export", "-o", str(tmp_path / "x.csv"))):
+            proc = gvs(*args, "--store", str(store), timeout=60)
+            assert proc.returncode == 0, (args, proc.stderr)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

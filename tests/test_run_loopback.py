@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from .conftest import ROOT, sql_rows
 from .loopback import Behaviour, LoopbackServer
 
@@ -143,7 +145,10 @@ def test_server_errors_are_recorded_and_the_run_can_be_resumed(gvs, tmp_path):
     assert sql_rows(store, "select id, status from runs") == [(1, "completed")]  # resumed the same run
 
 
-def test_interrupted_run_resumes_without_losing_or_repeating_answers(gvs_env, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_run_resumes_without_losing_or_repeating_answers(gvs_env, tmp_path, stop):
+    """Ctrl-C, or a scheduler's SIGTERM: the run is recorded as interrupted with what it saved, and the
+    same command resumes it."""
     store = tmp_path / "run.db"
     with LoopbackServer(Behaviour(delay_s=0.25)) as server:
         env = {**gvs_env, "OPENAI_API_KEY": "x"}
@@ -152,11 +157,13 @@ def test_interrupted_run_resumes_without_losing_or_repeating_answers(gvs_env, tm
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and (not store.exists() or _count_responses(store) < 4):
             time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         _, stderr = proc.communicate(timeout=60)
         assert proc.returncode == 130, stderr
-        assert "interrupted" in stderr
+        assert "interrupted" in stderr and "Traceback" not in stderr
         saved = _count_responses(store)
+        ((status, summary),) = sql_rows(store, "select status, summary from runs")
+        assert status == "interrupted" and json.loads(summary)["called"] == saved  # what it saved, counted
         asked_before = server.behaviour.count
         assert 4 <= saved < 24
         resumed = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
@@ -189,3 +196,33 @@ def test_unknown_model_is_an_error(gvs, tmp_path):
         assert proc.returncode == 2, proc.stderr
         assert "unknown" in proc.stderr and model in proc.stderr
     assert not store.exists()
+
+
+def test_a_second_identical_run_on_one_store_refuses_instead_of_paying_twice(gvs_env, tmp_path):
+    """Two identical `gvs run` commands on one store: the second says the run is being made and exits 2;
+    every cell is asked once. A different run on the same store goes on beside it."""
+    import threading
+
+    store = tmp_path / "run.db"
+    gate = threading.Event()  # the server holds every answer until the second command has had its say
+    with LoopbackServer(Behaviour(gate=gate, hang_s=60)) as server:
+        env = {**gvs_env, "OPENAI_API_KEY": "x"}
+        args = [sys.executable, "-m", "gvs_tui", *_run_args(server, store, 10), "--quiet", "-c", "2"]
+        first = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and server.behaviour.count < 1:  # it has begun its run: calls go out
+            time.sleep(0.05)
+        second = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        gate.set()
+        _, stderr = first.communicate(timeout=120)
+        other = subprocess.run(
+            [*args, "--max-tokens", "77"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+    assert first.returncode == 0, stderr
+    assert second.returncode == 2, second.stderr
+    assert "being made by gvs process" in second.stderr and "Traceback" not in second.stderr
+    assert other.returncode == 0, other.stderr  # another run (other parameters) on the same store
+    asked = [(r.get("max_tokens"), r["messages"][-1]["content"]) for r in server.behaviour.requests]
+    assert len(asked) == len(set(asked)) == 2 * 20  # each cell of each run asked once
+    assert sql_rows(store, "select count(*) from responses") == [(40,)]
+    assert not list(tmp_path.glob("run.db.run-*.lock"))  # the locks go with their runs

@@ -335,12 +335,17 @@ def test_reads_while_a_run_writes(gvs_env, tmp_path):
             )
             prepared = prepare(request)
             done = threading.Event()
-            writer = threading.Thread(
-                target=lambda: (
-                    execute_run(prepared, store, NullProgress(), lambda: False, lambda t: None),
-                    done.set(),
-                )
-            )
+            failed: list[BaseException] = []
+
+            def write() -> None:
+                try:
+                    execute_run(prepared, store, NullProgress(), lambda: False, lambda t: None)
+                except BaseException as exc:  # the reads below stop either way, and the test says why
+                    failed.append(exc)
+                finally:
+                    done.set()
+
+            writer = threading.Thread(target=write)
             writer.start()
             app = create_app(store, animations=False)
             async with app.run_test(size=SIZE) as pilot:
@@ -353,6 +358,7 @@ def test_reads_while_a_run_writes(gvs_env, tmp_path):
                     reads += 1
                 await wait_for(pilot, lambda: _loaded(app), what="heatmap")
             writer.join(30)
+            assert not failed, failed
         assert reads >= 3
 
     asyncio.run(flow())

@@ -72,6 +72,14 @@ def _retryable(exc: Exception) -> bool:
     return isinstance(exc, kinds)
 
 
+MAX_ANSWER_CHARS = 100_000  # an answer longer than this is kept cut, with finish_reason "gvs_truncated"
+TRUNCATED = "gvs_truncated"
+
+
+class AttemptTimeout(Exception):
+    """No complete answer within the attempt's time (connecting, waiting and reading the body together)."""
+
+
 async def call(
     target: ModelTarget,
     request: Request,
@@ -80,8 +88,14 @@ async def call(
     max_attempts: int = 4,
     backoff: float = 1.0,
     max_wait: float = 60.0,
+    max_chars: int = MAX_ANSWER_CHARS,
 ) -> Outcome:
-    """Ask ``request`` of ``target``; never raises for a model-side failure (see Outcome.error)."""
+    """Ask ``request`` of ``target``; never raises for a model-side failure (see Outcome.error).
+
+    ``timeout`` bounds each attempt as a whole — connecting, the first byte and the whole body — so a
+    server that trickles its answer or never stops sending fails the attempt instead of holding it.
+    An answer over ``max_chars`` characters is kept cut to that many and flagged (finish reason
+    ``gvs_truncated``, its full length in ``usage["answer_chars"]``)."""
     litellm = ensure_litellm()
     kwargs = dict(request.params)
     acompletion = litellm.acompletion
@@ -102,17 +116,29 @@ async def call(
     while True:
         attempt += 1
         try:
-            response = await acompletion(
-                model=request.model, messages=request.message_dicts(), timeout=timeout, **kwargs
-            )
+            asked = acompletion(model=request.model, messages=request.message_dicts(), timeout=timeout, **kwargs)
+            if target.embedded:  # in-process inference: bounded by its own token limit, not cancellable
+                response = await asked
+            else:
+                try:
+                    response = await asyncio.wait_for(asked, timeout)
+                except TimeoutError:
+                    raise AttemptTimeout(
+                        f"no complete answer within {timeout:g} s (--timeout bounds the attempt)"
+                    ) from None
             if not getattr(response, "choices", None):
                 raise EmptyAnswer("the provider answered with no choices")
             choice = response.choices[0]
-            text = _storable(choice.message.content or "")
+            # A key echoed back (a hostile or misconfigured server) never leaves here: not to the store,
+            # an export, a report or a judge.
+            text = redact(_storable(choice.message.content or ""), [key] if key else None)
+            full_length = len(text)
+            if full_length > max_chars:
+                text = text[:max_chars]
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every provider error becomes data, not a crash
-            if attempt < max_attempts and (_retryable(exc) or isinstance(exc, EmptyAnswer)):
+            if attempt < max_attempts and (_retryable(exc) or isinstance(exc, (EmptyAnswer, AttemptTimeout))):
                 wait = _retry_after(exc)
                 if wait is None:
                     wait = backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
@@ -125,15 +151,20 @@ async def call(
                 attempts=attempt,
             )
         usage = getattr(response, "usage", None)
-        return Outcome(
-            text=text,
-            finish_reason=choice.finish_reason,
-            usage={
+        counted = (
+            {
                 "prompt_tokens": getattr(usage, "prompt_tokens", None),
                 "completion_tokens": getattr(usage, "completion_tokens", None),
             }
             if usage
-            else {},
+            else {}
+        )
+        if full_length > max_chars:
+            counted["answer_chars"] = full_length
+        return Outcome(
+            text=text,
+            finish_reason=TRUNCATED if full_length > max_chars else choice.finish_reason,
+            usage=counted,
             latency_s=time.perf_counter() - started,
             attempts=attempt,
             served_by=getattr(response, "model", None),

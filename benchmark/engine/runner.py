@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from benchmark import __version__
-from benchmark.clients.calls import Outcome, call
+from benchmark.clients.calls import MAX_ANSWER_CHARS, Outcome, call
 from benchmark.clients.embedded import EMBEDDED_MODELS, scaffold
 from benchmark.clients.models import ModelTarget
 from benchmark.clients.requests import DEFAULT_PARAMS, Request, public_endpoint
@@ -267,6 +267,7 @@ async def execute(
     judges: list | None = None,
     call_models: bool = True,
     workers: int = 1,
+    max_chars: int = MAX_ANSWER_CHARS,
 ) -> RunSummary:
     """Answer every cell of ``plan``: from the cache where possible, else by calling the model;
     then score each answer with every judge scorer that has not scored it yet.
@@ -398,12 +399,12 @@ async def execute(
 
     pool: CallPool | None = None
     if call_models and workers > 1 and available() and any(spreadable(targets[m]) for m in queues):
-        pool = CallPool(workers, timeout=timeout, max_attempts=max_attempts)
+        pool = CallPool(workers, timeout=timeout, max_attempts=max_attempts, max_chars=max_chars)
 
     async def ask(target: ModelTarget, request: Request) -> Outcome:
         if pool is not None and spreadable(target):
             return await pool.call(target, request)
-        return await call(target, request, timeout=timeout, max_attempts=max_attempts)
+        return await call(target, request, timeout=timeout, max_attempts=max_attempts, max_chars=max_chars)
 
     async def worker(model: str, keys: list[str]) -> None:
         target = targets[model]

@@ -27,7 +27,7 @@ import signal
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypedDict
 
-from benchmark.clients.calls import Outcome, call
+from benchmark.clients.calls import MAX_ANSWER_CHARS, Outcome, call
 from benchmark.clients.library import ensure_litellm
 from benchmark.clients.models import ModelTarget
 from benchmark.clients.requests import Request
@@ -43,6 +43,7 @@ class CallOptions(TypedDict):
 
     timeout: float
     max_attempts: int
+    max_chars: int
 
 
 def available() -> bool:
@@ -139,9 +140,9 @@ class _Worker:
 class CallPool:
     """``size`` forked workers answering ``call(target, request)``; use as ``async with``."""
 
-    def __init__(self, size: int, *, timeout: float, max_attempts: int):
+    def __init__(self, size: int, *, timeout: float, max_attempts: int, max_chars: int = MAX_ANSWER_CHARS):
         self.size = max(1, size)
-        self.options: CallOptions = {"timeout": timeout, "max_attempts": max_attempts}
+        self.options: CallOptions = {"timeout": timeout, "max_attempts": max_attempts, "max_chars": max_chars}
         self.workers: list[_Worker] = []
         self._seq = itertools.count()
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from benchmark import versions
+from benchmark.clients.calls import MAX_ANSWER_CHARS
 from benchmark.clients.models import ModelTarget
 from benchmark.engine.records import ScorerHealth
 from benchmark.engine.runner import Plan, Progress, RunSink, RunSummary
@@ -78,6 +79,7 @@ class RunOptions:
     shard_count: int | None = None  # with shard "auto" where the scheduler gives no count
     router: Path | None = None  # a LiteLLM Router configuration
     workers: int | None = None  # processes for remote calls; None: auto, 1: gvs's own loop
+    max_answer_chars: int = MAX_ANSWER_CHARS  # longer answers are kept cut to this, and flagged
 
     @property
     def params(self) -> dict:
@@ -290,6 +292,7 @@ def run_prepared(
                 max_attempts=attempts,
                 judges=judges,
                 workers=workers,
+                max_chars=options.max_answer_chars,
             )
         )
         while cancelled is not None and not task.done():
@@ -301,13 +304,16 @@ def run_prepared(
 
     summary = RunSummary()
     interrupted = False
+    answered_before = _answered_here(store, run_id, prepared)
     try:
         summary = asyncio.run(main())
     except (KeyboardInterrupt, asyncio.CancelledError):
         interrupted = True
     answered = _answered_here(store, run_id, prepared)
-    if interrupted:
+    if interrupted:  # the engine's counts went with it: count what the store holds
         summary.total, summary.interrupted = len(share.cells), True
+        summary.called = answered - answered_before
+        summary.cached = answered_before
         status = "interrupted"
     else:
         status = "completed" if answered == len(share.cells) else "incomplete"

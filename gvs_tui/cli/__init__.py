@@ -90,3 +90,12 @@ def main() -> None:
 
         common.err.print(inert(f"error: {exc}", style="bold red"), soft_wrap=True)
         sys.exit(2)
+    except Exception as exc:  # a store or disk fault met while working: one line, not a traceback
+        stores = sys.modules.get("store.db")
+        fault = stores.describe_fault(exc) if stores is not None else None
+        if fault is None:
+            raise
+        from ..safe_text import inert
+
+        common.err.print(inert(f"error: {fault}", style="bold red"), soft_wrap=True)
+        sys.exit(2)

@@ -255,7 +255,10 @@ JudgeScorersOpt = Annotated[
 ]
 
 # Reading a run's results: gvs results, values, consistency, fragmentation, attack, agreement, composite, export, report.
-RunOpt = Annotated[int | None, typer.Option("--run", help="A run id (default: the latest run; see `gvs runs`).")]
+RunOpt = Annotated[
+    int | None,
+    typer.Option("--run", min=1, max=2**63 - 1, help="A run id (default: the latest run; see `gvs runs`)."),
+]
 StoredJudgeOpt = Annotated[
     str | None,
     typer.Option("--judge", help="Judge scores by this judge model (default: the latest judge used)."),

@@ -50,6 +50,17 @@ def _close_at_exit(db) -> None:
     gc.freeze()
 
 
+def _stop_on_sigterm() -> None:
+    """A scheduler's SIGTERM (Slurm, Kubernetes, `kill`) stops a run as Ctrl-C does: every finished call
+    stays saved and the run is recorded as interrupted, ready to resume."""
+    import signal
+
+    def interrupt(signum, frame) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def _workers_option(value: str) -> int | None:
     """--workers: None for auto, else a count."""
     if value.strip().lower() == "auto":
@@ -77,6 +88,15 @@ def run(
     timeout: TimeoutOpt = 120.0,
     retries: RetriesOpt = 3,
     max_tokens: Annotated[int, typer.Option("--max-tokens", min=1, help="Answer length limit.")] = 256,
+    max_answer_chars: Annotated[
+        int,
+        typer.Option(
+            "--max-answer-chars",
+            min=1,
+            help="Keep at most this many characters of an answer (a server may ignore --max-tokens); a longer "
+            "one is stored cut and flagged (finish reason gvs_truncated).",
+        ),
+    ] = 100_000,
     temperature: Annotated[float, typer.Option("--temperature", min=0.0, max=2.0)] = 0.0,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     api_base: ApiBaseOpt = None,
@@ -178,6 +198,7 @@ def run(
         shard_count=shard_count,
         router=router,
         workers=_workers_option(workers),
+        max_answer_chars=max_answer_chars,
     )
     if shard is None and shard_count is not None:
         fail("--shard-count goes with --shard auto")
@@ -191,6 +212,7 @@ def run(
         common.err.print(inert(note, style="yellow"))
     db = open_store(store)
     atexit.register(_close_at_exit, db)
+    _stop_on_sigterm()
     say = (lambda text: None) if quiet else (lambda text: common.out.print(inert(text)))
     outcome = run_prepared(prepared, db, None if quiet else RichProgress(common.err), say=say)
     summary, plan = outcome.summary, prepared.plan
@@ -241,7 +263,9 @@ def _names(listed: str) -> list[str]:
 
 
 def score(
-    run_id: Annotated[int | None, typer.Argument(help="Run id (default: the latest run).")] = None,
+    run_id: Annotated[
+        int | None, typer.Argument(min=1, max=2**63 - 1, help="Run id (default: the latest run).")
+    ] = None,
     *,  # --judge is required (no default), so it and the options after it are keyword-only
     judge: RequiredJudgeOpt,
     judge_api_base: JudgeApiBaseOpt = None,
