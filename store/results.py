@@ -407,7 +407,7 @@ class Profile:
     def to_json(self) -> dict:
         return {
             "schema": "gvs.values/1",
-            "run": {k: getattr(self.run, k) for k in ("id", "suite", "status")},
+            "run": self.run.brief(),
             "judge": self.judge,
             "columns": [
                 {"model": m, "locale": loc, "judge_errors": self.judge_errors.get((m, loc), 0)}

@@ -53,6 +53,10 @@ class Run:
     def to_json(self) -> dict:
         return asdict(self)
 
+    def brief(self) -> dict:
+        """Which run a JSON result is about: its id, suite and status."""
+        return {"id": self.id, "suite": self.suite, "status": self.status}
+
 
 @dataclass
 class ScorerHealth:

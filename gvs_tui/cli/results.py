@@ -160,7 +160,7 @@ def _show_pairs(db, row: Run, metric: str, by: str, pair: str, judge, seed: int,
         return _print_json(
             {
                 "schema": "gvs.pairs/1",
-                "run": {k: getattr(row, k) for k in ("id", "suite", "status")},
+                "run": row.brief(),
                 "metric": metric,
                 "by": by,
                 "condition": None if by == "condition" else condition,
@@ -227,7 +227,7 @@ def consistency(
         return _print_json(
             {
                 "schema": "gvs.consistency/1",
-                "run": {k: getattr(row, k) for k in ("id", "suite", "status")},
+                "run": row.brief(),
                 "metric": metric,
                 "threshold": threshold if metric_of(metric).is_gvs else None,
                 "models": {
@@ -273,7 +273,7 @@ def fragmentation_cmd(
         return _print_json(
             {
                 "schema": "gvs.fragmentation/1",
-                "run": {k: getattr(row, k) for k in ("id", "suite", "status")},
+                "run": row.brief(),
                 "metric": metric,
                 "by": by,
                 "seed": seed,
@@ -346,7 +346,7 @@ def attack(
         return _print_json(
             {
                 "schema": "gvs.attack/1",
-                "run": {k: getattr(row, k) for k in ("id", "suite", "status")},
+                "run": row.brief(),
                 "metric": metric,
                 "threshold": threshold if metric_of(metric).is_gvs else None,
                 "benign_left_out": benign,
@@ -414,7 +414,7 @@ def agreement_cmd(
         return _print_json(
             {
                 "schema": "gvs.agreement/1",
-                "run": {k: getattr(row, k) for k in ("id", "suite", "status")},
+                "run": row.brief(),
                 "metric": metric,
                 "by": by,
                 "threshold": threshold if metric_of(metric).is_gvs else None,
@@ -538,7 +538,7 @@ def composite_cmd(
         return _print_json(
             {
                 "schema": "gvs.composite/1",
-                "run": {k: getattr(row, k) for k in ("id", "suite", "status")},
+                "run": row.brief(),
                 "unit": spec.unit,
                 "normalize": spec.normalize,
                 "perturbation": perturbation,

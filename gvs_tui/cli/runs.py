@@ -71,7 +71,7 @@ def _errors(store, run_id: int | None, as_json: bool) -> None:
         return _print_json(
             {
                 "schema": "gvs.errors/1",
-                "run": {k: getattr(run, k) for k in ("id", "suite", "status")},
+                "run": run.brief(),
                 "groups": [
                     {
                         "kind": g.kind,
