@@ -2,7 +2,8 @@
 
 Rich markup is never interpreted (callers wrap the result in ``rich.text.Text``); control
 characters that could move the cursor, recolour or retitle the terminal are replaced by visible
-stand-ins; bidirectional controls are shown by name instead of reordering what follows.
+stand-ins; bidirectional controls and invisible characters (zero-width space, BOM, word joiner)
+are shown by name instead of reordering what follows or hiding in it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ _BIDI = {
 }
 
 
+# Invisible characters no text needs in order to read right: shown by name. (Zero-width joiner and
+# non-joiner stay as they are: Indic and Persian scripts and emoji sequences need them to render.)
+_INVISIBLE = {"\u200b": "ZWSP", "\u2060": "WJ", "\ufeff": "BOM", "\u180e": "MVS", "\u2061": "U+2061"}
+
+
 def clean(text: str | None, *, keep_newlines: bool = True) -> str:
     """Replace control, bidi and other format characters with visible placeholders."""
     if not text:
@@ -39,6 +45,8 @@ def clean(text: str | None, *, keep_newlines: bool = True) -> str:
             out.append("    ")
         elif ch in _BIDI:
             out.append(f"⟨{_BIDI[ch]}⟩")
+        elif ch in _INVISIBLE:
+            out.append(f"⟨{_INVISIBLE[ch]}⟩")
         elif ch == "\x1b":
             out.append("␛")
         elif unicodedata.category(ch) in ("Cc", "Cs") or ch in ("\u2028", "\u2029"):

@@ -46,3 +46,11 @@ async def _app_lists_the_shipped_suite():
         await pilot.press("r")
         assert app.query_one("#suites").row_count == table.row_count
         await pilot.press("q")
+
+
+def test_invisible_characters_are_shown_by_name_and_joiners_kept():
+    from gvs_tui.safe_text import clean
+
+    assert clean("pass\u200bword\ufeff and\u2060 more") == "pass⟨ZWSP⟩word⟨BOM⟩ and⟨WJ⟩ more"
+    # Zero-width joiner and non-joiner shape Indic, Persian and emoji text: left for the terminal.
+    assert clean("क्\u200dष मی\u200cخواهم 👩\u200d💻") == "क्\u200dष मی\u200cخواهم 👩\u200d💻"
