@@ -922,7 +922,7 @@ def _notes(b) -> list[Block]:
         notes.append(
             [Safe(f"{errors} answers the judge failed to score are left out of the GVS numbers, not counted as 0.")]
         )
-    unscored = sum(max(0, c.answered - c.n - c.judge_errors) for c in b.overall.cells)
+    unscored = sum(c.unscored for c in b.overall.cells)
     if unscored:
         notes.append(
             [

@@ -91,7 +91,7 @@ def breakdown_notes(b) -> list[str]:
         notes.append(
             f"!N: answers the judge failed to score ({judge_errors} in all); they are left out, not counted as 0 ({why})."
         )
-    unscored = sum(max(0, c.answered - c.n - c.judge_errors) for c in b.overall.cells)
+    unscored = sum(c.unscored for c in b.overall.cells)
     if unscored:
         notes.append(
             f"{unscored} answers have no {b.metric} score (undetermined: too short or in a language the scorer "

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from benchmark.engine.conditions import BASELINE
 from benchmark.engine.records import Run
 from benchmark.errors import GvsError
+from benchmark.scoring.judge import failed_sample
 
 from .aggregates import cached_rows
 from .db import Store
@@ -279,8 +280,7 @@ def item_answers(store: Store, run: Run, item_id: str, condition: str = BASELINE
             seen.add((key, scorer, judge))
             reason = d.get("reason")
             if label == "judge_error":  # why, with the judge's own words: the drill-down is where one looks
-                samples = d.get("samples") or [{}]
-                failed = next((x for x in samples if "error" in x), samples[0])
+                failed = failed_sample(d)
                 raw = failed.get("raw")
                 reason = str(failed.get("error") or "judge error") + (f"; raw reply: {raw[:300]}" if raw else "")
             elif label == "undetermined" and d.get("reason"):

@@ -21,6 +21,7 @@ from benchmark.engine.records import Run, ScorerHealth
 from benchmark.engine.runner import Cell, Plan, RunSummary
 from benchmark.errors import GvsError
 from benchmark.scoring import Score
+from benchmark.scoring.judge import failed_sample
 
 from .migrations import migrate, pending
 
@@ -41,7 +42,7 @@ def _chunks(keys: Collection[str]) -> Iterator[list[str]]:
         yield keys[start : start + _CHUNK]
 
 
-OPENED: list[Path] = []  # the stores this process opened, to name in a store fault's one-line error
+OPENED: dict[Path, None] = {}  # the stores this process opened (once each), to name in a store fault
 
 
 class StoreError(GvsError):
@@ -63,7 +64,7 @@ class Store:
         self.after_end = after_end
         self._run_locks: dict[str, IO[str]] = {}
         self.fresh = not self.path.exists()  # created by this process
-        OPENED.append(self.path)
+        OPENED[self.path] = None  # the app opens one store again and again: kept once
         self.read_only = not self.fresh and not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK))
         try:
             self._open()
@@ -450,9 +451,7 @@ class Store:
             (details,) = self.db.execute(
                 f"select details from scores s where {where} and {failed} limit 1", args
             ).fetchone()
-            data = json.loads(details or "{}") or {}
-            samples = data.get("samples") or [data]
-            first = next((x for x in samples if "error" in x), samples[0])
+            first = failed_sample(json.loads(details or "{}") or {})
             reason = first.get("error") or first.get("reason") or ""
             if first.get("language"):
                 reason = f"{reason} ({first['language']})"
@@ -549,7 +548,7 @@ def describe_fault(exc: BaseException) -> str | None:
     if isinstance(exc, BaseExceptionGroup):
         found = [f for e in exc.exceptions if (f := describe_fault(e))]
         return found[0] if found else None
-    where = ", ".join(str(p) for p in dict.fromkeys(OPENED)) or "the store"
+    where = ", ".join(map(str, OPENED)) or "the store"
     kept = "what was saved before it is kept (run the command again once it is fixed)"
     if isinstance(exc, sqlite3.DatabaseError):
         return f"{where}: {_cause(exc)}; {kept}"

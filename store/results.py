@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from benchmark.engine.conditions import BASELINE
 from benchmark.engine.records import Run
 from benchmark.errors import InputFileError
+from benchmark.scoring.judge import failed_sample
 from benchmark.scoring.metrics import MetricError, metric_of
 
 from .aggregates import cached_rows
@@ -91,6 +92,11 @@ class BreakdownCell:
     spread: float | None = None  # mean over answers of the spread of repeated judge samples
     low: float | None = None  # 95 % interval, with --ci
     high: float | None = None
+
+    @property
+    def unscored(self) -> int:
+        """Answers without a score and without a judge error: undetermined, or not judged yet."""
+        return max(0, self.answered - self.n - self.judge_errors)
 
 
 @dataclass
@@ -937,8 +943,8 @@ def run_errors(store: Store, run: Run, limit: int = 20) -> list[ErrorGroup]:
     unscored = """
         select s.scorer, s.label, s.details, rc.model, rc.locale, rc.condition, rc.item_id
         from scores s join run_cells rc on rc.cache_key = s.cache_key
-        where rc.run_id = :run and (s.label = 'judge_error' or s.label = 'undetermined' or s.value is null)
-          and s.scorer != 'values'
+        where rc.run_id = :run and (s.label in ('judge_error', 'undetermined')
+          or (s.value is null and s.scorer != 'values'))  -- a value profile has no single value by design
         order by rc.rowid"""
     seen: set[tuple] = set()
     for scorer, label, details, model, locale, condition, item_id in store.db.execute(unscored, {"run": run.id}):
@@ -948,8 +954,7 @@ def run_errors(store: Store, run: Run, limit: int = 20) -> list[ErrorGroup]:
         data = json.loads(details or "{}") or {}
         example = {"model": model, "locale": locale, "condition": condition, "item_id": item_id}
         if label == "judge_error":
-            samples = data.get("samples") or [{}]
-            failed = next((x for x in samples if "error" in x), samples[0])
+            failed = failed_sample(data)
             example |= {"error": failed.get("error"), "raw": failed.get("raw")}
             kind, reason = "judge", str(failed.get("error") or "judge error")
         else:
@@ -958,15 +963,5 @@ def run_errors(store: Store, run: Run, limit: int = 20) -> list[ErrorGroup]:
             if data.get("language") or data.get("expected"):
                 example |= {k: data[k] for k in ("language", "expected", "detected") if k in data}
         add(kind, scorer, reason, example)
-    # values judge errors count once per answer, like the gvs judge's
-    values_errors = """
-        select s.details, rc.model, rc.locale, rc.condition, rc.item_id from scores s
-        join run_cells rc on rc.cache_key = s.cache_key
-        where rc.run_id = :run and s.scorer = 'values' and s.label = 'judge_error' order by rc.rowid"""
-    for details, model, locale, condition, item_id in store.db.execute(values_errors, {"run": run.id}):
-        samples = (json.loads(details or "{}") or {}).get("samples") or [{}]
-        failed = next((x for x in samples if "error" in x), samples[0])
-        example = {"model": model, "locale": locale, "condition": condition, "item_id": item_id}
-        add("judge", "values", str(failed.get("error") or "judge error"), example | {"raw": failed.get("raw")})
     found = sorted(groups.values(), key=lambda g: (-g.count, g.kind, g.scorer or "", g.reason))
     return found[:limit] if limit else found

@@ -916,25 +916,16 @@ def test_begin_run_is_one_transaction(tmp_path):
     assert sql_rows(path, "select count(*) from run_cells") == [(0,)]
 
 
+def _small_run(gvs, store, limit: int) -> None:
+    """A store holding one finished run: one model, en-US, the first ``limit`` items, over loopback."""
+    with LoopbackServer() as server:
+        args = ["run", "gvs-bench", "-m", "openai/m", "--api-base", server.base_url, "-l", "en-US"]
+        gvs(*args, "--limit", str(limit), "--store", str(store), "--quiet", check=True)
+
+
 def test_an_impossible_run_id_or_output_folder_is_one_line_exit_2(gvs, tmp_path):
     store = tmp_path / "s.db"
-    with LoopbackServer() as server:
-        gvs(
-            "run",
-            "gvs-bench",
-            "-m",
-            "openai/m",
-            "--api-base",
-            server.base_url,
-            "-l",
-            "en-US",
-            "--limit",
-            "1",
-            "--store",
-            str(store),
-            "--quiet",
-            check=True,
-        )
+    _small_run(gvs, store, limit=1)
     for args, said in (
         (("results", "--run", "99999999999999999999"), "--run"),
         (("score", "99999999999999999999", "--judge", "openai/j"), "run_id"),
@@ -970,23 +961,7 @@ def test_reading_never_waits_for_a_writer(gvs, tmp_path):
     """`gvs results`/`runs`/`export` read without a write lock: a writer holding its transaction (a
     big run saving a batch) no longer makes them fail with 'database is locked' after 10 s."""
     store = tmp_path / "s.db"
-    with LoopbackServer() as server:
-        gvs(
-            "run",
-            "gvs-bench",
-            "-m",
-            "openai/m",
-            "--api-base",
-            server.base_url,
-            "-l",
-            "en-US",
-            "--limit",
-            "2",
-            "--store",
-            str(store),
-            "--quiet",
-            check=True,
-        )
+    _small_run(gvs, store, limit=2)
     writer = sqlite3.connect(store, isolation_level=None)
     try:
         writer.execute("BEGIN IMMEDIATE")

@@ -312,8 +312,8 @@ def test_reads_while_a_run_writes(gvs_env, tmp_path):
     import threading
 
     from benchmark.engine.runner import NullProgress
-    from benchmark.usecases.run import RunOptions
-    from gvs_tui.screens.run import execute_run, prepare
+    from benchmark.usecases.run import RunOptions, prepare_run
+    from gvs_tui.screens.run import execute_run
 
     from .loopback import LoopbackServer
 
@@ -333,7 +333,7 @@ def test_reads_while_a_run_writes(gvs_env, tmp_path):
                 retries=0,
                 workers=1,
             )
-            prepared = prepare(request)
+            prepared = prepare_run(request)
             done = threading.Event()
             failed: list[BaseException] = []
 

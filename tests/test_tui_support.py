@@ -81,8 +81,8 @@ def make_store(
 ) -> Path:
     """A store holding one real run over HTTP, made with the Run screen's wiring (prepare, execute_run)."""
     from benchmark.engine.runner import NullProgress
-    from benchmark.usecases.run import RunOptions
-    from gvs_tui.screens.run import execute_run, prepare
+    from benchmark.usecases.run import RunOptions, prepare_run
+    from gvs_tui.screens.run import execute_run
 
     with LoopbackServer(behaviour) as server:
         request = RunOptions(
@@ -99,7 +99,7 @@ def make_store(
             conditions=list(conditions),
             workers=1,
         )
-        outcome = execute_run(prepare(request), store, NullProgress(), lambda: False, lambda text: None)
+        outcome = execute_run(prepare_run(request), store, NullProgress(), lambda: False, lambda text: None)
     assert outcome.status == "completed", outcome
     return store
 

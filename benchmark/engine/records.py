@@ -80,6 +80,10 @@ class ScorerHealth:
         """Share of the answers the judge scored."""
         return self.scored / self.total if self.total else None
 
+    def rate_line(self) -> str:
+        """``judge gvs: 88 of 90 answers scored (97.8 %)``: how a run reports its judges."""
+        return f"judge {self.scorer}: {self.scored} of {self.total} answers scored ({100 * (self.parse_rate or 0.0):.1f} %)"
+
     def failing(self, limit: float) -> bool:
         return bool(self.total) and self.errors / self.total > limit
 

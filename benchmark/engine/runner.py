@@ -268,6 +268,7 @@ async def execute(
     call_models: bool = True,
     workers: int = 1,
     max_chars: int = MAX_ANSWER_CHARS,
+    summary: RunSummary | None = None,
 ) -> RunSummary:
     """Answer every cell of ``plan``: from the cache where possible, else by calling the model;
     then score each answer with every judge scorer that has not scored it yet.
@@ -284,7 +285,8 @@ async def execute(
     by_key: dict[str, list[Cell]] = defaultdict(list)
     for cell in plan.cells:
         by_key[cell.request.key].append(cell)
-    summary = RunSummary(total=len(plan.cells))
+    summary = summary if summary is not None else RunSummary()  # the caller's survives a cancellation
+    summary.total = len(plan.cells)
     cached = sink.cached_keys(list(by_key))
     texts = item_texts(plan)
     totals: dict[Group, int] = defaultdict(int)

@@ -270,6 +270,13 @@ def parse_values(raw: str | None) -> tuple[dict[str, int], str]:
     return profile, reason.strip()
 
 
+def failed_sample(details: dict) -> dict:
+    """Why a score failed, from its stored details: a judge score's first failed sample (its
+    ``error`` and ``raw`` reply), else its first sample; an offline score's details themselves."""
+    samples = details.get("samples") or [details]
+    return next((s for s in samples if "error" in s), samples[0])
+
+
 def _schema(name: str, properties: dict, required: list[str]) -> dict:
     return {
         "type": "json_schema",

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.errors import GvsError, InputFileError
-from benchmark.usecases.run import RunOptions, RunStore, judge_setup, ping_judge
+from benchmark.usecases.run import RunStore, judge_setup, ping_judge
+from benchmark.usecases.score import ScoreOptions
 
 
 @dataclass
@@ -91,14 +92,7 @@ def apply_scorer(options: ApplyOptions, lines: list[Line], store: RunStore | Non
             raise GvsError(f"scorer {options.scorer!r} needs a judge model: pass --judge MODEL")
         if store is None:
             raise GvsError(f"scorer {options.scorer!r} caches its judge calls: it needs a store")
-        judging = RunOptions(
-            suite="",
-            judge=options.judge,
-            judge_api_base=options.judge_api_base,
-            judge_scorers=[options.scorer],
-            timeout=options.timeout,
-            retries=options.retries,
-        )
+        judging = ScoreOptions(options.judge, options.judge_api_base, judge_scorers=[options.scorer])
         setup = judge_setup(judging)
         assert setup is not None and store is not None
         ping_judge(setup, store, timeout=options.timeout, retries=options.retries)

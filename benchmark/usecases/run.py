@@ -144,7 +144,24 @@ def _shard(options: RunOptions) -> Shard | None:
         raise GvsError(str(exc)) from None
 
 
-def judge_setup(options: RunOptions, routes=None) -> JudgeSetup | None:
+class JudgeChoice(Protocol):
+    """The ``--judge*`` options, as ``RunOptions`` and ``ScoreOptions`` hold them."""
+
+    @property
+    def judge(self) -> str | None: ...
+    @property
+    def judge_api_base(self) -> str | None: ...
+    @property
+    def judge_language(self) -> str: ...
+    @property
+    def judge_samples(self) -> int: ...
+    @property
+    def judge_temperature(self) -> float: ...
+    @property
+    def judge_scorers(self) -> list[str]: ...
+
+
+def judge_setup(options: JudgeChoice, routes=None) -> JudgeSetup | None:
     """The judge's configuration from the ``--judge*`` options (None without a judge); raises GvsError."""
     from benchmark.clients.models import resolve
     from benchmark.scoring import ScorerError, scorer_class
@@ -293,6 +310,7 @@ def run_prepared(
                 judges=judges,
                 workers=workers,
                 max_chars=options.max_answer_chars,
+                summary=summary,
             )
         )
         while cancelled is not None and not task.done():
@@ -302,18 +320,15 @@ def run_prepared(
             await asyncio.wait({task}, timeout=0.1)
         return await task
 
-    summary = RunSummary()
+    summary = RunSummary()  # filled as the engine goes: an interruption keeps what it counted
     interrupted = False
-    answered_before = _answered_here(store, run_id, prepared)
     try:
-        summary = asyncio.run(main())
+        asyncio.run(main())
     except (KeyboardInterrupt, asyncio.CancelledError):
         interrupted = True
     answered = _answered_here(store, run_id, prepared)
-    if interrupted:  # the engine's counts went with it: count what the store holds
+    if interrupted:
         summary.total, summary.interrupted = len(share.cells), True
-        summary.called = answered - answered_before
-        summary.cached = answered_before
         status = "interrupted"
     else:
         status = "completed" if answered == len(share.cells) else "incomplete"

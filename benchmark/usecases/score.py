@@ -16,7 +16,7 @@ from typing import Protocol
 
 from benchmark.engine.records import Run, ScorerHealth
 from benchmark.engine.runner import Plan, Progress, RunSummary
-from benchmark.usecases.run import JUDGE_ERROR_LIMIT, JudgeSetup, RunOptions, RunStore, judge_setup, ping_judge
+from benchmark.usecases.run import JUDGE_ERROR_LIMIT, JudgeSetup, RunStore, judge_setup, ping_judge
 
 
 class ScoreStore(RunStore, Protocol):
@@ -80,18 +80,7 @@ def score_run(options: ScoreOptions, store: ScoreStore, run: Run, progress: Prog
     from benchmark.engine.runner import execute, make_complete
     from benchmark.scoring import create
 
-    judging = RunOptions(
-        suite=run.suite,
-        judge=options.judge,
-        judge_api_base=options.judge_api_base,
-        judge_language=options.judge_language,
-        judge_samples=options.judge_samples,
-        judge_temperature=options.judge_temperature,
-        judge_scorers=list(options.judge_scorers),
-        timeout=options.timeout,
-        retries=options.retries,
-    )
-    setup = judge_setup(judging)
+    setup = judge_setup(options)
     assert setup is not None  # a judge is named
     plan = plan_of(run)
     ping_judge(setup, store, timeout=options.timeout, retries=options.retries)

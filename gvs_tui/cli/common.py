@@ -100,8 +100,7 @@ def report_judges(judges: list[ScorerHealth], limit: float) -> bool:
     for j in judges:
         if not j.total:
             continue
-        rate = 100 * (j.parse_rate or 0.0)
-        out.print(inert(f"judge {j.scorer}: {j.scored} of {j.total} answers scored ({rate:.1f} %)"))
+        out.print(inert(j.rate_line()))
         if not j.failing(limit):
             continue
         failing = True

@@ -56,7 +56,7 @@ def _stop_on_sigterm() -> None:
     import signal
 
     def interrupt(signum, frame) -> None:
-        raise KeyboardInterrupt
+        signal.raise_signal(signal.SIGINT)  # the same path as Ctrl-C: asyncio cancels the run at an await
 
     signal.signal(signal.SIGTERM, interrupt)
 

@@ -26,7 +26,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Header, Input, Label, Log, ProgressBar, Select, SelectionList, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from benchmark.usecases.run import PreparedRun, RunOptions, RunOutcome
+from benchmark.usecases.run import PreparedRun, RunOptions, RunOutcome, prepare_run
 
 from ..safe_text import clean, inert, one_line
 from ..widgets import Footer
@@ -37,13 +37,6 @@ if TYPE_CHECKING:
 _Number = TypeVar("_Number", int, float)  # what a number field of the form parses to
 
 # -- the wiring (no Textual below this line until RunScreen) ---------------------------------
-
-
-def prepare(options: RunOptions) -> PreparedRun:
-    """Validate everything before any work, exactly as ``gvs run`` does (the shared use case)."""
-    from benchmark.usecases.run import prepare_run
-
-    return prepare_run(options)
 
 
 def execute_run(
@@ -406,7 +399,7 @@ class RunScreen(Screen):
         worker = get_current_worker()
         outcome, error = None, None
         try:
-            prepared = prepare(request)
+            prepared = prepare_run(request)
             if any(t.embedded for t in prepared.targets):
                 counters.message(
                     "the embedded model loads on its first call (a few seconds) and answers one call at a time"
@@ -523,9 +516,7 @@ class RunScreen(Screen):
         self.say(line)
         for j in outcome.judges:
             if j.total:
-                self.say(
-                    f"judge {j.scorer}: {j.scored} of {j.total} answers scored ({100 * (j.parse_rate or 0):.1f} %)"
-                )
+                self.say(j.rate_line())
         for j in failing:
             self.say(f"judge {j.scorer}: {j.sample_error}")
             if j.sample_raw is not None:
