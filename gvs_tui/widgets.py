@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Static
 from textual.widgets import Footer as TextualFooter
-from textual.widgets import Static
 
 from .safe_text import RTL_NOTE, has_rtl, inert
 
@@ -73,3 +75,23 @@ def heat(metric: str, value: float | None) -> Style:
     share = min(1.0, max(0.0, (value - low) / (high - low)))
     r, g, b = int(20 + 30 * share), int(30 + 90 * share), int(60 + 170 * share)
     return Style(bgcolor=f"rgb({r},{g},{b})", color="white" if share < 0.75 else "black")
+
+
+Column = tuple[str | Text, str | None, int | None]  # label, key, width (None: as wide as its widest cell)
+
+
+def fill_table(table: DataTable, columns: Sequence[Column], rows: Sequence[tuple[Sequence[Any], str | None]]) -> None:
+    """Replace the table's columns and rows, each column as wide as its label or widest cell, its
+    width set before any row shows. A DataTable left to size its columns itself does so on an idle
+    pass after the rows arrive, and may paint in between (a header, or rows, at the old widths)."""
+
+    def cells(value: Any) -> int:
+        return value.cell_len if isinstance(value, Text) else cell_len(str(value))
+
+    table.clear(columns=True)
+    for index, (label, key, width) in enumerate(columns):
+        if width is None:
+            width = max([cells(label), *(cells(row[index]) for row, _ in rows)])
+        table.add_column(label, key=key, width=width)
+    for row, key in rows:
+        table.add_row(*row, key=key)

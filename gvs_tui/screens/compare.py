@@ -18,7 +18,7 @@ from textual.worker import get_current_worker
 
 from ..safe_text import inert, one_line
 from ..tables import fmt_delta, fmt_p, fmt_value
-from ..widgets import Footer
+from ..widgets import Footer, fill_table
 
 if TYPE_CHECKING:
     from ..app import GvsApp
@@ -251,7 +251,7 @@ class CompareScreen(Screen):
 
     def _show(self, mode, metric, title, diffs, error, locale_a, locale_b, run_a, run_b, by) -> None:
         table = self.query_one("#compare-table", DataTable)
-        table.clear(columns=True)
+        fill_table(table, [], [])
         self.shown = None
         spark = self.query_one("#compare-spark", Sparkline)
         label = self.query_one("#compare-spark-label", Static)
@@ -263,8 +263,7 @@ class CompareScreen(Screen):
         a_name, b_name = (locale_a, locale_b) if mode == "locales" else (f"run {run_a}", f"run {run_b}")
         columns = ["group", "model"] + (["locale"] if mode == "runs" else []) + [a_name, b_name, "difference"]
         columns += ["n", "95% CI, p (Holm)"] if mode == "locales" else ["n A/B"]
-        for name in columns:
-            table.add_column(inert(name))
+        rows: list[tuple[list, str | None]] = []
         for d in diffs:
             row: list[Text | str] = [
                 one_line(d.group, 40, style="bold" if d.group == "overall" else ""),
@@ -281,7 +280,8 @@ class CompareScreen(Screen):
             ]
             if mode == "locales":
                 row.append(d.extra)
-            table.add_row(*row)
+            rows.append((row, None))
+        fill_table(table, [(inert(name), None, None) for name in columns], rows)
         self._info(f"{title} · {len(diffs)} rows, largest difference first · enter: the row's items")
         self.shown = (mode, metric, by, (run_a, run_b, locale_a, locale_b), (a_name, b_name), diffs)
         spark.data = [abs(d.diff) for d in diffs if d.diff is not None] or [0.0]

@@ -21,13 +21,14 @@ from textual.worker import get_current_worker
 
 from ..safe_text import RTL_NOTE, has_rtl, inert, is_rtl_locale, one_line
 from ..tables import finding_line, source_beside_target
-from ..widgets import Footer
+from ..widgets import Footer, fill_table
 
 if TYPE_CHECKING:
     from benchmark.localization.qa import Finding
     from benchmark.localization.review import Review, ReviewState
     from benchmark.localization.suites import LocalizedItem, Suite
 
+_COLUMNS = [("id", "id", None), ("status", "status", 10), ("prompt", "prompt", None)]
 FILTERS = [("unreviewed: draft, machine, needs-work", "unreviewed"), ("all items", "all")]
 STATUS_STYLE = {
     "needs-work": "bold red",
@@ -145,7 +146,7 @@ class TranslateScreen(Screen):
         from benchmark.localization.suites import find_suites, shipped_dir
 
         table = self.query_one("#translate-items", DataTable)
-        self._columns(table, [])
+        fill_table(table, _COLUMNS, [])
         try:
             self.suites = find_suites()
         except GvsError as exc:
@@ -270,9 +271,7 @@ class TranslateScreen(Screen):
             )
             for item_id in ids
         ]
-        self._columns(table, rows)
-        for item_id, row in zip(ids, rows):
-            table.add_row(*row, key=item_id)
+        fill_table(table, _COLUMNS, list(zip(rows, ids)))
         self._summary()
         if not ids:
             self.show_item(None)
@@ -280,15 +279,6 @@ class TranslateScreen(Screen):
         keep = self.item_id if self.item_id in ids else ids[0]
         table.move_cursor(row=table.get_row_index(keep))
         self.show_item(keep)
-
-    @staticmethod
-    def _columns(table: DataTable, rows: list[tuple[Text, Text, Text]]) -> None:
-        """Columns as wide as their widest cell, set before any row is shown. (A DataTable sizing its
-        columns on an idle pass may keep a header painted at the old widths.)"""
-        table.clear(columns=True)
-        table.add_column("id", key="id", width=max([2, *(r[0].cell_len for r in rows)]))
-        table.add_column("status", key="status", width=10)
-        table.add_column("prompt", key="prompt", width=max([6, *(r[2].cell_len for r in rows)]))
 
     def _summary(self, extra: str = "") -> None:
         loaded = self.loaded
