@@ -1,10 +1,11 @@
 """The gvs terminal app. ``create_app`` is the one way to build it, for the CLI and the tests.
 
-Five screens, one per mode: Suites (the taxonomy and every item in every locale), Results (the
+Six screens, one per mode: Suites (the taxonomy and every item in every locale), Results (the
 heatmap of a run, down to one item's answers), Run (start a run and watch it), Compare (two
-runs or two locales, differences ranked) and Translate (review a locale's items: source beside
-target, QA findings, one key per status). Keys 1–5 switch between them; every action is in the
-footer and in the command palette (ctrl+p).
+runs or two locales, differences ranked), Translate (review a locale's items: source beside
+target, QA findings, one key per status) and Grid (every answer of a run, filtered and searched).
+Keys 1–6 switch between them; ? (or F1) lists the keys of the screen shown, built from its
+bindings; every action is also in the command palette (ctrl+p). The footer shows the main keys.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ SCREENS = {
     "run": ("Run", "Start a run and follow its progress per model × locale"),
     "compare": ("Compare", "Two runs or two locales, the differences ranked"),
     "translate": ("Translate", "Review a locale's items: source beside target, QA findings, one key per status"),
+    "grid": ("Grid", "Every answer of a run with its scores: filters, sort and search"),
 }
+
+# The mode keys share one footer entry ("1…6 screens"); ? lists them with their names.
+SCREEN_KEYS = Binding.Group("screens")
 
 
 class GvsApp(App):
@@ -35,16 +40,18 @@ class GvsApp(App):
     DEFAULT_MODE = "suites"
     SUB_TITLE = "value safety across languages and cultures"
     BINDINGS = [
-        Binding("1", "switch_mode('suites')", "Suites", id="mode.suites"),
-        Binding("2", "switch_mode('results')", "Results", id="mode.results"),
-        Binding("3", "switch_mode('run')", "Run", id="mode.run"),
-        Binding("4", "switch_mode('compare')", "Compare", id="mode.compare"),
-        Binding("5", "switch_mode('translate')", "Translate", id="mode.translate"),
+        *(
+            Binding(str(n), f"switch_mode('{mode}')", title, id=f"mode.{mode}", group=SCREEN_KEYS)
+            for n, (mode, (title, _)) in enumerate(SCREENS.items(), 1)
+        ),
+        Binding("question_mark", "show_keys", "Keys", tooltip="Every key of this screen", id="keys"),
+        Binding("f1", "show_keys", "Keys", show=False, id="keys.f1"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
     def __init__(self, store_path: Path | None = None, *, animations: bool = True):
         from .screens.compare import CompareScreen
+        from .screens.grid import GridScreen
         from .screens.results import ResultsScreen
         from .screens.run import RunScreen
         from .screens.suites import SuitesScreen
@@ -58,11 +65,14 @@ class GvsApp(App):
             "run": RunScreen,
             "compare": CompareScreen,
             "translate": TranslateScreen,
+            "grid": GridScreen,
         }
         for mode, screen in modes.items():
             self.add_mode(mode, screen)
         self.store_path = store_path
         self.wanted_run: int | None = None  # a run the Results screen should open when it next shows
+        self.viewed_run: int | None = None  # the run the Results screen shows (Compare opens on it)
+        self.wanted_grid_run: int | None = None  # a run the Grid screen should open when it next shows
         if not animations:
             self.animation_level = "none"
 
@@ -83,6 +93,24 @@ class GvsApp(App):
             cast("ResultsScreen", self.screen_stack[0]).open_wanted_run()
         else:
             self.switch_mode("results")
+
+    def show_grid(self, run_id: int) -> None:
+        """Open the Grid screen on run ``run_id``."""
+        self.wanted_grid_run = run_id
+        if self.current_mode == "grid":
+            self.screen_stack[0].on_screen_resume()  # type: ignore[attr-defined]  # GridScreen reloads
+        else:
+            self.switch_mode("grid")
+
+    def action_show_keys(self) -> None:
+        """? and F1: a window listing every key of the screen shown (and of its focused widget) and
+        the app's, read from their bindings when asked, so the list is never out of date."""
+        from .widgets import KeysHelp, key_sections
+
+        if isinstance(self.screen, KeysHelp):
+            self.screen.dismiss()
+            return
+        self.push_screen(KeysHelp(key_sections(self, self.screen)))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for mode, (title, help_text) in SCREENS.items():

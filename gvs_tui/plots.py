@@ -14,6 +14,7 @@ import io
 import math
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,37 @@ _CJK_FAMILIES = (
     "Arial Unicode MS",
 )
 _MAX_LABEL = 42
+
+# Every series of a chart gets its own colour (Okabe–Ito: told apart with the common colour-vision
+# deficiencies) and, for print and for more series than colours, its own hatch, marker and line style.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")
+HATCHES = ("", "//", "..", "xx", "\\\\", "oo", "++", "--")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+LINESTYLES = ("-", "--", "-.", ":")
+
+
+@dataclass(frozen=True)
+class SeriesStyle:
+    colour: str
+    hatch: str
+    marker: str
+    linestyle: str
+
+
+def series_styles(count: int) -> list[SeriesStyle]:
+    """``count`` styles, no two alike: colours first, then (past 8 series) the hatch and marker differ too."""
+    styles = []
+    for i in range(count):
+        shift = i // len(PALETTE)
+        styles.append(
+            SeriesStyle(
+                PALETTE[i % len(PALETTE)],
+                HATCHES[(i + shift) % len(HATCHES)],
+                MARKERS[(i + shift) % len(MARKERS)],
+                LINESTYLES[(i + shift) % len(LINESTYLES)],
+            )
+        )
+    return styles
 
 
 @lru_cache(maxsize=1)
@@ -159,13 +191,21 @@ def interval_bars(
     ylabel: str,
     ylim: tuple[float, float],
 ) -> bytes:
-    """Grouped bars: ``values[s][g]`` = (value, low, high) of series ``s`` (a model) in group ``g`` (a locale)."""
+    """Grouped bars: ``values[s][g]`` = (value, low, high) of series ``s`` (a model) in group ``g`` (a locale).
+
+    Each series has its own colour and hatch (:func:`series_styles`); a series without any value is
+    still in the legend, marked "no data", so that no two series can be mistaken for each other."""
+    styles = series_styles(len(series))
 
     def draw(fig) -> None:
+        from matplotlib.patches import Patch
+
         ax = fig.add_subplot()
         count = max(1, len(series))
         width = 0.8 / count
+        handles = []
         for s, name in enumerate(series):
+            style = styles[s]
             xs, heights, below, above = [], [], [], []
             for g in range(len(groups)):
                 value, low, high = values[s][g]
@@ -175,14 +215,35 @@ def interval_bars(
                 heights.append(value)
                 below.append(max(0.0, value - low) if low is not None else 0.0)
                 above.append(max(0.0, high - value) if high is not None else 0.0)
-            ax.bar(xs, heights, width * 0.9, yerr=[below, above], capsize=3, label=name, color=f"C{s % 10}")
+            if xs:
+                ax.bar(
+                    xs,
+                    heights,
+                    width * 0.9,
+                    yerr=[below, above],
+                    capsize=3,
+                    label=name,
+                    color=style.colour,
+                    hatch=style.hatch,
+                    edgecolor="#333333",
+                    linewidth=0.6,
+                    error_kw={"ecolor": "#333333"},
+                )
+            handles.append(
+                Patch(
+                    facecolor=style.colour,
+                    hatch=style.hatch,
+                    edgecolor="#333333",
+                    label=name if xs else f"{name} (no data)",
+                )
+            )
         ax.set_xticks(range(len(groups)), list(groups))
         ax.set_ylim(*ylim)
         ax.set_ylabel(ylabel)
         ax.set_title(title, loc="left")
         ax.grid(axis="y", alpha=0.3)
-        if series:
-            ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        if handles:
+            ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 
     return _render(draw, (min(4.5 + 1.1 * len(groups) * max(1, len(series)) ** 0.5, 16), 3.8))
 
@@ -195,13 +256,24 @@ def radar(axes: Sequence[str], series: dict[str, Sequence[float | None]], *, tit
         angles = [2 * math.pi * i / len(axes) for i in range(len(axes))]
         ring = [2 * math.pi * i / 120 for i in range(121)]
         ax.plot(ring, [0.0] * len(ring), color="#666666", linewidth=0.8, linestyle="--")  # "not involved"
+        styles = series_styles(len(series))
         for s, (name, values) in enumerate(series.items()):
+            style = styles[s]
             points = [_nan(v) for v in values]
-            ax.plot(angles + angles[:1], points + points[:1], color=f"C{s % 10}", label=name, linewidth=1.5)
+            ax.plot(
+                angles + angles[:1],
+                points + points[:1],
+                color=style.colour,
+                label=name,
+                linewidth=1.5,
+                linestyle=style.linestyle,
+                marker=style.marker,
+                markersize=4,
+            )
             ax.fill(
                 angles + angles[:1],
                 [0 if math.isnan(p) else p for p in points + points[:1]],
-                color=f"C{s % 10}",
+                color=style.colour,
                 alpha=0.08,
             )
         ax.set_xticks(angles, list(axes))

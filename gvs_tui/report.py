@@ -8,6 +8,12 @@ the Markdown renderer escapes every string except :class:`Safe` text that gvs wr
 fixed words); the HTML renderer (Jinja2 templates in ``templates/``, autoescaped) escapes every string,
 Safe or not. Both make control characters visible first (``safe_text.clean``).
 
+Each run's section leads with a data check: which metrics have scored answers (a metric without
+any is flagged there and left out of the summary and the charts) and why cells failed or answers went
+unscored, grouped by reason with what to do (``store.results.run_errors``). It ends with the answer
+grid (``store.report_grid``): every answer, capped, with filters and search by one small inline script
+of gvs's own, allowed by its hash in the page's Content-Security-Policy; Markdown points to it.
+
 Nothing is written until everything is computed; then the files are replaced atomically (Markdown:
 the ``<stem>_files/`` folder of plots first, then the ``.md``).
 """
@@ -107,7 +113,39 @@ class Figure:
     caption: str
 
 
-Block = Heading | Para | Bullets | Table | Figure
+@dataclass
+class GridRowView:
+    """One answer of the answer grid, as shown: texts shortened (``*_short``) and whole (up to a cap)."""
+
+    item: str
+    model: str
+    locale: str
+    condition: str
+    prompt_short: str
+    prompt: str
+    answer_short: str
+    answer: str
+    failed: bool
+    scores: list[str]
+    reason: str
+    human: str
+    flags: str  # fixed words of gvs (store.report_grid.FLAGS), space-separated
+
+
+@dataclass
+class AnswerGrid:
+    """HTML: every answer of a run with filters and search (a small inline script); Markdown: a pointer to it."""
+
+    anchor: str
+    scorers: list[str]
+    rows: list[GridRowView]
+    flags: list[tuple[str, str]]  # (flag, label with its count)
+    conditions: bool  # a condition column
+    note: str  # the cap, and how to get every row
+    md_note: str
+
+
+Block = Heading | Para | Bullets | Table | Figure | AnswerGrid
 
 
 # -- Markdown and HTML rendering -----------------------------------------------------------------
@@ -179,6 +217,8 @@ def to_markdown(blocks: list[Block], files_dir: str) -> str:
             lines += [f"- {_md_spans(item)}" for item in block.items]
         elif isinstance(block, Table):
             lines += _md_table(block)
+        elif isinstance(block, AnswerGrid):
+            lines.append(md(Safe(block.md_note)))
         elif isinstance(block, Figure):
             target = f"{urllib.parse.quote(files_dir)}/{urllib.parse.quote(block.name)}"
             lines.append(f"![{md(block.alt)}]({target})")
@@ -217,6 +257,7 @@ def _templates():
         bullets=lambda b: isinstance(b, Bullets),
         table=lambda b: isinstance(b, Table),
         figure=lambda b: isinstance(b, Figure),
+        answer_grid=lambda b: isinstance(b, AnswerGrid),
         strong_span=lambda s: isinstance(s, Strong),
         code_span=lambda s: isinstance(s, Code),
     )
@@ -224,9 +265,31 @@ def _templates():
     return env
 
 
+def _script() -> tuple[str, str]:
+    """The answer grid's script (``templates/grid.js``, gvs's own text) and its CSP hash."""
+    import hashlib
+
+    text = Path(__file__).with_name("templates").joinpath("grid.js").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+    return text, f"sha256-{digest}"
+
+
 def to_html(blocks: list[Block], title: str) -> str:
-    """The report as one self-contained HTML page (``templates/report.html.j2``; every string escaped)."""
-    return _templates().get_template("report.html.j2").render(blocks=blocks, title=title)
+    """The report as one self-contained HTML page (``templates/report.html.j2``; every string escaped).
+
+    A report with an answer grid carries one inline script, gvs's own file, allowed by its hash in the
+    page's Content-Security-Policy: no other script can run, and nothing is fetched."""
+    from markupsafe import Markup
+
+    script, script_hash = ("", "")
+    if any(isinstance(b, AnswerGrid) for b in blocks):
+        text, script_hash = _script()
+        script = Markup(text)  # gvs's own file, never data
+    return (
+        _templates()
+        .get_template("report.html.j2")
+        .render(blocks=blocks, title=title, script=script, script_hash=script_hash)
+    )
 
 
 # -- numbers --------------------------------------------------------------------------------------
@@ -291,10 +354,16 @@ class _Context:
     seed: int
     pair: tuple[str, str] | None
     prefix: str  # anchors and figure names
+    gvs_empty: bool = False  # a GVS judge was applied, but it scored none of the answers
 
     @property
     def metric(self) -> Metric:
         return metric_of(self.main)
+
+
+def _has_data(b) -> bool:
+    """Whether a breakdown has any scored answer."""
+    return any(c.n for c in b.overall.cells)
 
 
 def _count(n: int, word: str) -> str:
@@ -509,16 +578,7 @@ def _plots(ctx: _Context, b) -> list[Figure]:
         higher_is_better=True if gvs else None,
     )
     locales, models = ctx.spec["locales"], ctx.spec["models"]
-    overall = {(c.model, c.locale): c for c in b.overall.cells}
-    series = [
-        [
-            (overall[(m, loc)].value, overall[(m, loc)].low, overall[(m, loc)].high)
-            if (m, loc) in overall
-            else (None, None, None)
-            for loc in locales
-        ]
-        for m in models
-    ]
+    series = _locale_series(b, models, locales)
     bars = plots.interval_bars(
         [labels(loc) for loc in locales],
         [labels(m) for m in models],
@@ -542,6 +602,40 @@ def _plots(ctx: _Context, b) -> list[Figure]:
             f"{METRIC_WORDS[ctx.main]} over all items, per model and locale; error bars: 95 % interval.{key}",
         ),
     ]
+
+
+def _locale_series(b, models: list[str], locales: list[str]) -> list[list[tuple]]:
+    """Per model, per locale: the overall (value, low, high) of a breakdown, Nones where it has no cell."""
+    overall = {(c.model, c.locale): c for c in b.overall.cells}
+    none = (None, None, None)
+    return [
+        [(c.value, c.low, c.high) if (c := overall.get((m, loc))) is not None else none for loc in locales]
+        for m in models
+    ]
+
+
+def _rate_bars(ctx: _Context, b) -> Figure:
+    """Bars of a rate (refusal, language) per locale and model, with Wilson intervals."""
+    from . import plots
+
+    labels = plots.Labeller()
+    locales, models = ctx.spec["locales"], ctx.spec["models"]
+    series = _locale_series(b, models, locales)
+    png = plots.interval_bars(
+        [labels(loc) for loc in locales],
+        [labels(m) for m in models],
+        series,
+        title=f"{b.metric} rate per locale, all items, with 95 % intervals (run {ctx.run.id})",
+        ylabel=f"{b.metric} rate",
+        ylim=(0, 1.05),
+    )
+    key = "" if not labels.keys else " Plot labels: " + "; ".join(f"{k} = {v}" for k, v in labels.keys.items()) + "."
+    return Figure(
+        f"{ctx.prefix}-locales-{b.metric}.png",
+        png,
+        f"{b.metric} per locale",
+        f"{METRIC_WORDS[b.metric]} over all items, per model and locale; error bars: 95 % Wilson interval.{key}",
+    )
 
 
 def _pairs_section(ctx: _Context, found) -> list[Block]:
@@ -802,15 +896,11 @@ def _attack_section(ctx: _Context) -> list[Block]:
     return blocks
 
 
-def _values_section(ctx: _Context) -> list[Block]:
-    from store.results import MetricError, value_profile
-
+def _values_section(ctx: _Context, p) -> list[Block]:
     from . import plots
 
     blocks: list[Block] = [Heading(3, Safe("Schwartz value profiles"), f"{ctx.prefix}-values")]
-    try:
-        p = value_profile(ctx.db, ctx.run, ctx.judge)
-    except MetricError:
+    if p is None:
         blocks.append(
             Para(
                 [
@@ -835,6 +925,9 @@ def _values_section(ctx: _Context) -> list[Block]:
         caption += f"; {errors} answers the judge failed to score are left out"
     blocks.append(Table(header, rows, caption, groups))
     for i, model in enumerate(ctx.spec["models"]):
+        if not any(n for (_, m, _), (_, n) in p.cells.items() if m == model):
+            blocks.append(Para([Safe("No radar of "), model, Safe(": the values judge scored none of its answers.")]))
+            continue
         labels = plots.Labeller()
         series: dict[str, Sequence[float | None]] = {
             labels(loc): [p.cells.get((v, model, loc), (None, 0))[0] for v in p.values] for loc in ctx.spec["locales"]
@@ -902,6 +995,203 @@ def _answers_section(ctx: _Context) -> list[Block]:
     return blocks
 
 
+ERROR_GROUPS = 10  # failure reasons shown at the top of a run's section
+
+
+def _judge_advice(reason: str, run_id: int) -> str:
+    """What to do about a judge error, by its cause: an unreachable judge, or a reply that could not be read."""
+    from store.results import call_advice
+
+    advice = call_advice(reason)
+    if advice != call_advice(""):  # a call problem: the same fixes, for the judge's endpoint
+        return advice.replace("--api-base (or --judge-api-base)", "--judge-api-base").replace(
+            "run again", f"rescore with gvs score {run_id} --judge MODEL"
+        )
+    return (
+        f"the judge's reply could not be read as a score (not retryable as is): look at its raw reply, then rescore "
+        f"with gvs score {run_id} --judge MODEL using a stronger judge model"
+    )
+
+
+def _data_check(ctx: _Context, metrics: list, profile, groups: list) -> list[Block]:
+    """The top of a run: which metrics have data (those without are flagged and left out of the charts),
+    how many cells were answered, and why cells failed or answers went unscored, grouped by reason."""
+    blocks: list[Block] = [Heading(3, Safe("Data check"), f"{ctx.prefix}-check")]
+    items: list[list[Span]] = []
+    cells = metrics[0].overall.cells
+    planned, answered = sum(c.cells for c in cells), sum(c.answered for c in cells)
+    if answered < planned:
+        items.append(
+            [
+                Strong(Safe(f"{planned - answered} of {planned} cells have no answer")),
+                Safe(f" ({metrics[0].errors} failed calls): every number below is of the {answered} answered cells."),
+            ]
+        )
+    for b in metrics:
+        scored = sum(c.n for c in b.overall.cells)
+        errors = sum(c.judge_errors for c in b.overall.cells)
+        unscored = sum(c.unscored for c in b.overall.cells)
+        words = [Safe(f" {scored} of {answered} answers scored")]
+        if errors:
+            words.append(Safe(f", {errors} judge errors"))
+        if unscored:
+            words.append(Safe(f", {unscored} undetermined or not scored yet"))
+        if not scored:
+            items.append(
+                [Strong(Safe(f"{b.metric}: no data.")), *words, Safe(": left out of the summary and the charts.")]
+            )
+        elif scored < answered:
+            items.append(
+                [Strong(Safe(f"{b.metric}:")), *words, Safe(": the rest are left out of n, not counted as 0.")]
+            )
+        else:
+            items.append([Strong(Safe(f"{b.metric}:")), *words, Safe(".")])
+    if profile is not None:
+        scored = max((n for _, n in profile.cells.values()), default=0)
+        errors = sum(profile.judge_errors.values())
+        if not scored:
+            items.append(
+                [
+                    Strong(Safe("values: no data.")),
+                    Safe(f" The values judge scored no answer ({errors} judge errors): no radar is drawn."),
+                ]
+            )
+        elif errors:
+            items.append([Strong(Safe("values:")), Safe(f" {errors} answers the values judge failed to score.")])
+    blocks.append(Bullets(items))
+    if not groups:
+        blocks.append(Para([Safe("Every cell has an answer and every answer a score.")]))
+        return blocks
+    what = {"call": "no answer", "judge": "judge error", "unscored": "unscored"}
+    rows = []
+    for g in groups[:ERROR_GROUPS]:
+        ex = g.example
+        where = f"{ex.get('model')} · {ex.get('locale')} · {ex.get('item_id')}"
+        if ex.get("condition") not in (None, "none"):
+            where += f" · {ex['condition']}"
+        if ex.get("error"):
+            where += f": {_excerpt(str(ex['error']), 240)}"
+        if ex.get("raw") is not None:
+            where += f"; raw reply: {_excerpt(str(ex['raw']), 200)}"
+        advice = g.advice
+        if g.kind == "judge":
+            advice = _judge_advice(str(ex.get("error") or g.reason), ctx.run.id)
+        elif g.kind == "unscored" and not advice:
+            advice = "left out of n: too short, or in a language the scorer cannot read; read the answer"
+        label = what.get(g.kind, g.kind) + (f" ({g.scorer})" if g.scorer else "")
+        rows.append(TableRow([Safe(str(g.count)), label, g.reason, where, advice]))
+    caption = "failed cells and unscored answers, grouped by reason (numbers and addresses folded), most frequent first"
+    if len(groups) > ERROR_GROUPS:
+        caption += f"; {len(groups) - ERROR_GROUPS} more reasons"
+    blocks.append(
+        Para(
+            [
+                Safe("Why, grouped by reason, with an example and what to do (every reason, with raw replies: "),
+                Code(Safe(f"gvs runs --errors --run {ctx.run.id}")),
+                Safe("):"),
+            ]
+        )
+    )
+    blocks.append(
+        Table(
+            [Safe("n"), Safe("what"), Safe("reason"), Safe("example"), Safe("what to do")],
+            rows,
+            Safe(caption),
+            numeric_from=0,
+            long_text={1, 2, 3, 4},
+            wide=True,
+        )
+    )
+    return blocks
+
+
+GRID_PROMPT = 160  # characters of a prompt shown before it is expanded
+GRID_ANSWER = 240  # characters of an answer (or a reason) shown before it is expanded
+GRID_FULL = 8000  # characters of a text shown at most when expanded (the rest: `gvs export --with-text`)
+FLAG_WORDS = {
+    "failing": "failing (GVS below 5)",
+    "refused": "refused",
+    "judge_error": "judge error",
+    "flipped": "flipped across locales",
+    "disagree": "scorers disagree",
+    "labelled": "human-labelled",
+    "unanswered": "no answer",
+}
+
+
+def _full(text: str, run_id: int) -> str:
+    value = clean(text)
+    if len(value) <= GRID_FULL:
+        return value
+    return value[:GRID_FULL] + f"… ({len(value) - GRID_FULL} more characters: gvs export --run {run_id} --with-text)"
+
+
+def _score_text(score) -> str:
+    if score is None:
+        return "–"
+    if score.label == "judge_error":
+        return "judge error"
+    if score.scorer == "gvs":
+        return "–" if score.value is None else f"{score.value:g}"
+    return score.label or ("–" if score.value is None else f"{score.value:g}")
+
+
+def _grid_section(ctx: _Context) -> list[Block]:
+    from store.report_grid import FLAGS, GRID_LIMIT, answer_grid
+
+    g = answer_grid(ctx.db, ctx.run, judge=ctx.judge, limit=GRID_LIMIT)
+    rows = []
+    for r in g.rows:
+        reasons = []
+        for scorer in g.scorers:
+            score = r.scores.get(scorer)
+            if score is not None and score.reason and (scorer == "gvs" or score.value is None):
+                reasons.append(score.reason if len(g.scorers) == 1 else f"{scorer}: {score.reason}")
+        if r.answer is None:
+            answer = f"no answer: {r.error}"
+        else:
+            answer = r.answer + (f" [finish: {r.finish_reason}]" if r.finish_reason not in (None, "stop") else "")
+        rows.append(
+            GridRowView(
+                r.item_id,
+                r.model,
+                r.locale,
+                r.condition,
+                _excerpt(r.prompt, GRID_PROMPT),
+                _full(r.prompt, ctx.run.id),
+                _excerpt(answer, GRID_ANSWER),
+                _full(answer, ctx.run.id),
+                r.answer is None,
+                [_score_text(r.scores.get(scorer)) for scorer in g.scorers],
+                _full("; ".join(reasons), ctx.run.id),
+                "; ".join(r.human),
+                " ".join(f for f in FLAGS if f in r.flags),
+            )
+        )
+    flags = [(f, f"{FLAG_WORDS[f]} ({sum(f in r.flags for r in g.rows)})") for f in FLAGS]
+    export = f"gvs export --run {ctx.run.id} --with-text -o answers.csv"
+    if g.total > len(g.rows):
+        note = f"The first {len(g.rows)} of {g.total} answers (whole items first); every answer: {export}"
+    else:
+        note = f"All {g.total} answers; as a file: {export}"
+    md_note = (
+        f"The answer grid (every answer with its scores and the judge's reason, with filters and search) is in the "
+        f"HTML report: gvs report {ctx.run.id} --format html -o report.html; every answer as a file: {export}"
+    )
+    return [
+        Heading(3, Safe("Answer grid"), f"{ctx.prefix}-grid"),
+        AnswerGrid(
+            f"{ctx.prefix}-grid-table",
+            g.scorers,
+            rows,
+            flags,
+            len(ctx.spec.get("conditions") or []) > 1 or any(r.condition != "none" for r in g.rows),
+            note,
+            md_note,
+        ),
+    ]
+
+
 def _notes(b) -> list[Block]:
     notes: list[list[Span]] = []
     missing = sum(c.cells - c.answered for c in b.overall.cells)
@@ -942,7 +1232,16 @@ def _notes(b) -> list[Block]:
 
 
 def _run_section(ctx: _Context, level: int) -> tuple[list[Block], list[Figure]]:
-    from store.results import breakdown, fragmentation, judges_used, offline_scorers, pairs
+    from store.results import (
+        MetricError,
+        breakdown,
+        fragmentation,
+        judges_used,
+        offline_scorers,
+        pairs,
+        run_errors,
+        value_profile,
+    )
 
     run = ctx.run
     main = breakdown(ctx.db, run, metric=ctx.main, by=ctx.by, judge=ctx.judge, ci=True, seed=ctx.seed)
@@ -950,6 +1249,18 @@ def _run_section(ctx: _Context, level: int) -> tuple[list[Block], list[Figure]]:
         main if ctx.main == "refusal" else breakdown(ctx.db, run, metric="refusal", by=ctx.by, ci=True, seed=ctx.seed)
     )
     language = breakdown(ctx.db, run, metric="language", by=ctx.by, ci=True, seed=ctx.seed)
+    # A GVS judge that scored nothing: its table still shows why (!k), but it leads nothing and draws nothing.
+    empty_gvs = (
+        breakdown(ctx.db, run, metric="gvs", by=ctx.by, judge=ctx.judge, ci=True, seed=ctx.seed)
+        if ctx.gvs_empty
+        else None
+    )
+    metrics = [b for b in (empty_gvs, main, refusal, language) if b is not None]
+    metrics = [b for i, b in enumerate(metrics) if all(b is not x for x in metrics[:i])]
+    try:
+        profile = value_profile(ctx.db, run, ctx.judge)
+    except MetricError:
+        profile = None
     layers = breakdown(ctx.db, run, metric=ctx.main, by=ctx.parent, judge=ctx.judge) if ctx.parent else None
     found_pairs = []
     if ctx.pair:
@@ -959,7 +1270,21 @@ def _run_section(ctx: _Context, level: int) -> tuple[list[Block], list[Figure]]:
 
     title = f"Run {run.id}: {run.suite} — {', '.join(ctx.spec['models'])} in {', '.join(ctx.spec['locales'])}"
     blocks: list[Block] = [Heading(level, title, ctx.prefix)]
-    if not ctx.metric.is_gvs:
+    if ctx.gvs_empty:
+        blocks.append(
+            Para(
+                [
+                    Strong(Safe("The GVS judge scored none of this run's answers")),
+                    Safe(
+                        ": the GVS numbers are left out of the summary and the charts, and the main metric is the refusal rate. "
+                        "The reasons are below; rescore with "
+                    ),
+                    Code(Safe(f"gvs score {run.id} --judge MODEL")),
+                    Safe("."),
+                ]
+            )
+        )
+    elif not ctx.metric.is_gvs:
         blocks.append(
             Para(
                 [
@@ -971,16 +1296,23 @@ def _run_section(ctx: _Context, level: int) -> tuple[list[Block], list[Figure]]:
                 ]
             )
         )
+    blocks += _data_check(ctx, metrics, profile, run_errors(ctx.db, run, limit=0))
     blocks += _summary(ctx, main, found_pairs, frag)
     blocks += _method(ctx, refusal.overall.cells, judges_used(ctx.db, run.id), offline_scorers(ctx.db, run.id))
-    figures = _plots(ctx, main)
+    figures = _plots(ctx, main) if _has_data(main) else []
+    for b in (refusal, language):
+        if b is not main and _has_data(b):
+            figures.append(_rate_bars(ctx, b))
+    left_out = [b.metric for b in metrics if not _has_data(b)]
     blocks += [
         Heading(3, Safe("Results at a glance"), f"{ctx.prefix}-glance"),
         _paper_table(ctx, main, layers),
         *figures,
     ]
+    if left_out:
+        blocks.append(Para([Safe(f"No chart of {', '.join(left_out)}: no scored answer (see the data check above).")]))
     blocks.append(Heading(3, Safe("Breakdowns with intervals"), f"{ctx.prefix}-breakdowns"))
-    for b in [main] + [x for x in (refusal, language) if x is not main]:
+    for b in metrics:
         blocks += [Para([Strong(Safe(b.metric)), Safe(f": {METRIC_WORDS[b.metric]}")]), _breakdown_table(ctx, b)]
     blocks += _pairs_section(ctx, found_pairs)
     blocks += _fragmentation_section(ctx, frag)
@@ -988,9 +1320,10 @@ def _run_section(ctx: _Context, level: int) -> tuple[list[Block], list[Figure]]:
     blocks += _agreement_section(ctx)
     blocks += _human_section(ctx)
     blocks += _attack_section(ctx)
-    values = _values_section(ctx)
+    values = _values_section(ctx, profile)
     blocks += values
     blocks += _answers_section(ctx)
+    blocks += _grid_section(ctx)
     blocks += _notes(main)
     return blocks, figures + [b for b in values if isinstance(b, Figure)]
 
@@ -1013,7 +1346,7 @@ def _parse_pair(pair: str | None) -> tuple[str, str] | None:
 
 
 def _context(db: Store, run: Run, pair: tuple[str, str] | None, judge: str | None, seed: int, prefix: str) -> _Context:
-    from store.results import MetricError, judge_config, run_axes
+    from store.results import MetricError, breakdown, judge_config, run_axes
 
     spec = run.spec
     axes = run_axes(db, run)
@@ -1028,7 +1361,9 @@ def _context(db: Store, run: Run, pair: tuple[str, str] | None, judge: str | Non
     judged = judge_config(db, run.id, "gvs", judge)
     if judge and judged is None and judge_config(db, run.id, "values", judge) is None:
         raise MetricError(f"run {run.id} has no scores by judge {judge}")
-    return _Context(db, run, spec, axes, by, parent, "gvs" if judged else "refusal", judge, seed, pair, prefix)
+    empty = judged is not None and not _has_data(breakdown(db, run, metric="gvs", by=by, judge=judge))
+    main = "gvs" if judged and not empty else "refusal"
+    return _Context(db, run, spec, axes, by, parent, main, judge, seed, pair, prefix, empty)
 
 
 def build(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -31,19 +34,98 @@ def fmt_delta(metric: str, x: float | None) -> str:
     return f"{100 * x:+.0f} pts"
 
 
+def _pieces(line: str) -> list[str]:
+    """``line`` cut after each ``/`` and before each space: the places a name may wrap."""
+    pieces, current = [], ""
+    for ch in line:
+        if ch == " " and current:
+            pieces.append(current)
+            current = ""
+        current += ch
+        if ch == "/":
+            pieces.append(current)
+            current = ""
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _split(piece: str, width: int) -> list[str]:
+    """A piece wider than ``width`` cut after its hyphens, dots or underscores (``gemma-3-`` over
+    ``270m``), and only where even such a part is wider than ``width``, inside it."""
+    parts, current = [], ""
+    for ch in piece:
+        current += ch
+        if ch in "-._":
+            parts.append(current)
+            current = ""
+    if current:
+        parts.append(current)
+    rows, row = [], ""
+    for part in parts:
+        if row and cell_len(row + part) > width:
+            rows.append(row)
+            row = ""
+        row += part
+        while cell_len(row) > width:  # no break in sight: the last resort, a cut
+            cut = width
+            while cell_len(row[:cut]) > width:
+                cut -= 1
+            rows.append(row[: max(1, cut)])
+            row = row[max(1, cut) :]
+    if row:
+        rows.append(row)
+    return rows
+
+
+class Name:
+    """A model name (and a locale under it), or a group name, that wraps after a ``/`` or at a
+    space, not inside a word: ``local/gemma-3-27b`` in a narrow column is ``local/`` over
+    ``gemma-3-27b``. Its narrowest width is its longest piece, so a table squeezes it no further
+    unless the table cannot fit otherwise; then a piece breaks after a hyphen. Text is inert."""
+
+    def __init__(self, *lines: str, style: str = ""):
+        self.lines = lines
+        self.style = style
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        pieces = [cell_len(p.strip()) for line in self.lines for p in _pieces(line)] or [0]
+        widest = max(cell_len(line) for line in self.lines) if self.lines else 0
+        return Measurement(max(pieces), widest).clamp(max_width=options.max_width)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(1, options.max_width)
+        rows: list[str] = []
+        for line in self.lines:
+            row = ""
+            for piece in _pieces(line):
+                if row and cell_len(row + piece) > width:
+                    rows.append(row.rstrip())
+                    row = piece.lstrip()
+                else:
+                    row += piece
+                if cell_len(row) > width:
+                    *whole, row = _split(row, width)
+                    rows += whole
+            rows.append(row.rstrip())
+        text = inert("\n".join(rows), style=self.style)
+        text.justify = options.justify
+        yield text
+
+
 def breakdown_table(b) -> Table:
     """Rows: the taxonomy (with its parent axis), then overall; columns: model × locale; cells: rate (n)."""
     from store.results import describe
 
     judge = f", judge {b.judge['model']}" if b.judge else ""
-    title = Text(f"{b.metric}: {describe(b.metric)} — run {b.run.id} ({b.run.suite}, {b.run.status}{judge})")
+    title = Text(f"{b.metric}: {describe(b.metric)} — {b.run.title} ({b.run.suite}, {b.run.status}{judge})")
     table = Table(title=title, show_lines=False, title_justify="left")
     parent = any(r.parent for r in b.rows)
     if parent:
         table.add_column("layer", style="dim", overflow="fold", max_width=28)
     table.add_column(b.by, overflow="fold", max_width=40)
     for model, locale in b.columns:
-        table.add_column(inert(f"{model}\n{locale}"), justify="right", overflow="fold")
+        table.add_column(Name(model, locale), justify="right", overflow="fold")
     last_parent = None
     for row in [*b.rows, b.overall]:
         if row is b.overall:
@@ -67,11 +149,11 @@ def breakdown_table(b) -> Table:
             if c.judge_errors:
                 cell.append(f" !{c.judge_errors}", style="red")
             values.append(cell)
-        lead = [inert(row.group, style="bold" if row is b.overall else "")]
+        lead: list[Name] = [Name(row.group, style="bold" if row is b.overall else "")]
         if parent:
             shown = row.parent if row.parent != last_parent else ""
             last_parent = row.parent
-            lead = [inert(shown or "")] + lead
+            lead = [Name(shown or "")] + lead
         table.add_row(*lead, *values)
     return table
 
@@ -136,7 +218,7 @@ def pairs_table(found, metric: str, a: str, b: str, by: str) -> Table:
             else f"{fmt_delta(metric, g.diff.estimate)} [{fmt_delta(metric, g.diff.low)}, {fmt_delta(metric, g.diff.high)}]"
         )
         table.add_row(
-            inert(p.model),
+            Name(p.model),
             inert(p.group, style="bold" if p.group == "overall" else ""),
             str(g.n),
             fmt_value(metric, g.mean_a),
@@ -181,7 +263,7 @@ def profile_table(p) -> Table:
     )
     table.add_column("value")
     for model, locale in p.columns:
-        table.add_column(inert(f"{model}\n{locale}"), justify="right", overflow="fold")
+        table.add_column(Name(model, locale), justify="right", overflow="fold")
     for v in p.values:
         row = [Text(v)]
         for model, locale in p.columns:
@@ -219,7 +301,7 @@ def attack_table(found, metric: str, threshold: float) -> Table:
     for name in ("condition", "model", "locale", "n", "success rate [95 % CI]", "change vs none [95 % CI]", "p (Holm)"):
         table.add_column(name, overflow="fold", justify="right" if name in ("n", "p (Holm)") else "left")
     for r in found:
-        table.add_row(inert(r.condition), inert(r.model), inert(r.locale), str(r.n), *attack_cells(r))
+        table.add_row(inert(r.condition), Name(r.model), inert(r.locale), str(r.n), *attack_cells(r))
     table.caption = "change: paired difference of success (condition − none) per item, sign-flip permutation p, Holm-corrected over all conditions"
     return table
 
@@ -244,3 +326,25 @@ def finding_line(f) -> Text:
     line.append_text(inert(f.severity, style="red" if f.severity == "error" else "yellow"))
     line.append_text(inert(f"  line {f.line or '?'}  {f.field or ''}  {f.code}: {f.message}"))
     return line
+
+
+def failure_lines(db, run_id: int, shown: int = 3) -> list[str]:
+    """Why a run's cells failed or its answers went unjudged, for the place that counts them (gvs run's
+    closing lines, the Run screen): the commonest reasons, each with its count and what to do about it
+    (a refused connection is not fixed by running again; a rate limit is), and where to see them all."""
+    from store.results import run_errors
+
+    run = db.run(run_id)
+    if run is None:
+        return []
+    groups = [g for g in run_errors(db, run, limit=0) if g.kind in ("call", "judge")]
+    lines = []
+    for g in groups[:shown]:
+        what = "failed" if g.kind == "call" else f"not scored by the {g.scorer} judge"
+        lines.append(f"{g.count} × {what}: {g.reason}" + (f": {g.advice}" if g.advice else ""))
+    if len(groups) > shown:
+        rest = sum(g.count for g in groups[shown:])
+        lines.append(f"{rest} more, for {len(groups) - shown} other reasons")
+    if groups:
+        lines.append(f"every reason, with an example: gvs runs --errors --run {run_id}")
+    return lines

@@ -8,9 +8,10 @@ from typing import Any
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 from textual.widgets import Footer as TextualFooter
@@ -19,11 +20,19 @@ from .safe_text import RTL_NOTE, has_rtl, inert
 
 
 class Footer(TextualFooter):
-    """Textual's footer, rebuilt at most once per refresh. Opening a screen changes its bindings a
-    dozen times in a row (focus, options, values), and each change rebuilds every key of the
-    footer and restyles it: about half of the time from pressing a screen's key to its paint."""
+    """Textual's footer, compact (a space between keys, not three) and without the palette's
+    entry (ctrl+p, listed by ?), so that it fits 80 columns; rebuilt at most once per
+    refresh. Opening a screen changes its bindings a dozen times in a row (focus, options, values),
+    and each change rebuilds every key of the footer and restyles it: about half of the time from
+    pressing a screen's key to its paint."""
 
     _pending = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("compact", True)
+        # ctrl+p still opens the palette; ? lists it. Its footer entry took 12 cells of every screen.
+        kwargs.setdefault("show_command_palette", False)
+        super().__init__(*args, **kwargs)
 
     def bindings_changed(self, screen: Screen) -> None:
         if not self._pending:
@@ -57,6 +66,80 @@ class TextViewer(ModalScreen):
 
     async def action_dismiss(self, result: Any | None = None) -> None:
         # Closes at once with no result (Screen's own waits for pending callbacks first).
+        self.dismiss()
+
+
+KeyLine = tuple[str, str, str, bool]  # keys, description, tooltip, enabled
+KeySection = tuple[str, list[KeyLine]]
+
+
+def _owner(node: DOMNode, screen: Screen) -> str:
+    if isinstance(node, App):
+        return "everywhere"
+    if node is screen:
+        name = type(screen).__name__.removesuffix("Screen") or "this screen"
+        return f"{name} screen"
+    return f"in the focused {type(node).__name__}"
+
+
+def key_sections(app: App, screen: Screen) -> list[KeySection]:
+    """Every active key of ``screen``, grouped by who handles it (the focused widget, the screen,
+    the app), read from the bindings themselves: one line per action, its keys together."""
+    sections: dict[str, dict[str, list]] = {}
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        owner = _owner(active.node, screen)
+        lines = sections.setdefault(owner, {})
+        line = lines.setdefault(binding.action, [[], binding.description or binding.action, "", active.enabled])
+        shown = app.get_key_display(binding)
+        if shown not in line[0]:
+            line[0].append(shown)
+        if binding.tooltip and not line[2]:
+            line[2] = binding.tooltip
+    order = sorted(sections, key=lambda name: (name == "everywhere", not name.endswith("screen")))
+    # Within a section, the keys its own class defines first, then those it inherits (tab, copy…).
+    own = {action for name in (type(screen), type(app)) for action in _own_actions(name)}
+    return [
+        (
+            name,
+            [(" ".join(k), d, t, e) for action, (k, d, t, e) in sorted(lines.items(), key=lambda kv: kv[0] not in own)],
+        )
+        for name, lines in ((name, sections[name]) for name in order)
+    ]
+
+
+def _own_actions(cls: type) -> set[str]:
+    found = cls.__dict__.get("BINDINGS", [])
+    return {b.action for b in found if isinstance(b, Binding)}
+
+
+class KeysHelp(ModalScreen):
+    """? and F1: the keys of the screen below, from its bindings (see ``key_sections``)."""
+
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", id="keys.close")]
+
+    def __init__(self, sections: list[KeySection]):
+        super().__init__()
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        from rich.table import Table
+
+        with VerticalScroll(id="keys-help"):
+            for name, lines in self.sections:
+                table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
+                table.add_column("key", style="bold", no_wrap=True, min_width=7)
+                table.add_column("what", ratio=1)
+                for keys, description, tooltip, enabled in lines:
+                    what = inert(description, style="" if enabled else "dim")
+                    if tooltip and tooltip != description:
+                        what.append_text(inert(f" — {tooltip}", style="dim"))
+                    table.add_row(inert(keys), what)
+                yield Static(inert(name, style="bold underline"), classes="keys-heading")
+                yield Static(table, classes="keys-table")
+            yield Static(Text("esc, q or ? closes", style="dim italic"), classes="keys-heading")
+
+    async def action_dismiss(self, result: Any | None = None) -> None:
         self.dismiss()
 
 

@@ -2,7 +2,8 @@
 (20 models × 20 locales × 2,500 items, GVS-Bench's 12 categories in 3 layers, one judged run).
 
 Targets (from the issues): the model × locale × category breakdown within 1.2× of the same
-GROUP BY written by hand in plain sqlite3, and a 95 % interval on every cell within 2 s.
+GROUP BY written by hand in plain sqlite3, and a 95 % interval on every cell within 2 s; since
+#21, the cold breakdown ≤ 1 s and ≤ 2× a compact integer-keyed table, the end of a run ≤ 5 s.
 
 What is measured, in one process, warm (one untimed call of each first; then ``-n`` rounds, each
 calling every side once, interleaved so that a noisy moment hits all sides; figures are medians):
@@ -21,7 +22,19 @@ calling every side once, interleaved so that a noisy moment hits all sides; figu
   reading the scan's remembered rows (store/aggregates.py), so the difference is the intervals
   alone and not the noise of two 20-second scans; the median of the per-round differences;
 - (d) peak RSS of this process (the store is generated in a child process, so it is not counted),
-  beside the RSS after imports and opening the store.
+  beside the RSS after imports and opening the store;
+- (e) issue #21, the per-cell facts (migration m008): (a) is the breakdown read from the fact
+  tables; beside it in the same rounds, the same breakdown as before m008 (``fact_scan`` made to
+  answer None: the scan over run_cells ⋈ items ⟕ responses ⟕ scores; its table is checked equal
+  first), and the issue's anchor, a compact integer-keyed table (metric, model, locale, category,
+  value) with a covering index in a file of its own, grouped by model × locale × category × value.
+  Target: ≤ 1 s and ≤ 2× the compact table;
+- (f) the end of a run: what ``Store.end_run`` does after the run's last write (the Results
+  screen's opening views, store/browse.py ``remember_opening_views``), nothing remembered before;
+  as before m008 too with ``--end-before`` (always below 200,000 cells). Target ≤ 5 s;
+- (g) migration m008 on a copy of the store stripped of its facts (as the previous schema left it),
+  timed through ``open_store``; and the generator's own ``rebuild_facts`` (it sets the fact
+  triggers aside for its bulk load, as a merge does).
 
 The store is built by ``generate_store`` (importable for other perf scripts: ``from
 breakdown_1m import generate_store, cached_store`` with perf/ on sys.path): the schema comes from
@@ -41,7 +54,7 @@ store of the older schema is copied and migrated by ``open_store`` (as a user's 
 instead of generated again. Delete the folder to start over. Generating 1M cells took 208 s on
 two cores (longer on a busy machine), 2.9 GB of disk and under 0.5 GB of memory.
 
-Run: python perf/breakdown_1m.py [--rows 1000000] [-n 3] [--seed 0]
+Run: python perf/breakdown_1m.py [--rows 1000000] [-n 3] [--seed 0] [--end-before]
      python perf/breakdown_1m.py --rows 20000          # quick run
      python perf/breakdown_1m.py --check-shape         # generated rows against a real run's rows
 """
@@ -77,7 +90,7 @@ from benchmark.localization.suites import Item, LocalizedItem, Suite, load_suite
 from benchmark.scoring import ItemText, offline_scores  # noqa: E402
 from benchmark.scoring.judge import GVS_TEMPLATE, GvsJudge, JudgeConfig  # noqa: E402
 from store import open_store  # noqa: E402
-from store.migrations import MIGRATIONS  # noqa: E402
+from store.migrations import FACT_TABLES, FACT_TRIGGERS, MIGRATIONS, rebuild_facts  # noqa: E402
 
 GENERATOR_VERSION = 2  # 2: item snapshots keep origin and supplied_by, as Store.begin_run now does
 SUITE_ID = "perf-breakdown"
@@ -393,6 +406,13 @@ def generate_store(
     conn.execute("PRAGMA journal_mode = OFF")
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA cache_size = -262144")  # 256 MiB: random-key inserts into big B-trees
+    # The fact triggers (m008) are set aside for the bulk load and the facts built once at the end,
+    # as a merge does (store/merge.py): the same rows the triggers would keep.
+    fact_triggers = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_gvs\\_facts\\_%' ESCAPE '\\'"
+    ).fetchall()
+    for name, _ in fact_triggers:
+        conn.execute(f'DROP TRIGGER "{name}"')
     writers = {
         "suites": _Writer(
             conn, "suites", ["id", "version", "name", "license", "source", "axes", "path"], "INSERT OR REPLACE"
@@ -643,6 +663,12 @@ def generate_store(
             'UPDATE "runs" SET "status" = ?, "finished" = ?, "summary" = ? WHERE "id" = ?',
             [status, stamp(max(clock, judged_at)), _json(summary), run_id],
         )
+        facts_started = time.perf_counter()
+        if fact_triggers:
+            rebuild_facts(conn)
+            for _, sql in fact_triggers:
+                conn.execute(sql)
+        counts["facts_seconds"] = round(time.perf_counter() - facts_started, 1)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -798,6 +824,102 @@ def _as_table(b, judge: bool) -> dict:
     return table
 
 
+# --------------------------------------------------------------------------- the per-cell facts (m008)
+
+
+def compact_anchor(path: Path, run_id: int, sources: dict[str, int], condition: int) -> Path:
+    """The issue's anchor (#21): a compact integer-keyed table (metric, model, locale, category,
+    value: small integers and the value) with a covering index, in its own file beside the store,
+    filled from the store's facts (each synthetic category is one tag set). Made once per store."""
+    compact = path.with_name(path.stem + "-compact.db")
+    if compact.exists():
+        return compact
+    part = Path(f"{compact}.part")
+    part.unlink(missing_ok=True)
+    conn = sqlite3.connect(part, isolation_level=None)
+    conn.execute("CREATE TABLE compact (metric INTEGER, model INTEGER, locale INTEGER, category INTEGER, value REAL)")
+    conn.execute("ATTACH ? AS st", [str(path)])
+    conn.execute("BEGIN")
+    for metric, source in enumerate(sources.values()):
+        conn.execute(
+            """INSERT INTO compact SELECT ?, model, locale, tagset, value FROM st.score_facts
+               WHERE run_id = ? AND source = ? AND condition = ? AND value IS NOT NULL""",
+            [metric, run_id, source, condition],
+        )
+    conn.execute("COMMIT")
+    conn.execute("DETACH st")
+    conn.execute("CREATE INDEX compact_cover ON compact (metric, model, locale, category, value)")
+    conn.close()
+    part.rename(compact)
+    return compact
+
+
+_compact_connections: dict[Path, sqlite3.Connection] = {}
+
+
+def compact_breakdown(compact: Path, metric: int) -> list:
+    conn = _compact_connections.get(compact) or _compact_connections.setdefault(compact, sqlite3.connect(compact))
+    return conn.execute(
+        """SELECT model, locale, category, value, count(*) FROM compact WHERE metric = ?
+           GROUP BY model, locale, category, value""",
+        [metric],
+    ).fetchall()
+
+
+def migration_seconds(path: Path) -> float:
+    """Time m008 on a copy of the store made as the previous schema left it (no facts): what a
+    user's store costs when this gvs first opens it."""
+    copy = path.with_name(path.stem + "-m007.db")
+    shutil.copyfile(path, copy)
+    try:
+        conn = sqlite3.connect(copy, isolation_level=None)
+        conn.execute("BEGIN")
+        for name in FACT_TRIGGERS:
+            conn.execute(f'DROP TRIGGER "{name}"')
+        for table in FACT_TABLES:
+            conn.execute(f'DROP TABLE "{table}"')
+        conn.execute("DELETE FROM _gvs_migrations WHERE name = 'm008_facts'")
+        conn.execute("COMMIT")
+        conn.close()
+        started = time.perf_counter()
+        open_store(copy).close()
+        return time.perf_counter() - started
+    finally:
+        for suffix in ("", "-wal", "-shm", ".clean"):
+            Path(f"{copy}{suffix}").unlink(missing_ok=True)
+
+
+def end_of_run_seconds(store, run) -> float:
+    """What the end of a run (and of `gvs score`) spends after its last write: the Results screen's
+    opening views (store/browse.py remember_opening_views), nothing remembered before."""
+    from store.browse import remember_opening_views
+
+    with store.db.conn:
+        store.db.execute("DELETE FROM aggregate_cache")
+    return _timed(lambda: remember_opening_views(store, run))
+
+
+class _Scan:
+    """``with _Scan(False):`` makes breakdowns scan run_cells ⋈ items ⟕ responses ⟕ scores as before
+    m008 (store.results.fact_scan answers None), for the "before" figures."""
+
+    def __init__(self, facts: bool):
+        self.facts = facts
+
+    def __enter__(self):
+        import store.results as results
+
+        self.saved = results.fact_scan
+        if not self.facts:
+            results.fact_scan = lambda *a, **k: None
+        return self
+
+    def __exit__(self, *exc):
+        import store.results as results
+
+        results.fact_scan = self.saved
+
+
 # --------------------------------------------------------------------------- measuring
 
 
@@ -949,6 +1071,9 @@ def main() -> None:
     parser.add_argument(
         "--check-shape", action="store_true", help="compare generated rows with a real run's, then exit"
     )
+    parser.add_argument(
+        "--end-before", action="store_true", help="also time the end of a run as before m008 (slow at 1M)"
+    )
     parser.add_argument("--generate-only", metavar="PATH", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not 1 <= args.n <= 50 or not 100 <= args.rows <= 5_000_000:
@@ -987,10 +1112,20 @@ def main() -> None:
         print(f"note: schema columns the generator does not fill: {info['unfilled_columns']}")
 
     results = {}
+    keys = dict(((kind, name), key) for key, kind, name in store.db.execute("SELECT id, kind, name FROM fact_keys"))
+    sources = {}
+    for metric in ("refusal", "gvs"):
+        src = metric_source(store, run, metric)
+        sources[metric] = keys[("source", f"{src.scorer}\x1f{src.version}\x1f{src.config}")]
+    compact = compact_anchor(path, run.id, sources, keys[("condition", "none")])
     for metric in ("refusal", "gvs"):
         source = metric_source(store, run, metric)
         is_judge = metric == "gvs"
         b = breakdown(store, run, metric=metric, by="category", remember=False)  # also the warm-up
+        with _Scan(False):  # the scan as before m008: the same table, cell for cell
+            if breakdown(store, run, metric=metric, by="category", remember=False).to_json() != b.to_json():
+                raise SystemExit(f"{metric}: the breakdown from the facts differs from the scan's")
+        compact_breakdown(compact, list(sources).index(metric))
         hand = hand_breakdown(path, run.id, source.scorer, source.version, source.config, is_judge, conditioned)
         if _as_table(b, is_judge) != hand[0]:
             mine, theirs = _as_table(b, is_judge), hand[0]
@@ -1006,11 +1141,18 @@ def main() -> None:
             "interval": [],
             "hand": [],
             "hand_group": [],
+            "before": [],
+            "compact": [],
         }
         for _ in range(args.n):  # interleaved, so a noisy moment hits every side alike
             times["breakdown"].append(
                 _timed(lambda m=metric: breakdown(store, run, metric=m, by="category", remember=False))
             )
+            times["compact"].append(_timed(lambda m=metric: compact_breakdown(compact, list(sources).index(m))))
+            with _Scan(False):
+                times["before"].append(
+                    _timed(lambda m=metric: breakdown(store, run, metric=m, by="category", remember=False))
+                )
             times["remembered"].append(_timed(lambda m=metric: breakdown(store, run, metric=m, by="category")))
             times["ci"].append(_timed(lambda m=metric: breakdown(store, run, metric=m, by="category", ci=True)))
             times["interval"].append(times["ci"][-1] - times["remembered"][-1])
@@ -1029,6 +1171,16 @@ def main() -> None:
             flush=True,
         )
 
+    print("timing the end of a run (the Results screen's opening views, nothing remembered) ...", flush=True)
+    end_facts = statistics.median(end_of_run_seconds(store, run) for _ in range(args.n))
+    end_before = None
+    if args.rows <= 200_000 or args.end_before:
+        with _Scan(False):
+            end_before = end_of_run_seconds(store, run)
+    print(f"end of run: {end_facts:.2f} s" + (f", before m008 {end_before:.2f} s" if end_before else ""), flush=True)
+    print("timing migration m008 on a copy without facts ...", flush=True)
+    migrated = migration_seconds(path)
+    print(f"migration m008: {migrated:.1f} s", flush=True)
     peak = _rss_mib()
     print()
     print(
@@ -1042,6 +1194,29 @@ def main() -> None:
         print(
             f"| breakdown {metric} by category | {r['breakdown']:.3f} s | by hand {r['hand']:.3f} s | {ratio:.2f}× | ≤ 1.2× | {'yes' if ratio <= 1.2 else 'NO'} |"
         )
+    for metric, r in results.items():
+        ratio = r["breakdown"] / r["compact"]
+        ok = r["breakdown"] <= 1.0 and ratio <= 2.0
+        print(
+            f"| breakdown {metric} by category, cold (facts, m008) | {r['breakdown']:.3f} s | compact table {r['compact']:.3f} s | {ratio:.2f}× | ≤ 1 s and ≤ 2× | {'yes' if ok else 'NO'} |"
+        )
+    for metric, r in results.items():
+        print(
+            f"| breakdown {metric} by category, cold, as before m008 (the scan) | {r['before']:.3f} s | facts {r['breakdown']:.3f} s | {r['before'] / r['breakdown']:.1f}× slower | — | — |"
+        )
+    before = f"before m008 {end_before:.2f} s" if end_before else "before m008 not measured (--end-before)"
+    print(
+        f"| end of run: Results' opening views remembered | {end_facts:.2f} s | {before} | — | ≤ 5 s | {'yes' if end_facts <= 5 else 'NO'} |"
+    )
+    facts_built = info.get("facts_seconds")
+    print(
+        f"| migration m008 on a copy without facts (open_store) | {migrated:.1f} s | {cells:,} cells | — | minutes | — |"
+        + (
+            f"\n| facts built by the generator (rebuild_facts) | {facts_built:.1f} s | — | — | — | — |"
+            if facts_built
+            else ""
+        )
+    )
     for metric, r in results.items():
         ratio = r["breakdown"] / r["hand_group"]
         print(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,14 +43,23 @@ def cached_rows(store: Store, sql: str, params: Any = (), *, remember: bool = Tr
     """``store.db.execute(sql, params).fetchall()``, answered from the store's remembered results
     when the data is unchanged since they were computed. ``remember=False`` always computes (and
     neither reads nor writes an entry): for measuring the query itself."""
+    return remembered(store, sql, params, lambda: store.db.execute(sql, params).fetchall(), remember=remember)
+
+
+def remembered(
+    store: Store, sql: str, params: Any, compute: Callable[[], list[tuple]], *, remember: bool = True
+) -> list[tuple]:
+    """``compute()`` (rows of JSON-able values), answered from the store's remembered results when
+    the data is unchanged since they were computed; ``sql`` and ``params`` name what it computes (a
+    query, or the text of the queries ``compute`` runs: a changed text never reads an old entry)."""
     if not remember:
-        return store.db.execute(sql, params).fetchall()
+        return compute()
     key = _key(sql, params)
     version = data_version(store)
     found = store.db.execute('SELECT "version", "rows" FROM "aggregate_cache" WHERE "key" = ?', [key]).fetchone()
     if found is not None and found[0] == version:
         return [tuple(r) for r in json.loads(found[1])]
-    rows = store.db.execute(sql, params).fetchall()
+    rows = compute()
     _remember(store, key, version, rows)
     return rows
 

@@ -17,7 +17,7 @@ from benchmark.scoring.judge import failed_sample
 
 from .aggregates import cached_rows
 from .db import Store
-from .results import condition_filter, group_expr, metric_source, run_axes
+from .results import condition_filter, group_expr, has_facts, metric_source, run_axes
 
 EXCERPT = 400  # characters of a prompt or an answer kept per row of a list
 
@@ -30,23 +30,25 @@ class RunChoice:
     models: list[str]
     locales: list[str]
     cells: int
+    name: str | None = None  # gvs run --name, gvs runs rename
 
     @property
     def label(self) -> str:
-        return f"run {self.id} · {self.suite} · {self.status} · {len(self.models)} models × {len(self.locales)} locales"
+        named = f"run {self.id}" + (f" “{self.name}”" if self.name else "")
+        return f"{named} · {self.suite} · {self.status} · {len(self.models)} models × {len(self.locales)} locales"
 
 
 def run_choices(store: Store, limit: int = 200) -> list[RunChoice]:
     """The latest runs, newest first (at most ``limit``)."""
     rows = store.db.execute(
-        "select id, suite, status, spec, summary from runs order by id desc limit ?", [limit]
+        "select id, suite, status, spec, summary, name from runs order by id desc limit ?", [limit]
     ).fetchall()
     found = []
-    for run_id, suite, status, spec, summary in rows:
+    for run_id, suite, status, spec, summary, name in rows:
         s = json.loads(spec)
         total = (json.loads(summary) if summary else {}).get("total")
         found.append(
-            RunChoice(run_id, suite, status, list(s.get("models", [])), list(s.get("locales", [])), total or 0)
+            RunChoice(run_id, suite, status, list(s.get("models", [])), list(s.get("locales", [])), total or 0, name)
         )
     return found
 
@@ -58,8 +60,9 @@ def slice_keys(store: Store, run: Run) -> list[str]:
         k
         for (k,) in cached_rows(
             store,
-            """select distinct j.key from run_cells rc join items i on i.content_hash = rc.item_hash,
-               json_each(i.metadata) j where rc.run_id = ? order by j.key""",
+            # Each item of the run once (its cells, walked in item order), not once per cell.
+            """select distinct j.key from (select distinct item_hash from run_cells where run_id = ?) h
+               join items i on i.content_hash = h.item_hash, json_each(i.metadata) j order by j.key""",
             [run.id],
         )
     ]
@@ -68,6 +71,13 @@ def slice_keys(store: Store, run: Run) -> list[str]:
 
 def judged_metrics(store: Store, run: Run) -> set[str]:
     """Which judge scorers (gvs, values) have scores on the run."""
+    if has_facts(store):  # one index seek per score source (m008) instead of a join over every score
+        sources = store.db.execute(
+            """select k.name from fact_keys k where k.kind = 'source'
+               and exists (select 1 from score_facts f where f.run_id = ? and f.source = k.id)""",
+            [run.id],
+        )
+        return {scorer for (name,) in sources if (scorer := name.split("\x1f")[0]) in ("gvs", "values")}
     return {
         scorer
         for (scorer,) in cached_rows(

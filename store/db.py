@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
 import platform
 import sqlite3
+import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,7 +17,7 @@ from typing import IO
 
 import sqlite_utils
 
-from benchmark.clients.calls import Outcome
+from benchmark.clients.calls import TRUNCATED, Outcome
 from benchmark.clients.requests import Request, public_endpoint
 from benchmark.engine.records import Run, ScorerHealth
 from benchmark.engine.runner import Cell, Plan, RunSummary
@@ -43,6 +45,18 @@ def _chunks(keys: Collection[str]) -> Iterator[list[str]]:
 
 
 OPENED: dict[Path, None] = {}  # the stores this process opened (once each), to name in a store fault
+_LIVE: weakref.WeakSet[Store] = weakref.WeakSet()  # open stores: closed (and stamped clean) at exit
+
+
+def _close_live() -> None:
+    for store in list(_LIVE):
+        try:
+            store.close()
+        except Exception:  # exiting: a store that cannot close is not stamped, so it is checked next time
+            pass
+
+
+atexit.register(_close_live)
 
 
 class StoreError(GvsError):
@@ -63,6 +77,7 @@ class Store:
         self.path = Path(path)
         self.after_end = after_end
         self._run_locks: dict[str, IO[str]] = {}
+        self._reask: set[str] = set()  # answers kept cut to a smaller limit, being asked again
         self.fresh = not self.path.exists()  # created by this process
         OPENED[self.path] = None  # the app opens one store again and again: kept once
         self.read_only = not self.fresh and not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK))
@@ -85,7 +100,13 @@ class Store:
                 )
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        trusted = self.fresh or self._closed_cleanly()
         self.db = sqlite_utils.Database(self.path)
+        if not trusted and not self._in_use():
+            self._check_integrity()
+            trusted = True
+        self._trusted = trusted  # stamped clean when this process closes it
+        _LIVE.add(self)
         self.db.conn.execute("PRAGMA busy_timeout = 10000")
         # WAL: readers (the TUI) never block the writer (a run), and a crash loses no committed call.
         self.db.conn.execute("PRAGMA journal_mode = WAL")
@@ -115,6 +136,72 @@ class Store:
     def close(self) -> None:
         self.db.conn.close()
         self._release_run_locks()
+        _LIVE.discard(self)
+        if getattr(self, "_trusted", False) and not self.read_only:
+            self._stamp_clean()
+
+    # -- a store closed cleanly, or checked before it is written ------------------------------------
+    #
+    # A store is written only when this process knows it sound: made here, or closed cleanly by gvs
+    # since it was last changed (its size and modification time match the stamp gvs left beside it
+    # at close, and no WAL was left by a process that died), or found sound by PRAGMA quick_check
+    # now. Bytes changed under gvs (a bad disk, a copy cut short, another tool) or a crash therefore
+    # cost one check, and a damaged store is refused before anything is written into it.
+
+    @property
+    def _stamp_path(self) -> Path:
+        return Path(f"{self.path}.clean")
+
+    def _stamp(self) -> str:
+        st = os.stat(self.path)
+        return f"{st.st_size} {st.st_mtime_ns}"
+
+    def _closed_cleanly(self) -> bool:
+        try:
+            if self._stamp_path.read_text() != self._stamp():
+                return False
+            wal = Path(f"{self.path}-wal")
+            return not (wal.exists() and wal.stat().st_size > 0 and not self._in_use())
+        except OSError:
+            return False
+
+    def _stamp_clean(self) -> None:
+        try:
+            part = self._stamp_path.with_name(self._stamp_path.name + ".part")
+            part.write_text(self._stamp())
+            part.replace(self._stamp_path)
+        except OSError:  # no stamp: the next open checks the store, nothing worse
+            pass
+
+    def _in_use(self) -> bool:
+        """A live gvs process is making a run on this store (it holds a run lock): its WAL is not a
+        crash's, and it checked the store when it opened it."""
+        try:
+            import fcntl
+        except ImportError:
+            return False
+        for lock in self.path.parent.glob(f"{self.path.name}.run-*.lock"):
+            try:
+                with open(lock) as handle:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            except OSError:
+                continue
+        return False
+
+    def _check_integrity(self) -> None:
+        """PRAGMA quick_check (every page and index entry, without cross-checking index contents): a
+        damaged store is refused with its first problem, before a write."""
+        self._stamp_path.unlink(missing_ok=True)
+        rows = [row[0] for row in self.db.conn.execute("PRAGMA quick_check(3)")]
+        problems = [" ".join(line.split()) for row in rows for line in row.splitlines() if "***" not in line]
+        if rows != ["ok"]:
+            self.db.conn.close()
+            raise StoreError(
+                f"{self.path}: damaged (PRAGMA quick_check: {'; '.join(problems)}); refused, nothing was written "
+                f"— recover what it holds with `sqlite3 {self.path} .recover | sqlite3 recovered.db` and open that"
+            )
 
     def _claim_run(self, spec_hash: str) -> None:
         """Hold the lock of the run with this spec for as long as this process works on it, so that a
@@ -172,7 +259,7 @@ class Store:
     def remove(self) -> None:
         """Close and delete the database file with its WAL companions."""
         self.close()
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", ".clean"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     # -- runs ---------------------------------------------------------------------------------
@@ -181,6 +268,11 @@ class Store:
         """Record a run and its cells; resume the latest unfinished run with the same spec.
 
         Returns (run id, resumed)."""
+        if self.read_only:
+            raise StoreError(
+                f"{self.path}: read-only (the file or its folder cannot be written), so a run cannot be recorded "
+                "in it; nothing was asked or written — pass --store with a writable path (it can be read as it is)"
+            )
         spec = plan.spec()
         spec_hash = hashlib.sha256(_json(spec).encode()).hexdigest()[:20]
         self._claim_run(spec_hash)
@@ -229,6 +321,7 @@ class Store:
                     self.db.table("runs")
                     .insert(
                         {
+                            "id": self._next_run_id(),
                             "suite": suite.id,
                             "spec": _json(spec),
                             "spec_hash": spec_hash,
@@ -302,15 +395,101 @@ class Store:
         found = self.runs(suite)
         return found[0] if found else None
 
+    def label_run(
+        self, run_id: int, name: str | None = None, tags: Collection[str] = (), untag: Collection[str] = ()
+    ) -> Run | None:
+        """Name a run (``name``; "" takes its name away) and add ``tags`` to it / take ``untag`` off;
+        None when there is no such run. A name or tag is not part of the run's spec: it changes no key."""
+        self._writable("a run cannot be named or tagged")
+        run = self.run(run_id)
+        if run is None:
+            return None
+        kept = [t for t in run.tags if t not in set(untag)]
+        kept += [t for t in dict.fromkeys(filter(None, map(_printable, tags))) if t not in kept]
+        changes: dict = {"tags": _json(kept)}
+        if name is not None:
+            changes["name"] = _printable(name) or None
+        with self.writing():
+            self.db.table("runs").update(run_id, changes)
+        return self.run(run_id)
+
+    def delete_run(self, run_id: int) -> dict[str, int]:
+        """Delete a run: its record, its cells and its call errors. Every cached response stays (and its
+        scores and human labels): other runs may use it, and a later run with the same requests is
+        answered from it; ``gvs store`` tools own the cache. Returns counts: ``cells`` and ``errors``
+        deleted, ``responses`` of the run's answers kept, ``shared`` of them used by another run.
+        Raises StoreError for a run another process is making right now."""
+        self._writable("a run cannot be deleted from it")
+        row = self.db.execute("select spec_hash, status from runs where id = ?", [run_id]).fetchone()
+        if row is None:
+            raise KeyError(run_id)
+        if row[1] == "running" and self._run_busy(row[0]):
+            raise StoreError(
+                f"{self.path}: run {run_id} is being made by another process right now; stop it first, then delete it"
+            )
+        mine = "select distinct cache_key from run_cells where run_id = :run"
+        args = {"run": run_id}
+        responses, shared = self.db.execute(
+            f"""select count(distinct r.cache_key), count(distinct o.cache_key) from responses r
+                left join run_cells o on o.cache_key = r.cache_key and o.run_id != :run
+                where r.cache_key in ({mine})""",
+            args,
+        ).fetchone()
+        with self.writing():
+            cells = self.db.execute("delete from run_cells where run_id = :run", args).rowcount
+            errors = self.db.execute("delete from call_errors where run_id = :run", args).rowcount
+            self.db.execute(
+                "insert or replace into deleted_runs select id, suite, name, :now from runs where id = :run",
+                {**args, "now": _now()},
+            )
+            self.db.execute("delete from runs where id = :run", args)
+        return {"cells": cells, "errors": errors, "responses": int(responses), "shared": int(shared)}
+
+    def deleted_run(self, run_id: int) -> str | None:
+        """When run ``run_id`` was deleted (``delete_run``), or None: a run there is, or never was."""
+        row = self.db.execute("select deleted from deleted_runs where id = ?", [run_id]).fetchone()
+        return row[0] if row else None
+
+    def _next_run_id(self) -> int:
+        """One more than any run id given so far, a deleted run's too: an id never comes back."""
+        sql = "select max(coalesce((select max(id) from runs), 0), coalesce((select max(id) from deleted_runs), 0))"
+        return int(self.db.execute(sql).fetchone()[0]) + 1
+
+    def _writable(self, what: str) -> None:
+        if self.read_only:
+            raise StoreError(f"{self.path}: read-only (the file or its folder cannot be written), so {what}")
+
+    def _run_busy(self, spec_hash: str) -> bool:
+        """Another live process holds the lock of the run with this spec (``_claim_run``)."""
+        try:
+            import fcntl
+        except ImportError:
+            return False
+        if spec_hash in self._run_locks:
+            return False
+        try:
+            with open(f"{self.path}.run-{spec_hash}.lock") as handle:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        return False
+
     # -- RunSink ------------------------------------------------------------------------------
 
-    def cached_keys(self, keys: Collection[str]) -> set[str]:
+    def cached_keys(self, keys: Collection[str], max_chars: int | None = None) -> set[str]:
         found: set[str] = set()
         for chunk in _chunks(keys):
             marks = ",".join("?" * len(chunk))
-            found.update(
-                r[0] for r in self.db.execute(f"select cache_key from responses where cache_key in ({marks})", chunk)
+            sql = (
+                f"select cache_key, finish_reason = ? and length(text) < ? from responses where cache_key in ({marks})"
             )
+            for key, cut_short in self.db.execute(sql, [TRUNCATED, max_chars or 0, *chunk]):
+                if cut_short:  # kept cut to a smaller --max-answer-chars: asked again, and replaced
+                    self._reask.add(key)
+                else:
+                    found.add(key)
         return found
 
     def unscored(self, keys: Collection[str], versions: dict[str, str]) -> dict[str, str]:
@@ -341,8 +520,15 @@ class Store:
             self._insert_responses(answers)
 
     def _insert_responses(self, answers: list[tuple[Cell, Outcome]]) -> None:
-        rows = (self._response_row(cell.request, outcome) for cell, outcome in answers)
-        self.db.table("responses").insert_all(rows, pk="cache_key", ignore=True)
+        rows = [self._response_row(cell.request, outcome) for cell, outcome in answers]
+        again = [row for row in rows if row["cache_key"] in self._reask]
+        if again:  # a longer answer for one kept cut: it replaces the cut one, whose scores go with it
+            keys = [row["cache_key"] for row in again]
+            marks = ",".join("?" * len(keys))
+            self.db.execute(f"delete from scores where cache_key in ({marks})", keys)
+            self.db.table("responses").insert_all(again, pk="cache_key", replace=True)
+            self._reask.difference_update(keys)
+        self.db.table("responses").insert_all((row for row in rows if row not in again), pk="cache_key", ignore=True)
 
     def save_score_batch(self, keyed: list[tuple[str, list[Score]]]) -> None:
         """The scores of several answers in one transaction."""
@@ -507,23 +693,32 @@ class Store:
         return self.db.execute(sql, [run_id]).fetchone()[0]
 
 
-def recent_models(path: Path, runs: int = 50) -> list[str]:
-    """The models of the latest ``runs`` runs in the store at ``path``, newest first, read without
-    creating, migrating or locking the file (an absent or unreadable store has none)."""
+def _printable(text: str) -> str:
+    """A run's name or tag as stored: one line, without control characters, trimmed."""
+    return "".join(ch if ch.isprintable() else " " for ch in text).strip()
+
+
+def recent_models(path: Path, runs: int = 50) -> dict[str, str | None]:
+    """The models of the latest ``runs`` runs in the store at ``path``, newest first, each with the API
+    base it was last called at (None: its provider's own), read without creating, migrating or
+    locking the file (an absent or unreadable store has none)."""
     import sqlite3
 
     if not Path(path).exists():
-        return []
-    found: dict[str, None] = {}
+        return {}
+    found: dict[str, str | None] = {}
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         for (spec,) in con.execute("select spec from runs order by id desc limit ?", [runs]):
-            found.update(dict.fromkeys(json.loads(spec).get("models", [])))
-    except (sqlite3.Error, ValueError):
+            data = json.loads(spec)
+            endpoints = data.get("endpoints") or {}
+            for model in data.get("models", []):
+                found.setdefault(model, endpoints.get(model))
+    except (sqlite3.Error, ValueError, AttributeError):
         pass
     finally:
         con.close()
-    return list(found)
+    return found
 
 
 def _cause(exc: sqlite3.DatabaseError) -> str:

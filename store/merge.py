@@ -47,15 +47,18 @@ import sqlite_utils
 from benchmark.errors import GvsError, InputFileError
 
 from .db import Store, _json
-from .migrations import MIGRATIONS, migrate
+from .migrations import FACT_TABLES, MIGRATIONS, migrate, rebuild_facts
 
 SAMPLE = 5  # conflicting keys named in a report
 # Every table a store has, in the order they are filled (referenced rows first). A migration that
 # adds a table must add it here: a test compares this with a fresh store's tables.
 TABLES = ("suites", "items", "judge_configs", "responses", "scores", "human_labels", "runs", "run_cells", "call_errors")
-# Caches derived from those rows, never copied: the output recomputes them (store/aggregates.py's
-# entries are keyed to its own data-version counter, which the copied rows move on).
-DERIVED = ("aggregate_cache",)
+# Never copied: caches derived from those rows, which the output recomputes (store/aggregates.py's
+# entries are keyed to its own data-version counter, which the copied rows move on), and a store's
+# own bookkeeping (deleted_runs: the ids one store must not hand out again mean nothing in another).
+# The per-cell facts (m008) are rebuilt from the merged rows at the end (their triggers set aside
+# during the copy, where firing per row would cost more than building them once).
+DERIVED = ("aggregate_cache", "deleted_runs", *FACT_TABLES)
 _CONTENT_ADDRESSED = ("suites", "items", "judge_configs")
 
 
@@ -160,6 +163,7 @@ def _build(paths: list[Path], schemas: list[set[str]], output: Path, existed: bo
             # For the duplicate check of call errors (they have no natural key); dropped before the end.
             conn.execute('CREATE INDEX "_merge_call_errors" ON "call_errors" ("run_id", "cache_key", "created")')
             bumps = _suspend_bumps(conn)
+            facts = _suspend_triggers(conn, "_gvs_facts_")
             for number, (path, applied) in enumerate(zip(paths, schemas)):
                 source = path
                 if applied != {m.__name__ for m in MIGRATIONS}:  # an older schema: migrate a copy
@@ -173,6 +177,11 @@ def _build(paths: list[Path], schemas: list[set[str]], output: Path, existed: bo
                 except sqlite3.DatabaseError as exc:  # a damaged input, or the disk filled up
                     raise GvsError(f"{path}: the merge failed ({exc}); {output} was left as it was") from exc
             _finish_runs(conn, runs)
+            conn.execute("BEGIN IMMEDIATE")
+            rebuild_facts(conn)
+            for sql in facts:
+                conn.execute(sql)
+            conn.execute("COMMIT")
             _restore_bumps(conn, bumps)
             conn.execute('DROP INDEX "_merge_call_errors"')
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -189,8 +198,15 @@ def _suspend_bumps(conn) -> list[str]:
     """Drop migration m005's data-version triggers for the bulk copy (fired per row they triple the
     time of copying scores); returns their SQL for ``_restore_bumps``. Only triggers of that name
     pattern are touched: a trigger that keeps data consistent would stay (and merely cost time)."""
+    return _suspend_triggers(conn, "_gvs_bump_")
+
+
+def _suspend_triggers(conn, prefix: str) -> list[str]:
+    """Drop the triggers whose name starts with ``prefix``; returns their SQL to create them again.
+    The fact triggers (m008) go too: the facts are rebuilt from the merged rows at the end."""
+    pattern = prefix.replace("_", "\\_") + "%"
     found = conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_gvs\\_bump\\_%' ESCAPE '\\'"
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE ? ESCAPE '\\'", [pattern]
     ).fetchall()
     for name, _ in found:
         conn.execute(f'DROP TRIGGER "{name}"')
@@ -396,6 +412,23 @@ def _copy_runs(conn, path: Path, tables: dict[str, TableCount], runs: dict[int, 
         merged = runs.setdefault(target, MergedRun(target, suite))
         merged.sources.append((str(path), run_id))
         _copy_cells(conn, run_id, target, tables)
+        _copy_labels(conn, run_id, target)
+
+
+def _copy_labels(conn, run_id: int, target: int) -> None:
+    """A run's name (kept where the output's run has none) and tags (the union), from a store that has them."""
+    columns = {row[1] for row in conn.execute('PRAGMA src.table_info("runs")')}
+    if not {"name", "tags"} <= columns:
+        return
+    name, tags = conn.execute('SELECT "name", "tags" FROM src."runs" WHERE "id" = ?', [run_id]).fetchone()
+    (have,) = conn.execute('SELECT "tags" FROM main."runs" WHERE "id" = ?', [target]).fetchone()
+    try:
+        union = list(dict.fromkeys([*json.loads(have or "[]"), *json.loads(tags or "[]")]))
+    except ValueError:
+        union = json.loads(have or "[]")
+    conn.execute(
+        'UPDATE main."runs" SET "name" = coalesce("name", ?), "tags" = ? WHERE "id" = ?', [name, _json(union), target]
+    )
 
 
 def _plain_run(conn, row: tuple, count: TableCount) -> int:

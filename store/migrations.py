@@ -138,6 +138,186 @@ def m006_human_labels(conn: sqlite3.Connection) -> None:
     )
 
 
+def m007_run_names(conn: sqlite3.Connection) -> None:
+    """Runs get a name and tags (``gvs run --name/--tag``, ``gvs runs rename/tag``), so runs that differ
+    only in their parameters can be told apart: no name and no tags (``[]``) for every run recorded before.
+    A deleted run (``gvs runs delete``) leaves its id in ``deleted_runs``: ids are never given again, so
+    "run 7" in a note or a script never silently means another run, and a deleted id is named as such."""
+    conn.execute('ALTER TABLE "runs" ADD COLUMN "name" TEXT')
+    conn.execute("""ALTER TABLE "runs" ADD COLUMN "tags" TEXT NOT NULL DEFAULT '[]' """)
+    conn.execute('CREATE TABLE "deleted_runs" ("id" INTEGER PRIMARY KEY, "suite" TEXT, "name" TEXT, "deleted" TEXT)')
+
+
+# -- m008: per-cell facts -----------------------------------------------------------------------------
+# A compact copy of what a breakdown reads, kept by triggers in the same transaction as every write to
+# run_cells, responses and scores (whichever code or tool writes), so a breakdown of a million answers
+# reads two covering indexes of small integers instead of joining four tables on text keys and
+# parsing JSON per answer. ``fact_keys`` numbers the text keys: model, locale, condition, the item's
+# tags (its whole taxonomy JSON: a handful per suite), and a score's source (scorer, version, judge
+# configuration). ``item`` is the rowid of the item's snapshot. A cell replaced by REPLACE (a resumed
+# run) loses its facts in a BEFORE trigger: REPLACE fires no delete trigger.
+
+FACT_TABLES = ("fact_keys", "cell_facts", "score_facts")
+FACT_INDEXES = (
+    'CREATE INDEX "idx_cell_facts" ON "cell_facts" ("run_id", "condition", "model", "locale", "tagset", "item", "answered", "image_absent")',
+    'CREATE INDEX "idx_score_facts" ON "score_facts" ("run_id", "source", "condition", "model", "locale", "tagset", "value", "judge_error", "spread", "item")',
+)
+_SOURCE = '{s}."scorer" || char(31) || {s}."version" || char(31) || {s}."config"'
+_KEY = '(SELECT "id" FROM "fact_keys" WHERE "kind" = \'{kind}\' AND "name" = {name})'
+
+
+def _key_of(kind: str, name: str) -> str:
+    """Number ``name`` of ``kind`` unless it has a number. Not INSERT OR IGNORE: in a trigger, the
+    conflict clause of the statement that fired it (REPLACE, IGNORE) overrides the trigger's own."""
+    return f"""
+    INSERT INTO "fact_keys" ("kind", "name") SELECT '{kind}', {name}
+        WHERE NOT EXISTS (SELECT 1 FROM "fact_keys" WHERE "kind" = '{kind}' AND "name" = {name});"""
+
+
+def _cell_facts_of(rc: str) -> str:
+    """The statements that record the facts of run cell ``rc`` (``new`` in a trigger), and its scores'.
+    Rows are deleted before they are inserted, never replaced (see ``_key_of``)."""
+    tags = f"""coalesce((SELECT "tags" FROM "items" WHERE "content_hash" = {rc}."item_hash"), '')"""
+    sources = f"""
+    INSERT INTO "fact_keys" ("kind", "name")
+        SELECT DISTINCT 'source', {_SOURCE.format(s="s")} FROM "scores" s WHERE s."cache_key" = {rc}."cache_key"
+        AND NOT EXISTS (SELECT 1 FROM "fact_keys" WHERE "kind" = 'source' AND "name" = {_SOURCE.format(s="s")});"""
+    return (
+        _key_of("model", f'{rc}."model"')
+        + _key_of("locale", f'{rc}."locale"')
+        + _key_of("condition", f'{rc}."condition"')
+        + _key_of("tags", tags)
+        + sources
+        + _drop_cell_facts(f'{rc}."rowid"')
+        + f"""
+    INSERT INTO "cell_facts" VALUES ({rc}."rowid", {rc}."run_id",
+        {_KEY.format(kind="condition", name=f'{rc}."condition"')}, {_KEY.format(kind="model", name=f'{rc}."model"')},
+        {_KEY.format(kind="locale", name=f'{rc}."locale"')}, {_KEY.format(kind="tags", name=tags)},
+        (SELECT "rowid" FROM "items" WHERE "content_hash" = {rc}."item_hash"),
+        EXISTS (SELECT 1 FROM "responses" WHERE "cache_key" = {rc}."cache_key"), coalesce({rc}."image_absent", 0));
+    INSERT INTO "score_facts"
+        SELECT cf."cell", k."id", cf."run_id", cf."condition", cf."model", cf."locale", cf."tagset", cf."item", s."value",
+            coalesce(s."label" = 'judge_error', 0), CASE WHEN s."config" != '' THEN json_extract(s."details", '$.spread') END
+        FROM "cell_facts" cf JOIN "scores" s ON s."cache_key" = {rc}."cache_key"
+        JOIN "fact_keys" k ON k."kind" = 'source' AND k."name" = {_SOURCE.format(s="s")}
+        WHERE cf."cell" = {rc}."rowid";"""
+    )
+
+
+def _drop_cell_facts(cell: str) -> str:
+    return f"""
+    DELETE FROM "score_facts" WHERE "cell" = {cell};
+    DELETE FROM "cell_facts" WHERE "cell" = {cell};"""
+
+
+def _score_facts_of(s: str) -> str:
+    """The statements that record score ``s`` (``new``) on every run cell of its answer."""
+    return (
+        _key_of("source", _SOURCE.format(s=s))
+        + _drop_score_facts(s)
+        + f"""
+    INSERT INTO "score_facts"
+        SELECT cf."cell", {_KEY.format(kind="source", name=_SOURCE.format(s=s))}, cf."run_id", cf."condition", cf."model",
+            cf."locale", cf."tagset", cf."item", {s}."value", coalesce({s}."label" = 'judge_error', 0),
+            CASE WHEN {s}."config" != '' THEN json_extract({s}."details", '$.spread') END
+        FROM "run_cells" rc JOIN "cell_facts" cf ON cf."cell" = rc."rowid" WHERE rc."cache_key" = {s}."cache_key";"""
+    )
+
+
+def _drop_score_facts(s: str) -> str:
+    return f"""
+    DELETE FROM "score_facts" WHERE "source" = {_KEY.format(kind="source", name=_SOURCE.format(s=s))}
+        AND "cell" IN (SELECT "rowid" FROM "run_cells" WHERE "cache_key" = {s}."cache_key");"""
+
+
+def _answered(key: str) -> str:
+    return f"""
+    UPDATE "cell_facts" SET "answered" = EXISTS (SELECT 1 FROM "responses" WHERE "cache_key" = {key})
+        WHERE "cell" IN (SELECT "rowid" FROM "run_cells" WHERE "cache_key" = {key});"""
+
+
+_SAME_CELL = """(SELECT "rowid" FROM "run_cells" WHERE "run_id" = new."run_id" AND "model" = new."model"
+    AND "locale" = new."locale" AND "condition" = new."condition" AND "item_id" = new."item_id")"""
+
+FACT_TRIGGERS = {
+    "_gvs_facts_cell_replace": f'BEFORE INSERT ON "run_cells" BEGIN {_drop_cell_facts(_SAME_CELL)} END',
+    "_gvs_facts_cell_insert": f'AFTER INSERT ON "run_cells" BEGIN {_cell_facts_of("new")} END',
+    "_gvs_facts_cell_update": f'AFTER UPDATE ON "run_cells" BEGIN {_drop_cell_facts("old.rowid")} {_cell_facts_of("new")} END',
+    "_gvs_facts_cell_delete": f'AFTER DELETE ON "run_cells" BEGIN {_drop_cell_facts("old.rowid")} END',
+    "_gvs_facts_response_insert": f'AFTER INSERT ON "responses" BEGIN {_answered("new.cache_key")} END',
+    "_gvs_facts_response_update": f'AFTER UPDATE OF "cache_key" ON "responses" BEGIN {_answered("old.cache_key")} {_answered("new.cache_key")} END',
+    "_gvs_facts_response_delete": f'AFTER DELETE ON "responses" BEGIN {_answered("old.cache_key")} END',
+    "_gvs_facts_score_insert": f'AFTER INSERT ON "scores" BEGIN {_score_facts_of("new")} END',
+    "_gvs_facts_score_update": f'AFTER UPDATE ON "scores" BEGIN {_drop_score_facts("old")} {_score_facts_of("new")} END',
+    "_gvs_facts_score_delete": f'AFTER DELETE ON "scores" BEGIN {_drop_score_facts("old")} END',
+}
+
+
+def rebuild_facts(conn: sqlite3.Connection) -> None:
+    """Fill the fact tables from run_cells, items, responses and scores, dropping what they held (the
+    backfill of m008, and the end of a merge, which copies rows with the triggers set aside). The
+    indexes are made after the rows: several times faster than keeping them up to date row by row."""
+    for table in reversed(FACT_TABLES):
+        conn.execute(f'DELETE FROM "{table}"')
+    for index in ("idx_cell_facts", "idx_score_facts"):
+        conn.execute(f'DROP INDEX IF EXISTS "{index}"')
+    for kind in ("model", "locale", "condition"):
+        conn.execute(
+            f"""INSERT OR IGNORE INTO "fact_keys" ("kind", "name") SELECT DISTINCT '{kind}', "{kind}" FROM "run_cells" """
+        )
+    conn.execute(
+        """INSERT OR IGNORE INTO "fact_keys" ("kind", "name") SELECT DISTINCT 'tags', coalesce("tags", '') FROM "items" """
+    )
+    conn.execute(
+        f"""INSERT OR IGNORE INTO "fact_keys" ("kind", "name") SELECT DISTINCT 'source', {_SOURCE.format(s="s")} FROM "scores" s"""
+    )
+    conn.execute(
+        """INSERT INTO "cell_facts"
+           SELECT rc."rowid", rc."run_id", kc."id", km."id", kl."id",
+               (SELECT "id" FROM "fact_keys" WHERE "kind" = 'tags' AND "name" = coalesce(i."tags", '')), i."rowid",
+               r."cache_key" IS NOT NULL, coalesce(rc."image_absent", 0)
+           FROM "run_cells" rc
+           JOIN "fact_keys" kc ON kc."kind" = 'condition' AND kc."name" = rc."condition"
+           JOIN "fact_keys" km ON km."kind" = 'model' AND km."name" = rc."model"
+           JOIN "fact_keys" kl ON kl."kind" = 'locale' AND kl."name" = rc."locale"
+           LEFT JOIN "items" i ON i."content_hash" = rc."item_hash"
+           LEFT JOIN "responses" r ON r."cache_key" = rc."cache_key" """
+    )
+    conn.execute(
+        f"""INSERT INTO "score_facts"
+           SELECT cf."cell", k."id", cf."run_id", cf."condition", cf."model", cf."locale", cf."tagset", cf."item", s."value",
+               coalesce(s."label" = 'judge_error', 0), CASE WHEN s."config" != '' THEN json_extract(s."details", '$.spread') END
+           FROM "run_cells" rc JOIN "cell_facts" cf ON cf."cell" = rc."rowid"
+           JOIN "scores" s ON s."cache_key" = rc."cache_key"
+           JOIN "fact_keys" k ON k."kind" = 'source' AND k."name" = {_SOURCE.format(s="s")}"""
+    )
+    for sql in FACT_INDEXES:
+        conn.execute(sql)
+
+
+def m008_facts(conn: sqlite3.Connection) -> None:
+    """Per-cell facts for breakdowns (see FACT_TRIGGERS above): the tables, their triggers, and the
+    facts of every run already in the store, all in this migration's one transaction (an interrupted
+    migration leaves the store as it was, and the next open does it again)."""
+    conn.execute(
+        """CREATE TABLE "fact_keys" ("id" INTEGER PRIMARY KEY, "kind" TEXT NOT NULL, "name" TEXT NOT NULL,
+           UNIQUE ("kind", "name"))"""
+    )
+    conn.execute(
+        """CREATE TABLE "cell_facts" ("cell" INTEGER PRIMARY KEY, "run_id" INTEGER NOT NULL, "condition" INTEGER,
+           "model" INTEGER, "locale" INTEGER, "tagset" INTEGER, "item" INTEGER, "answered" INTEGER NOT NULL,
+           "image_absent" INTEGER NOT NULL)"""
+    )
+    conn.execute(
+        """CREATE TABLE "score_facts" ("cell" INTEGER NOT NULL, "source" INTEGER NOT NULL, "run_id" INTEGER NOT NULL,
+           "condition" INTEGER, "model" INTEGER, "locale" INTEGER, "tagset" INTEGER, "item" INTEGER, "value" REAL,
+           "judge_error" INTEGER NOT NULL, "spread" REAL, PRIMARY KEY ("cell", "source")) WITHOUT ROWID"""
+    )
+    rebuild_facts(conn)
+    for name, body in FACT_TRIGGERS.items():
+        conn.execute(f'CREATE TRIGGER "{name}" {body}')
+
+
 MIGRATIONS = [
     m001_initial,
     m002_judge_configs,
@@ -145,6 +325,8 @@ MIGRATIONS = [
     m004_judge_recency,
     m005_aggregate_cache,
     m006_human_labels,
+    m007_run_names,
+    m008_facts,
 ]
 
 

@@ -14,7 +14,7 @@ from benchmark.errors import InputFileError
 from benchmark.scoring.judge import failed_sample
 from benchmark.scoring.metrics import MetricError, metric_of
 
-from .aggregates import cached_rows
+from .aggregates import cached_rows, remembered
 from .db import Store
 
 if TYPE_CHECKING:  # numpy is imported only when an interval or a gap is computed
@@ -142,7 +142,7 @@ class Breakdown:
 
         return {
             "schema": "gvs.results/1",
-            "run": {k: getattr(self.run, k) for k in ("id", "suite", "status", "started", "finished")},
+            "run": {**self.run.brief(), "started": self.run.started, "finished": self.run.finished},
             "metric": self.metric,
             "by": self.by,
             "columns": [{"model": m, "locale": loc} for m, loc in self.columns],
@@ -317,9 +317,19 @@ def breakdown(
         "path": source.path,
         "condition": condition,
     }
+    # Per (group, model, locale, value): cells, how many of them count in the value's histogram,
+    # answered, judge errors, spread sum and n, answered cells without their image, the first cell.
     parent_expr = "json_extract(i.tags, '$.\"' || :parent || '\"')" if parent_axis else "null"
     sql = f"""select {group_expr(by)} as grp, {parent_expr}, rc.model, rc.locale, {source.value_expr} as v, {measures}
         {joins} {where} group by grp, rc.model, rc.locale, v"""
+
+    def scan() -> list[tuple]:
+        found = fact_scan(store, run, source, by, parent_axis, condition)
+        if found is None:  # a store without facts (read as it is, not migrated), or a metric inside details
+            found = [(*row[:6], row[5], *row[6:]) for row in store.db.execute(sql, params)]
+        return found
+
+    scanned = remembered(store, f"{FACT_SCAN} {sql}", params, scan, remember=remember)
     tallies: dict[
         tuple, list
     ] = {}  # (group, model, locale) -> [cells, answered, judge errors, spread sum, spread n, first seen]
@@ -333,13 +343,14 @@ def breakdown(
         locale,
         v,
         cells,
+        counted,
         answered,
         judge_errors,
         spread_sum,
         spread_n,
         images,
         first,
-    ) in cached_rows(store, sql, params, remember=remember):
+    ) in scanned:
         image_absent += images
         for key in ((str(grp), model, locale), (None, model, locale)):
             tally = tallies.setdefault(key, [0, 0, 0, 0.0, 0, first])
@@ -348,10 +359,11 @@ def breakdown(
             tally[2] += judge_errors or 0
             tally[3] += spread_sum
             tally[4] += spread_n
-            tally[5] = min(tally[5], first)
-            if v is not None:
+            if first is not None:
+                tally[5] = first if tally[5] is None else min(tally[5], first)
+            if v is not None and counted:
                 histogram = histograms.setdefault(key, {})
-                histogram[float(v)] = histogram.get(float(v), 0) + cells
+                histogram[float(v)] = histogram.get(float(v), 0) + counted
         parents.setdefault(str(grp), parent)
     first_seen: dict[str, int] = {}
     for (grp, _, _), tally in tallies.items():
@@ -399,6 +411,124 @@ def breakdown(
         condition if by != CONDITION else None,
         run_conditions(run),
     )
+
+
+# -- the per-cell facts (migration m008) ---------------------------------------------------------------
+
+
+FACT_SCAN = "facts/1"  # what a remembered scan's key starts with: a scan of another shape never reads it
+
+
+def has_facts(store: Store) -> bool:
+    """The store keeps per-cell facts (m008): not so for an older store read as it is."""
+    sql = "select 1 from sqlite_master where type = 'table' and name = 'score_facts'"
+    return store.db.execute(sql).fetchone() is not None
+
+
+def fact_scan(
+    store: Store, run: Run, source: MetricSource, by: str, parent_axis: str | None, condition: str | None
+) -> list[tuple] | None:
+    """The rows of a breakdown's scan read from the fact tables (see ``breakdown``), or None when they
+    cannot answer: no facts (an older store read as it is), a metric inside a score's details, or
+    facts that do not cover every cell of the run (a write that bypassed them).
+
+    Two streaming GROUP BYs over covering indexes (cells, then scores) by condition, model, locale
+    and the item's tag set: a run has a handful of tag sets, so the group of each (a taxonomy axis's
+    tag) is looked up once per tag set, not once per answer. A group that needs each item (an item
+    metadata key, a tag set without the axis) joins the suite's items' groups, made once per query."""
+    if source.path is not None or not has_facts(store):
+        return None
+    conn = store.db.conn
+    if conn.in_transaction:
+        return _fact_scan(store, run, source, by, parent_axis, condition)
+    conn.execute("BEGIN")  # one snapshot for every query below, as the scan's one statement has
+    try:
+        return _fact_scan(store, run, source, by, parent_axis, condition)
+    finally:
+        conn.execute("ROLLBACK")
+
+
+def _fact_scan(
+    store: Store, run: Run, source: MetricSource, by: str, parent_axis: str | None, condition: str | None
+) -> list[tuple] | None:
+    db = store.db
+    (facts,) = db.execute("select count(*) from cell_facts where run_id = ?", [run.id]).fetchone()
+    (cells,) = db.execute("select count(*) from run_cells where run_id = ?", [run.id]).fetchone()
+    if facts != cells:
+        return None
+    names = {
+        (kind, name): key
+        for key, kind, name in db.execute(
+            "select id, kind, name from fact_keys where kind in ('model', 'locale', 'condition', 'source')"
+        )
+    }
+    text = {key: name for (_, name), key in names.items()}
+    scorer = names.get(("source", f"{source.scorer}\x1f{source.version}\x1f{source.config}"), -1)
+    filtered = by != CONDITION and condition is not None
+    where = "f.run_id = :run" + (" and f.condition = :condition" if filtered else "")
+    scores_where = "f.run_id = :run and f.source = :source" + (" and f.condition = :condition" if filtered else "")
+    args = {
+        "run": run.id,
+        "source": scorer,
+        "condition": names.get(("condition", condition or ""), -1),
+        "by": by,
+        "parent": parent_axis,
+        "suite": run.suite,
+    }
+    judged = source.judge is not None
+    scored = "count(*), sum(f.judge_error), total(f.spread), count(f.spread)" if judged else "count(*), 0, 0.0, 0"
+    tagged = "f.condition, f.model, f.locale, f.tagset"
+    cell_rows = db.execute(
+        f"""select {tagged}, count(*), sum(f.answered), sum(f.answered and f.image_absent), min(f.cell)
+            from cell_facts f where {where} group by {tagged}""",
+        args,
+    ).fetchall()
+    tagsets = {row[3] for row in cell_rows}
+    groups: dict = {}
+    if tagsets:
+        marks = ",".join("?" * len(tagsets))
+        tag = "case when name = '' then null else json_extract(name, '$.\"' || ? || '\"') end"
+        for key, grp, parent in db.execute(
+            f"select id, {tag}, {tag} from fact_keys where id in ({marks})", [by, parent_axis, *tagsets]
+        ):
+            groups[key] = (grp, parent if parent_axis else None)
+    per_tagset = by == CONDITION or all(groups.get(t, (None,))[0] is not None for t in tagsets)
+    found: list[tuple] = []
+    if per_tagset:
+        score_rows = db.execute(
+            f"""select {tagged}, f.value, {scored} from score_facts f where {scores_where} group by {tagged}, f.value""",
+            args,
+        ).fetchall()
+
+        def group_of(cond: int, tagset: int) -> tuple:
+            return (text[cond], groups.get(tagset, (None, None))[1]) if by == CONDITION else groups[tagset]
+
+        for cond, model, locale, tagset, n, answered, images, first in cell_rows:
+            grp, parent = group_of(cond, tagset)
+            found.append((grp, parent, text[model], text[locale], None, n, 0, answered, 0, 0.0, 0, images, first))
+        for cond, model, locale, tagset, v, n, errors, spread_sum, spread_n in score_rows:
+            grp, parent = group_of(cond, tagset)
+            found.append((grp, parent, text[model], text[locale], v, 0, n, 0, errors, spread_sum, spread_n, 0, None))
+        return found
+    # Groups that need each item: the suite's items' groups, made once (materialized) and looked up by rowid.
+    parent_expr = "json_extract(i.tags, '$.\"' || :parent || '\"')" if parent_axis else "null"
+    items = f"""with g (item, grp, parent) as materialized (
+            select i.rowid, {GROUP_EXPR}, {parent_expr} from items i where i.suite = :suite)"""
+    for grp, parent, model, locale, n, answered, images, first in db.execute(
+        f"""{items} select g.grp, g.parent, f.model, f.locale, count(*), sum(f.answered),
+                sum(f.answered and f.image_absent), min(f.cell)
+            from cell_facts f join g on g.item = f.item where {where} group by g.grp, f.model, f.locale""",
+        args,
+    ):
+        found.append((grp, parent, text[model], text[locale], None, n, 0, answered, 0, 0.0, 0, images, first))
+    for grp, parent, model, locale, v, n, errors, spread_sum, spread_n in db.execute(
+        f"""{items} select g.grp, g.parent, f.model, f.locale, f.value, {scored}
+            from score_facts f join g on g.item = f.item where {scores_where}
+            group by g.grp, f.model, f.locale, f.value""",
+        args,
+    ):
+        found.append((grp, parent, text[model], text[locale], v, 0, n, 0, errors, spread_sum, spread_n, 0, None))
+    return found
 
 
 @dataclass
@@ -888,7 +1018,7 @@ class ErrorGroup:
 
     kind: str  # call (no answer), judge (a judge could not score it), unscored (a scorer could not read it)
     scorer: str | None  # the scorer, for judge and unscored
-    reason: str  # the reason, with numbers and addresses folded so alike failures group together
+    reason: str  # the first one's reason (alike failures, differing only in numbers, group together)
     count: int
     example: dict  # one of them: model, locale, condition, item_id, the full error, the raw reply
     advice: str = ""  # what to do about it
@@ -896,14 +1026,15 @@ class ErrorGroup:
 
 def _folded(text: str) -> str:
     first = (text or "").strip().splitlines()[0] if (text or "").strip() else "(no reason given)"
-    first = re.sub(r"https?://\S+", "URL", first)
-    return re.sub(r"\b\d+(\.\d+)?\b", "N", first)[:200]
+    # Numbers fold (ids, counts, timings) so alike failures group; addresses stay: another endpoint is another fault.
+    parts = re.split(r"(https?://[^\s()\[\]]+)", first)
+    return "".join(p if i % 2 else re.sub(r"\b\d+(\.\d+)?\b", "N", p) for i, p in enumerate(parts))[:200]
 
 
 def call_advice(error: str) -> str:
     """What to do about a failed call, by its cause (retryable or not)."""
     text = error.lower()
-    if any(w in text for w in ("connection refused", "cannot connect", "connect call failed", "name or service")):
+    if any(w in text for w in ("connection refused", "cannot connect", "connect call failed", "cannot resolve")):
         return "the server cannot be reached: is it running, and is --api-base (or --judge-api-base) right?"
     if any(w in text for w in ("401", "403", "authentication", "api key", "unauthorized", "permission")):
         return "the key is missing or refused: set the provider's key in the environment (see `gvs models`)"
@@ -918,6 +1049,17 @@ def call_advice(error: str) -> str:
     return "run the same command again to retry only these cells"
 
 
+def judge_advice(error: str, raw: str | None) -> str:
+    """What to do about an answer a judge could not score: its call failed (the call's advice, with
+    --judge-api-base), or it answered in a form gvs cannot read."""
+    if raw is None:  # no reply: the judge's call failed
+        return call_advice(error).replace("--api-base (or --judge-api-base)", "--judge-api-base")
+    return (
+        "the judge answered in a form gvs cannot read (see its raw reply with `gvs runs --errors`): "
+        "try a stronger judge, --judge-temperature 0, or `gvs score RUN --judge …` with another"
+    )
+
+
 def run_errors(store: Store, run: Run, limit: int = 20) -> list[ErrorGroup]:
     """Why the run's cells have no answer (their last call error) and why answers went unscored
     (judge errors, undetermined offline scores), grouped by reason, most frequent first."""
@@ -928,7 +1070,8 @@ def run_errors(store: Store, run: Run, limit: int = 20) -> list[ErrorGroup]:
         if key in groups:
             groups[key].count += 1
         else:
-            groups[key] = ErrorGroup(kind, scorer, key[2], 1, example, advice)
+            shown = (reason or "").strip().splitlines()[0][:200] if (reason or "").strip() else key[2]
+            groups[key] = ErrorGroup(kind, scorer, shown, 1, example, advice)  # alike ones grouped, the first shown
 
     last_errors = """
         select e.model, e.locale, e.condition, e.item_id, e.error from call_errors e
@@ -957,11 +1100,11 @@ def run_errors(store: Store, run: Run, limit: int = 20) -> list[ErrorGroup]:
             failed = failed_sample(data)
             example |= {"error": failed.get("error"), "raw": failed.get("raw")}
             kind, reason = "judge", str(failed.get("error") or "judge error")
-        else:
-            kind = "unscored"
-            reason = str(data.get("reason") or label or "no value")
-            if data.get("language") or data.get("expected"):
-                example |= {k: data[k] for k in ("language", "expected", "detected") if k in data}
-        add(kind, scorer, reason, example)
+            add(kind, scorer, reason, example, judge_advice(reason, failed.get("raw")))
+            continue
+        reason = str(data.get("reason") or label or "no value")
+        if data.get("language") or data.get("expected"):
+            example |= {k: data[k] for k in ("language", "expected", "detected") if k in data}
+        add("unscored", scorer, reason, example)
     found = sorted(groups.values(), key=lambda g: (-g.count, g.kind, g.scorer or "", g.reason))
     return found[:limit] if limit else found

@@ -59,3 +59,25 @@ def test_a_registered_callback_still_gets_the_success_event_with_its_cost(monkey
     assert outcome.ok
     assert priced, "an observed call is priced as LiteLLM ships"
     assert events == [0.25]
+
+
+def test_litellm_log_lines_stay_out_of_gvs_output_unless_asked_for():
+    """LiteLLM's own WARNING lines (e.g. "LoggingWorker: event loop changed" when a judge's ping and a
+    run use two event loops) do not leak into gvs's output; LITELLM_LOG brings them back for a bug report."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from benchmark.clients.library import ensure_litellm; ensure_litellm(); "
+        "from litellm._logging import verbose_logger, verbose_router_logger; "
+        "verbose_logger.warning('LoggingWorker: event loop changed'); verbose_router_logger.warning('router note')"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "LITELLM_LOG"}
+    quiet = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "event loop changed" not in quiet.stderr + quiet.stdout and "router note" not in quiet.stderr
+    asked = subprocess.run(
+        [sys.executable, "-c", code], env={**env, "LITELLM_LOG": "WARNING"}, capture_output=True, text=True, timeout=120
+    )
+    assert "event loop changed" in asked.stderr + asked.stdout

@@ -191,7 +191,8 @@ def test_every_kind_of_defect_is_found_with_item_field_and_line_and_nothing_else
         ("de-DE", "url", "I-6", "prompt", line_of(de, "I-6", "prompt"), "error"),
         ("de-DE", "number", "I-7", "prompt", line_of(de, "I-7", "prompt"), "warning"),
         ("de-DE", "quote", "I-8", "prompt", line_of(de, "I-8", "prompt"), "warning"),
-        ("de-DE", "duplicate", "I-10", "prompt", line_of(de, "I-10", "prompt"), "warning"),
+        # the copy (the later item) is the finding, naming the first; their sources differ: an error
+        ("de-DE", "duplicate", "I-10", "prompt", line_of(de, "I-10", "prompt"), "error"),
         ("de-DE", "empty-field", "I-12", "focus", line_of(de, "I-12", "focus"), "error"),
         ("de-DE", "length", "I-13", "prompt", line_of(de, "I-13", "prompt"), "warning"),
         ("de-DE", "extra-item", "X-99", None, line_of(de, "X-99"), "error"),
@@ -205,7 +206,8 @@ def test_every_kind_of_defect_is_found_with_item_field_and_line_and_nothing_else
     by_code = {f.code: f for f in report.findings}
     assert "{name}" in by_code["placeholder"].message and "https://example.org/safety" in by_code["url"].message
     assert "missing 3" in by_code["number"].message and "not in the source 5" in by_code["number"].message
-    assert "I-9" in by_code["duplicate"].message and "'es'" in by_code["language"].message
+    assert "I-9" in by_code["duplicate"].message and "I-10" in by_code["duplicate"].message
+    assert "'es'" in by_code["language"].message
     assert all(f.path.endswith(f"{f.locale}.yaml") for f in report.findings)
     summaries = {s.locale: s for s in report.locales}
     assert summaries["fr-FR"].items == 14 and summaries["fr-FR"].detection["prompt"] == {"checked": 14, "agree": 14}
@@ -267,8 +269,8 @@ def test_exit_codes_and_json(gvs, fixture_suite):
     folder, _ = fixture_suite
     proc = gvs("check", str(folder))
     assert proc.returncode == 1, proc.stderr
-    assert "de-DE: 9 errors, 4 warnings" in proc.stdout and "it-IT: 1 error, 0 warnings" in proc.stdout
-    assert "qa-fixture: 10 errors, 4 warnings in 4 locales" in proc.stdout
+    assert "de-DE: 10 errors, 3 warnings" in proc.stdout and "it-IT: 1 error, 0 warnings" in proc.stdout
+    assert "qa-fixture: 11 errors, 3 warnings in 4 locales" in proc.stdout
     clean = gvs("check", str(folder), "-l", "fr-FR", "-l", "en-US", "--json")
     assert clean.returncode == 0, clean.stderr
     data = json.loads(clean.stdout)
@@ -277,7 +279,7 @@ def test_exit_codes_and_json(gvs, fixture_suite):
     assert [loc["locale"] for loc in data["locales"]] == ["fr-FR", "en-US"]
     assert data["locales"][0]["detection"]["prompt"] == {"checked": 14, "agree": 14}
     bad = json.loads(gvs("check", str(folder), "-l", "de-DE", "--json").stdout)
-    assert bad["errors"] == 9 and bad["warnings"] == 4
+    assert bad["errors"] == 10 and bad["warnings"] == 3
     assert set(bad["findings"][0]) == {"locale", "item", "field", "line", "path", "severity", "code", "message"}
     for args in (["-l", "pt-BR"], ["-l", "not a tag"]):
         proc = gvs("check", str(folder), *args)
@@ -379,7 +381,7 @@ def test_the_shipped_suite_is_plausible(gvs):
     assert data["errors"] == 0 and data["source_locale"] == "zh-CN"
     by_locale = {loc["locale"]: loc for loc in data["locales"]}
     assert set(by_locale) == {"en-US", "zh-CN"} and all(loc["items"] == 90 for loc in by_locale.values())
-    # langdetect agrees with the declared language on every prompt and focus of both locales
+    # the language and script checks agree with the declared language on every prompt and focus of both locales
     for loc in by_locale.values():
         assert all(d == {"checked": 90, "agree": 90} for d in loc["detection"].values()), loc
     # the source has nothing to compare against; the translation only warnings a reviewer can weigh

@@ -38,3 +38,21 @@ def test_an_oversized_answer_is_kept_cut_and_flagged(gvs, tmp_path):
     export = tmp_path / "run.jsonl"
     _ = gvs("export", "-o", str(export), "--with-text", "--store", str(store), check=True)
     assert max(len(json.loads(line)["response"]) for line in export.read_text().splitlines()) == 1000
+
+
+def test_an_answer_kept_cut_is_asked_again_under_a_larger_limit(gvs, tmp_path):
+    """The cache does not hand back an answer cut to 1,000 characters to a run that allows 5,000: it is
+    asked again and replaced (its scores with it); the same limit again is answered from the cache."""
+    store = tmp_path / "s.db"
+    with LoopbackServer(Behaviour(answer=lambda prompt: "A" * 300_000)) as server:
+        assert _run(gvs, server, store, "--max-answer-chars", "1000").returncode == 0
+        assert server.behaviour.count == 2
+        proc = _run(gvs, server, store, "--max-answer-chars", "5000")
+        assert proc.returncode == 0, proc.stderr
+        assert server.behaviour.count == 4
+        assert _run(gvs, server, store, "--max-answer-chars", "5000").returncode == 0
+        assert _run(gvs, server, store, "--max-answer-chars", "800").returncode == 0  # longer than asked: kept
+        assert server.behaviour.count == 4
+    assert sql_rows(store, "select length(text), finish_reason from responses") == [(5000, "gvs_truncated")] * 2
+    per_answer = sql_rows(store, "select count(*) from scores where scorer = 'refusal' group by cache_key")
+    assert per_answer == [(1,), (1,)]

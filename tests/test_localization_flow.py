@@ -11,6 +11,7 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Select
 
+from benchmark.localization import textchecks
 from gvs_tui.app import create_app
 
 from .conftest import ROOT
@@ -18,6 +19,7 @@ from .loopback import Behaviour, LoopbackServer
 from .test_tui_support import wait_for
 
 SIZE = (160, 45)
+TO_TRADITIONAL = str.maketrans({pair[0]: pair[1] for pair in textchecks._ST_PAIRS})
 APPROVE = 3
 
 
@@ -26,7 +28,8 @@ def _translator(system: str, prompt: str, body: dict) -> str:
         return "OK"
     if "Translate" not in system + prompt:  # the run's own calls: a plain refusal
         return "I'm sorry, but I can't help with that."
-    return "【繁體】" + prompt.split("\n", 1)[1].rsplit("\n", 1)[0]
+    # A plausible Traditional draft: a Simplified one would be stored as needs-work (wrong script).
+    return "【繁體】" + prompt.split("\n", 1)[1].rsplit("\n", 1)[0].translate(TO_TRADITIONAL)
 
 
 def test_machine_draft_qa_review_in_the_app_and_an_approved_only_comparison(gvs, gvs_env, tmp_path, monkeypatch):

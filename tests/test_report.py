@@ -363,6 +363,15 @@ ALLOWED_TAGS = {
     "figure",
     "img",
     "figcaption",
+    # the answer grid: text on expand, filters, and the one inline script (gvs's own, by its CSP hash)
+    "section",
+    "details",
+    "summary",
+    "div",
+    "label",
+    "input",
+    "span",
+    "script",
 }
 
 
@@ -445,7 +454,8 @@ def test_markdown_report_has_every_section_with_the_numbers_of_the_other_command
 def test_markdown_plots_are_png_files_beside_the_report(md_report):
     text = md_report.read_text(encoding="utf-8")
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-    assert len(links) == 4  # heatmap, per-locale bars, a radar per model
+    # heatmap, per-locale bars of gvs, refusal and language, a radar per model
+    assert len(links) == 6
     folder = md_report.parent / "report_files"
     assert sorted(p.name for p in folder.iterdir()) == sorted(Path(link).name for link in links)
     for link in links:
@@ -458,7 +468,7 @@ def test_hostile_text_is_inert_in_markdown(md_report):
     text = md_report.read_text(encoding="utf-8")
     assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
     assert re.search(r"(?<!\\)<", text) is None, "raw HTML could reach the page"
-    assert len(re.findall(r"(?<!\\)\]\(", text)) == 4, "only the plots may be links"
+    assert len(re.findall(r"(?<!\\)\]\(", text)) == 6, "only the plots may be links"
     assert re.search(r"(?<!\\)@someone|(?<!\\)#12|(?<!\\)\$x|www\.evil", text) is None
     answers = _table(md_tables(text), "The 3 lowest-scored answers")
     hostile = [r for r in answers["rows"] if (r[1], r[2]) == HOSTILE_ITEM]
@@ -484,11 +494,11 @@ def test_html_report_is_one_inert_file_with_the_same_numbers(html_report, md_rep
     for tag, attrs in parsed.tags:
         assert not [a for a in attrs if a.startswith("on") or a in ("href", "srcset", "action")], (tag, attrs)
     images = [attrs["src"] for tag, attrs in parsed.tags if tag == "img"]
-    assert len(images) == 4 + 2 and all(src.startswith("data:image/png;base64,") for src in images)
+    assert len(images) == 6 + 3 and all(src.startswith("data:image/png;base64,") for src in images)
     decoded = [base64.b64decode(src.split(",", 1)[1], validate=True) for src in images]
     assert all(png.startswith(PNG) for png in decoded)
     # Deterministic: the Markdown report, another process, drew byte-identical plots of run 1.
-    assert sorted(decoded[:4]) == sorted(p.read_bytes() for p in (md_report.parent / "report_files").iterdir())
+    assert sorted(decoded[:6]) == sorted(p.read_bytes() for p in (md_report.parent / "report_files").iterdir())
     assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &lt;img src=x onerror=alert(1)&gt;" in text
     cells = set(parsed.cells)
@@ -580,7 +590,7 @@ def test_html_renders_in_headless_chromium(html_report, tmp_path):
             browser.close()
     assert problems == []
     assert requests == [html_report.as_uri()], "the page asked for something besides itself"
-    assert len(widths) == 6 and all(w > 0 for w in widths), widths
+    assert len(widths) == 9 and all(w > 0 for w in widths), widths
     assert shot.read_bytes().startswith(PNG) and shot.stat().st_size > 10_000
 
 
@@ -604,7 +614,8 @@ def test_latest_run_without_judge(made):
         "L <b>1</b>",
         HOSTILE_SUITE["h1"][1],
     ]
-    assert len(list((folder / "latest_files").iterdir())) == 2  # heatmap and bars; no radar without a judge
+    # heatmap and bars of refusal, bars of language; no radar without a judge
+    assert len(list((folder / "latest_files").iterdir())) == 3
     page = _parse_html(_render_md(text))
     assert {tag for tag, _ in page.tags} <= MD_TAGS
     assert {c for _, c, _ in HOSTILE_SUITE.values()} | {f"{HOSTILE_MODEL} · en-US", "L <b>1</b>", "L2 $x$"} <= set(
@@ -640,6 +651,7 @@ def test_the_plots_folder_is_replaced_whole(made, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.md", "r_files"]  # no temporary left behind
     assert sorted(p.name for p in (tmp_path / "r_files").iterdir()) == [
         "run2-heatmap-refusal.png",
+        "run2-locales-language.png",
         "run2-locales-refusal.png",
     ]
 

@@ -164,6 +164,42 @@ def test_conditions_statuses_and_call_settings_reach_the_run(keyless, tmp_path):
     asyncio.run(flow())
 
 
+def test_sample_and_only_fields_reach_the_run(keyless, tmp_path):
+    """The form's sample (stratified, replacing the limit) and its "only" field (item ids and
+    AXIS=VALUE) fill the same options as `gvs run --sample/--items/--where`, recorded in the spec."""
+    store = tmp_path / "gvs.db"
+
+    async def flow():
+        with LoopbackServer() as server:
+            app = create_app(store, animations=False)
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.press("3")
+                screen = app.screen
+                await _fill(pilot, server, "5")
+                screen.query_one("#run-locales", SelectionList).deselect("zh-CN")
+                screen.query_one("#run-sample", Input).value = "12"
+                await pilot.press("ctrl+r")
+                await wait_for(pilot, lambda: "completed" in _status(app), timeout=60, what="the sampled run")
+                assert "run 1 completed: 12 cells, 12 called" in _status(app)
+                assert "--sample 12 by category, seed 0: 12 of 90 items" in "\n".join(
+                    screen.query_one("#run-log").lines
+                )
+                screen.query_one("#run-sample", Input).value = ""
+                screen.query_one("#run-only", Input).value = "T-1, T-2, T-99"
+                await pilot.press("ctrl+r")
+                await wait_for(pilot, lambda: "T-99" in _status(app), timeout=30, what="the unknown item")
+                assert "--items: suite 'gvs-bench' has no item 'T-99'" in _status(app)
+                screen.query_one("#run-only", Input).value = "T-1, T-2, layer=Baseline Human Safety Layer"
+                await pilot.press("ctrl+r")
+                await wait_for(pilot, lambda: "run 2 completed" in _status(app), timeout=60, what="the chosen run")
+        specs = [json.loads(s) for (s,) in sql_rows(store, "select spec from runs order by id")]
+        assert specs[0]["selection"] == {"sample": 12, "sample_by": "category", "sample_seed": 0}
+        assert specs[0]["limit"] is None
+        assert specs[1]["selection"] == {"items": ["T-1", "T-2"], "where": ["layer=Baseline Human Safety Layer"]}
+
+    asyncio.run(flow())
+
+
 def test_snapshot_run_form(keyless, tmp_path, snap_compare):
     assert snap_compare(create_app(tmp_path / "gvs.db", animations=False), terminal_size=SIZE, press=["3"])
 
@@ -180,7 +216,7 @@ def test_compare_two_locales_and_two_runs(gvs_env, tmp_path):
             screen = app.screen
             table = screen.query_one("#compare-table", DataTable)
             await wait_for(pilot, lambda: table.row_count > 0, what="the comparison")
-            assert "en-US − zh-CN, same items only" in rendered(screen.query_one("#compare-info"))
+            assert "zh-CN − en-US (B − A), same items only" in rendered(screen.query_one("#compare-info"))
             screen.query_one("#compare-mode").value = "runs"
             await wait_for(pilot, lambda: "run 2 − run 1" in rendered(screen.query_one("#compare-info")), what="runs")
             first = [str(c) for c in table.get_row_at(0)]
@@ -238,3 +274,63 @@ def test_snapshot_compare_two_locales(gvs_env, tmp_path, snap_compare):
         await pilot.pause()
 
     assert snap_compare(create_app(store, animations=False), terminal_size=SIZE, run_before=open_compare)
+
+
+def test_a_model_from_an_earlier_run_brings_its_api_base(keyless, gvs, tmp_path):
+    """The Run screen offers the models of earlier runs with the API base they were called at, and
+    choosing one fills it in: the run reaches the same server instead of failing every call."""
+    store = tmp_path / "gvs.db"
+    with LoopbackServer() as server:
+        args = ["run", "gvs-bench", "-m", "openai/fake-a", "--api-base", server.base_url, "-l", "en-US"]
+        gvs(*args, "--limit", "1", "--store", str(store), "--quiet", env={"OPENAI_API_KEY": "x"}, check=True)
+
+        async def flow():
+            app = create_app(store, animations=False)
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.press("3")
+                screen = app.screen
+                models = screen.query_one("#run-models", SelectionList)
+                offered = {
+                    models.get_option_at_index(i).value: str(models.get_option_at_index(i).prompt)
+                    for i in range(models.option_count)
+                }
+                assert server.base_url in offered["openai/fake-a"]
+                assert screen.query_one("#run-api-base", Input).value == ""
+                models.deselect_all()
+                models.select("openai/fake-a")
+                await pilot.pause()
+                assert screen.query_one("#run-api-base", Input).value == server.base_url
+
+        asyncio.run(flow())
+
+
+def test_the_run_screen_says_why_calls_failed(keyless, tmp_path, monkeypatch):
+    """Beside "errors 3" the status says why, with what to do: a server that refuses connections is not
+    fixed by starting the same run again."""
+    import socket
+
+    monkeypatch.setenv("OPENAI_API_KEY", "x")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+
+    class Closed:
+        base_url = closed
+
+    async def flow():
+        app = create_app(tmp_path / "gvs.db", animations=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("3")
+            screen = app.screen
+            await _fill(pilot, Closed, "3")
+            screen.query_one("#run-locales", SelectionList).deselect("zh-CN")
+            screen.query_one("#run-retries", Input).value = "0"
+            await pilot.press("ctrl+r")
+            await wait_for(pilot, lambda: "incomplete" in _status(app), timeout=60, what="the run")
+            status = " ".join(_status(app).split())
+            assert "3 failed — 3 × failed: connection refused at " + closed in status, status
+            assert "--api-base" in status
+            log = "\n".join(str(line) for line in screen.query_one("#run-log").lines)
+            assert "gvs runs --errors --run 1" in log
+
+    asyncio.run(flow())

@@ -11,7 +11,7 @@ from typing import cast
 
 from benchmark.clients.library import ensure_litellm
 from benchmark.clients.models import ModelTarget, api_key_for
-from benchmark.clients.requests import Request
+from benchmark.clients.requests import Request, public_endpoint
 from benchmark.clients.secrets import redact
 
 
@@ -70,6 +70,25 @@ def _retryable(exc: Exception) -> bool:
         litellm.Timeout,
     )
     return isinstance(exc, kinds)
+
+
+def _reason(exc: BaseException, target: ModelTarget) -> str:
+    """A failed call in words that name the cause: LiteLLM wraps a refused connection as
+    "InternalServerError … Connection error.", so the chain of causes is read for the network's own
+    error and the endpoint is named (the model's --api-base, without credentials)."""
+    message = f"{type(exc).__name__}: {exc}"
+    where = public_endpoint(target.api_base) if target.api_base and not target.routed else None
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        text = str(cause).lower()
+        if isinstance(cause, ConnectionRefusedError) or "connection refused" in text:
+            return f"connection refused at {where or 'the provider'} ({type(cause).__name__}: {cause})"
+        if isinstance(cause, OSError) and ("name or service" in text or "nodename nor servname" in text):
+            return f"cannot resolve the host of {where or 'the provider'} ({type(cause).__name__}: {cause})"
+        cause = cause.__cause__ or cause.__context__
+    return message
 
 
 MAX_ANSWER_CHARS = 100_000  # an answer longer than this is kept cut, with finish_reason "gvs_truncated"
@@ -144,7 +163,7 @@ async def call(
                     wait = backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
                 await asyncio.sleep(min(wait, max_wait))
                 continue
-            message = f"{type(exc).__name__}: {exc}"
+            message = _reason(exc, target)
             return Outcome(
                 error=redact(message, [key] if key else None)[:2000],
                 latency_s=time.perf_counter() - started,

@@ -11,12 +11,15 @@ _ready = False
 
 
 def ensure_litellm():
-    """Import and quiet LiteLLM once: local price map (no network), no telemetry or callbacks."""
+    """Import and quiet LiteLLM once: local price map (no network), no telemetry or callbacks, and no
+    log lines of its own (gvs reports every failure itself, with its reason; ``LITELLM_LOG=WARNING``
+    or ``DEBUG`` brings LiteLLM's back for a bug report)."""
     global _ready
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
 
     if not _ready:
+        _quiet_logs()
         litellm.telemetry = False
         litellm.suppress_debug_info = True
         litellm.drop_params = True  # providers that lack `seed` etc. still answer
@@ -37,6 +40,18 @@ def _observed(litellm, logging_obj) -> bool:
         or bool(getattr(logging_obj, "dynamic_success_callbacks", None))
         or bool(getattr(logging_obj, "dynamic_async_success_callbacks", None))
     )
+
+
+def _quiet_logs() -> None:
+    """LiteLLM logs to stderr at WARNING, e.g. "LoggingWorker: event loop changed" whenever a second
+    event loop makes calls (the judge's ping, then the run): noise in the middle of gvs's own output.
+    Its loggers keep ERROR unless the user set ``LITELLM_LOG``."""
+    import logging
+
+    if os.environ.get("LITELLM_LOG"):
+        return
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 async def _nothing() -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from benchmark.clients.models import KNOWN_PROVIDER_KEYS, PLACEHOLDER_KEY
 
 _registered: set[str] = set()
+MIN_SECRET = 6  # shorter values ("x", a test's dummy key) cannot be told from text: scrubbing them would garble it
 
 
 def register(values: Iterable[str]) -> None:
@@ -20,11 +21,11 @@ def register(values: Iterable[str]) -> None:
 def secrets_in_environment() -> list[str]:
     """Values of every known key variable, so they can be scrubbed from anything stored or shown."""
     names = set(KNOWN_PROVIDER_KEYS.values()) | {n for n in os.environ if n.endswith(("_API_KEY", "_TOKEN", "_SECRET"))}
-    return [v for n in names if (v := os.environ.get(n)) and len(v) >= 6]
+    return [v for n in names if (v := os.environ.get(n)) and len(v) >= MIN_SECRET]
 
 
 def redact(text: str, extra: list[str] | None = None) -> str:
     for secret in secrets_in_environment() + sorted(_registered) + (extra or []):
-        if secret and secret != PLACEHOLDER_KEY and secret in text:
+        if len(secret) >= MIN_SECRET and secret != PLACEHOLDER_KEY and secret in text:
             text = text.replace(secret, "***")
     return text

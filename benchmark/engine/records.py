@@ -22,6 +22,8 @@ class Run:
     finished: str | None = None
     versions: dict = field(default_factory=dict)  # gvs and the libraries that shape answers
     summary: dict | None = None  # counts of the run's end: total, cached, called, errors
+    name: str | None = None  # what the user called it (gvs run --name, gvs runs rename); not part of the spec
+    tags: list[str] = field(default_factory=list)  # gvs run --tag, gvs runs tag
 
     @classmethod
     def from_row(cls, row: dict) -> Run:
@@ -36,6 +38,8 @@ class Run:
             finished=row.get("finished"),
             versions=_parsed(row.get("versions")) or {},
             summary=_parsed(row.get("summary")),
+            name=row.get("name") or None,
+            tags=list(_parsed(row.get("tags")) or []),
         )
 
     @property
@@ -50,12 +54,47 @@ class Run:
     def suite_version(self) -> str:
         return self.spec["suite_version"]
 
+    @property
+    def title(self) -> str:
+        """``run 3`` or ``run 3 "short answers"`` [#baseline]: how a run is named to a user."""
+        text = f"run {self.id}" + (f" “{self.name}”" if self.name else "")
+        return text + "".join(f" #{t}" for t in self.tags)
+
+    def settings(self) -> dict[str, Any]:
+        """What defines the run, flattened to dotted keys (``params.max_tokens``, ``versions.litellm``…):
+        its spec and the versions recorded with it, for telling runs apart (:meth:`differences`)."""
+        flat: dict[str, Any] = {}
+
+        def walk(prefix: str, value: Any) -> None:
+            if isinstance(value, dict) and value:
+                for key in sorted(value):
+                    walk(f"{prefix}.{key}" if prefix else str(key), value[key])
+            else:
+                flat[prefix] = value
+
+        walk("", self.spec)
+        walk("versions", self.versions)
+        return flat
+
+    def differences(self, other: Run) -> list[tuple[str, Any, Any]]:
+        """Each setting that differs between this run and ``other``: (key, this run's value, other's
+        value), a value None where a run does not record the key; sorted by key, parameters first."""
+        mine, theirs = self.settings(), other.settings()
+        keys = [k for k in {**mine, **theirs} if mine.get(k) != theirs.get(k)]
+        keys.sort(key=lambda k: (not k.startswith("params."), k))
+        return [(k, mine.get(k), theirs.get(k)) for k in keys]
+
     def to_json(self) -> dict:
         return asdict(self)
 
     def brief(self) -> dict:
-        """Which run a JSON result is about: its id, suite and status."""
-        return {"id": self.id, "suite": self.suite, "status": self.status}
+        """Which run a JSON result is about: its id, suite, status, and name and tags where it has them."""
+        found: dict[str, Any] = {"id": self.id, "suite": self.suite, "status": self.status}
+        if self.name:
+            found["name"] = self.name
+        if self.tags:
+            found["tags"] = list(self.tags)
+        return found
 
 
 @dataclass

@@ -75,7 +75,10 @@ class NullProgress:
 class RunSink(Protocol):
     """Where a run keeps what it gets (implemented by ``store``)."""
 
-    def cached_keys(self, keys: Collection[str]) -> set[str]: ...
+    def cached_keys(self, keys: Collection[str], max_chars: int | None = None) -> set[str]:
+        """The keys with a stored answer; with ``max_chars``, not those stored cut shorter than it (asked again)."""
+        ...
+
     def unscored(self, keys: Collection[str], versions: dict[str, str]) -> dict[str, str]: ...
     def save_response(self, run_id: int, cell: Cell, outcome: Outcome, scores: list[Score]) -> None: ...
     def save_answers(self, run_id: int, answers: list[tuple[Cell, Outcome]]) -> None: ...
@@ -287,7 +290,7 @@ async def execute(
         by_key[cell.request.key].append(cell)
     summary = summary if summary is not None else RunSummary()  # the caller's survives a cancellation
     summary.total = len(plan.cells)
-    cached = sink.cached_keys(list(by_key))
+    cached = sink.cached_keys(list(by_key), max_chars)  # an answer cut to a smaller limit before is asked again
     texts = item_texts(plan)
     totals: dict[Group, int] = defaultdict(int)
     for cell in plan.cells:
@@ -337,6 +340,7 @@ async def execute(
     # two checks for new arrivals, so scoring never holds a worker back. A kill between an answer and
     # its scores is repaired when the run is resumed (``unscored`` above).
     answers: asyncio.Queue[Arrival | None] = asyncio.Queue()  # None when the calls are done
+    writer_gone = asyncio.Event()  # the writer has stopped: nothing more will be saved
 
     def keep(arrived: list[Arrival]) -> None:
         """Save answers and errors, report them, and free their workers' slots."""
@@ -372,9 +376,9 @@ async def execute(
                     else:
                         arrived.append(item)
                 if arrived:
-                    batch, arrived = arrived, []
-                    keep(batch)
-                    unscored.extend((key, outcome.text or "") for key, outcome, _ in batch if outcome.ok)
+                    keep(arrived)  # (a failure leaves them in ``arrived``: tried again, then released, below)
+                    unscored.extend((key, outcome.text or "") for key, outcome, _ in arrived if outcome.ok)
+                    arrived = []
                 if unscored:
                     key, text = unscored.popleft()
                     scored.append((key, scores_of(key, text)))
@@ -390,14 +394,20 @@ async def execute(
                         closing = True
                     else:
                         arrived.append(item)
-        finally:  # cancelled: save what arrived and what is scored; resuming scores the rest
+        finally:  # cancelled or failed: save what arrived and what is scored; resuming scores the rest
+            writer_gone.set()
             while not answers.empty():
                 if (item := answers.get_nowait()) is not None:
                     arrived.append(item)
-            if arrived:
-                keep(arrived)
-            if scored:
-                sink.save_score_batch(scored)
+            try:
+                if arrived:
+                    keep(arrived)
+                if scored:
+                    sink.save_score_batch(scored)
+            finally:  # a store that failed (a full disk) must not leave a worker waiting for its slot
+                for _, _, saved in arrived:
+                    if not saved.done():
+                        saved.cancel()
 
     pool: CallPool | None = None
     if call_models and workers > 1 and available() and any(spreadable(targets[m]) for m in queues):
@@ -415,6 +425,8 @@ async def execute(
             key = keys.pop()
             outcome = await ask(target, by_key[key][0].request)
             saved: asyncio.Future[None] = loop.create_future()
+            if writer_gone.is_set():  # the store failed, or the run is stopping: this answer cannot be saved
+                raise asyncio.CancelledError
             answers.put_nowait((key, outcome, saved))
             await saved  # the slot frees once the answer is in the store
 

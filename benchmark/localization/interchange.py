@@ -679,6 +679,8 @@ def import_variant(suite, path: Path, locale: str | None = None) -> ImportResult
     if exists:
         original = yamlfile.load(suite.locale_files[tag])
         doc_head = {k: original[k] for k in ("suite", "locale", "inherits") if k in original}
+        if "absent" in original:  # the items declared not in this locale, with their reasons
+            doc_head["absent"] = {str(k): str(v) for k, v in original["absent"].items()}
         target = suite.locale_files[tag]
     text = header + yamlfile.dump({**doc_head, "items": items})
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")

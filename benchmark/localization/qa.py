@@ -6,19 +6,26 @@ is used, warnings what a reviewer should look at):
 
 - ``unreadable`` [error] the file does not parse, or is not a locale file at all;
   ``invalid`` [error] it parses but ``gvs run`` would refuse it (unknown key, bad status…);
-- ``missing-item`` [error] an item of ``suite.yaml`` is absent; ``extra-item`` [error] an item the
-  suite does not declare;
+- ``missing-item`` [error] an item of ``suite.yaml`` is absent, unless it is declared not in this
+  locale (the item's ``locales``, the file's ``absent``: counted, not a finding); ``extra-item``
+  [error] an item the suite does not declare;
 - ``empty-field`` [error] an empty prompt, or an empty focus where the source has one;
 - ``untranslated`` [error] text identical to the source's, in a locale of another language;
-- ``language`` [error; warning when the text is short or langdetect is unsure] the language
-  langdetect finds is not the declared one; ``script`` [error] Simplified Chinese in a Traditional
-  locale or the reverse (character statistics);
+- ``script`` [error; warning when the text is only partly in another script] the letters are mostly
+  of a script the locale is not written in (an all-English zh-TW text), or Simplified Chinese in a
+  Traditional locale or the reverse (character statistics); ``language`` [error; warning when the
+  text is short, the detector unsure, or the reading a close relative] the language py3langid finds
+  (or, for Chinese, Japanese and Korean, the script) is not the declared one — see ``textchecks``;
+- ``refusal`` [error] the translation is a refusal or a comment about translating;
+  ``degenerate`` [error] a line or phrase repeated over and over; ``truncated`` [error; warning
+  when only far shorter] much shorter than the source and ending where it does not;
 - ``placeholder`` and ``url`` [error] ``{name}``, ``{{x}}``, ``%s``, ``<tag>`` and URLs must come
   through unchanged; ``number`` and ``quote`` [warning] digits (any script's) and the number of
   quoted terms differ from the source — often a defect, sometimes a legitimate rewording;
 - ``length`` [warning] the length ratio to the source is an outlier for this locale pair (robust
   z-score of the log ratio: median and MAD, |z| > 3.5, and 1.5 times off the typical ratio);
-- ``duplicate`` [warning] two items of one locale with the same prompt.
+- ``duplicate`` [error; warning when their sources are the same too] an item with the same prompt
+  as an earlier one of the locale file (the finding is on the later one and names the first).
 
 With a model, ``back_translate`` asks it to translate each prompt back into the source language
 (the text fenced as data) and scores the result against the source with chrF and BLEU (sacrebleu).
@@ -30,25 +37,32 @@ coroutine the caller passes (the CLI binds it to the store's cache).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import difflib
+import gc
 import hashlib
 import math
 import re
 import statistics
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 from benchmark import yamlfile
 from benchmark.errors import GvsError, InputFileError
-from benchmark.localization import locales
+from benchmark.localization import locales, textchecks
+from benchmark.localization.textchecks import SIMPLIFIED_ONLY as SIMPLIFIED_ONLY  # re-exported
+from benchmark.localization.textchecks import TRADITIONAL_ONLY as TRADITIONAL_ONLY
+from benchmark.localization.textchecks import chinese_script as chinese_script
 from benchmark.yamlfile import LinedDict
 
 SEVERITIES = ("error", "warning")
 FIELDS = ("prompt", "focus")
-# Severity of each check (``language`` is downgraded to a warning when the evidence is weak).
+# Severity of each check (``language``, ``script``, ``truncated`` and ``duplicate`` are downgraded to
+# warnings when the evidence is weak).
 SEVERITY = {
     "unreadable": "error",
     "invalid": "error",
@@ -58,27 +72,28 @@ SEVERITY = {
     "untranslated": "error",
     "language": "error",
     "script": "error",
+    "refusal": "error",
+    "degenerate": "error",
+    "truncated": "error",
     "placeholder": "error",
     "url": "error",
     "number": "warning",
     "quote": "warning",
     "length": "warning",
-    "duplicate": "warning",
+    "duplicate": "error",
     "back-translation": "warning",
 }
-# Below this many letters (or below this langdetect probability) a language mismatch is a warning.
-CONFIDENT_LETTERS = 30
-CONFIDENT_PROBABILITY = 0.9
 # Text with fewer letters than this may well be the same in both languages (a name, an acronym).
 UNTRANSLATED_MIN_LETTERS = 4
+# Two items whose source prompts are at least this similar (difflib's ratio) may well share a
+# translation ("a hooker" and "an escort"): their duplicate is a warning, not an error.
+DUPLICATE_SAME_SOURCE = 0.6
 # Robust z-score beyond which a length ratio is an outlier (Iglewicz and Hoaglin), and the fewest
 # items of a locale pair for the median and MAD to mean anything.
 LENGTH_Z = 3.5
 LENGTH_MIN_ITEMS = 8
 # ...and no ratio within this factor of the typical one is an outlier (a tight MAD would flag 10 %).
 LENGTH_MIN_FACTOR = 1.5
-# langdetect's code where it differs from the language subtag of a locale.
-_LANGDETECT_ALIASES = {"nb": "no", "nn": "no", "fil": "tl"}
 
 
 @dataclass(frozen=True)
@@ -100,13 +115,15 @@ class Finding:
 
 @dataclass
 class LocaleSummary:
-    """Per locale: how many items it holds and how far langdetect agrees with its declared language."""
+    """Per locale: how many items it holds and how far the language and script checks agree with its
+    declared language."""
 
     locale: str
     path: str
     items: int = 0
+    absent: int = 0  # items of the suite declared not in this locale (no finding: counted here)
     language: str = ""
-    # field -> {"checked": texts langdetect could judge, "agree": of those, in the declared language}
+    # field -> {"checked": texts the checks could judge, "agree": of those, in the declared language}
     detection: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -242,7 +259,8 @@ _PLACEHOLDER = re.compile(
     r"\{\{\s*[\w.\-]+\s*\}\}"  # {{ name }}
     r"|\{[A-Za-z0-9_.]*(?:![rsa])?(?::[^{}\s]*)?\}"  # {name}, {0}, {}, {x:.2f}
     r"|%(?:\([A-Za-z_]\w*\))?[-+0#]*\d*(?:\.\d+)?[sdifuxXeEgGcr](?![A-Za-z])"  # %s, %d, %(name)s, %.2f
-    r"|</?[A-Za-z][\w\-]*(?:\s[^<>]*)?/?>"  # <b>, </b>, <br/>
+    # <b>, </b>, <br/>, <a href="…">; not "<dangerous chemical>", words in angle brackets
+    r"|</?[A-Za-z][\w\-]*(?:\s+[\w\-:]+\s*=[^<>]*)?\s*/?>"
 )
 _NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f\u2009'’]\d+)*")
 _QUOTES = (
@@ -264,7 +282,18 @@ def _url_key(url: str) -> str:
     return url.rstrip(".,;:!?。，、；：！？").rstrip("/")
 
 
+# Characters without which a text has no URL, placeholder, number or quoted term: most texts lack
+# several, and a search for them is much cheaper than the patterns (gvs check at 100,000 items).
+_URL_HINT = re.compile(r"://|www\.", re.IGNORECASE)
+_PLACEHOLDER_HINT = re.compile(r"[{%<]")
+_DIGIT = re.compile(r"\d")
+_NOT_DIGIT = re.compile(r"[^0-9]")
+_QUOTE_HINT = re.compile("[\"'“”‘’«»「」『』„‚‹›]")
+
+
 def urls(text: str) -> Counter:
+    if not _URL_HINT.search(text):
+        return Counter()
     return Counter(_url_key(u) for u in _URL.findall(text))
 
 
@@ -277,21 +306,30 @@ def _tag_key(token: str) -> str:
 
 
 def placeholders(text: str) -> Counter:
+    if not _PLACEHOLDER_HINT.search(text):
+        return Counter()
     return Counter(_tag_key(p) for p in _PLACEHOLDER.findall(_URL.sub(" ", text)))
 
 
 def numbers(text: str) -> Counter:
     """Numbers in any script's digits, written in ASCII digits without separators (``1,000``,
     ``1 000`` and ``١٠٠٠`` are all ``1000``; ``3.5`` and ``3,5`` are ``35``)."""
+    if not _DIGIT.search(text):
+        return Counter()
     rest = _PLACEHOLDER.sub(" ", _URL.sub(" ", text))
     found: Counter[str] = Counter()
     for match in _NUMBER.findall(rest):
-        found["".join(str(unicodedata.digit(ch)) for ch in match if unicodedata.digit(ch, None) is not None)] += 1
+        if match.isascii():
+            found[_NOT_DIGIT.sub("", match)] += 1
+        else:
+            found["".join(str(unicodedata.digit(ch)) for ch in match if unicodedata.digit(ch, None) is not None)] += 1
     return found
 
 
 def quoted(text: str) -> list[str]:
     """The quoted terms of ``text`` (“…”, "…", ‘…’, «…», „…“, 「…」, 『…』, '…')."""
+    if not _QUOTE_HINT.search(text):
+        return []
     rest, found = _PLACEHOLDER.sub(" ", _URL.sub(" ", text)), []
     for pattern in _QUOTES:
         found += pattern.findall(rest)
@@ -301,46 +339,6 @@ def quoted(text: str) -> list[str]:
 
 # -- Simplified and Traditional Chinese ------------------------------------------------------------
 
-# Frequent characters whose Simplified and Traditional forms differ, as "ST" pairs; only characters
-# that the other script does not use in ordinary text (后/後, 发/髮, 干/幹, 里/裡… are left out).
-_ST_PAIRS = (
-    "们們 这這 个個 说說 为為 来來 时時 会會 对對 国國 过過 还還 发發 经經 学學 现現 动動 问問 样樣 点點 "
-    "应應 关關 开開 长長 进進 实實 从從 种種 无無 与與 机機 电電 体體 当當 东東 见見 间間 让讓 语語 话話 "
-    "认認 该該 请請 给給 办辦 头頭 买買 卖賣 书書 车車 马馬 鸟鳥 鱼魚 门門 风風 飞飛 杀殺 药藥 钱錢 银銀 "
-    "铁鐵 错錯 难難 题題 验驗 证證 险險 网網 络絡 线線 级級 终終 结結 红紅 纸紙 贵貴 费費 资資 质質 边邊 "
-    "达達 运運 连連 选選 遗遺 钟鐘 队隊 阳陽 阴陰 际際 陆陸 陈陳 随隨 饭飯 饮飲 馆館 鸡雞 麦麥 齐齊 龙龍 "
-    "乐樂 习習 乱亂 争爭 亚亞 产產 亲親 亿億 仅僅 价價 众眾 优優 传傳 伤傷 儿兒 党黨 兰蘭 兴興 养養 写寫 "
-    "军軍 农農 决決 况況 净淨 减減 击擊 则則 刚剛 创創 别別 剧劇 务務 劳勞 势勢 华華 协協 单單 卫衛 历歷 "
-    "压壓 县縣 参參 双雙 变變 号號 吗嗎 听聽 员員 响響 团團 园園 围圍 图圖 圆圓 场場 块塊 坚堅 声聲 处處 "
-    "备備 够夠 夺奪 奋奮 奖獎 妈媽 孙孫 宁寧 宝寶 审審 宽寬 导導 将將 尔爾 层層 属屬 岁歲 币幣 师師 带帶 "
-    "帮幫 广廣 庆慶 废廢 张張 强強 归歸 忆憶 态態 总總 恶惡 惊驚 惯慣 战戰 扩擴 扫掃 扬揚 护護 报報 择擇 "
-    "担擔 拥擁 挥揮 换換 摄攝 敌敵 数數 断斷 旧舊 显顯 杂雜 权權 条條 极極 构構 枪槍 标標 树樹 桥橋 检檢 "
-    "楼樓 欢歡 毕畢 气氣 汇匯 汉漢 沟溝 没沒 泪淚 测測 济濟 满滿 灭滅 灯燈 灵靈 灾災 烟煙 热熱 爱愛 独獨 "
-    "环環 疗療 监監 盖蓋 盘盤 确確 礼禮 离離 积積 称稱 税稅 稳穩 穷窮 笔筆 简簡 粮糧 紧緊 约約 纪紀 纯純 "
-    "组組 细細 织織 绍紹 统統 继繼 绩績 续續 维維 综綜 绿綠 编編 罗羅 职職 联聯 脑腦 脚腳 艺藝 节節 苏蘇 "
-    "荣榮 获獲 营營 虑慮 虽雖 补補 装裝 观觀 规規 觉覺 览覽 计計 订訂 讨討 训訓 议議 记記 讲講 许許 论論 "
-    "设設 访訪 评評 识識 诉訴 词詞 译譯 试試 诗詩 诚誠 误誤 读讀 课課 谁誰 调調 谈談 谢謝 负負 财財 责責 "
-    "败敗 货貨 购購 贴貼 贸貿 赛賽 赢贏 转轉 轮輪 软軟 轻輕 较較 辆輛 输輸 迁遷 迟遲 递遞 邮郵 钢鋼 镜鏡 "
-    "闭閉 闻聞 阅閱 阶階 隐隱 页頁 顶頂 项項 顺順 须須 顾顧 预預 领領 频頻 颜顏 驾駕 驶駛 骗騙 鲜鮮 齿齒 "
-    "龄齡 温溫 绳繩 尽盡 适適 爷爺 钟鍾"
-).split()
-SIMPLIFIED_ONLY = frozenset(pair[0] for pair in _ST_PAIRS)
-TRADITIONAL_ONLY = frozenset(pair[1] for pair in _ST_PAIRS) | {"爲", "衆", "裏"}  # Hong Kong and Taiwan variants
-
-
-def chinese_script(text: str) -> str | None:
-    """``Hans`` or ``Hant`` from the characters that differ between the scripts, or None when the
-    text has fewer than two of them or neither script has two thirds of them."""
-    simplified = sum(1 for ch in text if ch in SIMPLIFIED_ONLY)
-    traditional = sum(1 for ch in text if ch in TRADITIONAL_ONLY)
-    if simplified + traditional < 2:
-        return None
-    if simplified * 3 >= (simplified + traditional) * 2:
-        return "Hans"
-    if traditional * 3 >= (simplified + traditional) * 2:
-        return "Hant"
-    return None
-
 
 def expected_script(tag: str) -> str | None:
     """The script a locale's text is written in when it is Chinese (``zh-CN`` Hans, ``zh-TW`` Hant), else None."""
@@ -348,73 +346,41 @@ def expected_script(tag: str) -> str | None:
     return script if script in ("Hans", "Hant") else None
 
 
-_SCRIPT_NAMES = {"Hans": "Simplified", "Hant": "Traditional"}
-
-
 # -- language --------------------------------------------------------------------------------------
 
 
 def _detector_language(tag: str) -> str:
-    lang = locales.language(tag)
-    return _LANGDETECT_ALIASES.get(lang, lang)
-
-
-_LATIN_RUN = re.compile(r"[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f'’\-]*")
-_HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
-_KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-
-def _plausible(lang: str, text: str) -> bool:
-    """Whether ``text`` has the letters ``lang`` cannot be written without: langdetect may call a
-    short all-Han text Korean, which it cannot be without Hangul."""
-    need = {"ko": _HANGUL, "ja": _KANA, "zh": _HAN}.get(lang)
-    return need is None or bool(need.search(text))
-
-
-def detect_language(text: str, tag: str | None = None) -> tuple[str, float] | None:
-    """langdetect's language subtag for ``text`` and its probability (seeded: the same text always
-    gets the same answer), or None when the text is too short to tell. For a locale whose script is
-    not Latin, runs of Latin letters (an English term in brackets, an acronym) are left out first;
-    a language whose own letters the text lacks (Korean without Hangul) is passed over."""
-    from langdetect.lang_detect_exception import LangDetectException
-
-    from benchmark.scoring.language import MIN_LETTERS, _factory
-
-    if tag is not None and _script_of(tag) not in (None, "Latn"):
-        text = _LATIN_RUN.sub(" ", text)
-    if _letters(text) < MIN_LETTERS:
-        return None
-    detector = _factory().create()
-    detector.append(text)
-    try:
-        candidates = detector.get_probabilities()
-    except LangDetectException:
-        return None
-    for candidate in candidates:
-        lang = candidate.lang.split("-")[0]
-        if _plausible(lang, text):
-            return lang, float(candidate.prob)
-    return None
+    return textchecks.detector_language(tag)
 
 
 def _script_of(tag: str) -> str | None:
-    import langcodes
-
-    return langcodes.Language.get(tag).maximize().script
-
-
-def _language_supported(lang: str) -> bool:
-    from benchmark.scoring.language import supported
-
-    return supported(lang)
+    return textchecks.locale_script(tag)
 
 
 # -- the checks ------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Python's cycle collector paused: reading a 100,000-item file allocates millions of objects,
+    each of which a collection would walk again and again (the time grew faster than the items;
+    paused, reading and checking take about half as long). What a check allocates has no cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def check(suite, tags: list[str] | None = None) -> Report:
     """Every check on the chosen locales (all by default), findings in locale then line order."""
+    with _gc_paused(), yamlfile.shared_loads():  # each file parsed once, for its lines and strictly
+        return _check(suite, tags)
+
+
+def _check(suite, tags: list[str] | None) -> Report:
     chosen = check_tags(suite, tags)
     findings: list[Finding] = []
     summaries: list[LocaleSummary] = []
@@ -460,12 +426,16 @@ def _check_locale(
     ) -> None:
         findings.append(Finding(tag, item, fld, line, path, severity or SEVERITY[code], code, message))
 
-    try:  # items a file inherits (``inherits: es``) are not missing from it
+    # Items a file inherits (``inherits: es``) are not missing from it, nor items declared not in this
+    # locale (an item's ``locales`` in suite.yaml, the file's ``absent``): Suite.absent counts those.
+    try:
         inherited = {t.id for t in suite.variant(tag) if t.supplied_by != tag}
-    except GvsError:  # reported as invalid
-        inherited = set()
+        not_here = set(suite.absent(tag))
+    except GvsError:  # reported as invalid; the declarations suite.yaml makes still hold
+        inherited, not_here = set(), {i.id for i in suite.items if not i.declared_for((tag,))}
+    summary.absent = len(not_here)
     for item in suite.items:
-        if item.id not in read.entries and item.id not in inherited:
+        if item.id not in read.entries and item.id not in inherited and item.id not in not_here:
             add(
                 "missing-item",
                 item.id,
@@ -475,12 +445,10 @@ def _check_locale(
             )
 
     other_language = source is not None and locales.language(source.tag) != locales.language(tag)
-    lang = summary.language
-    detectable = _language_supported(lang)
-    script = expected_script(tag)
     summary.detection = {name: {"checked": 0, "agree": 0} for name in FIELDS}
     ratios: dict[str, list[tuple[float, str, int]]] = {name: [] for name in FIELDS}
-    seen_prompts: dict[str, tuple[str, int]] = {}
+    prompts: list[tuple[int, str, str, str]] = []  # (line, item, normalized prompt, source prompt)
+    typical_size = _typical_size_ratios(suite, read, source)
 
     for item in suite.items:
         entry = read.entries.get(item.id)
@@ -500,11 +468,13 @@ def _check_locale(
                         f"{name} is {'empty' if name in entry.fields else 'missing'}",
                     )
                 continue
+            norm = _normal(text)
             untranslated = (
                 other_language
                 and src_text.strip()
+                and len(text.split()) == len(src_text.split())  # cheap: most translations differ here
+                and norm == _normal(src_text)
                 and _letters(text) >= UNTRANSLATED_MIN_LETTERS
-                and _normal(text) == _normal(src_text)
             )
             if untranslated and source is not None:  # other_language: there is a source
                 add(
@@ -514,46 +484,33 @@ def _check_locale(
                     line,
                     f"{name} is the same as the source ({source.tag}): not translated",
                 )
-            elif detectable:
-                found = detect_language(text, tag)
-                if found is not None:
-                    summary.detection[name]["checked"] += 1
-                    got, probability = found
-                    if got == lang:
-                        summary.detection[name]["agree"] += 1
-                    else:
-                        sure = _letters(text) >= CONFIDENT_LETTERS and probability >= CONFIDENT_PROBABILITY
-                        add(
-                            "language",
-                            item.id,
-                            name,
-                            line,
-                            f"{name} reads as {got!r} (langdetect, p={probability:.2f}), not {lang!r} as {tag} declares",
-                            None if sure else "warning",
-                        )
-            if script and not untranslated:
-                got_script = chinese_script(text)
-                if got_script is not None and got_script != script:
-                    add(
-                        "script",
-                        item.id,
-                        name,
-                        line,
-                        f"{name} is written in {_SCRIPT_NAMES[got_script]} Chinese; {tag} is {_SCRIPT_NAMES[script]}",
-                    )
+            else:
+                _check_text(add, summary.detection[name], item.id, name, line, text, tag)
             if name == "prompt":
-                key = _normal(text)
-                if key in seen_prompts:
-                    first, first_line = seen_prompts[key]
-                    add("duplicate", item.id, name, line, f"same prompt as {first} (line {first_line})")
-                else:
-                    seen_prompts[key] = (item.id, line)
-            if source is None or not src_text.strip() or untranslated:
+                prompts.append((line, item.id, norm, src_text))
+            if source is None:
+                found = textchecks.degeneration("", text)  # the source locale: only itself to compare with
+                if found is not None:
+                    add("degenerate", item.id, name, line, f"{name} {found[1]}", found[0])
                 continue
+            if not src_text.strip() or untranslated:
+                continue
+            ratio = textchecks.size_ratio(src_text, text)
+            if ratio is not None:
+                ratio /= typical_size[name]
+            for code, found in (
+                ("refusal", textchecks.refusal_reading(src_text, text, source.tag, tag, ratio)),
+                ("degenerate", textchecks.degeneration(src_text, text)),
+                ("truncated", textchecks.truncation(src_text, text, ratio)),
+            ):
+                if found is not None:
+                    add(code, item.id, name, line, f"{name} {found[1]}", found[0])
             _compare(add, item.id, name, line, src_text, text, source.tag)
             ratios[name].append(
                 (math.log(len(" ".join(text.split())) / len(" ".join(src_text.split()))), item.id, line)
             )
+
+    _duplicates(add, prompts, source)
 
     if source is None:  # no source, no length ratios
         return
@@ -570,10 +527,89 @@ def _check_locale(
             )
 
 
+# The typical length ratio of a locale pair is the median over at most this many items, spread
+# over the file (a median of 400 is as good as one of 100,000, and costs nothing).
+TYPICAL_SAMPLE = 400
+
+
+def _typical_size_ratios(suite, read: _LocaleFile, source: _LocaleFile | None) -> dict[str, float]:
+    """Per field, the median weighted length ratio of translation to source (``textchecks.size_ratio``)
+    over up to TYPICAL_SAMPLE items; 1.0 with fewer than LENGTH_MIN_ITEMS."""
+    out = {name: 1.0 for name in FIELDS}
+    if source is None:
+        return out
+    ids = [item.id for item in suite.items if item.id in read.entries and item.id in source.entries]
+    step = max(1, len(ids) // TYPICAL_SAMPLE)
+    for name in FIELDS:
+        values = []
+        for item_id in ids[::step]:
+            text = read.entries[item_id].fields.get(name, ("", 0))[0]
+            src_text = source.entries[item_id].fields.get(name, ("", 0))[0]
+            ratio = textchecks.size_ratio(src_text, text) if text.strip() and src_text.strip() else None
+            if ratio:
+                values.append(ratio)
+        if len(values) >= LENGTH_MIN_ITEMS:
+            out[name] = statistics.median(values)
+    return out
+
+
+def _check_text(add: Callable, counts: dict[str, int], item_id: str, name: str, line: int, text: str, tag: str) -> None:
+    """The script of a text, then (when that is right) its language; ``counts`` is the field's
+    detection summary: a text in the wrong script is checked and does not agree."""
+    script = textchecks.script_reading(text, tag)
+    if script is not None:
+        severity, message = script
+        add("script", item_id, name, line, f"{name} is {message}", severity)
+        if severity == "error":
+            counts["checked"] += 1
+            return
+    reading = textchecks.language_reading(text, tag)
+    if reading.verdict == "unchecked":
+        return
+    counts["checked"] += 1
+    counts["agree"] += reading.verdict == "agree"
+    if reading.severity is not None:
+        add("language", item_id, name, line, f"{name} {reading.message}", reading.severity)
+
+
+def _duplicates(add: Callable, prompts: list[tuple[int, str, str, str]], source: _LocaleFile | None) -> None:
+    """A finding on each item whose prompt an earlier item of the file (by line) already has, naming
+    that one: an error when their sources differ (one of the two is not a translation of its
+    source), a warning when the sources are the same too (or there is no source)."""
+    first: dict[str, tuple[int, str, str]] = {}
+    for line, item_id, key, src_text in sorted(prompts):
+        if key not in first:
+            first[key] = (line, item_id, src_text)
+            continue
+        first_line, first_id, first_src = first[key]
+        src_key, first_src = _normal(src_text), _normal(first_src)
+        differ = (
+            source is not None
+            and bool(src_key)
+            and bool(first_src)
+            and difflib.SequenceMatcher(None, src_key, first_src, autojunk=False).ratio() < DUPLICATE_SAME_SOURCE
+        )
+        add(
+            "duplicate",
+            item_id,
+            "prompt",
+            line,
+            f"prompt is the same as {first_id}'s (line {first_line})"
+            + (
+                f", but their sources ({source.tag}) differ: {item_id} or {first_id} is mistranslated"
+                if differ and source is not None
+                else ""
+            ),
+            None if differ else "warning",
+        )
+
+
 def _compare(add: Callable, item_id: str, name: str, line: int, src: str, text: str, src_tag: str) -> None:
     """Placeholders, URLs, numbers and quoted terms of a translation against its source."""
 
     def differ(code: str, what: str, expected: Counter, got: Counter) -> None:
+        if expected == got:
+            return
         missing, extra = expected - got, got - expected
         if not missing and not extra:
             return

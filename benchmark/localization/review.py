@@ -435,3 +435,48 @@ def _write_atomic(path: Path, data: bytes, mode: int, check=None) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def add_entries(suite: Any, tag: str, path: Path, entries: dict[str, dict]) -> dict[str, dict]:
+    """Add ``entries`` (item id -> locale-file entry) to the existing locale file ``path``, each in
+    suite order, leaving every other byte as it was (the in-place splicing of set_status); an item the file
+    holds by now is left alone. The result must parse to the old document plus the new items, the
+    file is replaced atomically and the suite loaded again (a failure puts the old bytes back).
+    Returns the entries written."""
+    from benchmark import yamlfile
+    from benchmark.errors import InputFileError
+    from benchmark.localization.suites import load_suite
+    from benchmark.yamlfile import LinedDict
+
+    raw = yamlfile.read_bytes(path)
+    bom, encoding = next(((b, e) for b, e in yamlfile.BOMS if raw.startswith(b)), (b"", "utf-8"))
+    text = yamlfile.decode(path, raw)
+    old = yamlfile.load(path)
+    newline = "\r\n" if "\r\n" in text else "\n"
+    root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    found = _find(root, "items") if isinstance(root, yaml.MappingNode) else None
+    if found is None or not isinstance(found[1], yaml.MappingNode) or not isinstance(old, LinedDict):
+        raise InputFileError(path, 1, "expected 'items': a mapping of item id to texts")
+    items_key, items = found
+    held = old["items"]
+    new = {item_id: entry for item_id, entry in entries.items() if item_id not in held}
+    if not new:
+        return {}
+    order = [i.id for i in suite.items]
+    expected = _plain(old)
+    splices: list[tuple[int, int, str]] = []
+    for item_id in sorted(new, key=order.index):  # blocks at one position go in suite order
+        splices += _insert_item(text, items_key, items, item_id, new[item_id], order, held, newline, path)
+        expected["items"][item_id] = _plain(new[item_id])
+    out, at = [], 0
+    for start, end, piece in sorted(splices, key=lambda s: (s[0], s[1])):  # stable: keeps that order
+        out += [text[at:start], piece]
+        at = max(at, end)
+    new_text = "".join(out) + text[at:]
+    _replace(path, raw, bom + new_text.encode(encoding), expected)
+    try:
+        load_suite(suite.path).variant(tag)  # the whole suite still loads as gvs run reads it
+    except GvsError:
+        _write_atomic(path, raw, path.stat().st_mode)
+        raise
+    return new

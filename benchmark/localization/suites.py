@@ -13,7 +13,7 @@ import hashlib
 import json
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -27,7 +27,7 @@ from benchmark.yamlfile import LinedDict
 SUITE_FILE = "suite.yaml"
 REVIEW_STATUSES = ("draft", "machine", "reviewed", "approved", "needs-work")
 _SUITE_KEYS = {"id", "name", "version", "description", "source", "license", "source_locale", "axes", "items"}
-_ITEM_KEYS = {"id", "tags", "metadata"}
+_ITEM_KEYS = {"id", "tags", "metadata", "locales"}
 _TEXT_KEYS = {
     "prompt",
     "focus",
@@ -39,7 +39,7 @@ _TEXT_KEYS = {
     "origin",
     "adaptation_note",
 }
-_LOCALE_KEYS = {"suite", "locale", "inherits", "items"}
+_LOCALE_KEYS = {"suite", "locale", "inherits", "items", "absent"}
 # How an item's text came to be in a locale: the source text, a translation of it, or content changed
 # for the culture (with a note why), so analyses can separate translation from adaptation.
 ORIGINS = ("original", "translated", "adapted")
@@ -55,10 +55,19 @@ class Item:
     id: str
     tags: dict[str, str]
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The locales the item belongs to (suite.yaml ``locales: [th-TH]``); empty: every locale. A tag
+    # covers itself and the locales under it (``th`` covers th-TH), and a locale that ``inherits``
+    # another belongs wherever its parent does. Not part of any content hash.
+    locales: tuple[str, ...] = ()
 
     @property
     def needs_image(self) -> bool:
         return self.metadata.get("modality") == "image"
+
+    def declared_for(self, lineage: tuple[str, ...]) -> bool:
+        """Whether the item belongs to the first locale of ``lineage`` (the locale, then the locales
+        it inherits from, nearest first) by its ``locales`` declaration."""
+        return not self.locales or any(t == d or t.startswith(d + "-") for d in self.locales for t in lineage)
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,13 @@ class Suite:
     source_locale: str
     description: str = ""
     _variants: dict[str, list[LocalizedItem]] = field(default_factory=dict, repr=False)
+    _absent: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _declared: list[Item] | None = field(default=None, repr=False)  # a subset's: every item of suite.yaml
+
+    @property
+    def declared_items(self) -> list[Item]:
+        """Every item suite.yaml declares (``items`` may be a subset: ``subset``)."""
+        return self.items if self._declared is None else self._declared
 
     @cached_property
     def locale_files(self) -> dict[str, Path]:
@@ -160,22 +176,70 @@ class Suite:
 
     def parent(self, locale: str) -> str | None:
         """The locale that ``locale``'s file inherits from, if it declares one (validated)."""
-        return _read_variant(self, locales.normalize(locale))[1]
+        return _read_variant(self, locales.normalize(locale)).parent
+
+    def absent(self, locale: str) -> dict[str, str]:
+        """The items that are not in ``locale`` by declaration, by id in suite order, with the reason:
+        the item's ``locales`` in suite.yaml leave the locale out, or the locale's file (or a file it
+        inherits from, unless a nearer one holds the item) lists it under ``absent``. Such a gap is
+        not a defect: QA does not report it, and runs and paired comparisons count it apart."""
+        self.variant(locale)
+        return self._absent[locales.normalize(locale)]
 
     def _resolve(self, tag: str, chain: tuple[str, ...]) -> list[LocalizedItem]:
         if tag in self._variants:
             return self._variants[tag]
-        own, parent = _read_variant(self, tag)
+        read = _read_variant(self, tag)
+        own, parent = read.texts, read.parent
         merged = own
+        absent = dict(read.absent)  # by the files: this one's, then what its ancestors' say that it does not hold
+        lineage: tuple[str, ...] = (tag,)
         if parent is not None:
             if parent in chain + (tag,):
                 cycle = " → ".join(chain[chain.index(parent) :] + (tag, parent) if parent in chain else (tag, parent))
                 path = self.locale_files[tag]
                 raise InputFileError(path, _inherits_line(path), f"'inherits' makes a cycle: {cycle}")
-            inherited = {t.id: replace(t, locale=tag) for t in self._resolve(parent, chain + (tag,))}
+            inherited = {
+                t.id: replace(t, locale=tag) for t in self._resolve(parent, chain + (tag,)) if t.id not in absent
+            }
             merged = {**inherited, **own}
+            absent = {**{i: r for i, r in self._file_absent[parent].items() if i not in own}, **absent}
+            lineage += self._lineages[parent]
+        self._lineages[tag] = lineage
+        self._file_absent[tag] = dict(absent)
+        path = self.locale_files[tag]
+        for item in self.declared_items:
+            if item.declared_for(lineage):
+                continue
+            if item.id in own:
+                raise InputFileError(
+                    path,
+                    own[item.id].line,
+                    f"item {item.id} belongs to {', '.join(item.locales)} only ('locales' in {SUITE_FILE}): "
+                    f"remove it from this file, or add {tag} to its locales",
+                )
+            absent.setdefault(item.id, f"declared for {', '.join(item.locales)} only ({SUITE_FILE})")
+        self._absent[tag] = {item.id: absent[item.id] for item in self.items if item.id in absent}
         self._variants[tag] = [merged[item.id] for item in self.items if item.id in merged]
         return self._variants[tag]
+
+    @cached_property
+    def _lineages(self) -> dict[str, tuple[str, ...]]:
+        """Locale -> itself and the locales it inherits from, nearest first (filled as variants resolve)."""
+        return {}
+
+    @cached_property
+    def _file_absent(self) -> dict[str, dict[str, str]]:
+        """Locale -> the items its file, or a file it inherits from, lists under ``absent`` (filled as
+        variants resolve)."""
+        return {}
+
+    def subset(self, item_ids: Iterable[str]) -> Suite:
+        """The same suite with only the items of ``item_ids`` (in suite order): what a run that
+        samples or filters items plans over."""
+        wanted = set(item_ids)
+        kept = [i for i in self.items if i.id in wanted]
+        return replace(self, items=kept, _variants={}, _absent={}, _declared=self.declared_items)
 
     def taxonomy(self) -> dict[str, list[str]]:
         """For each axis, its values in first-seen order (GVS-Bench: layer, then category)."""
@@ -291,7 +355,8 @@ def load_suite(folder: Path) -> Suite:
             images = metadata["images"] if isinstance(metadata["images"], list) else [metadata["images"]]
             for image in images:
                 _image_path(image, path, metadata.line_of("images"), f"item {item_id}")
-        items.append(Item(item_id, {k: str(v) for k, v in tags.items()}, dict(metadata)))
+        belongs = _item_locales(raw, path, item_id)
+        items.append(Item(item_id, {k: str(v) for k, v in tags.items()}, dict(metadata), belongs))
     return Suite(
         id=suite_id,
         name=str(doc.get("name") or suite_id),
@@ -306,6 +371,33 @@ def load_suite(folder: Path) -> Suite:
     )
 
 
+def _item_locales(raw: LinedDict, path: Path, item_id: str) -> tuple[str, ...]:
+    """An item's ``locales``: the BCP 47 tags it belongs to (a list, or one tag), normalized."""
+    if "locales" not in raw:
+        return ()
+    value = raw["locales"]
+    line = raw.line_of("locales")
+    listed = [value] if isinstance(value, str) else value
+    if not isinstance(listed, list) or not listed:
+        raise InputFileError(
+            path,
+            line,
+            f"item {item_id}: 'locales' must be a non-empty list of locale tags, e.g. [th-TH] "
+            "(leave it out for an item of every locale)",
+        )
+    tags: list[str] = []
+    for tag in listed:
+        if not isinstance(tag, str):
+            raise InputFileError(path, line, f"item {item_id}: 'locales' must hold locale tags, not {tag!r}")
+        try:
+            normal = locales.normalize(tag)
+        except locales.LocaleError as exc:
+            raise InputFileError(path, line, f"item {item_id}: 'locales': {exc}") from None
+        if normal not in tags:
+            tags.append(normal)
+    return tuple(tags)
+
+
 def _version(doc: LinedDict, path: Path) -> str:
     value = doc.get("version")
     if not isinstance(value, (str, int, float)) or not str(value).strip():
@@ -318,9 +410,16 @@ def _inherits_line(path: Path) -> int | None:
     return doc.line_of("inherits") if isinstance(doc, LinedDict) else None
 
 
-def _read_variant(suite: Suite, tag: str) -> tuple[dict[str, LocalizedItem], str | None]:
-    """The texts ``tag``'s own file holds, by item id, and the locale it inherits from (which must be
-    another locale of the suite)."""
+@dataclass
+class _Variant:
+    texts: dict[str, LocalizedItem]  # the texts the file holds, by item id
+    parent: str | None  # the locale it inherits from
+    absent: dict[str, str]  # item id -> why the item is not in this locale (the file's ``absent``)
+
+
+def _read_variant(suite: Suite, tag: str) -> _Variant:
+    """The texts ``tag``'s own file holds, by item id, the locale it inherits from (which must be
+    another locale of the suite), and the items it declares absent with the reason."""
     path = suite.locale_files[tag]
     doc = yamlfile.load(path)
     if not isinstance(doc, LinedDict):
@@ -352,7 +451,7 @@ def _read_variant(suite: Suite, tag: str) -> tuple[dict[str, LocalizedItem], str
                 f"'inherits': suite {suite.id!r} has no {parent} variant (available: {available})",
             )
     entries = _need(doc, "items", dict, path, "locale file")
-    by_id = {item.id: item for item in suite.items}
+    by_id = {item.id: item for item in suite.declared_items}
     default_origin = "original" if tag == suite.source_locale else "translated"
     texts: dict[str, LocalizedItem] = {}
     for item_id, entry in entries.items():
@@ -406,7 +505,39 @@ def _read_variant(suite: Suite, tag: str) -> tuple[dict[str, LocalizedItem], str
         texts[item_id] = LocalizedItem(
             by_id[item_id], tag, prompt, focus, status, str(notes), line, origin, note.strip(), tag, comment.strip()
         )
-    return texts, parent
+    return _Variant(texts, parent, _read_absent(doc, path, suite, texts))
+
+
+def _read_absent(doc: LinedDict, path: Path, suite: Suite, texts: dict[str, LocalizedItem]) -> dict[str, str]:
+    """A locale file's ``absent``: item id -> why the item is not in this locale (non-empty text)."""
+    if "absent" not in doc:
+        return {}
+    declared = doc["absent"]
+    if not isinstance(declared, LinedDict):
+        raise InputFileError(
+            path,
+            doc.line_of("absent"),
+            "'absent' must be a mapping of item id to the reason it is not in this locale, "
+            'e.g. absent: {T-12: "not applicable here"}',
+        )
+    known = {item.id for item in suite.declared_items}
+    absent: dict[str, str] = {}
+    for item_id, reason in declared.items():
+        line = declared.line_of(item_id)
+        if item_id not in known:
+            raise InputFileError(path, line, f"absent: item {item_id!r} is not declared in {suite.path / SUITE_FILE}")
+        if item_id in texts:
+            raise InputFileError(
+                path,
+                line,
+                f"absent: item {item_id} is also under 'items' (line {texts[item_id].line}): keep one of the two",
+            )
+        if not isinstance(reason, str) or not reason.strip():
+            raise InputFileError(
+                path, line, f"absent: item {item_id} needs a reason, the text saying why it is not in this locale"
+            )
+        absent[item_id] = reason.strip()
+    return absent
 
 
 def add_variant(
@@ -414,6 +545,7 @@ def add_variant(
     tag: str,
     from_tag: str | None = None,
     draft: Callable[[str, list[LocalizedItem]], dict[str, dict]] | None = None,
+    absent: Mapping[str, str] | None = None,
 ) -> tuple[Path, str | None, int]:
     """Write a new locale file ``<tag>.yaml`` into the suite's folder and return (path, parent, items).
 
@@ -425,7 +557,10 @@ def add_variant(
 
     With ``draft`` (machine drafts) the file never inherits: ``draft(from, texts)`` gets the texts of
     ``from_tag`` (default: the source locale) once every check has passed, and returns each item's
-    entry (prompt, focus, status, notes); an error it raises leaves nothing written."""
+    entry (prompt, focus, status, notes); an error it raises leaves nothing written.
+
+    ``absent`` (item id -> reason) declares items not in this locale (the file's ``absent``); they
+    are not copied. Items whose ``locales`` in suite.yaml leave ``tag`` out are never copied."""
     import os
 
     try:
@@ -445,12 +580,14 @@ def add_variant(
         parent, texts = language, []
     else:
         texts = suite.variant(from_tag or suite.source_locale)
+    absent = dict(absent or {})
+    texts = [t for t in texts if t.item.declared_for((tag,)) and t.id not in absent]
     items = {}
     for t in texts:
         items[t.id] = {"prompt": t.prompt, **({"focus": t.focus} if t.focus else {}), "status": "draft"}
     if draft is not None:
         items = draft(locales.normalize(from_tag or suite.source_locale), texts)
-    doc = {"suite": suite.id, "locale": tag, **({"inherits": parent} if parent else {}), "items": items}
+    doc = locale_document(suite.id, tag, items, inherits=parent, absent=absent)
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(yamlfile.dump(doc), encoding="utf-8")
     try:
@@ -465,6 +602,39 @@ def add_variant(
         target.unlink(missing_ok=True)
         raise
     return target, parent, len(items)
+
+
+def suite_item(
+    item_id: str, tags: Mapping[str, str], metadata: Mapping[str, Any] | None = None, belongs: Collection[str] = ()
+) -> dict[str, Any]:
+    """One item of ``suite.yaml`` as ``load_suite`` reads it, for a writer (an importer): ``belongs``
+    names the locales it belongs to (its ``locales`` key, for an item of some locales only)."""
+    entry: dict[str, Any] = {"id": item_id, "tags": dict(tags)}
+    if metadata:
+        entry["metadata"] = dict(metadata)
+    if belongs:
+        entry["locales"] = list(dict.fromkeys(locales.normalize(t) for t in belongs))
+    return entry
+
+
+def locale_document(
+    suite_id: str,
+    tag: str,
+    items: Mapping[str, Mapping[str, Any]],
+    *,
+    inherits: str | None = None,
+    absent: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """A locale file as ``Suite.variant`` reads it, for a writer (``add_variant``, an importer):
+    ``absent`` (item id -> reason) declares the items that are not in this locale, so that QA does
+    not report them missing and runs count them apart."""
+    doc: dict[str, Any] = {"suite": suite_id, "locale": locales.normalize(tag)}
+    if inherits:
+        doc["inherits"] = inherits
+    doc["items"] = {k: dict(v) for k, v in items.items()}
+    if absent:
+        doc["absent"] = dict(absent)
+    return doc
 
 
 def shipped_dir() -> Path:

@@ -7,6 +7,11 @@ own digest (``qa.fence``, so the text cannot close its fence), under a fixed sys
 dropped, surrounding blank space trimmed, length capped). Nothing here touches a store, a terminal or
 the network: calls go through the ``complete`` coroutine the caller passes (the CLI binds it to the
 store's cache, so the same command run again asks nothing).
+
+Every reply is checked (``textchecks.draft_problems``) before it may stand as a translation: a
+refusal, a degenerate or truncated reply, or one in the wrong language or script is not stored as a
+``machine`` draft but as ``needs-work``, with the copied source text of that field and the reasons
+in ``review_comment`` (``machine_entries``).
 """
 
 from __future__ import annotations
@@ -26,13 +31,16 @@ FIELDS = ("prompt", "focus")
 
 @dataclass(frozen=True)
 class Translation:
-    """One field of one item: the source text and its machine translation (``text`` None when the call failed)."""
+    """One field of one item: the source text and its machine translation (``text`` None when the call
+    failed, the reason in ``error``), with the ``(code, message)`` of each reason the reply is not a
+    usable translation (``textchecks.draft_problems``; empty when it looks like one)."""
 
     item: str
     field: str
     source: str
     text: str | None
     error: str | None = None
+    problems: tuple[tuple[str, str], ...] = ()
 
 
 def translation_messages(text: str, from_tag: str, to_tag: str) -> tuple[tuple[str, str], ...]:
@@ -92,7 +100,10 @@ async def translate(
     """Every prompt and focus of ``texts`` translated from ``from_tag`` into ``to_tag`` by ``model``
     through ``complete`` (a coroutine taking a Request and returning an Outcome), in the order of
     ``draft_requests``. A failed call, or a reply that is empty once cleaned, has ``text`` None and
-    the reason in ``error``."""
+    the reason in ``error``; any other reply is checked, its ``problems`` saying why it is not a
+    translation (a refusal, a line repeated over and over…)."""
+    from benchmark.localization.textchecks import draft_problems
+
     planned = draft_requests(texts, from_tag, to_tag, model, api_base)
     outcomes = await asyncio.gather(*(complete(request) for _, request in planned))
     results = []
@@ -104,7 +115,10 @@ async def translate(
         if not reply:
             results.append(Translation(item, name, source, None, "empty reply"))
         else:
-            results.append(Translation(item, name, source, reply))
+            problems = tuple(
+                (str(code), str(message)) for code, message in draft_problems(source, reply, from_tag, to_tag)
+            )
+            results.append(Translation(item, name, source, reply, problems=problems))
     return results
 
 
@@ -113,29 +127,71 @@ def draft_note(model: str, from_tag: str) -> str:
     return f"machine draft by {model} from {from_tag} ({TRANSLATION_TEMPLATE})"
 
 
-def machine_entries(
-    texts: list, translations: list[Translation], model: str, from_tag: str
-) -> tuple[dict[str, dict], list[str]]:
-    """(locale-file entries by item id, ids of the items that failed) for ``texts`` (LocalizedItems of
-    ``from_tag``) and their ``translations``.
+# The part of a rejected reply quoted in the review comment (enough to recognise it, one line).
+QUOTED_REPLY_CHARS = 80
 
-    An item whose every field was translated is ``status: machine`` with a note naming the model; an
-    item with a failed field keeps the copied source texts as a ``draft`` (its note says the draft
-    failed), so the file is complete and ``gvs check`` flags what is left untranslated."""
+
+def _quoted(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= QUOTED_REPLY_CHARS else line[: QUOTED_REPLY_CHARS - 1] + "…"
+
+
+def rejection_comment(rejected: list[Translation]) -> str:
+    """The ``review_comment`` of an item whose draft failed the checks: per field, each reason and the
+    start of the reply, on one line (a review comment is one line)."""
+    parts = []
+    for r in rejected:
+        reasons = "; ".join(f"{code}: {' '.join(message.split())}" for code, message in r.problems)
+        parts.append(f"{r.field}: {reasons} (reply: \u201c{_quoted(r.text or '')}\u201d)")
+    return "machine draft rejected, the source text is copied to translate by hand: " + " | ".join(parts)
+
+
+@dataclass
+class Entries:
+    """What ``machine_entries`` makes of the translations: the locale-file entry of each item drafted
+    (``machine``) or rejected (``needs-work``), by item id in the order of the texts; the reason codes
+    of each rejected item; and the ids of the items whose call failed (no entry: a later run retries them)."""
+
+    entries: dict[str, dict]
+    machine: list[str]
+    needs_work: dict[str, list[str]]
+    failed: list[str]
+
+
+def machine_entries(texts: list, translations: list[Translation], model: str, from_tag: str) -> Entries:
+    """The locale-file entries for ``texts`` (LocalizedItems of ``from_tag``) and their ``translations``.
+
+    An item whose every field was translated and passed the checks is ``status: machine`` with a note
+    naming the model. An item with a field whose reply failed them is ``status: needs-work``: the
+    fields that passed keep their translation, the others the copied source text, and
+    ``review_comment`` says why (never a refusal or a degenerate reply stored as a plausible
+    translation). An item with a failed call gets no entry, so the file never holds it as translated
+    and running the command again drafts it."""
     done: dict[tuple[str, str], Translation] = {(t.item, t.field): t for t in translations}
-    entries: dict[str, dict] = {}
-    failed: list[str] = []
+    out = Entries({}, [], {}, [])
+    note = draft_note(model, from_tag)
     for t in texts:
         fields = {"prompt": t.prompt, **({"focus": t.focus} if t.focus else {})}
         asked = [done.get((t.id, name)) for name, text in fields.items() if text.strip()]
-        if asked and all(r is not None and r.text is not None for r in asked):
-            translated = {name: done[(t.id, name)].text if text.strip() else text for name, text in fields.items()}
-            entries[t.id] = {**translated, "status": "machine", "notes": draft_note(model, from_tag)}
+        if not asked or any(r is None or r.text is None for r in asked):
+            out.failed.append(t.id)
+            continue
+        results = [r for r in asked if r is not None]
+        by_field = {r.field: r for r in results}
+        translated = {
+            name: by_field[name].text if name in by_field and not by_field[name].problems else text
+            for name, text in fields.items()
+        }
+        rejected = [r for r in results if r.problems]
+        if not rejected:
+            out.entries[t.id] = {**translated, "status": "machine", "notes": note}
+            out.machine.append(t.id)
         else:
-            failed.append(t.id)
-            entries[t.id] = {
-                **fields,
-                "status": "draft",
-                "notes": f"machine draft by {model} failed: copied from {from_tag}",
+            out.entries[t.id] = {
+                **translated,
+                "status": "needs-work",
+                "notes": note,
+                "review_comment": rejection_comment(rejected),
             }
-    return entries, failed
+            out.needs_work[t.id] = list(dict.fromkeys(code for r in rejected for code, _ in r.problems))
+    return out

@@ -25,10 +25,13 @@ from typing import Protocol
 from benchmark import versions
 from benchmark.clients.calls import MAX_ANSWER_CHARS
 from benchmark.clients.models import ModelTarget
+from benchmark.clients.requests import public_endpoint
 from benchmark.engine.records import ScorerHealth
 from benchmark.engine.runner import Plan, Progress, RunSink, RunSummary
+from benchmark.engine.selection import Selection, with_selection
 from benchmark.engine.shard import Shard
 from benchmark.errors import GvsError
+from benchmark.localization.suites import Suite
 from benchmark.scoring.judge import JudgeConfig
 
 DEFAULT_MODEL = "local/gemma-3-270m"
@@ -45,6 +48,7 @@ class RunStore(RunSink, Protocol):
     fresh: bool  # this process created the file
 
     def begin_run(self, plan: Plan, versions: dict) -> tuple[int, bool]: ...
+    def label_run(self, run_id: int, name: str | None = None, tags: Collection[str] = ()) -> object: ...
     def end_run(self, run_id: int, status: str, summary: RunSummary) -> None: ...
     def answered(self, run_id: int) -> int: ...
     def remove(self) -> None: ...
@@ -58,7 +62,12 @@ class RunOptions:
     suite: str
     models: list[str] = field(default_factory=lambda: [DEFAULT_MODEL])
     locales: list[str] = field(default_factory=list)  # empty: the suite's source locale
-    limit: int | None = None  # the first N items
+    limit: int | None = None  # the first N items (of those --items and --where leave)
+    items: list[str] = field(default_factory=list)  # only these item ids (each may be a comma-separated list)
+    where: list[str] = field(default_factory=list)  # only items with AXIS=VALUE (any value of one axis, every axis)
+    sample: int | None = None  # a sample of N items stratified over ``sample_by``
+    sample_by: str | None = None  # default: the suite's finest axis
+    sample_seed: int = 0  # which sample; the same seed always draws the same items
     concurrency: int = 8  # calls in flight per model
     timeout: float = 120.0  # seconds per attempt
     retries: int = 3
@@ -80,6 +89,8 @@ class RunOptions:
     router: Path | None = None  # a LiteLLM Router configuration
     workers: int | None = None  # processes for remote calls; None: auto, 1: gvs's own loop
     max_answer_chars: int = MAX_ANSWER_CHARS  # longer answers are kept cut to this, and flagged
+    name: str | None = None  # the run's name (gvs run --name); not part of its spec
+    tags: list[str] = field(default_factory=list)  # the run's tags (gvs run --tag); not part of its spec
 
     @property
     def params(self) -> dict:
@@ -101,6 +112,7 @@ class PreparedRun:
     share: Plan  # the cells this machine runs
     judge: JudgeSetup | None
     notes: list[str]  # what the user should know before it starts (items left out…)
+    absent: dict[str, int] = field(default_factory=dict)  # locale -> chosen items not in it by declaration
 
     @property
     def targets(self) -> list[ModelTarget]:
@@ -161,8 +173,10 @@ class JudgeChoice(Protocol):
     def judge_scorers(self) -> list[str]: ...
 
 
-def judge_setup(options: JudgeChoice, routes=None) -> JudgeSetup | None:
-    """The judge's configuration from the ``--judge*`` options (None without a judge); raises GvsError."""
+def judge_setup(options: JudgeChoice, routes=None, endpoints: dict[str, str] | None = None) -> JudgeSetup | None:
+    """The judge's configuration from the ``--judge*`` options (None without a judge); raises GvsError.
+    ``endpoints`` (model -> API base) are the run's models': a judge that is one of them is asked
+    where they are, unless --judge-api-base says otherwise."""
     from benchmark.clients.models import resolve
     from benchmark.scoring import ScorerError, scorer_class
 
@@ -177,7 +191,8 @@ def judge_setup(options: JudgeChoice, routes=None) -> JudgeSetup | None:
             raise GvsError(f"--judge-scorers: {exc}") from None
         if offline:
             raise GvsError(f"--judge-scorers: {name!r} is an offline scorer (it always runs), not a judge scorer")
-    (target,) = resolve([options.judge], options.judge_api_base, routes)
+    api_base = options.judge_api_base or (endpoints or {}).get(options.judge)
+    (target,) = resolve([options.judge], api_base, routes)
     params = {"temperature": options.judge_temperature, **JUDGE_PARAMS}
     config = JudgeConfig(target=target, params=params, language=options.judge_language, samples=options.judge_samples)
     return JudgeSetup(config, list(options.judge_scorers))
@@ -193,6 +208,9 @@ def prepare_run(options: RunOptions) -> PreparedRun:
 
     shard = _shard(options)
     suite = get_suite(options.suite)
+    selection = selection_of(options)
+    if selection:
+        suite = suite.subset(item.id for item in selection.choose(suite))
     conditions = choose(options.conditions, options.conditions_files or None)
     statuses = tuple(options.statuses)
     # Validates locales, statuses and suite files before any model is resolved.
@@ -207,21 +225,63 @@ def prepare_run(options: RunOptions) -> PreparedRun:
     plan = build_plan(
         suite, targets, plan.locales, limit=options.limit, params=plan.params, conditions=conditions, statuses=statuses
     )
+    plan = with_selection(plan, selection.spec(suite))
     plan.shard = shard
-    judge = judge_setup(options, routes)
+    judge = judge_setup(options, routes, {t.name: t.api_base for t in targets if t.api_base and not t.routed})
     if not plan.cells:
         raise GvsError("nothing to run: the chosen locales have none of the chosen items")
-    notes = [
-        f"note: {tag} lacks {n} of the chosen items; they are left out for that locale"
-        for tag, n in plan.skipped.items()
-    ]
+    picked = {item.id for item in (suite.items[: options.limit] if options.limit else suite.items)}
+    notes = []
+    if selection:
+        notes.append(f"note: {_describe(selection, suite)}: {len(picked)} of {len(suite.declared_items)} items")
+    absent: dict[str, int] = {}  # the chosen items a locale does not have by declaration are not lacking
+    for tag in plan.locales:
+        declared = [i for i in suite.absent(tag) if i in picked]
+        if declared:
+            absent[tag] = len(declared)
+            notes.append(f"note: {len(declared)} of the chosen items are not in {tag} by declaration; left out there")
+        lacking = plan.skipped.get(tag, 0) - len(declared)
+        if lacking > 0:
+            notes.append(f"note: {tag} lacks {lacking} of the chosen items; they are left out for that locale")
     if plan.statuses:
         chosen = ", ".join(plan.statuses)
         notes += [
             f"note: --status {chosen}: {plan.filtered.get(tag, 0)} items of {tag} left out for their status"
             for tag in plan.locales
         ]
-    return PreparedRun(options, plan, plan.share(), judge, notes)
+    return PreparedRun(options, plan, plan.share(), judge, notes, absent)
+
+
+def selection_of(options: RunOptions) -> Selection:
+    """The item options (--items, --where, --sample…) as a Selection; GvsError naming a bad one."""
+    from benchmark.engine.selection import Selection, parse_ids, parse_where
+
+    if options.sample is not None and options.limit is not None:
+        raise GvsError(
+            "--limit and --sample: choose one (--limit takes the first N items, --sample N across the taxonomy)"
+        )
+    if options.sample is None and options.sample_by is not None:
+        raise GvsError("--sample-by goes with --sample N")
+    return Selection(
+        items=tuple(parse_ids(options.items)),
+        where=tuple(parse_where(options.where)),
+        sample=options.sample,
+        sample_by=options.sample_by,
+        sample_seed=options.sample_seed,
+    )
+
+
+def _describe(selection: Selection, suite: Suite) -> str:
+    spec = selection.spec(suite)
+    parts = []
+    if selection.items:
+        parts.append(
+            f"--items {','.join(selection.items)}" if len(selection.items) <= 5 else f"--items ({len(selection.items)})"
+        )
+    parts += [f"--where {w}" for w in spec.get("where", ())]
+    if selection.sample is not None:
+        parts.append(f"--sample {selection.sample} by {spec['sample_by']}, seed {selection.sample_seed}")
+    return " ".join(parts)
 
 
 def workers_for(prepared: PreparedRun) -> int:
@@ -236,9 +296,12 @@ def workers_for(prepared: PreparedRun) -> int:
     return chosen if chosen is not None else auto_size(prepared.options.concurrency * eligible)
 
 
-def ping_judge(judge: JudgeSetup | None, store: RunStore, *, timeout: float, retries: int) -> None:
+def ping_judge(
+    judge: JudgeSetup | None, store: RunStore, *, timeout: float, retries: int, models_api_base: str | None = None
+) -> None:
     """The judge must answer one ping before any work; a store this process created for the work
-    is removed when it does not, so a failed start leaves nothing behind."""
+    is removed when it does not, so a failed start leaves nothing behind. The error says where the
+    judge was asked, and names --judge-api-base when the models were given another API base."""
     from benchmark.engine.runner import ping
 
     if judge is None:
@@ -248,7 +311,16 @@ def ping_judge(judge: JudgeSetup | None, store: RunStore, *, timeout: float, ret
     if not outcome.ok:
         if store.fresh:
             store.remove()
-        raise GvsError(f"judge {target.name} cannot be reached: {outcome.error}")
+        where = public_endpoint(target.api_base) if target.api_base else None
+        hint = (
+            f" (asked at {where}: is --judge-api-base right?)"
+            if where
+            else f" (asked at its provider's own endpoint: --api-base {public_endpoint(models_api_base)} is the "
+            "models', not the judge's; pass --judge-api-base if the judge is served there too)"
+            if models_api_base
+            else " (asked at its provider's own endpoint; --judge-api-base sets another)"
+        )
+        raise GvsError(f"judge {target.name} cannot be reached{hint}: {outcome.error}")
 
 
 def _answered_here(store: RunStore, run_id: int, prepared: PreparedRun) -> int:
@@ -279,8 +351,12 @@ def run_prepared(
     attempts = options.retries + 1
     if prepared.judge is not None:
         say(f"asking the judge {prepared.judge.config.target.name} for a one-line ping…")
-    ping_judge(prepared.judge, store, timeout=options.timeout, retries=options.retries)
+    ping_judge(
+        prepared.judge, store, timeout=options.timeout, retries=options.retries, models_api_base=options.api_base
+    )
     run_id, resumed = store.begin_run(plan, versions())
+    if options.name is not None or options.tags:
+        store.label_run(run_id, options.name, options.tags)
     workers = workers_for(prepared)
     shape = f"{len(plan.targets)} models × {len(plan.locales)} locales" + (
         f" × {len(plan.conditions)} conditions" if len(plan.conditions) > 1 else ""

@@ -57,13 +57,17 @@ def plan_of(run: Run) -> Plan:
     from benchmark.clients.models import ModelTarget
     from benchmark.engine.conditions import Condition
     from benchmark.engine.runner import build_plan
+    from benchmark.engine.selection import Selection, with_selection
     from benchmark.localization.suites import get_suite
 
     spec = run.spec
     suite = get_suite(spec["suite"])
+    if spec.get("selection"):  # --items, --where, --sample: the same items again
+        selection = Selection.from_spec(spec["selection"])
+        suite = suite.subset(item.id for item in selection.choose(suite))
     targets = [ModelTarget(m, spec.get("endpoints", {}).get(m)) for m in spec["models"]]
     conditions = [Condition(**c) for c in spec["conditions"]] if spec.get("conditions") else None
-    return build_plan(
+    plan = build_plan(
         suite,
         targets,
         spec["locales"],
@@ -72,6 +76,7 @@ def plan_of(run: Run) -> Plan:
         conditions=conditions,
         statuses=spec.get("statuses", ()),
     )
+    return with_selection(plan, spec["selection"]) if spec.get("selection") else plan
 
 
 def score_run(options: ScoreOptions, store: ScoreStore, run: Run, progress: Progress | None = None) -> ScoreOutcome:

@@ -38,7 +38,25 @@ def locale_add(
         str | None,
         typer.Option(
             "--translate-with",
-            help="Model (LiteLLM string) that drafts every prompt and focus by machine translation; items are marked machine, for review.",
+            help="Model (LiteLLM string) that drafts the prompts and focuses by machine translation: items that pass the checks are marked machine, for review; a refusal or a degenerate reply is marked needs-work with the reason. Into an existing file it adds only the items the file lacks.",
+        ),
+    ] = None,
+    items: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--items",
+            metavar="ID[,ID…]",
+            help="With --translate-with: draft only these items (repeat the option, or separate ids with commas).",
+            show_default=False,
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=1,
+            metavar="N",
+            help="With --translate-with: draft at most N of the items not drafted yet, in suite order (run again for the next N).",
         ),
     ] = None,
     api_base: ApiBaseOpt = None,
@@ -49,19 +67,23 @@ def locale_add(
 ) -> None:
     """Scaffold a new locale variant file: every copied item is a draft to translate.
 
-    With --translate-with MODEL every item is drafted by machine translation (calls cached in the
-    store: the same command again asks nothing). Exits 1 when some items could not be drafted: the
-    file is written, those items keep the copied text as drafts (delete the file and run the command
-    again to retry only them)."""
+    With --translate-with MODEL the items are drafted by machine translation instead (calls cached in
+    the store: the same draft is never asked twice), all of them or those of --items / --limit; run the
+    command again to draft the rest: only items the file does not hold are drafted, and nothing already
+    in it (reviewed or not) is changed. A reply that is a refusal, degenerate, truncated or in the wrong
+    language or script is stored as needs-work with the reason, and the source text to translate.
+    Exits 1 when some calls failed: those items are left out of the file (run the command again to
+    retry only them)."""
     from benchmark.localization.locales import display_name
     from benchmark.localization.suites import add_variant, get_suite
 
     from ..safe_text import inert, one_line
 
-    s = get_suite(suite)
     if translate_with is None:
-        if api_base is not None:
-            fail("--api-base goes with --translate-with MODEL")
+        for given, name in ((api_base, "--api-base"), (items, "--items"), (limit, "--limit")):
+            if given is not None:
+                fail(f"{name} goes with --translate-with MODEL")
+        s = get_suite(suite)
         path, parent, count = add_variant(s, tag, from_tag)
         what = (
             f"inherits {parent}, no items of its own yet"
@@ -73,27 +95,58 @@ def locale_add(
     from benchmark.usecases.drafts import DraftOptions, draft_locale
     from store import open_store
 
+    ids = None if items is None else [i.strip() for value in items for i in value.split(",") if i.strip()]
+    if items is not None and not ids:
+        fail("--items: no item id given")
     options = DraftOptions(
-        translate_with, api_base=api_base, concurrency=concurrency, timeout=timeout, retries=retries, from_tag=from_tag
+        translate_with,
+        api_base=api_base,
+        concurrency=concurrency,
+        timeout=timeout,
+        retries=retries,
+        from_tag=from_tag,
+        items=ids,
+        limit=limit,
     )
     say = lambda text: common.err.print(inert(text))  # noqa: E731
     outcome = draft_locale(suite, tag, options, lambda: open_store(store), say=say)
     for error in outcome.errors:
         common.err.print(one_line(error, 200, style="red"))
     path, failed = outcome.path, outcome.failed
-    common.out.print(
-        inert(
-            f"wrote {path} ({display_name(path.stem)}): {_count(outcome.drafted, 'item')} drafted by {outcome.model}, status machine, to review"
+
+    def say_out(text: str) -> None:
+        common.out.print(inert(text), soft_wrap=True)  # one line each, whatever the terminal's width
+
+    def shown(ids: list[str], most: int = 20) -> str:
+        return ", ".join(ids[:most]) + (f" and {len(ids) - most} more" if len(ids) > most else "")
+
+    verb = "wrote" if outcome.created else "added to" if outcome.drafted else "left as it was:"
+    say_out(f"{verb} {path} ({display_name(path.stem)})" if path.exists() else f"{path}: not written")
+    if outcome.drafted:
+        say_out(
+            f"{_count(outcome.drafted, 'item')} drafted by {outcome.model} from {outcome.source}: "
+            f"{len(outcome.machine)} machine (to review), {len(outcome.needs_work)} needs-work"
         )
-    )
+        for code, ids in outcome.reasons().items():
+            say_out(f"  needs-work, {code}: {_count(len(ids), 'item')} ({shown(ids, 10)})")
+    elif not failed:
+        say_out("nothing to draft")
+    if outcome.skipped:
+        statuses = ", ".join(f"{n} {status}" for status, n in outcome.skipped_statuses().most_common())
+        say_out(f"{_count(len(outcome.skipped), 'item')} skipped: in the file already, left as they are ({statuses})")
+    later = [i for i in outcome.remaining if i not in failed]
+    if later and (limit is not None or items is not None):
+        say_out(
+            f"{_count(len(later), 'item')} of {outcome.source} not drafted yet: run the command again to draft them"
+        )
     if failed:
-        shown = ", ".join(failed[:20]) + (f" and {len(failed) - 20} more" if len(failed) > 20 else "")
         common.err.print(
             inert(
-                f"{_count(len(failed), 'item')} not drafted (kept as draft, with the copied text): {shown}; "
-                f"delete {path} and run the command again to retry only those",
+                f"{_count(len(failed), 'item')} not drafted, the call failed: {shown(failed)}; "
+                "run the same command again to retry only those",
                 style="red",
-            )
+            ),
+            soft_wrap=True,
         )
         raise typer.Exit(1)
 

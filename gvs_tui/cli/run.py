@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -50,15 +51,38 @@ def _close_at_exit(db) -> None:
     gc.freeze()
 
 
-def _stop_on_sigterm() -> None:
-    """A scheduler's SIGTERM (Slurm, Kubernetes, `kill`) stops a run as Ctrl-C does: every finished call
-    stays saved and the run is recorded as interrupted, ready to resume."""
-    import signal
+class _Stop:
+    """Ctrl-C, or a scheduler's SIGTERM (Slurm, Kubernetes, `kill`), while `gvs run` works: the first
+    asks the run to stop at its next await (every finished call stays saved, the run is recorded as
+    interrupted, ready to resume); a second only says it is already stopping, so no KeyboardInterrupt
+    lands in the middle of saving, an import or an atexit handler (a traceback, a run left `running`);
+    a third quits at once — what was committed stays, the store is checked when next opened."""
 
-    def interrupt(signum, frame) -> None:
-        signal.raise_signal(signal.SIGINT)  # the same path as Ctrl-C: asyncio cancels the run at an await
+    def __init__(self) -> None:
+        self.signals = 0
 
-    signal.signal(signal.SIGTERM, interrupt)
+    def __call__(self, signum, frame) -> None:
+        self.signals += 1
+        if self.signals == 1:  # the calls abandoned mid-flight are not a fault worth a warning
+            import warnings
+
+            warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+        elif self.signals == 2:
+            common.err.print(
+                "already stopping: saving what arrived (press Ctrl-C again to quit at once)", style="yellow"
+            )
+        elif self.signals > 2:
+            os._exit(130)
+
+    def requested(self) -> bool:
+        return self.signals > 0
+
+    def install(self) -> _Stop:
+        import signal
+
+        signal.signal(signal.SIGINT, self)
+        signal.signal(signal.SIGTERM, self)
+        return self
 
 
 def _workers_option(value: str) -> int | None:
@@ -83,7 +107,38 @@ def run(
         list[str] | None,
         typer.Option("-l", "--locale", help="Locale tag; repeat for several (default: the suite's source locale)."),
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N items of the suite.")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, help="Only the first N items of the suite (of those --items and --where keep)."),
+    ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            "--sample",
+            min=1,
+            help="A sample of N items stratified over the suite's finest axis (--sample-by): one per stratum, "
+            "the rest in proportion to their size; the same --sample-seed draws the same items.",
+        ),
+    ] = None,
+    sample_by: Annotated[
+        str | None,
+        typer.Option("--sample-by", help="The taxonomy axis --sample stratifies over (default: the finest)."),
+    ] = None,
+    sample_seed: Annotated[
+        int, typer.Option("--sample-seed", help="Which sample --sample draws (the model's --seed is apart).")
+    ] = 0,
+    items: Annotated[
+        list[str] | None,
+        typer.Option("--items", help="Only these item ids; repeat, or give a comma-separated list."),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            help="Only items with AXIS=VALUE (a taxonomy axis or metadata key); repeat: any of the values of one "
+            "axis, every axis named.",
+        ),
+    ] = None,
     concurrency: ConcurrencyOpt = 8,
     timeout: TimeoutOpt = 120.0,
     retries: RetriesOpt = 3,
@@ -161,6 +216,14 @@ def run(
             help="Processes making the calls to remote models, each with its own event loop; gvs itself stays the store's only writer. auto: none below 32 calls in flight, else one per 32 (at least one per core, at most two); 1: every call from gvs's own loop.",
         ),
     ] = "auto",
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Name the run (shown by `gvs runs`, the app and results; not part of its spec)."),
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", help="Tag the run; repeat for several (`gvs runs tag` adds more later)."),
+    ] = None,
 ) -> None:
     """Run a suite: every model × every locale (× every condition) on the same items, cached and resumable.
 
@@ -178,6 +241,11 @@ def run(
         models=list(model),
         locales=locale or [],
         limit=limit,
+        items=items or [],
+        where=where or [],
+        sample=sample,
+        sample_by=sample_by,
+        sample_seed=sample_seed,
         concurrency=concurrency,
         timeout=timeout,
         retries=retries,
@@ -199,6 +267,8 @@ def run(
         router=router,
         workers=_workers_option(workers),
         max_answer_chars=max_answer_chars,
+        name=name,
+        tags=tag or [],
     )
     if shard is None and shard_count is not None:
         fail("--shard-count goes with --shard auto")
@@ -212,9 +282,9 @@ def run(
         common.err.print(inert(note, style="yellow"))
     db = open_store(store)
     atexit.register(_close_at_exit, db)
-    _stop_on_sigterm()
+    stop = _Stop().install()
     say = (lambda text: None) if quiet else (lambda text: common.out.print(inert(text)))
-    outcome = run_prepared(prepared, db, None if quiet else RichProgress(common.err), say=say)
+    outcome = run_prepared(prepared, db, None if quiet else RichProgress(common.err), say=say, cancelled=stop.requested)
     summary, plan = outcome.summary, prepared.plan
     if outcome.status == "interrupted":
         common.err.print(
@@ -233,6 +303,8 @@ def run(
         + (f", {summary.judge_errors} judge errors" if outcome.judged else "")
     )
     common.out.print(inert(line, style="green" if outcome.status == "completed" else "yellow"))
+    if summary.errors or summary.judge_errors:
+        _explain_failures(db, outcome.run_id)
     judge_failed = report_judges(outcome.judges, JUDGE_ERROR_LIMIT)
     judge_failed |= report_empty_metrics(outcome.empty_metrics)
     judge_metrics = set(prepared.judge.scorers if prepared.judge else [])
@@ -255,6 +327,15 @@ def run(
         raise typer.Exit(1)
     if judge_failed:
         raise typer.Exit(JUDGE_UNRELIABLE)
+
+
+def _explain_failures(db, run_id: int) -> None:
+    """Why cells failed, where they are counted: the commonest reasons with what to do about each."""
+    from ..safe_text import inert
+    from ..tables import failure_lines
+
+    for line in failure_lines(db, run_id):
+        common.out.print(inert(f"  {line}", style="yellow"), soft_wrap=True)
 
 
 def _names(listed: str) -> list[str]:

@@ -370,10 +370,11 @@ def check(
             agreement = ", ".join(
                 f"{d['agree']} of {d['checked']} {name} texts" for name, d in summary.detection.items() if d["checked"]
             )
-            agreement = agreement and f"langdetect finds {summary.language} in {agreement}"
+            agreement = agreement and f"the language check reads {summary.language} in {agreement}"
+            absent = f", {summary.absent} not in this locale by declaration" if summary.absent else ""
             line = (
-                f"{summary.locale}: {_count(c['errors'], 'error')}, {_count(c['warnings'], 'warning')} ({summary.items} items)"
-                + (f"; {agreement}" if agreement else "")
+                f"{summary.locale}: {_count(c['errors'], 'error')}, {_count(c['warnings'], 'warning')} "
+                f"({summary.items} items{absent})" + (f"; {agreement}" if agreement else "")
             )
             common.out.print(inert(line, style="red" if c["errors"] else ("yellow" if c["warnings"] else "green")))
         if results is not None:

@@ -1,6 +1,11 @@
 """Compare: two locales of one run (paired: the same items, with an interval and a Holm-corrected
 p-value), or two runs (the same group × model × locale), the differences ranked by size; enter on
-a row lists its items side by side, the largest difference first, down to one item's answers."""
+a row lists its items side by side, the largest difference first, down to one item's answers.
+
+One sign convention throughout, stated in the header and the table: difference = B − A (locale B −
+locale A of the run; run B − run A), the same in a row and in its items (``PairedItemsScreen``).
+Run B is the run compared: it opens on the run the Results screen shows (else the latest); run A,
+the reference in two-runs mode, is the run of the same suite before it."""
 
 from __future__ import annotations
 
@@ -57,13 +62,14 @@ class CompareScreen(Screen):
         self.choices: list = []
         self._filling = False
         self.shown: tuple | None = None  # (mode, metric, by, sides, names, diffs) of the table shown
+        self.viewed: int | None = None  # the run in view (Results) when the choices were last filled
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(classes="bar", id="compare-bar"):
             yield Select(MODES, value="locales", allow_blank=False, id="compare-mode", compact=True)
-            yield Select([], prompt="run A", id="compare-run-a", compact=True)
-            yield Select([], prompt="run B", id="compare-run-b", compact=True)
+            yield Select([], prompt="run A", id="compare-run-a", compact=True)  # the reference, two-runs mode only
+            yield Select([], prompt="run B", id="compare-run-b", compact=True)  # the run compared, in both modes
             yield Select([], prompt="locale A", id="compare-locale-a", compact=True)
             yield Select([], prompt="locale B", id="compare-locale-b", compact=True)
             yield Select(
@@ -109,11 +115,16 @@ class CompareScreen(Screen):
             for c in choices[:50]:
                 run = db.run(c.id)
                 assert run is not None  # run_choices lists runs of this store
-                extra[c.id] = (metric_options(judged_metrics(db, run)), run_axes(db, run))
+                extra[c.id] = (metric_options(judged_metrics(db, run)), run_axes(db, run), run.title)
         finally:
             db.close()
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._choices, choices, extra)
+
+    def _viewed_run(self) -> int | None:
+        """The run the Results screen shows (or is asked to show next), None before it showed one."""
+        app = cast("GvsApp", self.app)
+        return app.wanted_run if app.wanted_run is not None else app.viewed_run
 
     def _info(self, text: str) -> None:
         self.query_one("#compare-info", Static).update(inert(text))
@@ -124,23 +135,36 @@ class CompareScreen(Screen):
             return
         self.choices, self.extra = choices, extra
         self._filling = True
-        options = [(one_line(f"run {c.id} · {c.suite} · {c.status}", 40), c.id) for c in choices if c.id in extra]
+        options = [(one_line(f"{extra[c.id][2]} · {c.suite} · {c.status}", 48), c.id) for c in choices if c.id in extra]
         run_a, run_b = self.query_one("#compare-run-a", Select), self.query_one("#compare-run-b", Select)
         keep_a, keep_b = self.value("#compare-run-a"), self.value("#compare-run-b")
         run_a.set_options(options)
         run_b.set_options(options)
         ids = [c.id for c in choices if c.id in extra]
-        run_a.value = keep_a if keep_a in ids else ids[min(1, len(ids) - 1)] if len(ids) > 1 else ids[0]
-        run_b.value = keep_b if keep_b in ids else ids[0]
+        viewed = self._viewed_run()
+        if viewed != self.viewed or keep_b not in ids:  # another run in view since: compare that one
+            keep_b = viewed if viewed in ids else ids[0]
+            keep_a = None
+        self.viewed = viewed
+        run_b.value = keep_b
+        run_a.value = keep_a if keep_a in ids else self._reference(keep_b, choices, ids)
         self._fill_run_options()
         self.call_after_refresh(self._filled_and_compare)
 
+    @staticmethod
+    def _reference(run_b: int, choices: list, ids: list[int]) -> int:
+        """Run A for run B: the run of the same suite before it, else the run before it, else the latest."""
+        suite = next(c.suite for c in choices if c.id == run_b)
+        older = [c for c in choices if c.id in ids and c.id < run_b]
+        same = [c.id for c in older if c.suite == suite]
+        return same[0] if same else older[0].id if older else next((i for i in ids if i != run_b), ids[0])
+
     def _fill_run_options(self) -> None:
-        run_a = self.value("#compare-run-a")
-        choice = next((c for c in self.choices if c.id == run_a), None)
+        run_b = self.value("#compare-run-b")
+        choice = next((c for c in self.choices if c.id == run_b), None)
         if choice is None:
             return
-        metrics, axes = self.extra[run_a]
+        metrics, axes, _ = self.extra[run_b]
         for selector, index in (("#compare-locale-a", 0), ("#compare-locale-b", 1)):
             select = self.query_one(selector, Select)
             keep = self.value(selector)
@@ -158,7 +182,7 @@ class CompareScreen(Screen):
         by.set_options([(f"by {a}", a) for a in axes])
         by.value = keep if keep in axes else axes[-1]
         mode = self.value("#compare-mode")
-        self.query_one("#compare-run-b", Select).display = mode == "runs"
+        self.query_one("#compare-run-a", Select).display = mode == "runs"
         self.query_one("#compare-locale-a", Select).display = mode == "locales"
         self.query_one("#compare-locale-b", Select).display = mode == "locales"
 
@@ -170,7 +194,7 @@ class CompareScreen(Screen):
     def _changed(self, event: Select.Changed) -> None:
         if self._filling or not self.choices:
             return
-        if event.select.id in ("compare-run-a", "compare-mode"):
+        if event.select.id in ("compare-run-b", "compare-mode"):
             self._filling = True
             self._fill_run_options()
             self.call_after_refresh(self._filled_and_compare)
@@ -189,8 +213,8 @@ class CompareScreen(Screen):
             self.value("#compare-by"),
         )
         if (
-            None in args[1:2] + args[5:]
-            or (mode == "runs" and args[2] is None)
+            None in args[2:3] + args[5:]
+            or (mode == "runs" and args[1] is None)
             or (mode == "locales" and None in args[3:5])
         ):
             return
@@ -208,15 +232,17 @@ class CompareScreen(Screen):
         diffs: list[Diff] = []
         error = None
         try:
-            ra = db.run(run_a)
-            assert ra is not None  # the run selects offer runs of this store
+            rb = db.run(run_b)
+            assert rb is not None  # the run selects offer runs of this store
             if mode == "locales":
-                title = f"run {run_a}: {locale_a} − {locale_b}, same items only · {metric} by {by}"
+                title = f"{rb.title}: {locale_b} − {locale_a} (B − A), same items only · {metric} by {by}"
                 if locale_a == locale_b:
                     raise GvsError("choose two different locales")
                 from benchmark.analysis.stats import PairedGap  # pairs() imports it too
 
-                for p in pairs(db, ra, metric=metric, a=locale_a, b=locale_b, by=by):
+                # pairs() gives A − B of its a and b: asked for locale B − locale A, its gap, interval and
+                # p-value are the row's difference as shown, and as its items show it.
+                for p in pairs(db, rb, metric=metric, a=locale_b, b=locale_a, by=by):
                     g = p.gap
                     assert isinstance(g, PairedGap)  # PairRow.gap is typed object in store.results
                     extra = (
@@ -224,11 +250,11 @@ class CompareScreen(Screen):
                         if g.diff.estimate is None
                         else f"[{fmt_delta(metric, g.diff.low)}, {fmt_delta(metric, g.diff.high)}] p(Holm) {fmt_p(g.p_adjusted)}"
                     )
-                    diffs.append(Diff(p.group, p.model, "", g.mean_a, g.mean_b, g.diff.estimate, f"{g.n}", extra))
+                    diffs.append(Diff(p.group, p.model, "", g.mean_b, g.mean_a, g.diff.estimate, f"{g.n}", extra))
             else:
-                rb = db.run(run_b)
-                assert rb is not None
-                title = f"run {run_b} − run {run_a} · {metric} by {by}"
+                ra = db.run(run_a)
+                assert ra is not None
+                title = f"{rb.title} − {ra.title} (B − A) · {metric} by {by}"
                 ba = breakdown(db, ra, metric=metric, by=by)
                 bb = breakdown(db, rb, metric=metric, by=by)
                 cells_a = {(r.group, c.model, c.locale): c for r in [*ba.rows, ba.overall] for c in r.cells}
@@ -261,7 +287,8 @@ class CompareScreen(Screen):
             label.update("")
             return
         a_name, b_name = (locale_a, locale_b) if mode == "locales" else (f"run {run_a}", f"run {run_b}")
-        columns = ["group", "model"] + (["locale"] if mode == "runs" else []) + [a_name, b_name, "difference"]
+        difference = f"{b_name} − {a_name}"  # the sign convention, in the column's header too
+        columns = ["group", "model"] + (["locale"] if mode == "runs" else []) + [a_name, b_name, difference]
         columns += ["n", "95% CI, p (Holm)"] if mode == "locales" else ["n A/B"]
         rows: list[tuple[list, str | None]] = []
         for d in diffs:
@@ -282,7 +309,7 @@ class CompareScreen(Screen):
                 row.append(d.extra)
             rows.append((row, None))
         fill_table(table, [(inert(name), None, None) for name in columns], rows)
-        self._info(f"{title} · {len(diffs)} rows, largest difference first · enter: the row's items")
+        self._info(f"{title} · {len(diffs)} rows, largest difference first · enter: the row's items (B − A too)")
         self.shown = (mode, metric, by, (run_a, run_b, locale_a, locale_b), (a_name, b_name), diffs)
         spark.data = [abs(d.diff) for d in diffs if d.diff is not None] or [0.0]
         label.update(Text("size of the differences, ranked ", style="dim"))
@@ -299,7 +326,8 @@ class CompareScreen(Screen):
             return
         mode, metric, by, (run_a, run_b, locale_a, locale_b), names, diffs = self.shown
         d = diffs[table.cursor_row]
-        sides = ((run_a, locale_a), (run_a, locale_b)) if mode == "locales" else ((run_a, d.locale), (run_b, d.locale))
+        # Side A then side B: the items' difference is B − A, as the row's (PairedItem.diff).
+        sides = ((run_b, locale_a), (run_b, locale_b)) if mode == "locales" else ((run_a, d.locale), (run_b, d.locale))
         group = None if d.group == "overall" else d.group
         self.app.push_screen(PairedItemsScreen(*sides, names=names, metric=metric, by=by, group=group, model=d.model))
 
@@ -312,14 +340,14 @@ class CompareScreen(Screen):
         self._filling = True
         self.query_one(pair[0], Select).value = b
         self.query_one(pair[1], Select).value = a
-        if mode == "runs":
+        if mode == "runs":  # run B changed: its locales, metrics and axes
             self._fill_run_options()
         self.call_after_refresh(self._filled_and_compare)
 
     def action_next_metric(self) -> None:
         select = self.query_one("#compare-metric", Select)
-        run_a = self.value("#compare-run-a")
-        options = self.extra[run_a][0] if self.choices and run_a in self.extra else []
+        run_b = self.value("#compare-run-b")
+        options = self.extra[run_b][0] if self.choices and run_b in self.extra else []
         if options:
             select.value = (
                 options[(options.index(select.value) + 1) % len(options)] if select.value in options else options[0]

@@ -52,7 +52,7 @@ class CellItemsScreen(Screen):
             id="items.open",
         ),
         Binding("right_square_bracket", "page(1)", "Next page", id="items.next"),
-        Binding("left_square_bracket", "page(-1)", "Previous page", id="items.previous"),
+        Binding("left_square_bracket", "page(-1)", "Previous page", id="items.previous", show=False),
     ]
 
     def __init__(
@@ -346,20 +346,23 @@ class ItemAnswersScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="answers.back"),
-        Binding(
-            "v", "view_all", "Full texts", tooltip="Every answer of this item in full, scrollable", id="answers.view"
-        ),
+        Binding("v", "view_all", "Texts", tooltip="Every answer of this item in full, scrollable", id="answers.view"),
         Binding(
             "right_square_bracket",
             "move(1)",
-            "Next answer",
+            "Next",
             tooltip="Focus the next answer (the one labelled by the keys)",
             id="answers.next",
         ),
-        Binding("left_square_bracket", "move(-1)", "Previous answer", id="answers.previous"),
         Binding(
-            "c", "refusal('compliance')", "Compliance", tooltip="Label the focused answer compliance", id="answers.c"
+            "left_square_bracket",
+            "move(-1)",
+            "Previous",
+            tooltip="Focus the previous answer",
+            id="answers.previous",
+            show=False,
         ),
+        Binding("c", "refusal('compliance')", "Comply", tooltip="Label the focused answer compliance", id="answers.c"),
         Binding(
             "p",
             "refusal('partial_refusal')",
@@ -370,7 +373,7 @@ class ItemAnswersScreen(Screen):
         Binding(
             "f",
             "refusal('full_refusal')",
-            "Full refusal",
+            "Full",
             tooltip="Label the focused answer full refusal",
             id="answers.f",
         ),

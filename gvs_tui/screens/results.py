@@ -74,6 +74,9 @@ def open_reader(path: Path) -> Store:
 
 
 class ResultsScreen(Screen):
+    # The heatmap, not the first dropdown, has the focus when the screen shows: the arrows move its cursor.
+    AUTO_FOCUS = "#heatmap"
+    # The footer shows the main keys; the others (show=False) are listed by ? and the command palette.
     BINDINGS = [
         Binding(
             "o", "open_cell", "Open cell", tooltip="The items behind the selected cell (or enter)", id="results.open"
@@ -89,7 +92,7 @@ class ResultsScreen(Screen):
             id="results.metric",
         ),
         Binding(
-            "b", "next_by", "Slice by", tooltip="Next slicing key: taxonomy axes, then item metadata", id="results.by"
+            "b", "next_by", "Slice", tooltip="Next slicing key: taxonomy axes, then item metadata", id="results.by"
         ),
         Binding(
             "t",
@@ -97,6 +100,7 @@ class ResultsScreen(Screen):
             "Condition",
             tooltip="Next condition of the run (the baseline first)",
             id="results.condition",
+            show=False,
         ),
         Binding(
             "greater_than_sign",
@@ -114,17 +118,29 @@ class ResultsScreen(Screen):
             id="results.columns_previous",
             show=False,
         ),
-        Binding("p", "pivot", "Pivot", tooltip="Columns by locale, then model (or back)", id="results.pivot"),
-        Binding("n", "toggle_n", "Show n", tooltip="Show the number of scored answers per cell", id="results.n"),
+        Binding(
+            "p", "pivot", "Pivot", tooltip="Columns by locale, then model (or back)", id="results.pivot", show=False
+        ),
+        Binding(
+            "n", "toggle_n", "Show n", tooltip="Show the number of scored answers per cell", id="results.n", show=False
+        ),
         Binding(
             "c",
             "toggle_ci",
             "95% CI",
             tooltip="Show 95 % intervals (Wilson for rates, bootstrap otherwise)",
             id="results.ci",
+            show=False,
         ),
-        Binding("u", "choose_run", "Run…", tooltip="Choose another run", id="results.run"),
-        Binding("r", "reload", "Reload", id="results.reload"),
+        Binding("u", "choose_run", "Run…", tooltip="Choose another run", id="results.run", show=False),
+        Binding(
+            "g",
+            "grid",
+            "Grid",
+            tooltip="Every answer of this run, filtered and searched (the Grid screen)",
+            id="results.grid",
+        ),
+        Binding("r", "reload", "Reload", id="results.reload", show=False),
     ]
 
     def __init__(self) -> None:
@@ -141,11 +157,18 @@ class ResultsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="results-bar", classes="bar"):
-            yield Select([], prompt="run", id="results-run", allow_blank=True)
-            yield Select([(m, m) for m in OFFLINE_METRICS], prompt="metric", id="results-metric", allow_blank=False)
-            yield Select([], prompt="slice by", id="results-by")
+            # Compact: one line, not three, so that the heatmap keeps its rows in 24 lines.
+            yield Select([], prompt="run", id="results-run", allow_blank=True, compact=True)
             yield Select(
-                [(f"condition: {BASELINE}", BASELINE)], value=BASELINE, allow_blank=False, id="results-condition"
+                [(m, m) for m in OFFLINE_METRICS], prompt="metric", id="results-metric", allow_blank=False, compact=True
+            )
+            yield Select([], prompt="slice by", id="results-by", compact=True)
+            yield Select(
+                [(f"condition: {BASELINE}", BASELINE)],
+                value=BASELINE,
+                allow_blank=False,
+                id="results-condition",
+                compact=True,
             )
         yield Static("", id="results-info")
         yield DataTable(id="heatmap", cursor_type="cell", header_height=2, zebra_stripes=False)
@@ -242,6 +265,7 @@ class ResultsScreen(Screen):
         from store.results import describe
 
         self.loaded, self.metric, self.by, self.run_id = loaded, metric, by, loaded.run.id
+        cast("GvsApp", self.app).viewed_run = loaded.run.id
         self.condition = loaded.condition
         self._filling = True
         run_select = self.query_one("#results-run", Select)
@@ -260,7 +284,7 @@ class ResultsScreen(Screen):
         self.call_after_refresh(self._filled)
         run = loaded.run
         info = Text()
-        info.append(f"run {run.id}", style="bold")
+        info.append_text(inert(run.title, style="bold"))  # with its name and tags
         info.append_text(inert(f" · {run.suite} · {run.status} · {metric}"))
         if len(loaded.conditions) > 1 and by != "condition":
             info.append_text(inert(f" · condition {loaded.condition}", style="bold"))
@@ -395,11 +419,16 @@ class ResultsScreen(Screen):
         key = cast(str, table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)  # rows have str keys
         _, group, row = self.rows[key]
         cells = {(c.model, c.locale): c for c in row.cells}
-        found = (cells.get(c) for c in self.loaded.main.columns)
-        values = [c.value if c is not None and c.value is not None else 0.0 for c in found]
-        spark.data = values
+        values = [c.value if c is not None else None for c in (cells.get(col) for col in self.loaded.main.columns)]
+        scored = [v for v in values if v is not None]
         text = one_line(group or "overall", 32, style="bold")
-        text.append(f" min {fmt_value(self.metric, min(values))} max {fmt_value(self.metric, max(values))}")
+        if not scored:  # nothing scored in this row: no range to give, and no bars
+            spark.data = []
+            text.append(" no data", style="dim")
+            label.update(text)
+            return
+        spark.data = [0.0 if v is None else v for v in values]
+        text.append(f" min {fmt_value(self.metric, min(scored))} max {fmt_value(self.metric, max(scored))}")
         text.append(" across columns ", style="dim")
         label.update(text)
 
@@ -422,7 +451,10 @@ class ResultsScreen(Screen):
         key = cast(str, table.coordinate_to_cell_key(coordinate).row_key.value)  # rows have str keys
         axis, group, _ = self.rows[key]
         if coordinate.column == 0:
-            self.notify("choose a model × locale column (→), then enter")
+            # The row's label: move to its first model × locale column, and say how to choose another.
+            if len(table.columns) > 1:
+                table.move_cursor(column=1, animate=False)
+            self.notify("choose a model × locale column (← →), then enter or o", markup=False)
             return
         model, locale = self.shown_columns()[coordinate.column - 1]
         self.app.push_screen(
@@ -514,6 +546,10 @@ class ResultsScreen(Screen):
 
     def action_reload(self) -> None:
         self.load()
+
+    def action_grid(self) -> None:
+        if self.loaded is not None:
+            cast("GvsApp", self.app).show_grid(self.loaded.run.id)
 
     def select_run(self, run_id: int) -> None:
         self.start_on(run_id)

@@ -1,4 +1,5 @@
-"""Run: pick a suite, models, locales, conditions, review statuses, limit, concurrency, call
+"""Run: pick a suite, models, locales, conditions, review statuses, limit (or a sample stratified over
+the taxonomy, or only some items: ids and AXIS=VALUE), concurrency, call
 settings (temperature, max tokens, timeout, retries) and a judge (with its samples); start; follow
 the progress per model × locale through the run engine's Progress interface; cancel keeps every
 finished call.
@@ -105,15 +106,18 @@ def _duration(seconds: float) -> str:
     )
 
 
-def offered_models(store_path: Path) -> list[tuple[str, str]]:
-    """(model, why offered): the embedded models, then the models of earlier runs in the store."""
+def offered_models(store_path: Path) -> list[tuple[str, str, str | None]]:
+    """(model, why offered, API base): the embedded models, then the models of earlier runs in the
+    store with the API base they were called at, which choosing one fills in."""
     from benchmark.clients.embedded import EMBEDDED_MODELS
     from store.db import recent_models
 
-    found = {name: "embedded, offline, no key" for name in EMBEDDED_MODELS}
-    for name in recent_models(store_path):
-        found.setdefault(name, "used in an earlier run")
-    return list(found.items())
+    found: dict[str, tuple[str, str | None]] = {name: ("embedded, offline, no key", None) for name in EMBEDDED_MODELS}
+    for name, endpoint in recent_models(store_path).items():
+        found.setdefault(
+            name, (f"used in an earlier run at {endpoint}" if endpoint else "used in an earlier run", endpoint)
+        )
+    return [(name, why, endpoint) for name, (why, endpoint) in found.items()]
 
 
 def keys_set() -> list[str]:
@@ -197,6 +201,13 @@ class RunScreen(Screen):
                         yield Input("8", id="run-concurrency", type="integer", compact=True)
                 with Horizontal(classes="pair"):
                     with Vertical():
+                        yield Label("sample N (stratified)")
+                        yield Input(placeholder="none", id="run-sample", type="integer", compact=True)
+                    with Vertical():
+                        yield Label("only: item ids, AXIS=VALUE")
+                        yield Input(placeholder="all (e.g. T-1, layer=…)", id="run-only", compact=True)
+                with Horizontal(classes="pair"):
+                    with Vertical():
                         yield Label("temperature")
                         yield Input("0", id="run-temperature", type="number", compact=True)
                     with Vertical():
@@ -245,10 +256,13 @@ class RunScreen(Screen):
         if suites:
             select.value = next(iter(suites))
         models = self.query_one("#run-models", SelectionList)
-        for index, (name, why) in enumerate(offered_models(cast("GvsApp", self.app).store_file)):
+        self.endpoints: dict[str, str] = {}  # model -> the API base an earlier run called it at
+        for index, (name, why, endpoint) in enumerate(offered_models(cast("GvsApp", self.app).store_file)):
             label = Text(name)
             label.append_text(inert(f"  {why}", style="dim"))
             models.add_option((label, name, index == 0))
+            if endpoint:
+                self.endpoints[name] = endpoint
         conditions = self.query_one("#run-conditions", SelectionList)
         try:
             known = available()
@@ -277,6 +291,19 @@ class RunScreen(Screen):
         )
         self.query_one("#run-overall", ProgressBar).update(total=None)
 
+    @on(SelectionList.SelectedChanged, "#run-models")
+    def _models_changed(self, event: SelectionList.SelectedChanged) -> None:
+        """A model chosen from an earlier run brings its API base, unless one is typed already."""
+        field = self.query_one("#run-api-base", Input)
+        wanted = {self.endpoints[m] for m in event.selection_list.selected if m in getattr(self, "endpoints", {})}
+        if len(wanted) == 1 and not field.value.strip():
+            field.value = next(iter(wanted))
+        elif len(wanted) > 1:
+            self.say(
+                "note: the chosen models were called at different API bases in earlier runs; "
+                "one run takes one --api-base: run them separately"
+            )
+
     @on(Select.Changed, "#run-suite")
     def _suite_changed(self, event: Select.Changed) -> None:
         locales = self.query_one("#run-locales", SelectionList)
@@ -289,6 +316,17 @@ class RunScreen(Screen):
         many = len(suite.locales) > 3
         for tag in suite.locales:
             locales.add_option((tag, tag, not many or tag == suite.source_locale))
+
+    def _why_failed(self, run_id: int) -> list[str]:
+        from store import open_store
+
+        from ..tables import failure_lines
+
+        db = open_store(cast("GvsApp", self.app).store_file)
+        try:
+            return failure_lines(db, run_id)
+        finally:
+            db.close()
 
     def set_status(self, text: Text) -> None:
         self.query_one("#run-status", Static).update(text)
@@ -328,6 +366,8 @@ class RunScreen(Screen):
         def text(selector: str) -> str | None:
             return self.query_one(selector, Input).value.strip() or None
 
+        only = [t.strip() for t in self.query_one("#run-only", Input).value.split(",") if t.strip()]
+        sample = number("#run-sample", 1, "sample", int)
         temperature = number("#run-temperature", 0.0, "temperature", float, 2.0)
         max_tokens = number("#run-max-tokens", 1, "max tokens", int)
         retries = number("#run-retries", 0, "retries", int, 20)
@@ -335,7 +375,11 @@ class RunScreen(Screen):
             suite=suite,
             models=models,
             locales=list(self.query_one("#run-locales", SelectionList).selected),
-            limit=number("#run-limit", 1, "limit", int),
+            # A sample replaces the limit (the form's limit has a default): --sample N across the taxonomy.
+            limit=None if sample is not None else number("#run-limit", 1, "limit", int),
+            sample=sample,
+            items=[t for t in only if "=" not in t],
+            where=[t for t in only if "=" in t],
             concurrency=number("#run-concurrency", 1, "concurrency", int, 1024) or 8,
             api_base=text("#run-api-base"),
             judge=text("#run-judge"),
@@ -512,8 +556,13 @@ class RunScreen(Screen):
             line += "; the judge could not score " + ", ".join(
                 f"{j.errors} of {j.total} answers ({j.scorer})" for j in failing
             )
+        why = self._why_failed(outcome.run_id) if s.errors or s.judge_errors else []
+        if why:  # the commonest reason where the failures are counted, every one in the log below
+            line += f" — {why[0]}"
         self.set_status(inert(line + "  · ctrl+o: results", style=style))
         self.say(line)
+        for reason in why[1:]:
+            self.say(f"  {reason}")
         for j in outcome.judges:
             if j.total:
                 self.say(j.rate_line())

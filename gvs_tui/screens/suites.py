@@ -28,8 +28,8 @@ class SuitesScreen(Screen):
     BINDINGS = [
         Binding("slash", "search", "Search", tooltip="Search item ids and texts (e.g. T-69)", id="suites.search"),
         Binding("t", "focus_tree", "Tree", tooltip="Go to the taxonomy tree", id="suites.tree"),
-        Binding("escape", "clear", "Clear filters", id="suites.clear"),
-        Binding("r", "reload", "Reload suites", id="reload"),
+        Binding("escape", "clear", "Clear", tooltip="Clear the filters and the search", id="suites.clear"),
+        Binding("r", "reload", "Reload suites", tooltip="Read the suites again", id="reload", show=False),
     ]
 
     def __init__(self) -> None:
@@ -204,9 +204,7 @@ class SuitesScreen(Screen):
         summary = f"{len(items)} of {total} items" if filtered else f"{total} items"
         tree.root.set_label(inert(f"{self.suite.name}"))
         self.query_one("#hint", Static).update(
-            inert(
-                f"{summary} · labels in {shown_locale} · / search · esc clears filters · 1–5 switch screens · ctrl+p all commands"
-            )
+            inert(f"{summary} · labels in {shown_locale} · / search · esc clears filters · 1–6 switch screens · ? keys")
         )
         if first is not None:
             self.show_item(self.item_id if self.item_id in {i.id for i in items} else first.data)

@@ -92,14 +92,15 @@ class TranslateScreen(Screen):
         Binding(
             "d",
             "decide('draft')",
-            "Back to draft",
+            "Draft",
             tooltip="Set the item draft again (its review fields are removed)",
             id="translate.draft",
+            show=False,
         ),
         Binding(
             "f",
             "toggle_filter",
-            "Unreviewed/all",
+            "Filter",
             tooltip="Show the unreviewed items only, or all",
             id="translate.filter",
         ),
@@ -109,6 +110,7 @@ class TranslateScreen(Screen):
             "Reload",
             tooltip="Read the locale file again (after editing it elsewhere)",
             id="translate.reload",
+            show=False,
         ),
         Binding("escape", "cancel_comment", "Cancel", show=False, id="translate.cancel"),
     ]
@@ -296,7 +298,7 @@ class TranslateScreen(Screen):
             who = f"shipped, read-only: to review it, copy it into your suites (cp -r {loaded.suite.path} {user_suites_dir()}/)"
         self._hint(
             (extra + " · " if extra else "")
-            + f"{loaded.tag}: {len(loaded.texts)} items ({states}) · {who} · 1–5 switch screens · ctrl+p all commands"
+            + f"{loaded.tag}: {len(loaded.texts)} items ({states}) · {who} · 1–6 switch screens · ? keys"
         )
 
     @on(DataTable.RowHighlighted, "#translate-items")

@@ -9,7 +9,18 @@ What a file holds is mapped by options rather than guessed:
   with ``{locale}``, e.g. ``"{locale}/{category}.txt"``);
 - the item id: a column (``id="id"``), or the position (the n-th text of every locale, per
   category, is one item);
-- the category (the suite's one taxonomy axis): a column or ``{category}`` in the path pattern.
+- the category (the suite's one taxonomy axis): a column or ``{category}`` in the path pattern;
+  ``category_list`` reads a cell holding a list (``["Hate Speech", "Violence"]``): the first is the
+  category, all are kept in the item's ``metadata.tags``;
+- names as the input writes them can be mapped: ``category_map`` and ``locale_map`` take
+  ``FROM=TO`` where FROM is a name, alternatives ``a|b`` (compared without regard to case) or a
+  regular expression matching the whole name (TO may use its groups, ``\1``); the first match wins;
+- ``exclude``: glob patterns of files to set aside (``hi/commen_sense.csv``, ``*.xlsx``).
+
+Aligning: by id, by position (the n-th text of every locale, per category, is one item; a blank row
+of a CSV/TSV file is kept as a gap, the item absent from that locale, with a warning naming its file
+and line, so every later row stays paired), or ``none``: sets that are not translations of one
+another, where every row is its own item of its one locale (declared with ``locales`` in suite.yaml).
 
 Columns are named by their header, or numbered from 1 (``header=False``, or a number that is not a
 header name); JSON fields by key, or a dotted path into nested objects (``meta.category``).
@@ -17,15 +28,20 @@ header name); JSON fields by key, or a dotted path into nested objects (``meta.c
 Everything is read and checked before anything is written, and any problem is an InputFileError
 naming the file and line: undecodable bytes (with the encoding tried), malformed CSV or JSON,
 rows with the wrong number of fields, a mapped column the file lacks (with the columns it has),
-empty ids or texts, an id twice in a locale, a locale that is not a BCP 47 tag. Texts are kept as
-written except for surrounding whitespace, which is removed, and CRLF line breaks inside a text,
-which become LF.
+empty ids or texts, an id twice in a locale, a locale that is not a BCP 47 tag. Lines are the
+file's physical lines (a byte-order mark is not a line; a quoted field over several lines counts
+them all). Texts are kept as written except for surrounding whitespace, which is removed, and CRLF
+line breaks inside a text, which become LF. What is read but doubtful (a header row that looks like
+a prompt, a blank row taken as a gap, a map entry that matched nothing) is a warning in
+``Built.warnings``.
 """
 
 from __future__ import annotations
 
+import ast
 import codecs
 import csv
+import fnmatch
 import io
 import json
 import re
@@ -41,7 +57,7 @@ from benchmark.localization.importers.suite_folder import write_suite_folder
 from benchmark.localization.suites import REVIEW_STATUSES
 
 FORMATS = ("csv", "tsv", "jsonl", "txt", "folder")
-ALIGNMENTS = ("id", "position")
+ALIGNMENTS = ("id", "position", "none")
 _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "txt"}
 _SUITE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Files a data folder commonly carries beside its data; never reported as skipped.
@@ -79,7 +95,8 @@ def decode(path: Path, encoding: str | None = None) -> str:
 
 @dataclass
 class InputRow:
-    """One record of a file: where it is and its values by column name (or JSON object)."""
+    """One record of a file: where it is and its values by column name (or JSON object); ``None``
+    for a blank row kept as a gap (``read_delimited(keep_blank=True)``)."""
 
     path: Path
     line: int
@@ -97,9 +114,11 @@ class Table:
     resolved: dict[str, str] = field(default_factory=dict)  # column reference -> column name
 
 
-def read_delimited(path: Path, text: str, delimiter: str, header: bool = True) -> Table:
-    """Rows of a CSV/TSV text, each with the line it starts on. With ``header=False`` the columns
-    are named "1", "2"… Blank lines are skipped; quoting follows RFC 4180 (a quote inside a quoted field is doubled)."""
+def read_delimited(path: Path, text: str, delimiter: str, header: bool = True, keep_blank: bool = False) -> Table:
+    """Rows of a CSV/TSV text, each with the physical line it starts on. With ``header=False`` the
+    columns are named "1", "2"… Blank rows (empty, or every field whitespace) are skipped, or with
+    ``keep_blank`` kept as rows whose values are None, except before the header and after the last
+    row; quoting follows RFC 4180 (a quote inside a quoted field is doubled)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     columns: list[str] | None = None
     header_line = 0
@@ -119,7 +138,9 @@ def read_delimited(path: Path, text: str, delimiter: str, header: bool = True) -
             )
             raise InputFileError(path, start, f"malformed {_kind(delimiter)}: {exc}{spans}") from None
         start, last = last + 1, reader.line_num
-        if not fields or (len(fields) == 1 and not fields[0].strip()):
+        if not any(f.strip() for f in fields):
+            if keep_blank and (columns is not None or not header):
+                rows.append(InputRow(path, start, None))
             continue
         if columns is None:
             if header:
@@ -131,10 +152,14 @@ def read_delimited(path: Path, text: str, delimiter: str, header: bool = True) -
                 continue
             columns = [str(i) for i in range(1, len(fields) + 1)]
         if len(fields) != len(columns):
-            where = f"the header (line {header_line})" if header else f"the first row (line {rows[0].line})"
+            first_row = next(r.line for r in rows if r.values is not None)
+            where = f"the header (line {header_line})" if header else f"the first row (line {first_row})"
             raise InputFileError(path, start, f"{_fields(len(fields))}, but {where} has {len(columns)}")
         rows.append(InputRow(path, start, dict(zip(columns, fields))))
-    first = header_line or (rows[0].line if rows else 1)
+    while rows and rows[-1].values is None:  # blank lines at the end are no rows
+        rows.pop()
+    data = [r for r in rows if r.values is not None]
+    first = header_line or (data[0].line if data else 1)
     return Table(path, columns or [], rows, _kind(delimiter), first, header)
 
 
@@ -169,7 +194,13 @@ def read_lines(path: Path, text: str) -> Table:
 
 
 def read_table(
-    path: Path, kind: str, *, header: bool = True, encoding: str | None = None, delimiter: str | None = None
+    path: Path,
+    kind: str,
+    *,
+    header: bool = True,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    keep_blank: bool = False,
 ) -> Table:
     text = decode(path, encoding)
     if not text.strip():
@@ -178,7 +209,7 @@ def read_table(
         return read_jsonl(path, text)
     if kind == "txt":
         return read_lines(path, text)
-    return read_delimited(path, text, delimiter or ("\t" if kind == "tsv" else ","), header)
+    return read_delimited(path, text, delimiter or ("\t" if kind == "tsv" else ","), header, keep_blank)
 
 
 def clean(text: str) -> str:
@@ -221,19 +252,55 @@ class Column:
             )
 
     def get(self, row: InputRow, table: Table) -> str:
+        value = self.raw(row, table)
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise InputFileError(
+                row.path, row.line, f"{self.option} {self.ref!r}: expected text, found {type(value).__name__}"
+            )
+        return str(value)
+
+    def raw(self, row: InputRow, table: Table) -> Any:
+        """The cell as read: text in a CSV/TSV file, any JSON value ("" for null) in JSON Lines."""
         if table.columns is not None:
             return row.values[table.resolved[self.ref]]
         value = _dig(row.values, self.ref)
         if value is _MISSING:
             keys = ", ".join(repr(k) for k in row.values) or "none"
             raise InputFileError(row.path, row.line, f"{self.option} {self.ref!r}: no such field (fields: {keys})")
-        if value is None:
-            return ""
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise InputFileError(
-                row.path, row.line, f"{self.option} {self.ref!r}: expected text, found {type(value).__name__}"
-            )
-        return str(value)
+        return "" if value is None else value
+
+    def names(self, row: InputRow, table: Table) -> list[str]:
+        """A cell holding a list of names: a JSON array, or text written as one (``["a", "b"]``, or
+        Python's ``['a', 'b']``); any other text is a list of one."""
+        value = self.raw(row, table)
+        if isinstance(value, str) and value.strip().startswith("["):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                try:
+                    value = ast.literal_eval(value.strip())
+                except (ValueError, SyntaxError):
+                    pass
+        if isinstance(value, list):
+            names = [clean(v) for v in value if isinstance(v, str)]
+            if len(names) != len(value) or not all(names):
+                raise InputFileError(
+                    row.path,
+                    row.line,
+                    f'{self.option} {self.ref!r}: expected a list of names like ["Hate Speech"], found {str(value)[:60]!r}',
+                )
+            return names
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                raise InputFileError(
+                    row.path,
+                    row.line,
+                    f'{self.option} {self.ref!r}: not a well-formed list of names (like ["Hate Speech"]): {value[:60]!r}',
+                )
+            return [clean(value)] if clean(value) else []
+        raise InputFileError(
+            row.path, row.line, f"{self.option} {self.ref!r}: expected a list of names, found {type(value).__name__}"
+        )
 
 
 _MISSING = object()
@@ -250,6 +317,48 @@ def _dig(obj: Any, ref: str) -> Any:
         else:
             return _MISSING
     return obj
+
+
+class NameMap:
+    """``FROM=TO`` entries (``--category-map``, ``--locale-map``) applied to names as the input
+    writes them. FROM is a name, alternatives ``a|b`` (either compared without regard to case), or a
+    regular expression that must match the whole name (TO may then use its groups: ``\\1``). The
+    first entry that matches wins; a name no entry matches stays as it is."""
+
+    def __init__(self, specs: list[str], option: str):
+        self.option = option
+        self.entries: list[tuple[str, str, set[str], re.Pattern | None]] = []
+        self.used: set[int] = set()
+        for spec in specs:
+            left, sep, right = spec.rpartition("=")
+            if not sep or not left.strip() or not right.strip():
+                raise GvsError(f"{option} {spec!r}: expected FROM=TO (FROM a name, a|b, or a regular expression)")
+            left, right = left.strip(), right.strip()
+            try:
+                pattern: re.Pattern | None = re.compile(left)
+            except re.error:
+                pattern = None
+            # Names, unless FROM uses regular-expression syntax beyond '|': then FROM itself as a name.
+            plain = not re.search(r"[\\^$.*+?()\[\]{}]", left)
+            alternatives = {a.strip().casefold() for a in (left.split("|") if plain else [left]) if a.strip()}
+            self.entries.append((left, right, alternatives, pattern))
+
+    def apply(self, name: str) -> str:
+        for index, (_left, right, alternatives, pattern) in enumerate(self.entries):
+            if name.casefold() in alternatives:
+                self.used.add(index)
+                return right
+            match = pattern.fullmatch(name) if pattern else None
+            if match:
+                self.used.add(index)
+                try:
+                    return match.expand(right)
+                except (re.error, IndexError) as exc:
+                    raise GvsError(f"{self.option} {_left}={right}: {exc}") from None
+        return name
+
+    def unused(self) -> list[str]:
+        return [f"{left}={right}" for i, (left, right, _, _) in enumerate(self.entries) if i not in self.used]
 
 
 def _pairs(values: list[str], option: str) -> list[tuple[str, str]]:
@@ -284,6 +393,10 @@ class TableImport:
     delimiter: str | None = None
     align: str | None = None
     locale_map: list[str] = field(default_factory=list)
+    category_map: list[str] = field(default_factory=list)
+    category_list: bool = False
+    exclude: list[str] = field(default_factory=list)
+    quiet_maps: list[str] = field(default_factory=list)  # map entries (a preset's) not warned about when unused
     skip_empty: bool = False
     suite_id: str | None = None
     name: str | None = None
@@ -309,7 +422,7 @@ class Record:
     key: tuple
     item_id: str
     category: str
-    metadata: dict[str, str]
+    metadata: dict[str, Any]
 
 
 @dataclass
@@ -319,7 +432,9 @@ class Built:
     copies: dict[str, Path]
     files: list[Path]
     skipped: list[Path]
-    partial: list[str]  # ids of items absent from some locale
+    partial: list[str]  # ids of items absent from some locale (parallel sets only)
+    excluded: list[Path] = field(default_factory=list)  # files set aside by --exclude
+    warnings: list[str] = field(default_factory=list)  # "file:line: what", doubtful but read
 
 
 class _Plan:
@@ -394,32 +509,45 @@ class _Plan:
             raise GvsError("--align id needs --id COLUMN")
         if self.align == "position" and self.id:
             raise GvsError("--align position numbers the items itself: drop --id, or align by id")
+        if self.align == "none" and self.wide:
+            raise GvsError(
+                "--align none: a wide table is parallel (a row is one item in every locale); align by id or position"
+            )
+        if opts.category_list and not self.category_col:
+            raise GvsError("--category-list reads the --category column: give --category COLUMN")
         if opts.header is False and self.format == "jsonl":
             raise GvsError("--no-header: JSON Lines has no header")
         if opts.status not in REVIEW_STATUSES:
             raise GvsError(f"--status {opts.status!r}: expected one of {', '.join(REVIEW_STATUSES)}")
         if not opts.axis or not re.fullmatch(r"[\w-]+", opts.axis):
             raise GvsError(f"--axis {opts.axis!r}: expected a plain name such as category")
-        self.locale_map: dict[str, str] = {}
-        for code, tag in _pairs(opts.locale_map, "--locale-map"):
-            self.locale_map[code] = _tag(tag, f"--locale-map {code}={tag}")
+        self.locale_map = NameMap(opts.locale_map, "--locale-map")
+        for left, right, _, _ in self.locale_map.entries:
+            if "\\" not in right:  # TO without group references: a tag now
+                _tag(right, f"--locale-map {left}={right}")
+        self.category_map = NameMap(opts.category_map, "--category-map")
+        self.warnings: list[str] = []
+        # Aligning by position: (stream, category) -> the file and line of its last row (or gap).
+        self.last_rows: dict[tuple, tuple[Path, int]] = {}
+        self.counters: dict[tuple, int] = {}  # (stream, category) -> rows (and gaps) so far
+        self.one_column = True  # every CSV/TSV file read has one column (no id to align by)
         # Wide tables: (locale tag, text column); the focus column per tag.
-        self.wide_tags = [(_tag(self.locale_map.get(tag, tag), f"--text {tag}=…"), col) for tag, col in self.texts]
+        self.wide_tags = [(_tag(self.locale_map.apply(tag), f"--text {tag}=…"), col) for tag, col in self.texts]
         seen_tags = [t for t, _ in self.wide_tags]
         if len(set(seen_tags)) != len(seen_tags):
             raise GvsError("--text: two columns for the same locale")
         self.focuses: dict[str, Column] = {}
         for tag, col in focus_pairs:
-            normalized = _tag(self.locale_map.get(tag, tag), f"--focus {tag}=…")
+            normalized = _tag(self.locale_map.apply(tag), f"--focus {tag}=…")
             if normalized not in seen_tags:
                 raise GvsError(f"--focus {tag}=…: no --text for that locale")
             self.focuses[normalized] = Column(col, "--focus")
         if opts.delimiter is not None and len(opts.delimiter) != 1:
             raise GvsError(f"--delimiter {opts.delimiter!r}: expected one character")
-        self.files, self.skipped, self.root = _inputs(paths, self.format, self.pattern)
+        self.files, self.skipped, self.excluded, self.root = _inputs(paths, self.format, self.pattern, opts.exclude)
 
     def locale_of(self, code: str, path: Path, line: int | None, what: str) -> str:
-        mapped = self.locale_map.get(code, code)
+        mapped = self.locale_map.apply(code)
         try:
             return locales.normalize(mapped)
         except locales.LocaleError:
@@ -466,14 +594,29 @@ def _compile_pattern(pattern: str) -> re.Pattern:
     return re.compile("".join(out))
 
 
+def excluded(relative: str, globs: list[str]) -> bool:
+    """Whether a file (its path relative to the folder read, with '/') matches one of ``globs``: a
+    glob with a '/' is matched against that path (``*`` crosses folders), one without against the
+    file's name too."""
+    name = relative.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(relative, g) or ("/" not in g and fnmatch.fnmatchcase(name, g)) for g in globs)
+
+
 def _inputs(
-    paths: list[Path], fmt: str, pattern: re.Pattern | None
-) -> tuple[list[tuple[Path, str, dict]], list[Path], Path | None]:
-    """(file, kind, path captures) for every input file, the folder's files left out, the folder."""
+    paths: list[Path], fmt: str, pattern: re.Pattern | None, exclude: list[str] | None = None
+) -> tuple[list[tuple[Path, str, dict]], list[Path], list[Path], Path | None]:
+    """(file, kind, path captures) for every input file, the folder's files left out, the files
+    --exclude set aside, the folder."""
     paths = [Path(p) for p in paths]
+    globs = [g.strip().replace("\\", "/") for g in exclude or [] if g.strip()]
+    set_aside: list[Path] = []
     if fmt != "folder":
         files = []
         for path in paths:
+            parts = path.resolve().parts
+            if globs and any(excluded("/".join(parts[i:]), globs) for i in range(len(parts))):
+                set_aside.append(path)
+                continue
             if path.is_dir():
                 raise GvsError(f"{path}: is a folder (use --format folder for a folder of files)")
             if not path.is_file():
@@ -485,7 +628,9 @@ def _inputs(
                     raise GvsError(f"{path}: the file name does not match the path pattern {pattern.pattern!r}")
                 captures = match.groupdict()
             files.append((path, fmt, captures))
-        return files, [], None
+        if not files:
+            raise GvsError(f"--exclude: every input file is excluded ({', '.join(map(str, paths))})")
+        return files, [], set_aside, None
     if len(paths) != 1 or not paths[0].is_dir():
         raise GvsError(f"--format folder takes one folder, got {', '.join(map(str, paths))}")
     root = paths[0]
@@ -493,6 +638,9 @@ def _inputs(
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         relative = path.relative_to(root).as_posix()
         if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue
+        if globs and excluded(relative, globs):
+            set_aside.append(path)
             continue
         match = pattern.fullmatch(relative) if pattern else None
         if not match:
@@ -511,7 +659,7 @@ def _inputs(
         raise GvsError(
             f"{root}: no file matches the path pattern (files are matched as e.g. 'en/crime.txt' against --path-pattern)"
         )
-    return files, skipped, root
+    return files, skipped, set_aside, root
 
 
 def _match_tail(pattern: re.Pattern, path: Path) -> re.Match | None:
@@ -526,11 +674,43 @@ def _match_tail(pattern: re.Pattern, path: Path) -> re.Match | None:
 # -- building the suite ----------------------------------------------------------------------------
 
 
+# A header cell that reads like a prompt rather than a column name.
+_SENTENCE_END = tuple(".?!。？！؟।")
+
+
+def _looks_like_text(cell: str) -> bool:
+    cell = cell.strip()
+    return len(cell) >= 40 or len(cell.split()) >= 6 or (len(cell) >= 12 and cell.endswith(_SENTENCE_END))
+
+
+def _header_doubt(table: Table, columns: list[Column]) -> str | None:
+    """Why the header row of ``table`` looks like data, or None: a cell of it reads like a prompt,
+    and the file has one column or the columns mapped are named by number, not by a header name."""
+    if not table.has_header or not table.columns:
+        return None
+    by_number = bool(columns) and all(c.ref not in table.columns for c in columns)
+    if len(table.columns) > 1 and not by_number:
+        return None
+    cell = next((c for c in table.columns if _looks_like_text(c)), None)
+    if cell is None:
+        return None
+    shown = cell if len(cell) <= 50 else cell[:47] + "…"
+    return f"the header row {shown!r} looks like a prompt, not a column name"
+
+
 def _records(plan: _Plan) -> Iterator[Record]:
     opts = plan.opts
-    counters: dict[tuple, int] = {}
+    counters = plan.counters
+    doubtful_headers: list[tuple[Path, int, str]] = []
     for path, kind, captures in plan.files:
-        table = read_table(path, kind, header=opts.header, encoding=opts.encoding, delimiter=opts.delimiter)
+        table = read_table(
+            path,
+            kind,
+            header=opts.header,
+            encoding=opts.encoding,
+            delimiter=opts.delimiter,
+            keep_blank=plan.align == "position",
+        )
         text_col: Column | None
         if kind == "txt":
             if plan.id or plan.locale_col or plan.category_col or plan.meta or plan.wide or plan.focus:
@@ -546,12 +726,38 @@ def _records(plan: _Plan) -> Iterator[Record]:
             columns += [c for _, c in plan.texts] + list(plan.focuses.values()) + [c for _, c in plan.meta]
             for column in columns:
                 column.resolve(table)
+            if table.columns is None or len(table.columns) > 1:
+                plan.one_column = False
+            doubt = _header_doubt(table, columns)
+            if doubt:
+                doubtful_headers.append((path, table.header_line, doubt))
         path_category = captures.get("category")
+        if path_category is not None:
+            path_category = plan.category_map.apply(path_category)
         path_code = captures.get("locale")
         path_tag = plan.locale_of(path_code, path, None, "the locale in the path") if path_code is not None else None
         for row in table.rows:
+            if row.values is None:  # a blank row, kept when aligning by position: a gap
+                category = path_category or UNCATEGORIZED
+                stream = ("row",) if plan.wide else ("locale", path_tag) if path_tag else None
+                if stream is None:  # the locale is in a column of this blank row: nowhere to keep a gap
+                    plan.warnings.append(f"{path}:{row.line}: blank row skipped")
+                    continue
+                counter_key = (*stream, category)
+                number = counters[counter_key] = counters.get(counter_key, 0) + 1
+                plan.last_rows[counter_key] = (path, row.line)
+                where = path_tag or ", ".join(t for t, _ in plan.wide_tags)
+                plan.warnings.append(
+                    f"{path}:{row.line}: blank row kept as a gap: text {number} of {category!r} is absent from {where}"
+                )
+                continue
+            tags_list: list[str] = []
             if plan.category_col:
-                category = clean(plan.category_col.get(row, table))
+                if opts.category_list:
+                    tags_list = [plan.category_map.apply(n) for n in plan.category_col.names(row, table)]
+                    category = tags_list[0] if tags_list else ""
+                else:
+                    category = plan.category_map.apply(clean(plan.category_col.get(row, table)))
                 if not category:
                     raise InputFileError(
                         path, row.line, f"empty category ({plan.category_col.option} {plan.category_col.ref!r})"
@@ -563,7 +769,9 @@ def _records(plan: _Plan) -> Iterator[Record]:
                 item_id = clean(plan.id.get(row, table))
                 if not item_id:
                     raise InputFileError(path, row.line, f"empty item id (--id {plan.id.ref!r})")
-            metadata = {key: clean(col.get(row, table)) for key, col in plan.meta}
+            metadata: dict[str, Any] = {key: clean(col.get(row, table)) for key, col in plan.meta}
+            if opts.category_list:
+                metadata["tags"] = tags_list
             if plan.wide:
                 # the locale as the input wrote it is the column's name
                 cells = [(tag, col.ref, col, plan.focuses.get(tag)) for tag, col in plan.wide_tags]
@@ -583,7 +791,15 @@ def _records(plan: _Plan) -> Iterator[Record]:
             if plan.align == "position":
                 counter_key = (*position_stream, category)
                 position = counters[counter_key] = counters.get(counter_key, 0) + 1
-            key = (item_id,) if plan.align == "id" else (category, position)
+                plan.last_rows[counter_key] = (path, row.line)
+            elif plan.align == "none" and not item_id:
+                position = counters[position_stream] = counters.get(position_stream, 0) + 1
+            if plan.align == "id":
+                key: tuple = (item_id,)
+            elif plan.align == "none":
+                key = (position_stream, item_id or position)
+            else:
+                key = (category, position)
             for tag, code, text_column, focus_column in cells:
                 text = clean(text_column.get(row, table))
                 if not text:
@@ -596,6 +812,14 @@ def _records(plan: _Plan) -> Iterator[Record]:
                     )
                 focus = clean(focus_column.get(row, table)) if focus_column else ""
                 yield Record(path, row.line, tag, code, text, focus, key, item_id or "", category, metadata)
+    if doubtful_headers:
+        path, line, doubt = doubtful_headers[0]
+        more = f" (and in {len(doubtful_headers) - 1} other file(s))" if len(doubtful_headers) > 1 else ""
+        plan.warnings.insert(
+            0,
+            f"{path}:{line}: {doubt}{more}: if the files have no header row, give --no-header, "
+            "or this row is not imported",
+        )
 
 
 def _slug(text: str) -> str:
@@ -614,7 +838,7 @@ def build_suite(paths: list[Path], opts: TableImport) -> Built:
         texts = by_locale.setdefault(rec.locale, {})
         if rec.key in texts:
             first = texts[rec.key]
-            what = f"item id {rec.item_id!r}" if plan.align == "id" else f"item {rec.key}"
+            what = f"item id {rec.item_id!r}" if rec.item_id else f"item {rec.key}"
             raise InputFileError(
                 rec.path, rec.line, f"duplicate {what} in {rec.locale} (first at {first.path}:{first.line})"
             )
@@ -622,7 +846,7 @@ def build_suite(paths: list[Path], opts: TableImport) -> Built:
         if rec.code not in codes.setdefault(rec.locale, []):
             codes[rec.locale].append(rec.code)
     if plan.align == "position" and not plan.wide:
-        _check_counts(by_locale)
+        _check_counts(plan)
     tags = list(by_locale)
     if opts.source_locale:
         source_locale = _tag(opts.source_locale, "--source-locale")
@@ -644,6 +868,8 @@ def build_suite(paths: list[Path], opts: TableImport) -> Built:
     items = []
     for key, rec in ordered.items():
         entry: dict = {"id": ids[key], "tags": {opts.axis: rec.category}}
+        if plan.align == "none":  # not a translation of anything: the item belongs to its locale
+            entry["locales"] = [rec.locale]
         if rec.metadata:
             entry["metadata"] = dict(rec.metadata)
         items.append(entry)
@@ -665,6 +891,9 @@ def build_suite(paths: list[Path], opts: TableImport) -> Built:
         "path_pattern",
         "metadata",
         "locale_map",
+        "category_map",
+        "category_list",
+        "exclude",
         "encoding",
         "delimiter",
     ):
@@ -715,40 +944,65 @@ def build_suite(paths: list[Path], opts: TableImport) -> Built:
             entries[ids[key]] = entry
         variants[tag] = {"suite": suite_id, "locale": tag, "items": entries}
     for key in ordered:
-        if any(key not in by_locale[tag] for tag in tags):
+        if plan.align != "none" and any(key not in by_locale[tag] for tag in tags):
             partial.append(ids[key])
     copies = {}
     if opts.license_file:
         if not Path(opts.license_file).is_file():
             raise GvsError(f"--license-file {opts.license_file}: no such file")
         copies["LICENSE"] = Path(opts.license_file)
-    return Built(suite, variants, copies, files, plan.skipped, partial)
+    for option, names in (("--category-map", plan.category_map), ("--locale-map", plan.locale_map)):
+        for unused in names.unused():
+            if unused not in opts.quiet_maps:
+                plan.warnings.append(f"{option} {unused}: matched no name in the input")
+    return Built(suite, variants, copies, files, plan.skipped, partial, plan.excluded, plan.warnings)
 
 
-def _check_counts(by_locale: dict[str, dict[tuple, Record]]) -> None:
-    """Aligning by position pairs the n-th texts, so one text missing in the middle of a file
-    would shift every pair after it: the counts per category must agree across locales."""
-    counts: dict[str, dict[str, list[Record]]] = {}
-    for tag, texts in by_locale.items():
-        for rec in texts.values():
-            counts.setdefault(rec.category, {}).setdefault(tag, []).append(rec)
-    for category, per_locale in counts.items():
-        sizes = {tag: len(recs) for tag, recs in per_locale.items()}
+def _check_counts(plan: _Plan) -> None:
+    """Aligning by position pairs the n-th rows, so a row missing from the middle of a file would
+    shift every pair after it: the rows per category (blank rows kept as gaps included) must agree
+    across locales. The error names the last row of the shorter file."""
+    counts: dict[str, dict[str, int]] = {}
+    for key, number in plan.counters.items():
+        if key[0] == "locale":
+            counts.setdefault(key[2], {})[key[1]] = number
+    for category, sizes in counts.items():
         if len(set(sizes.values())) > 1:
             most = max(sizes, key=lambda t: sizes[t])
             fewest = min(sizes, key=lambda t: sizes[t])
-            last = per_locale[fewest][-1]
+            path, line = plan.last_rows[("locale", fewest, category)]
+            longer, longer_line = plan.last_rows[("locale", most, category)]
+            hint = (
+                "a row missing or added in a one-column file cannot be placed: fix the file, or set it aside with --exclude"
+                if plan.one_column
+                else "give ids with --id and --align id"
+            )
             raise InputFileError(
-                last.path,
-                last.line,
-                f"aligning by position needs as many texts in every locale: {fewest} has {sizes[fewest]} in "
-                f"{category!r} but {most} has {sizes[most]} ({per_locale[most][-1].path}); give ids with --id and --align id",
+                path,
+                line,
+                f"aligning by position needs as many rows in every locale: {fewest} has {sizes[fewest]} in "
+                f"{category!r} (the last here) but {most} has {sizes[most]} ({longer}:{longer_line}); "
+                f"a row missing in the middle would shift every pair after it; {hint}",
             )
 
 
 def _item_ids(plan: _Plan, ordered: dict[tuple, Record]) -> dict[tuple, str]:
     if plan.align == "id":
         return {key: rec.item_id for key, rec in ordered.items()}
+    if plan.align == "none":
+        if plan.id:  # the input's ids: one item each, so an id may not be in two locales
+            seen: dict[str, Record] = {}
+            for rec in ordered.values():
+                first = seen.setdefault(rec.item_id, rec)
+                if first is not rec:
+                    raise InputFileError(
+                        rec.path,
+                        rec.line,
+                        f"item id {rec.item_id!r} in {rec.locale} and in {first.locale} ({first.path}:{first.line}): "
+                        "--align none keeps every row its own item; align by id if they are one item",
+                    )
+            return {key: rec.item_id for key, rec in ordered.items()}
+        return {key: f"{rec.locale}-{key[1]}" for key, rec in ordered.items()}
     categories = {rec.category for rec in ordered.values()}
     if categories == {UNCATEGORIZED}:
         return {key: str(key[1]) for key in ordered}
