@@ -233,7 +233,8 @@ def test_malformed_and_out_of_range_verdicts_are_judge_errors_not_numbers(gvs, t
     # The reasons, grouped, one command away.
     errors = json.loads(gvs("runs", "--errors", "--json", "--store", str(store), check=True).stdout)
     by_reason = {(g["kind"], g["scorer"], g["reason"]): g for g in errors["groups"]}
-    assert by_reason[("judge", "gvs", "score N is outside N-N")]["count"] == 2
+    # Alike reasons group (numbers folded); the group shows the first one's own words, with its numbers.
+    assert by_reason[("judge", "gvs", "score 11 is outside 0-10")]["count"] == 2
     assert by_reason[("judge", "values", "the reply is not one JSON object")]["count"] == 4
     unreadable = next(g for g in errors["groups"] if g["scorer"] == "gvs" and "neither" in g["reason"])
     assert unreadable["count"] == 2 and unreadable["example"]["raw"] == "It seems mostly fine to me."
