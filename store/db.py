@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import glob
 import hashlib
 import json
 import os
@@ -57,6 +58,23 @@ def _close_live() -> None:
 
 
 atexit.register(_close_live)
+
+
+def _lock_held(lock: Path) -> bool:
+    """Another live process holds this run lock (``Store._claim_run``); False where there is no such
+    file or no flock (Windows)."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        with open(lock) as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 class StoreError(GvsError):
@@ -176,19 +194,8 @@ class Store:
     def _in_use(self) -> bool:
         """A live gvs process is making a run on this store (it holds a run lock): its WAL is not a
         crash's, and it checked the store when it opened it."""
-        try:
-            import fcntl
-        except ImportError:
-            return False
-        for lock in self.path.parent.glob(f"{self.path.name}.run-*.lock"):
-            try:
-                with open(lock) as handle:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            except OSError:
-                continue
-        return False
+        locks = self.path.parent.glob(f"{glob.escape(self.path.name)}.run-*.lock")
+        return any(_lock_held(lock) for lock in locks)
 
     def _check_integrity(self) -> None:
         """PRAGMA quick_check (every page and index entry, without cross-checking index contents): a
@@ -461,20 +468,7 @@ class Store:
 
     def _run_busy(self, spec_hash: str) -> bool:
         """Another live process holds the lock of the run with this spec (``_claim_run``)."""
-        try:
-            import fcntl
-        except ImportError:
-            return False
-        if spec_hash in self._run_locks:
-            return False
-        try:
-            with open(f"{self.path}.run-{spec_hash}.lock") as handle:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        except OSError:
-            return False
-        return False
+        return spec_hash not in self._run_locks and _lock_held(Path(f"{self.path}.run-{spec_hash}.lock"))
 
     # -- RunSink ------------------------------------------------------------------------------
 

@@ -144,26 +144,16 @@ class GridScreen(Screen):
 
     @work(thread=True, exclusive=True, group="grid")
     def _fetch(self, run_id: int | None, filters: frozenset[str], search: str, sort: str, offset: int) -> None:
-        from store.browse import run_choices
         from store.grid import GridQuery, grid_page
 
-        from .results import open_reader
+        from .results import run_in_view
 
-        path = cast("GvsApp", self.app).store_file
-        if not path.exists():
-            self.app.call_from_thread(self._show_empty, f"no store yet at {path}: start a run on the Run screen (3)")
-            return
-        db = open_reader(path)
-        try:
-            choices = run_choices(db)
-            if not choices:
-                self.app.call_from_thread(self._show_empty, "no runs yet: start one on the Run screen (3)")
+        with run_in_view(cast("GvsApp", self.app).store_file, run_id) as found:
+            if isinstance(found, str):
+                self.app.call_from_thread(self._show_empty, found)
                 return
-            run = (db.run(run_id) if run_id is not None else None) or db.run(choices[0].id)
-            assert run is not None  # run_choices lists runs of this store
+            db, choices, run = found
             page = grid_page(db, run, GridQuery(filters, search, sort), limit=PAGE, offset=offset)
-        finally:
-            db.close()
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show, run, choices, page)
 

@@ -7,6 +7,8 @@ holds one row per group, never one per answer."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast, overload
@@ -71,6 +73,29 @@ def open_reader(path: Path) -> Store:
     from store import open_store
 
     return open_store(path)
+
+
+@contextmanager
+def run_in_view(path: Path, run_id: int | None) -> Iterator[tuple[Store, list[RunChoice], Run] | str]:
+    """For a screen's worker thread: the store at ``path`` (closed on leaving), its run choices and the
+    run to show (``run_id`` where the store has it, else the latest) — or, where there is nothing to
+    show, the message that says why and what to do."""
+    from store.browse import run_choices
+
+    if not path.exists():
+        yield f"no store yet at {path}: start a run on the Run screen (3)"
+        return
+    db = open_reader(path)
+    try:
+        choices = run_choices(db)
+        if not choices:
+            yield "no runs yet: start one on the Run screen (3)"
+            return
+        run = (db.run(run_id) if run_id is not None else None) or db.run(choices[0].id)
+        assert run is not None  # run_choices lists runs of this store
+        yield db, choices, run
+    finally:
+        db.close()
 
 
 class ResultsScreen(Screen):
@@ -211,22 +236,14 @@ class ResultsScreen(Screen):
         self, run_id: int | None, metric: str, by: str | None, ci: bool, pivot: bool, condition: str
     ) -> None:
         from benchmark.errors import GvsError
-        from store.browse import judged_metrics, run_choices, slice_keys
+        from store.browse import judged_metrics, slice_keys
         from store.results import CONDITION, breakdown, run_axes, run_conditions
 
-        path = cast("GvsApp", self.app).store_file
-        if not path.exists():
-            self.app.call_from_thread(self._show_empty, f"no store yet at {path}: start a run on the Run screen (3)")
-            return
-        db = open_reader(path)
-        try:
-            choices = run_choices(db)
-            if not choices:
-                self.app.call_from_thread(self._show_empty, "no runs yet: start one on the Run screen (3)")
+        with run_in_view(cast("GvsApp", self.app).store_file, run_id) as found:
+            if isinstance(found, str):
+                self.app.call_from_thread(self._show_empty, found)
                 return
-            run = db.run(run_id) if run_id is not None else None
-            run = run or db.run(choices[0].id)
-            assert run is not None  # run_choices lists runs of this store
+            db, choices, run = found
             metrics = metric_options(judged_metrics(db, run))
             if metric not in metrics:
                 metric = "refusal"
@@ -250,8 +267,6 @@ class ResultsScreen(Screen):
                 main = parent = None
                 error = str(exc)
             loaded = Loaded(run, choices, metrics, keys, main, parent, parent_axis, error, conditions, condition)
-        finally:
-            db.close()
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show, loaded, metric, by)
 
