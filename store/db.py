@@ -476,8 +476,10 @@ class Store:
         found: set[str] = set()
         for chunk in _chunks(keys):
             marks = ",".join("?" * len(chunk))
+            # CASE: only an answer kept cut has its text measured (a resumed big run reads no other text).
             sql = (
-                f"select cache_key, finish_reason = ? and length(text) < ? from responses where cache_key in ({marks})"
+                "select cache_key, case when finish_reason = ? then length(text) < ? else 0 end"
+                f" from responses where cache_key in ({marks})"
             )
             for key, cut_short in self.db.execute(sql, [TRUNCATED, max_chars or 0, *chunk]):
                 if cut_short:  # kept cut to a smaller --max-answer-chars: asked again, and replaced
