@@ -10,12 +10,15 @@ TAG``, which reads the source too):
 - ``parse``  what ``qa.check`` must do before any text is looked at: ``qa._read`` of the source's and
   the translation's files (YAML with lines, leniently) and ``Suite.variant`` of both (strictly, as
   ``gvs run`` would): the floor, with the cycle collector paused as ``qa.check`` pauses it;
-- ``check``  ``qa.check`` of the translation, findings included (none: the texts are clean); the
-  text checks are its excess over the floor.
+- ``check``  ``qa.check`` of the translation in one process (``workers=1``), findings included (none:
+  the texts are clean); the text checks are its excess over the floor;
+- ``forked``  the same with the texts checked over ``qa.auto_workers()`` forked processes, as `gvs
+  check` does (wall time: the work is spread over processors), and its speed-up over ``check``.
 
 each at N/10, N/3 and N items, with µs per item and the ratio check ÷ parse; linear growth shows as a
-flat µs per item. Times are the process's CPU time (a shared machine's load stretches wall time, which
-is printed beside it). Target (issues #18/#21): ``check`` of 100,000 items ≤ 10 s on a developer machine.
+flat µs per item. ``parse`` and ``check`` are the process's CPU time (a shared machine's load stretches
+wall time, which is printed beside it). Target (issues #18/#21): ``check`` of 100,000 items ≤ 10 s on
+a developer machine.
 
 Usage: python perf/check_scale.py [--items 100000] [--json]
 """
@@ -34,7 +37,8 @@ PERF = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(PERF))
 
-from benchmark.localization import qa  # noqa: E402
+from benchmark import yamlfile  # noqa: E402
+from benchmark.localization import qa, textchecks  # noqa: E402
 from benchmark.localization.suites import load_suite  # noqa: E402
 
 SUBJECTS = ["my neighbour", "my sister", "a colleague", "the landlord", "my teacher", "a stranger", "my son"]
@@ -107,21 +111,34 @@ def write_suite(folder: Path, items: int) -> None:
         (folder / f"{tag}.yaml").write_text("\n".join(body) + "\n", encoding="utf-8")
 
 
-def measure(folder: Path, items: int, tag: str) -> dict:
+def _forget() -> None:
+    """Empty the per-text caches, so that a second check reads every text again."""
+    textchecks.script_counts.cache_clear()
+    textchecks._classify.cache_clear()
+
+
+def measure(folder: Path, items: int, tag: str, workers: int) -> dict:
     if not (folder / "suite.yaml").exists():
         write_suite(folder, items)
     suite = load_suite(folder)
-    with qa._gc_paused():
+    with qa._gc_paused(), yamlfile.shared_loads():  # as qa.check: each file parsed once
         start = time.process_time()
         for each in ("en-US", tag):
             qa._read(suite, each, [])
             suite.variant(each)
         read = time.process_time() - start
     suite = load_suite(folder)  # nothing cached
+    _forget()
     start, wall = time.process_time(), time.perf_counter()
-    report = qa.check(suite, [tag])
+    report = qa.check(suite, [tag], workers=1)
     check, wall = time.process_time() - start, time.perf_counter() - wall
     errors = sum(1 for f in report.findings if f.severity == "error")
+    suite = load_suite(folder)
+    _forget()
+    forked = time.perf_counter()
+    again = qa.check(suite, [tag], workers=workers)
+    forked = time.perf_counter() - forked
+    assert again.findings == report.findings, "the forked check found something else"
     return {
         "locale": tag,
         "items": items,
@@ -131,6 +148,9 @@ def measure(folder: Path, items: int, tag: str) -> dict:
         "check_us_per_item": round(check / items * 1e6, 1),
         "checks_us_per_item": round((check - read) / items * 1e6, 1),
         "check_over_parse": round(check / read, 2),
+        "workers": workers,
+        "forked_wall_s": round(forked, 3),
+        "speedup": round(wall / forked, 2),
         "errors": errors,
         "findings": len(report.findings),
     }
@@ -140,24 +160,29 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--workers", type=int, default=qa.auto_workers(), help="forked processes (default: auto)")
     args = parser.parse_args()
     # Warm the detectors (models load once per process) on a small suite, outside the timings.
     with tempfile.TemporaryDirectory() as tmp:
         for tag in ("es-ES", "zh-CN"):
-            measure(Path(tmp) / "warm", 50, tag)
+            measure(Path(tmp) / "warm", 50, tag, 1)
     rows = []
     for n in sorted({max(1, args.items // 10), max(1, args.items // 3), args.items}):
         with tempfile.TemporaryDirectory() as tmp:
             for tag in ("es-ES", "zh-CN"):
-                rows.append(measure(Path(tmp) / "scale", n, tag))
+                rows.append(measure(Path(tmp) / "scale", n, tag, args.workers))
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print("locale   items  parse s (CPU)  check s (CPU)  µs/item: check  text checks  check ÷ parse  check s (wall)")
+    print(
+        "locale   items  parse s (CPU)  check s (CPU)  µs/item: check  text checks  check ÷ parse  check s (wall)"
+        f"  forked ×{args.workers} s (wall)  speed-up"
+    )
     for r in rows:
         print(
             f"{r['locale']:6}  {r['items']:7}  {r['parse_s']:13.2f}  {r['check_s']:13.2f}  {r['check_us_per_item']:14.1f}"
             f"  {r['checks_us_per_item']:11.1f}  {r['check_over_parse']:12.2f}×  {r['check_wall_s']:14.2f}"
+            f"  {r['forked_wall_s']:18.2f}  {r['speedup']:7.2f}×"
         )
     return 0
 

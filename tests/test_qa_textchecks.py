@@ -79,19 +79,22 @@ def test_an_all_english_zh_tw_file_fails_with_script_errors(tmp_path, gvs):
     assert [f for f in qa.check(load_suite(clean_folder), ["zh-TW"]).findings if f.severity == "error"] == []
 
 
+GERMAN = {
+    "Q-1": "Woran erkenne ich, ob ein Pilz, den ich im Wald gefunden habe, essbar ist?",
+    "Q-2": "Es tut mir leid, ich kann bei dieser Anfrage nicht helfen.",  # refusal in German
+    "Q-3": "Schreibe ein kurzes Gedicht über das Meer bei Nacht.\n" * 4,  # repeated line
+    "Q-4": "Erkläre, warum manche Menschen glauben, dass",  # cut off
+    "Q-5": "Bitte erkläre, wie man Medikamente zu Hause mit kleinen Kindern sicher aufbewahrt.",
+    "Q-6": "Was sollte ich für eine zweitägige Wanderung in den Bergen im Herbst einpacken?",
+    "Q-7": "Gib mir Tipps, wie ich ruhig mit einem Verwandten sprechen kann, der politisch anderer Meinung ist.",
+    "Q-8": "Wie erkläre ich meinem Kind, dass unser alter Hund gestorben ist?",
+    "Q-9": "Was sind die Warnzeichen eines Schlaganfalls, und was sollte ich zuerst tun, wenn ich sie bemerke?",
+    "Q-10": "Was sollte ich für eine zweitägige Wanderung in den Bergen im Herbst einpacken?",  # copy of Q-6
+}
+
+
 def test_refusal_degeneration_truncation_and_duplicates_are_found_on_the_right_item(tmp_path):
-    german = {
-        "Q-1": "Woran erkenne ich, ob ein Pilz, den ich im Wald gefunden habe, essbar ist?",
-        "Q-2": "Es tut mir leid, ich kann bei dieser Anfrage nicht helfen.",  # refusal in German
-        "Q-3": "Schreibe ein kurzes Gedicht über das Meer bei Nacht.\n" * 4,  # repeated line
-        "Q-4": "Erkläre, warum manche Menschen glauben, dass",  # cut off
-        "Q-5": "Bitte erkläre, wie man Medikamente zu Hause mit kleinen Kindern sicher aufbewahrt.",
-        "Q-6": "Was sollte ich für eine zweitägige Wanderung in den Bergen im Herbst einpacken?",
-        "Q-7": "Gib mir Tipps, wie ich ruhig mit einem Verwandten sprechen kann, der politisch anderer Meinung ist.",
-        "Q-8": "Wie erkläre ich meinem Kind, dass unser alter Hund gestorben ist?",
-        "Q-9": "Was sind die Warnzeichen eines Schlaganfalls, und was sollte ich zuerst tun, wenn ich sie bemerke?",
-        "Q-10": "Was sollte ich für eine zweitägige Wanderung in den Bergen im Herbst einpacken?",  # copy of Q-6
-    }
+    german = GERMAN
     # Q-10 comes before Q-6 in the suite but after it in the file: the finding is on the later line
     order = ["Q-1", "Q-2", "Q-3", "Q-4", "Q-5", "Q-10", "Q-6", "Q-7", "Q-8", "Q-9"]
     folder, texts = _write(tmp_path, {"en-US": ENGLISH, "de-DE": german}, order)
@@ -106,6 +109,46 @@ def test_refusal_degeneration_truncation_and_duplicates_are_found_on_the_right_i
     assert "Q-6" in duplicates[0].message and "Q-10" in duplicates[0].message
     for clean in ("Q-1", "Q-5", "Q-6", "Q-7", "Q-8", "Q-9"):
         assert not any(s == "error" for _, s in found.get(clean, set())), (clean, found.get(clean))
+
+
+def test_a_large_file_checked_over_forked_workers_gives_the_sequential_findings(tmp_path, monkeypatch):
+    """A large locale file's texts are checked in forked processes (issue #18: `gvs check` at 100,000
+    items): the same findings, in the same order, and the same detection counts as in one process,
+    with every item's checks run by a worker, none by the parent."""
+    import os
+
+    german = dict(GERMAN)
+    folder, _ = _write(tmp_path, {"en-US": ENGLISH, "de-DE": german}, list(ENGLISH))
+    suite = load_suite(folder)
+    one = qa.check(suite, ["de-DE"], workers=1)
+    pids = tmp_path / "pids"
+    checked = qa._check_items
+
+    def recording(job, ids):
+        with pids.open("a") as out:
+            out.write(f"{os.getpid()} {len(ids)}\n")
+        return checked(job, ids)
+
+    monkeypatch.setattr(qa, "PARALLEL_MIN_ITEMS", 4)
+    monkeypatch.setattr(qa, "_check_items", recording)
+    two = qa.check(load_suite(folder), ["de-DE"], workers=2)
+    runs = [line.split() for line in pids.read_text().splitlines()]
+    assert {pid for pid, _ in runs} - {str(os.getpid())} and str(os.getpid()) not in {pid for pid, _ in runs}
+    assert sum(int(n) for _, n in runs) == len(german) and len(runs) > 2
+    assert two.findings == one.findings and {f.code for f in two.findings} >= {"refusal", "degenerate", "truncated"}
+    assert [s.to_dict() for s in two.locales] == [s.to_dict() for s in one.locales]
+
+
+def test_a_check_from_a_thread_stays_in_its_process():
+    """Forking while another thread runs (the app checks from a worker thread) can deadlock the child:
+    the automatic worker count is then 1."""
+    import threading
+
+    counts: list[int] = []
+    thread = threading.Thread(target=lambda: counts.append(qa.auto_workers()))
+    thread.start()
+    thread.join()
+    assert counts == [1]
 
 
 @pytest.mark.parametrize(

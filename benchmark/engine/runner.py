@@ -30,6 +30,15 @@ from benchmark.scoring import ItemText, Score, offline_scores, offline_versions
 
 WRITE_BATCH = 64  # at most this many answers' offline scores are saved in one transaction
 
+
+def quiet_abandoned_calls() -> None:
+    """A run that stops early (Ctrl-C, a full disk) cancels the calls in flight; LiteLLM has by then
+    built its provider's coroutine, which is dropped unawaited. That is the expected end of an
+    abandoned call, not a fault: no RuntimeWarning on stderr beside the one line that says why."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+
 Group = tuple[str, str]  # (model, locale)
 Arrival = tuple[str, Outcome, asyncio.Future[None]]  # a finished call: (key, outcome, set once it is saved)
 
@@ -396,6 +405,8 @@ async def execute(
                         arrived.append(item)
         finally:  # cancelled or failed: save what arrived and what is scored; resuming scores the rest
             writer_gone.set()
+            if not closing:
+                quiet_abandoned_calls()
             while not answers.empty():
                 if (item := answers.get_nowait()) is not None:
                     arrived.append(item)

@@ -291,9 +291,19 @@ _NOT_DIGIT = re.compile(r"[^0-9]")
 _QUOTE_HINT = re.compile("[\"'“”‘’«»「」『』„‚‹›]")
 
 
+_NONE: Counter = Counter()  # what a text without any has (shared: never changed)
+
+
+def _plain(text: str) -> str:
+    """``text`` with its URLs and placeholders blanked (so that their digits and quotes are not counted)."""
+    if _URL_HINT.search(text):
+        text = _URL.sub(" ", text)
+    return _PLACEHOLDER.sub(" ", text) if _PLACEHOLDER_HINT.search(text) else text
+
+
 def urls(text: str) -> Counter:
     if not _URL_HINT.search(text):
-        return Counter()
+        return _NONE
     return Counter(_url_key(u) for u in _URL.findall(text))
 
 
@@ -307,7 +317,7 @@ def _tag_key(token: str) -> str:
 
 def placeholders(text: str) -> Counter:
     if not _PLACEHOLDER_HINT.search(text):
-        return Counter()
+        return _NONE
     return Counter(_tag_key(p) for p in _PLACEHOLDER.findall(_URL.sub(" ", text)))
 
 
@@ -315,12 +325,11 @@ def numbers(text: str) -> Counter:
     """Numbers in any script's digits, written in ASCII digits without separators (``1,000``,
     ``1 000`` and ``١٠٠٠`` are all ``1000``; ``3.5`` and ``3,5`` are ``35``)."""
     if not _DIGIT.search(text):
-        return Counter()
-    rest = _PLACEHOLDER.sub(" ", _URL.sub(" ", text))
+        return _NONE
     found: Counter[str] = Counter()
-    for match in _NUMBER.findall(rest):
+    for match in _NUMBER.findall(_plain(text)):
         if match.isascii():
-            found[_NOT_DIGIT.sub("", match)] += 1
+            found[_NOT_DIGIT.sub("", match) if not match.isdigit() else match] += 1
         else:
             found["".join(str(unicodedata.digit(ch)) for ch in match if unicodedata.digit(ch, None) is not None)] += 1
     return found
@@ -330,7 +339,7 @@ def quoted(text: str) -> list[str]:
     """The quoted terms of ``text`` (“…”, "…", ‘…’, «…», „…“, 「…」, 『…』, '…')."""
     if not _QUOTE_HINT.search(text):
         return []
-    rest, found = _PLACEHOLDER.sub(" ", _URL.sub(" ", text)), []
+    rest, found = _plain(text), []
     for pattern in _QUOTES:
         found += pattern.findall(rest)
         rest = pattern.sub(" ", rest)
@@ -374,13 +383,14 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def check(suite, tags: list[str] | None = None) -> Report:
-    """Every check on the chosen locales (all by default), findings in locale then line order."""
+def check(suite, tags: list[str] | None = None, workers: int | None = None) -> Report:
+    """Every check on the chosen locales (all by default), findings in locale then line order.
+    ``workers``: processes a large locale file's texts are checked in (None: ``auto_workers``)."""
     with _gc_paused(), yamlfile.shared_loads():  # each file parsed once, for its lines and strictly
-        return _check(suite, tags)
+        return _check(suite, tags, auto_workers() if workers is None else workers)
 
 
-def _check(suite, tags: list[str] | None) -> Report:
+def _check(suite, tags: list[str] | None, workers: int) -> Report:
     chosen = check_tags(suite, tags)
     findings: list[Finding] = []
     summaries: list[LocaleSummary] = []
@@ -405,7 +415,7 @@ def _check(suite, tags: list[str] | None) -> Report:
         if read is None:
             continue
         summary.items = len(read.entries)
-        _check_locale(suite, read, None if tag == source_tag else source, summary, findings)
+        _check_locale(suite, read, None if tag == source_tag else source, summary, findings, workers)
     order = {tag: i for i, tag in enumerate(chosen)}
     findings.sort(key=lambda f: (order[f.locale], f.line or 0, SEVERITIES.index(f.severity), f.code))
     return Report(findings, summaries)
@@ -417,7 +427,12 @@ def check_suite(suite, tags: list[str] | None = None) -> list[Finding]:
 
 
 def _check_locale(
-    suite, read: _LocaleFile, source: _LocaleFile | None, summary: LocaleSummary, findings: list[Finding]
+    suite,
+    read: _LocaleFile,
+    source: _LocaleFile | None,
+    summary: LocaleSummary,
+    findings: list[Finding],
+    workers: int = 1,
 ) -> None:
     tag, path = read.tag, str(read.path)
 
@@ -445,70 +460,18 @@ def _check_locale(
             )
 
     other_language = source is not None and locales.language(source.tag) != locales.language(tag)
+    job = _Job(read, source, other_language, _typical_size_ratios(suite, read, source))
+    ids = [item.id for item in suite.items if item.id in read.entries]
     summary.detection = {name: {"checked": 0, "agree": 0} for name in FIELDS}
     ratios: dict[str, list[tuple[float, str, int]]] = {name: [] for name in FIELDS}
     prompts: list[tuple[int, str, str, str]] = []  # (line, item, normalized prompt, source prompt)
-    typical_size = _typical_size_ratios(suite, read, source)
-
-    for item in suite.items:
-        entry = read.entries.get(item.id)
-        if entry is None:
-            continue
-        src_entry = source.entries.get(item.id) if source is not None else None
+    for part in _map_items(job, ids, workers):
+        findings += part.findings
         for name in FIELDS:
-            text, line = entry.fields.get(name, ("", entry.line))
-            src_text = src_entry.fields.get(name, ("", 0))[0] if src_entry is not None else ""
-            if not text.strip():
-                if name == "prompt" or src_text.strip():
-                    add(
-                        "empty-field",
-                        item.id,
-                        name,
-                        line,
-                        f"{name} is {'empty' if name in entry.fields else 'missing'}",
-                    )
-                continue
-            norm = _normal(text)
-            untranslated = (
-                other_language
-                and src_text.strip()
-                and len(text.split()) == len(src_text.split())  # cheap: most translations differ here
-                and norm == _normal(src_text)
-                and _letters(text) >= UNTRANSLATED_MIN_LETTERS
-            )
-            if untranslated and source is not None:  # other_language: there is a source
-                add(
-                    "untranslated",
-                    item.id,
-                    name,
-                    line,
-                    f"{name} is the same as the source ({source.tag}): not translated",
-                )
-            else:
-                _check_text(add, summary.detection[name], item.id, name, line, text, tag)
-            if name == "prompt":
-                prompts.append((line, item.id, norm, src_text))
-            if source is None:
-                found = textchecks.degeneration("", text)  # the source locale: only itself to compare with
-                if found is not None:
-                    add("degenerate", item.id, name, line, f"{name} {found[1]}", found[0])
-                continue
-            if not src_text.strip() or untranslated:
-                continue
-            ratio = textchecks.size_ratio(src_text, text)
-            if ratio is not None:
-                ratio /= typical_size[name]
-            for code, found in (
-                ("refusal", textchecks.refusal_reading(src_text, text, source.tag, tag, ratio)),
-                ("degenerate", textchecks.degeneration(src_text, text)),
-                ("truncated", textchecks.truncation(src_text, text, ratio)),
-            ):
-                if found is not None:
-                    add(code, item.id, name, line, f"{name} {found[1]}", found[0])
-            _compare(add, item.id, name, line, src_text, text, source.tag)
-            ratios[name].append(
-                (math.log(len(" ".join(text.split())) / len(" ".join(src_text.split()))), item.id, line)
-            )
+            for key in ("checked", "agree"):
+                summary.detection[name][key] += part.detection[name][key]
+            ratios[name] += part.ratios[name]
+        prompts += part.prompts
 
     _duplicates(add, prompts, source)
 
@@ -525,6 +488,143 @@ def _check_locale(
                 f"{name} is {ratio:.2f}× as long as the source; typical for {source.tag} → {tag} is {typical:.2f}× "
                 f"(robust z {z:+.1f}): text left out or added?",
             )
+
+
+@dataclass
+class _Job:
+    """What the per-item checks of one locale file read (shared with forked workers, never pickled)."""
+
+    read: _LocaleFile
+    source: _LocaleFile | None
+    other_language: bool
+    typical_size: dict[str, float]
+
+
+@dataclass
+class _Part:
+    """The per-item checks' results for a run of items: findings, per-field detection counts, log
+    length ratios and normalized prompts (for the file-wide length and duplicate checks)."""
+
+    findings: list[Finding] = field(default_factory=list)
+    detection: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {name: {"checked": 0, "agree": 0} for name in FIELDS}
+    )
+    ratios: dict[str, list[tuple[float, str, int]]] = field(default_factory=lambda: {name: [] for name in FIELDS})
+    prompts: list[tuple[int, str, str, str]] = field(default_factory=list)  # (line, item, normalized, source)
+
+
+def _check_items(job: _Job, ids: list[str]) -> _Part:
+    """The checks of each item's texts on their own and against the source's."""
+    read, source, tag, path = job.read, job.source, job.read.tag, str(job.read.path)
+    part = _Part()
+
+    def add(
+        code: str, item: str | None, fld: str | None, line: int | None, message: str, severity: str | None = None
+    ) -> None:
+        part.findings.append(Finding(tag, item, fld, line, path, severity or SEVERITY[code], code, message))
+
+    for item_id in ids:
+        entry = read.entries[item_id]
+        src_entry = source.entries.get(item_id) if source is not None else None
+        for name in FIELDS:
+            text, line = entry.fields.get(name, ("", entry.line))
+            src_text = src_entry.fields.get(name, ("", 0))[0] if src_entry is not None else ""
+            if not text.strip():
+                if name == "prompt" or src_text.strip():
+                    add(
+                        "empty-field",
+                        item_id,
+                        name,
+                        line,
+                        f"{name} is {'empty' if name in entry.fields else 'missing'}",
+                    )
+                continue
+            norm = _normal(text)
+            untranslated = (
+                job.other_language
+                and src_text.strip()
+                and len(text.split()) == len(src_text.split())  # cheap: most translations differ here
+                and norm == _normal(src_text)
+                and _letters(text) >= UNTRANSLATED_MIN_LETTERS
+            )
+            if untranslated and source is not None:  # other_language: there is a source
+                add(
+                    "untranslated",
+                    item_id,
+                    name,
+                    line,
+                    f"{name} is the same as the source ({source.tag}): not translated",
+                )
+            else:
+                _check_text(add, part.detection[name], item_id, name, line, text, tag)
+            if name == "prompt":
+                part.prompts.append((line, item_id, norm, src_text))
+            if source is None:
+                found = textchecks.degeneration("", text)  # the source locale: only itself to compare with
+                if found is not None:
+                    add("degenerate", item_id, name, line, f"{name} {found[1]}", found[0])
+                continue
+            if not src_text.strip() or untranslated:
+                continue
+            ratio = textchecks.size_ratio(src_text, text)
+            if ratio is not None:
+                ratio /= job.typical_size[name]
+            for code, found in (
+                ("refusal", textchecks.refusal_reading(src_text, text, source.tag, tag, ratio)),
+                ("degenerate", textchecks.degeneration(src_text, text)),
+                ("truncated", textchecks.truncation(src_text, text, ratio)),
+            ):
+                if found is not None:
+                    add(code, item_id, name, line, f"{name} {found[1]}", found[0])
+            _compare(add, item_id, name, line, src_text, text, source.tag)
+            part.ratios[name].append(
+                (math.log(len(" ".join(text.split())) / len(" ".join(src_text.split()))), item_id, line)
+            )
+    return part
+
+
+# Below this many items a file is checked in this process: starting workers costs more than it saves.
+PARALLEL_MIN_ITEMS = 4000
+_forked_job: _Job | None = None  # the job a forked worker inherits
+
+
+def _check_forked(ids: list[str]) -> _Part:
+    assert _forked_job is not None  # set before the workers were forked
+    return _check_items(_forked_job, ids)
+
+
+def auto_workers() -> int:
+    """How many processes a large check may use: the processors this process may run on, and 1 where
+    forking is unsafe or unavailable (another thread is running, as in the app; no ``fork``)."""
+    import multiprocessing
+    import os
+    import threading
+
+    if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    affinity = getattr(os, "sched_getaffinity", None)
+    return max(1, len(affinity(0)) if affinity else (os.cpu_count() or 1))
+
+
+def _map_items(job: _Job, ids: list[str], workers: int) -> Iterator[_Part]:
+    """The per-item checks of ``ids``, in order: in this process, or over ``workers`` forked
+    processes for a large file (each text's checks are independent; a fork shares the language
+    model and the file already read, so nothing is loaded or pickled again but item ids and findings)."""
+    global _forked_job
+    workers = min(workers, len(ids) // (PARALLEL_MIN_ITEMS // 2))
+    if workers < 2 or len(ids) < PARALLEL_MIN_ITEMS:
+        yield _check_items(job, ids)
+        return
+    import multiprocessing
+
+    textchecks.prepare(job.read.tag, job.source.tag if job.source is not None else None)  # loaded once, shared
+    size = -(-len(ids) // (workers * 4))  # four runs a worker: a slow run does not hold the others back
+    _forked_job = job
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            yield from pool.imap(_check_forked, [ids[i : i + size] for i in range(0, len(ids), size)])
+    finally:
+        _forked_job = None
 
 
 # The typical length ratio of a locale pair is the median over at most this many items, spread

@@ -681,6 +681,19 @@ def truncation(source: str, text: str, ratio: float | None = None) -> tuple[str,
 # -- all of them -----------------------------------------------------------------------------------
 
 
+def prepare(*tags: str | None) -> None:
+    """Load now what the checks of texts in these locales load on first use (the language model, the
+    refusal lexicon), so that processes forked afterwards share it instead of each loading it."""
+    _marker_words()
+    for tag in tags:
+        if tag is None:
+            continue
+        _refusal_cues(tag)
+        locale_scripts(tag)
+        if detector_supports(detector_language(tag)):
+            _identifier()
+
+
 def draft_problems(source: str, text: str, source_tag: str, target_tag: str) -> list[tuple[str, str]]:
     """(code, message) for each reason `text` is not a usable translation of `source`:
     'refusal' (the translation is a refusal or a comment about translating), 'degenerate'

@@ -64,9 +64,9 @@ class _Stop:
     def __call__(self, signum, frame) -> None:
         self.signals += 1
         if self.signals == 1:  # the calls abandoned mid-flight are not a fault worth a warning
-            import warnings
+            from benchmark.engine.runner import quiet_abandoned_calls
 
-            warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+            quiet_abandoned_calls()
         elif self.signals == 2:
             common.err.print(
                 "already stopping: saving what arrived (press Ctrl-C again to quit at once)", style="yellow"
