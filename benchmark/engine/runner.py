@@ -39,6 +39,7 @@ def quiet_abandoned_calls() -> None:
 
     warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
 
+
 Group = tuple[str, str]  # (model, locale)
 Arrival = tuple[str, Outcome, asyncio.Future[None]]  # a finished call: (key, outcome, set once it is saved)
 
