@@ -121,7 +121,7 @@ def measure(folder: Path, items: int, tag: str, workers: int) -> dict:
     if not (folder / "suite.yaml").exists():
         write_suite(folder, items)
     suite = load_suite(folder)
-    with qa._gc_paused(), yamlfile.shared_loads():  # as qa.check: each file parsed once
+    with yamlfile.gc_paused(), yamlfile.shared_loads():  # as qa.check: each file parsed once
         start = time.process_time()
         for each in ("en-US", tag):
             qa._read(suite, each, [])

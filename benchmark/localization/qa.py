@@ -37,9 +37,7 @@ coroutine the caller passes (the CLI binds it to the store's cache).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import difflib
-import gc
 import hashlib
 import math
 import re
@@ -369,24 +367,10 @@ def _script_of(tag: str) -> str | None:
 # -- the checks ------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Python's cycle collector paused: reading a 100,000-item file allocates millions of objects,
-    each of which a collection would walk again and again (the time grew faster than the items;
-    paused, reading and checking take about half as long). What a check allocates has no cycles."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def check(suite, tags: list[str] | None = None, workers: int | None = None) -> Report:
     """Every check on the chosen locales (all by default), findings in locale then line order.
     ``workers``: processes a large locale file's texts are checked in (None: ``auto_workers``)."""
-    with _gc_paused(), yamlfile.shared_loads():  # each file parsed once, for its lines and strictly
+    with yamlfile.gc_paused(), yamlfile.shared_loads():  # each file parsed once, for its lines and strictly
         return _check(suite, tags, auto_workers() if workers is None else workers)
 
 
