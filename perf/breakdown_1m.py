@@ -90,7 +90,7 @@ from benchmark.localization.suites import Item, LocalizedItem, Suite, load_suite
 from benchmark.scoring import ItemText, offline_scores  # noqa: E402
 from benchmark.scoring.judge import GVS_TEMPLATE, GvsJudge, JudgeConfig  # noqa: E402
 from store import open_store  # noqa: E402
-from store.migrations import FACT_TABLES, FACT_TRIGGERS, MIGRATIONS, rebuild_facts  # noqa: E402
+from store.migrations import MIGRATIONS, rebuild_facts, undo_facts  # noqa: E402
 
 GENERATOR_VERSION = 2  # 2: item snapshots keep origin and supplied_by, as Store.begin_run now does
 SUITE_ID = "perf-breakdown"
@@ -874,11 +874,7 @@ def migration_seconds(path: Path) -> float:
     try:
         conn = sqlite3.connect(copy, isolation_level=None)
         conn.execute("BEGIN")
-        for name in FACT_TRIGGERS:
-            conn.execute(f'DROP TRIGGER "{name}"')
-        for table in FACT_TABLES:
-            conn.execute(f'DROP TABLE "{table}"')
-        conn.execute("DELETE FROM _gvs_migrations WHERE name = 'm008_facts'")
+        undo_facts(conn)
         conn.execute("COMMIT")
         conn.close()
         started = time.perf_counter()

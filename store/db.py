@@ -443,6 +443,8 @@ class Store:
             args,
         ).fetchone()
         with self.writing():
+            for groups in ("cell_groups", "score_groups"):  # emptied first: their triggers then have nothing to redo
+                self.db.execute(f"delete from {groups} where run_id = :run", args)
             cells = self.db.execute("delete from run_cells where run_id = :run", args).rowcount
             errors = self.db.execute("delete from call_errors where run_id = :run", args).rowcount
             self.db.execute(

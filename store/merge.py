@@ -47,7 +47,7 @@ import sqlite_utils
 from benchmark.errors import GvsError, InputFileError
 
 from .db import Store, _json
-from .migrations import FACT_TABLES, MIGRATIONS, migrate, rebuild_facts
+from .migrations import FACT_TABLES, GROUP_TABLES, MIGRATIONS, migrate, rebuild_facts
 
 SAMPLE = 5  # conflicting keys named in a report
 # Every table a store has, in the order they are filled (referenced rows first). A migration that
@@ -56,9 +56,9 @@ TABLES = ("suites", "items", "judge_configs", "responses", "scores", "human_labe
 # Never copied: caches derived from those rows, which the output recomputes (store/aggregates.py's
 # entries are keyed to its own data-version counter, which the copied rows move on), and a store's
 # own bookkeeping (deleted_runs: the ids one store must not hand out again mean nothing in another).
-# The per-cell facts (m008) are rebuilt from the merged rows at the end (their triggers set aside
+# The per-cell facts (m008) and their groups (m009) are rebuilt from the merged rows at the end (their triggers set aside
 # during the copy, where firing per row would cost more than building them once).
-DERIVED = ("aggregate_cache", "deleted_runs", *FACT_TABLES)
+DERIVED = ("aggregate_cache", "deleted_runs", *FACT_TABLES, *GROUP_TABLES)
 _CONTENT_ADDRESSED = ("suites", "items", "judge_configs")
 
 

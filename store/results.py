@@ -16,6 +16,7 @@ from benchmark.scoring.metrics import MetricError, metric_of
 
 from .aggregates import cached_rows, remembered
 from .db import Store
+from .migrations import has_groups
 
 if TYPE_CHECKING:  # numpy is imported only when an interval or a gap is computed
     from benchmark.analysis.stats import Interval, PairedGap
@@ -452,9 +453,11 @@ def _fact_scan(
     store: Store, run: Run, source: MetricSource, by: str, parent_axis: str | None, condition: str | None
 ) -> list[tuple] | None:
     db = store.db
-    (facts,) = db.execute("select count(*) from cell_facts where run_id = ?", [run.id]).fetchone()
+    grouped = has_groups(db.conn)  # m009: the facts' per-group counts, kept by triggers
+    counted = "select sum(n) from cell_groups" if grouped else "select count(*) from cell_facts"
+    (facts,) = db.execute(f"{counted} where run_id = ?", [run.id]).fetchone()
     (cells,) = db.execute("select count(*) from run_cells where run_id = ?", [run.id]).fetchone()
-    if facts != cells:
+    if (facts or 0) != cells:
         return None
     names = {
         (kind, name): key
@@ -478,11 +481,13 @@ def _fact_scan(
     judged = source.judge is not None
     scored = "count(*), sum(f.judge_error), total(f.spread), count(f.spread)" if judged else "count(*), 0, 0.0, 0"
     tagged = "f.condition, f.model, f.locale, f.tagset"
-    cell_rows = db.execute(
-        f"""select {tagged}, count(*), sum(f.answered), sum(f.answered and f.image_absent), min(f.cell)
-            from cell_facts f where {where} group by {tagged}""",
-        args,
-    ).fetchall()
+    cells_sql = (
+        f"select {tagged}, f.n, f.answered, f.images, f.first from cell_groups f where {where}"
+        if grouped
+        else f"""select {tagged}, count(*), sum(f.answered), sum(f.answered and f.image_absent), min(f.cell)
+            from cell_facts f where {where} group by {tagged}"""
+    )
+    cell_rows = db.execute(cells_sql, args).fetchall()
     tagsets = {row[3] for row in cell_rows}
     groups: dict = {}
     if tagsets:
@@ -495,8 +500,12 @@ def _fact_scan(
     per_tagset = by == CONDITION or all(groups.get(t, (None,))[0] is not None for t in tagsets)
     found: list[tuple] = []
     if per_tagset:
+        summed = "f.n, f.errors, f.spread_sum, f.spread_n" if judged else "f.n, 0, 0.0, 0"
         score_rows = db.execute(
-            f"""select {tagged}, f.value, {scored} from score_facts f where {scores_where} group by {tagged}, f.value""",
+            f"select {tagged}, f.value, {summed} from score_groups f where {scores_where}"
+            if grouped
+            else f"""select {tagged}, f.value, {scored} from score_facts f where {scores_where}
+                group by {tagged}, f.value""",
             args,
         ).fetchall()
 

@@ -281,12 +281,8 @@ def test_a_store_from_before_conditions_is_upgraded_in_place(gvs, tmp_path):
     old = tmp_path / "older.db"
     shutil.copy(store, old)
     con = sqlite3.connect(old)
-    # A store of that release has none of the later migrations' facts either (m008: tables and triggers).
-    for name in migrations.FACT_TRIGGERS:
-        con.execute(f'drop trigger "{name}"')
-    for table in migrations.FACT_TABLES:
-        con.execute(f'drop table "{table}"')
-    con.execute("delete from _gvs_migrations where name = 'm008_facts'")
+    # A store of that release has none of the later migrations' facts either (m008, m009: tables and triggers).
+    migrations.undo_facts(con)
     con.executescript(
         """
         create table rc_old as select rowid as rid, run_id, model, locale, item_id, item_hash, cache_key, image_absent from run_cells;

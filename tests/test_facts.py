@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import sqlite3
@@ -127,10 +128,28 @@ def _uses_facts(path: Path, metric: str = "gvs", by: str = "category") -> bool:
         db.close()
 
 
+def _groups_agree(con: sqlite3.Connection) -> None:
+    """The per-group counts (m009) are what grouping the facts gives: the triggers kept them."""
+    cells = con.execute(
+        """select run_id, condition, model, locale, tagset, count(*), sum(answered), sum(answered and image_absent),
+               min(cell) from cell_facts group by 1, 2, 3, 4, 5 order by 1, 2, 3, 4, 5"""
+    ).fetchall()
+    assert cells == con.execute("select * from cell_groups order by 1, 2, 3, 4, 5").fetchall()
+    grouped = "run_id, source, condition, model, locale, tagset, value"
+    scores = con.execute(
+        f"""select {grouped}, count(*), sum(judge_error), total(spread), count(spread) from score_facts
+            group by {grouped} order by {grouped}"""
+    ).fetchall()
+    kept = con.execute(f"select * from score_groups order by {grouped}").fetchall()
+    assert [(*r[:9], r[10]) for r in kept] == [(*r[:9], r[10]) for r in scores]
+    assert all(math.isclose(a[9], b[9], abs_tol=1e-9) for a, b in zip(kept, scores, strict=True))
+
+
 def _facts(path: Path) -> tuple[set, set]:
-    """The facts by name (ids differ between stores): cells and scores."""
+    """The facts by name (ids differ between stores): cells and scores; their groups checked."""
     con = sqlite3.connect(path)
     try:
+        _groups_agree(con)
         k = "(select name from fact_keys where id = f.{})"
         cols = ", ".join(k.format(c) for c in ("condition", "model", "locale", "tagset"))
         cells = set(
@@ -180,18 +199,14 @@ def test_the_facts_show_what_the_scan_shows(made, monkeypatch):
 
 def test_a_store_of_the_previous_schema_migrates_to_the_same_results(made, monkeypatch):
     """(b) A store without facts (as m007 left it) gains them on open, in place, with the same results."""
-    from store.migrations import FACT_TABLES, FACT_TRIGGERS
+    from store.migrations import undo_facts
 
     path = made["tmp"] / "single.db"
     old = made["tmp"] / "previous.db"
     shutil.copy(path, old)
     con = sqlite3.connect(old)
     with con:
-        for name in FACT_TRIGGERS:
-            con.execute(f'drop trigger "{name}"')
-        for table in FACT_TABLES:
-            con.execute(f'drop table "{table}"')
-        con.execute("delete from _gvs_migrations where name = 'm008_facts'")
+        undo_facts(con)
     con.close()
     shown = _views(path, facts=False, monkeypatch=monkeypatch)
     assert _views(old) == shown  # open_store migrates it
