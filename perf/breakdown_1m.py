@@ -32,7 +32,7 @@ calling every side once, interleaved so that a noisy moment hits all sides; figu
 - (f) the end of a run: what ``Store.end_run`` does after the run's last write (the Results
   screen's opening views, store/browse.py ``remember_opening_views``), nothing remembered before;
   as before m008 too with ``--end-before`` (always below 200,000 cells). Target ≤ 5 s;
-- (g) migration m008 on a copy of the store stripped of its facts (as the previous schema left it),
+- (g) migrations m008 and m009 (facts, their per-group counts) on a copy of the store stripped of them (as m007 left it),
   timed through ``open_store``; and the generator's own ``rebuild_facts`` (it sets the fact
   triggers aside for its bulk load, as a merge does).
 
@@ -1174,7 +1174,7 @@ def main() -> None:
         with _Scan(False):
             end_before = end_of_run_seconds(store, run)
     print(f"end of run: {end_facts:.2f} s" + (f", before m008 {end_before:.2f} s" if end_before else ""), flush=True)
-    print("timing migration m008 on a copy without facts ...", flush=True)
+    print("timing migrations m008+m009 on a copy without facts ...", flush=True)
     migrated = migration_seconds(path)
     print(f"migration m008: {migrated:.1f} s", flush=True)
     peak = _rss_mib()
@@ -1194,7 +1194,7 @@ def main() -> None:
         ratio = r["breakdown"] / r["compact"]
         ok = r["breakdown"] <= 1.0 and ratio <= 2.0
         print(
-            f"| breakdown {metric} by category, cold (facts, m008) | {r['breakdown']:.3f} s | compact table {r['compact']:.3f} s | {ratio:.2f}× | ≤ 1 s and ≤ 2× | {'yes' if ok else 'NO'} |"
+            f"| breakdown {metric} by category, cold (facts, m008+m009 groups) | {r['breakdown']:.3f} s | compact table {r['compact']:.3f} s | {ratio:.2f}× | ≤ 1 s and ≤ 2× | {'yes' if ok else 'NO'} |"
         )
     for metric, r in results.items():
         print(
@@ -1206,7 +1206,7 @@ def main() -> None:
     )
     facts_built = info.get("facts_seconds")
     print(
-        f"| migration m008 on a copy without facts (open_store) | {migrated:.1f} s | {cells:,} cells | — | minutes | — |"
+        f"| migrations m008+m009 on a copy without facts (open_store) | {migrated:.1f} s | {cells:,} cells | — | minutes | — |"
         + (
             f"\n| facts built by the generator (rebuild_facts) | {facts_built:.1f} s | — | — | — | — |"
             if facts_built

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Select
 
 from gvs_tui.app import create_app
 from gvs_tui.screens.items import CellItemsScreen, ItemAnswersScreen
@@ -123,6 +123,28 @@ def test_heatmap_switches_and_drill_down_to_paired_answers(judged_store, gvs_env
             assert isinstance(app.screen, TextViewer)
             await pilot.press("escape", "escape", "escape")
             assert app.screen is screen
+
+    asyncio.run(flow())
+
+
+def test_the_screen_settles_once_shown(judged_store, gvs_env):
+    """Filling the selects posts Changed events that may arrive after the fill: they must not load the
+    view again. (The metric select's first option, GVS, and the refusal shown took turns forever,
+    reloading the heatmap every 150 ms on a million-answer store.)"""
+
+    async def flow():
+        app = create_app(judged_store, animations=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_heatmap(pilot, app)
+            screen = app.screen
+            assert screen.query_one("#results-metric").value == "refusal"  # GVS is the first option
+            await pilot.pause(0.5)
+            shown = screen.loaded
+            # What arrives late on a big store, sent here on purpose: the first option's event after the fill.
+            metric = screen.query_one("#results-metric", Select)
+            metric.post_message(Select.Changed(metric, "gvs"))
+            await pilot.pause(1.0)
+            assert screen.loaded is shown and screen.metric == "refusal" and metric.value == "refusal"
 
     asyncio.run(flow())
 

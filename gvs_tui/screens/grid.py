@@ -363,8 +363,8 @@ class GridScreen(Screen):
 
     @on(Select.Changed, "#grid-run")
     def _run_changed(self, event: Select.Changed) -> None:
-        if self._filling or event.value == Select.NULL or event.value == self.run_id:
-            return
+        if self._filling or event.value in (Select.NULL, self.run_id) or event.value != event.select.value:
+            return  # nothing new, or stale: a fill's passing value (see ResultsScreen._select_changed)
         self.run_id = cast(int, event.value)
         self.page_offset = 0
         self.load()

@@ -501,7 +501,10 @@ class ResultsScreen(Screen):
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
-        if self._filling or event.value == Select.NULL:
+        # An event that no longer says what its select holds is stale: filling a select posts one for
+        # each value it passes through (its new first option, then the value shown), which may arrive
+        # after the fill. Acting on it loaded the view again and again (GVS and refusal in turn, forever).
+        if self._filling or event.value == Select.NULL or event.value != event.select.value:
             return
         # The values are those _show gives each select: run ids, then conditions, metrics and keys.
         if event.select.id == "results-run" and event.value != self.run_id:
