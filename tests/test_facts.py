@@ -86,13 +86,19 @@ def made(tmp_path_factory):
         yield {"tmp": tmp, "env": env, "server": server}
 
 
-def _views(path: Path, *, facts: bool = True, monkeypatch=None, judge: str | None = None) -> list[dict]:
-    """Every breakdown the tests compare: three metrics, four slicings, conditions, intervals."""
+def _views(
+    path: Path, *, facts: bool = True, groups: bool = True, monkeypatch=None, judge: str | None = None
+) -> list[dict]:
+    """Every breakdown the tests compare: three metrics, four slicings, conditions, intervals; read
+    from the per-group counts (m009), the facts alone (``groups=False``: a store m008 left, read as it
+    is) or the scan (``facts=False``)."""
     import store.results as results
     from store import open_store
 
     if not facts:
         monkeypatch.setattr(results, "fact_scan", lambda *a, **k: None)
+    if not groups:
+        monkeypatch.setattr(results, "has_groups", lambda conn: False)
     db = open_store(path)
     try:
         run = db.run()
@@ -110,7 +116,7 @@ def _views(path: Path, *, facts: bool = True, monkeypatch=None, judge: str | Non
         return shown
     finally:
         db.close()
-        if not facts:
+        if not (facts and groups):
             monkeypatch.undo()
 
 
@@ -192,9 +198,11 @@ def test_a_run_keeps_facts_that_a_rebuild_would_make(made):
 
 def test_the_facts_show_what_the_scan_shows(made, monkeypatch):
     """(a) refusal, language and gvs by category, layer, a metadata key and condition, per condition
-    and pooled, with intervals: the same JSON from the facts as from the scan."""
+    and pooled, with intervals: the same JSON from the per-group counts and from the facts as from the scan."""
     path = made["tmp"] / "single.db"
-    assert _views(path) == _views(path, facts=False, monkeypatch=monkeypatch)
+    scanned = _views(path, facts=False, monkeypatch=monkeypatch)
+    assert _views(path) == scanned
+    assert _views(path, groups=False, monkeypatch=monkeypatch) == scanned  # m008's facts without m009's groups
 
 
 def test_a_store_of_the_previous_schema_migrates_to_the_same_results(made, monkeypatch):
