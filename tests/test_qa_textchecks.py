@@ -139,6 +139,50 @@ def test_a_large_file_checked_over_forked_workers_gives_the_sequential_findings(
     assert [s.to_dict() for s in two.locales] == [s.to_dict() for s in one.locales]
 
 
+def test_ctrl_c_during_a_forked_check_stops_it_in_silence(tmp_path):
+    """Ctrl-C reaches every process of the command (the terminal's process group): the workers leave
+    it to `gvs check`, which stops them and exits 130 — no traceback from each worker."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder, _ = _write(tmp_path, {"en-US": ENGLISH, "de-DE": dict(GERMAN)}, list(ENGLISH))
+    started = tmp_path / "started"
+    script = f"""
+import sys, time
+from pathlib import Path
+from benchmark.localization import qa
+qa.PARALLEL_MIN_ITEMS = 4
+def slow(job, ids):
+    Path({str(started)!r}).write_text("yes")
+    time.sleep(60)
+qa._check_items = slow
+from gvs_tui.cli import app
+sys.argv = ["gvs", "check", {str(folder)!r}, "-l", "de-DE"]
+app()
+"""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert started.exists(), proc.communicate()[1]
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+
+
 def test_a_check_from_a_thread_stays_in_its_process():
     """Forking while another thread runs (the app checks from a worker thread) can deadlock the child:
     the automatic worker count is then 1."""

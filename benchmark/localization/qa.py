@@ -572,6 +572,14 @@ PARALLEL_MIN_ITEMS = 4000
 _forked_job: _Job | None = None  # the job a forked worker inherits
 
 
+def _worker_start() -> None:
+    """A worker leaves Ctrl-C to the parent, which stops them all (the terminal sends it to every
+    process of the command: each worker would print its own traceback)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _check_forked(ids: list[str]) -> _Part:
     assert _forked_job is not None  # set before the workers were forked
     return _check_items(_forked_job, ids)
@@ -605,7 +613,7 @@ def _map_items(job: _Job, ids: list[str], workers: int) -> Iterator[_Part]:
     size = -(-len(ids) // (workers * 4))  # four runs a worker: a slow run does not hold the others back
     _forked_job = job
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start) as pool:
             yield from pool.imap(_check_forked, [ids[i : i + size] for i in range(0, len(ids), size)])
     finally:
         _forked_job = None
