@@ -129,9 +129,9 @@ _MAP = "tag:yaml.org,2002:map"
 class _Builder:
     """Python values from a composed YAML node tree: mappings as LinedDict (with each key's line), the
     rest as PyYAML's safe constructor makes them (which it still does for every tag but str, seq and
-    map). Three times as fast as PyYAML's own construction on a 100,000-item file, and it counts what
-    aliases add on the way (more than MAX_ALIAS_VALUES: an error at that line) instead of walking the
-    document again."""
+    map), without PyYAML's per-node bookkeeping (a 100,000-item suite.yaml loads in 2.1 s instead of
+    2.85); it counts what aliases add on the way (more than MAX_ALIAS_VALUES: an error at that line)
+    instead of walking the document again."""
 
     def __init__(self, loader: _LineLoader, path: Path) -> None:
         self.loader, self.path = loader, path

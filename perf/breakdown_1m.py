@@ -1176,7 +1176,7 @@ def main() -> None:
     print(f"end of run: {end_facts:.2f} s" + (f", before m008 {end_before:.2f} s" if end_before else ""), flush=True)
     print("timing migrations m008+m009 on a copy without facts ...", flush=True)
     migrated = migration_seconds(path)
-    print(f"migration m008: {migrated:.1f} s", flush=True)
+    print(f"migrations m008+m009: {migrated:.1f} s", flush=True)
     peak = _rss_mib()
     print()
     print(

@@ -26,7 +26,7 @@ from benchmark.errors import GvsError
 from benchmark.scoring import Score
 from benchmark.scoring.judge import failed_sample
 
-from .migrations import migrate, pending
+from .migrations import GROUP_TABLES, migrate, pending
 
 _CHUNK = 500  # keys per IN (...) query, well under SQLite's variable limit
 
@@ -443,8 +443,8 @@ class Store:
             args,
         ).fetchone()
         with self.writing():
-            for groups in ("cell_groups", "score_groups"):  # emptied first: their triggers then have nothing to redo
-                self.db.execute(f"delete from {groups} where run_id = :run", args)
+            for groups in GROUP_TABLES:  # emptied first: their triggers then have nothing to redo
+                self.db.execute(f'delete from "{groups}" where run_id = :run', args)
             cells = self.db.execute("delete from run_cells where run_id = :run", args).rowcount
             errors = self.db.execute("delete from call_errors where run_id = :run", args).rowcount
             self.db.execute(

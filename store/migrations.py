@@ -395,11 +395,14 @@ GROUP_TRIGGERS = {
 }
 
 
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    """Whether the store has table ``name`` (a store of an older schema, read as it is, may not)."""
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).fetchone() is not None
+
+
 def has_groups(conn: sqlite3.Connection) -> bool:
-    return (
-        conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'score_groups'").fetchone()
-        is not None
-    )
+    """The store keeps the facts' per-group counts (m009)."""
+    return has_table(conn, "score_groups")
 
 
 def rebuild_groups(conn: sqlite3.Connection) -> None:

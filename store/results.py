@@ -16,7 +16,7 @@ from benchmark.scoring.metrics import MetricError, metric_of
 
 from .aggregates import cached_rows, remembered
 from .db import Store
-from .migrations import has_groups
+from .migrations import has_groups, has_table
 
 if TYPE_CHECKING:  # numpy is imported only when an interval or a gap is computed
     from benchmark.analysis.stats import Interval, PairedGap
@@ -422,8 +422,7 @@ FACT_SCAN = "facts/1"  # what a remembered scan's key starts with: a scan of ano
 
 def has_facts(store: Store) -> bool:
     """The store keeps per-cell facts (m008): not so for an older store read as it is."""
-    sql = "select 1 from sqlite_master where type = 'table' and name = 'score_facts'"
-    return store.db.execute(sql).fetchone() is not None
+    return has_table(store.db.conn, "score_facts")
 
 
 def fact_scan(

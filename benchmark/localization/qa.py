@@ -418,12 +418,8 @@ def _check_locale(
     findings: list[Finding],
     workers: int = 1,
 ) -> None:
-    tag, path = read.tag, str(read.path)
-
-    def add(
-        code: str, item: str | None, fld: str | None, line: int | None, message: str, severity: str | None = None
-    ) -> None:
-        findings.append(Finding(tag, item, fld, line, path, severity or SEVERITY[code], code, message))
+    tag = read.tag
+    add = _adder(findings, read)
 
     # Items a file inherits (``inherits: es``) are not missing from it, nor items declared not in this
     # locale (an item's ``locales`` in suite.yaml, the file's ``absent``): Suite.absent counts those.
@@ -446,22 +442,16 @@ def _check_locale(
     other_language = source is not None and locales.language(source.tag) != locales.language(tag)
     job = _Job(read, source, other_language, _typical_size_ratios(suite, read, source))
     ids = [item.id for item in suite.items if item.id in read.entries]
-    summary.detection = {name: {"checked": 0, "agree": 0} for name in FIELDS}
-    ratios: dict[str, list[tuple[float, str, int]]] = {name: [] for name in FIELDS}
-    prompts: list[tuple[int, str, str, str]] = []  # (line, item, normalized prompt, source prompt)
+    whole = _Part(findings)  # the file's findings so far, then each run of items' results
     for part in _map_items(job, ids, workers):
-        findings += part.findings
-        for name in FIELDS:
-            for key in ("checked", "agree"):
-                summary.detection[name][key] += part.detection[name][key]
-            ratios[name] += part.ratios[name]
-        prompts += part.prompts
+        whole.absorb(part)
+    summary.detection = whole.detection
 
-    _duplicates(add, prompts, source)
+    _duplicates(add, whole.prompts, source)
 
     if source is None:  # no source, no length ratios
         return
-    for name, values in ratios.items():
+    for name, values in whole.ratios.items():
         typical = math.exp(statistics.median(v for v, _, _ in values)) if values else 0.0
         for z, item_id, line, ratio in _outliers(values):
             add(
@@ -496,16 +486,34 @@ class _Part:
     ratios: dict[str, list[tuple[float, str, int]]] = field(default_factory=lambda: {name: [] for name in FIELDS})
     prompts: list[tuple[int, str, str, str]] = field(default_factory=list)  # (line, item, normalized, source)
 
+    def absorb(self, other: _Part) -> None:
+        """Add the results of the next run of items to these."""
+        self.findings += other.findings
+        for name in FIELDS:
+            for key, n in other.detection[name].items():
+                self.detection[name][key] += n
+            self.ratios[name] += other.ratios[name]
+        self.prompts += other.prompts
 
-def _check_items(job: _Job, ids: list[str]) -> _Part:
-    """The checks of each item's texts on their own and against the source's."""
-    read, source, tag, path = job.read, job.source, job.read.tag, str(job.read.path)
-    part = _Part()
+
+def _adder(findings: list[Finding], read: _LocaleFile) -> Callable[..., None]:
+    """``add(code, item, field, line, message, severity=None)``: a finding on ``read``'s file appended
+    to ``findings``, at its code's usual severity unless one is given."""
+    tag, path = read.tag, str(read.path)
 
     def add(
         code: str, item: str | None, fld: str | None, line: int | None, message: str, severity: str | None = None
     ) -> None:
-        part.findings.append(Finding(tag, item, fld, line, path, severity or SEVERITY[code], code, message))
+        findings.append(Finding(tag, item, fld, line, path, severity or SEVERITY[code], code, message))
+
+    return add
+
+
+def _check_items(job: _Job, ids: list[str]) -> _Part:
+    """The checks of each item's texts on their own and against the source's."""
+    read, source, tag = job.read, job.source, job.read.tag
+    part = _Part()
+    add = _adder(part.findings, read)
 
     for item_id in ids:
         entry = read.entries[item_id]
