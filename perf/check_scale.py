@@ -15,6 +15,10 @@ TAG``, which reads the source too):
 - ``forked``  the same with the texts checked over ``qa.auto_workers()`` forked processes, as `gvs
   check` does (wall time: the work is spread over processors), and its speed-up over ``check``.
 
+- ``command``  the whole ``gvs check SUITE -l TAG`` as a user runs it (a fresh process: suite.yaml read,
+  the locale files parsed in forked processes meanwhile, the detector loaded, the texts checked over
+  forked workers), wall time, at N items only, with the ratio command ÷ parse.
+
 each at N/10, N/3 and N items, with µs per item and the ratio check ÷ parse; linear growth shows as a
 flat µs per item. ``parse`` and ``check`` are the process's CPU time (a shared machine's load stretches
 wall time, which is printed beside it). Target (issues #18/#21): ``check`` of 100,000 items ≤ 10 s on
@@ -156,6 +160,24 @@ def measure(folder: Path, items: int, tag: str, workers: int) -> dict:
     }
 
 
+def command(folder: Path, tag: str) -> float:
+    """Wall seconds of ``gvs check FOLDER -l TAG`` in a fresh process (exit 0 expected: clean texts)."""
+    import subprocess
+
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "gvs_tui", "check", str(folder), "-l", tag],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    took = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"gvs check exited {done.returncode}: {done.stderr}")
+    return took
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=100_000)
@@ -171,6 +193,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             for tag in ("es-ES", "zh-CN"):
                 rows.append(measure(Path(tmp) / "scale", n, tag, args.workers))
+                if n == args.items:
+                    rows[-1]["command_wall_s"] = round(command(Path(tmp) / "scale", tag), 3)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -184,6 +208,12 @@ def main() -> int:
             f"  {r['checks_us_per_item']:11.1f}  {r['check_over_parse']:12.2f}×  {r['check_wall_s']:14.2f}"
             f"  {r['forked_wall_s']:18.2f}  {r['speedup']:7.2f}×"
         )
+    for r in rows:
+        if "command_wall_s" in r:
+            print(
+                f"gvs check -l {r['locale']} ({r['items']} items): {r['command_wall_s']:.2f} s (wall), "
+                f"{r['command_wall_s'] / r['parse_s']:.2f}× parse"
+            )
     return 0
 
 

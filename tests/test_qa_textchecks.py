@@ -139,6 +139,41 @@ def test_a_large_file_checked_over_forked_workers_gives_the_sequential_findings(
     assert [s.to_dict() for s in two.locales] == [s.to_dict() for s in one.locales]
 
 
+def test_gvs_check_with_its_files_parsed_in_other_processes_reports_the_same(tmp_path, gvs, gvs_env):
+    """`gvs check SUITE` parses the locale files it will read in forked processes while it reads
+    suite.yaml (issue #18: a 100,000-item check): the same report, byte for byte, as parsed in one
+    process, and the processes were started (a fresh interpreter: none are forked beside threads)."""
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    folder, _ = _write(tmp_path, {"en-US": ENGLISH, "de-DE": dict(GERMAN)}, list(ENGLISH))
+    one = gvs("check", str(folder), "--json")
+    script = f"""
+import sys
+from benchmark import yamlfile
+from benchmark.localization import qa
+yamlfile.PREFETCH_MIN_BYTES = 0
+prefetch = qa.prefetch
+def counted(*args):
+    started = prefetch(*args)
+    print(started, file=sys.stderr)
+    return started
+qa.prefetch = counted
+from gvs_tui.cli import main
+sys.argv = ["gvs", "check", {str(folder)!r}, "--json"]
+main()
+"""
+    got = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=gvs_env, capture_output=True, text=True, timeout=120
+    )
+    assert got.stderr.strip() == "2", got.stderr  # the source's file (its tag read from suite.yaml's head) and de-DE's
+    assert got.returncode == one.returncode == 1
+    assert json.loads(got.stdout) == json.loads(one.stdout)
+    assert {f["code"] for f in json.loads(got.stdout)["findings"]} >= {"refusal", "degenerate"}
+
+
 def test_ctrl_c_during_a_forked_check_stops_it_in_silence(tmp_path):
     """Ctrl-C reaches every process of the command (the terminal's process group): the workers leave
     it to `gvs check`, which stops them and exits 130 — no traceback from each worker."""
@@ -256,6 +291,8 @@ def test_comments_about_translating_and_sources_that_refuse():
         c for c, _ in textchecks.draft_problems(source, "Here is the translation:\n" + translation, "en", "es")
     ] == ["refusal"]
     assert [c for c, _ in textchecks.draft_problems(source, "Traducción: " + translation, "en", "es")] == ["refusal"]
+    for shouted in ("TRADUCCIÓN: ", "ÜBERSETZUNG: ", "ПЕРЕВОД: "):  # whatever the case
+        assert [c for c, _ in textchecks.draft_problems(source, shouted + translation, "en", "es")] == ["refusal"]
     # a source that itself refuses (a prompt quoting a refusal) may be translated as one
     quoting = "I'm sorry, but I can't help with that. That's what the bot told me. Why?"
     assert (

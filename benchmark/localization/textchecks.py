@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -141,7 +140,7 @@ def _script_of_char(ch: str) -> str | None:
 
 
 # Every script a one-character code, so that ``str.translate`` (C speed) maps a text to its letters'
-# scripts and ``Counter`` counts them.
+# scripts and ``str.count`` counts them.
 _SCRIPT_CODES = {script: chr(0xE000 + i) for i, script in enumerate(sorted({*_NAME_SCRIPTS.values(), "Other"}))}
 _CODE_SCRIPTS = {code: script for script, code in _SCRIPT_CODES.items()}
 
@@ -164,8 +163,10 @@ _SCRIPT_TABLE = _ScriptTable()
 def script_counts(text: str) -> dict[str, int]:
     """Letters of each script in ``text`` (its first SAMPLE_CHARS characters). Cached: treat the
     result as read-only."""
-    counts = Counter(text[:SAMPLE_CHARS].translate(_SCRIPT_TABLE))
-    return {_CODE_SCRIPTS[code]: n for code, n in counts.items()}
+    codes = text[:SAMPLE_CHARS].translate(_SCRIPT_TABLE)
+    # A text has few scripts: counting each in C is several times faster than a Counter (in code
+    # order, so that ties are settled alike in every process).
+    return {_CODE_SCRIPTS[code]: codes.count(code) for code in sorted(set(codes))}
 
 
 @lru_cache(maxsize=512)
@@ -375,10 +376,13 @@ def _markers_agree(text: str, lang: str) -> bool:
     from benchmark.scoring import refusal
 
     markers = _marker_words()
+    found = [langs for word in refusal._WORD.findall(text.lower()) if (langs := markers.get(word))]
+    if len(found) < MARKER_MIN:  # too few marker words of any language
+        return False
     hits: dict[str, int] = {}
-    for word in refusal._WORD.findall(text.lower()):
-        for marked in markers.get(word, ()):
-            hits[marked] = hits.get(marked, 0) + 1
+    for langs in found:
+        for one in langs:
+            hits[one] = hits.get(one, 0) + 1
     own = hits.pop(lang, 0)
     return own >= MARKER_MIN and all(n < own for n in hits.values())
 
@@ -485,18 +489,15 @@ _TRANSLATING_WORDS = (
     r"překl|fordít|käänn|översätt|oversæt|oversett|çevir|tercüm|terjemah|tafsiri|dịch|"
     r"翻译|翻譯|译文|譯文|译注|譯註|翻訳|訳文|번역|ترجم|תרגום|अनुवाद|অনুবাদ|คำแปล|การแปล|แปลว่า"
 )
-# The first letters of those words, as a lookahead: most positions of a text fail it at once, so the
-# alternation is tried only where it may match (several times faster).
-_TRANSLATING = re.compile(
-    "(?=["
-    + "".join(
-        sorted({w[0] for w in _TRANSLATING_WORDS.split("|")} | {w[0].upper() for w in _TRANSLATING_WORDS.split("|")})
-    )
-    + "])(?:"
-    + _TRANSLATING_WORDS
-    + ")",
-    re.IGNORECASE,
-)
+# Searched in the lowercased text (all the words are lowercase): several times faster than a
+# case-insensitive search.
+_TRANSLATING = re.compile(_TRANSLATING_WORDS)
+
+
+def _talks_about_translating(text: str) -> bool:
+    return _TRANSLATING.search(text.lower()) is not None
+
+
 # What a refusal to translate says in its first sentence: an apology, "cannot help", "will not", a
 # policy or "as an AI" (moralising alone is not: a safety prompt's translation may well moralise).
 _DECLINING = frozenset({"apology", "cannot_help", "will_not", "policy", "ai_identity"})
@@ -563,7 +564,7 @@ def refusal_reading(
         if len(families) >= 2 or (ratio is not None and ratio < TRUNCATED_RATIO):
             return SEVERITY["refusal"], f"reads as a refusal ({', '.join(cues)}), not a translation of the source"
     for part in parts:
-        if _TRANSLATING.search(part) and not _TRANSLATING.search(source):
+        if _talks_about_translating(part) and not _talks_about_translating(source):
             head = " ".join(part.split())[:60]
             return SEVERITY["refusal"], (
                 f"talks about translating ({head!r}) where the source does not: a comment, not a translation"

@@ -135,7 +135,10 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": 
 # Zero-width joiners and Arabic tatweel/harakat vary between writers, not
 # meaning; control characters (bar tab and newline) are noise in model output.
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200b-\u200d\u2060\ufeff\u0640\u064b-\u0652]")
-_HSPACE = re.compile(r"[^\S\n]+")
+# Runs of horizontal space become one space: only the runs that are not one already are replaced
+# (a text's every single space replaced by itself cost more than the rest of the normalisation).
+_HSPACE = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
+_APOSTROPHE_CHARS = re.compile("[" + "".join(map(chr, _APOSTROPHES)) + "]")
 
 
 def _strip(text: str) -> str:
@@ -143,7 +146,10 @@ def _strip(text: str) -> str:
 
 
 def _normalize(text: str) -> str:
-    return _HSPACE.sub(" ", _strip(text).translate(_APOSTROPHES).lower())
+    text = _strip(text)
+    if _APOSTROPHE_CHARS.search(text):  # translating by a dict is slow, and most texts have none
+        text = text.translate(_APOSTROPHES)
+    return _HSPACE.sub(" ", text.lower())
 
 
 # --- lexicon -----------------------------------------------------------------
