@@ -419,8 +419,9 @@ def prefetch(folder: Path, tags: list[str]) -> int:
     """Inside ``yamlfile.shared_loads``, before the suite is loaded: start parsing the locale files a
     ``check`` of ``tags`` (all when empty) in the suite folder ``folder`` reads, its source locale's
     first, in other processes while this one reads suite.yaml (``yamlfile.prefetch``: large files
-    only, at most one a processor) and loads the text checks' models. The source locale is taken from the head of suite.yaml without
-    parsing it: a guess that only decides what is prefetched. The number of processes started."""
+    only, at most one a processor) and loads the text checks' models. The source locale is taken
+    from the head of suite.yaml without parsing it: a guess that only decides what is prefetched.
+    The number of processes started."""
     import os
 
     try:
@@ -430,19 +431,21 @@ def prefetch(folder: Path, tags: list[str]) -> int:
         return 0
     found = _SOURCE_LOCALE.search(head)
     wanted: list[str] = []
-    for raw in ([found.group(1)] if found else []) + (tags or [p.stem for p in sorted(folder.glob("*.yaml"))]):
+    files: dict[str, Path] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        if path.name == "suite.yaml":
+            continue
+        try:
+            files[locales.normalize(path.stem)] = path  # as Suite.locale_files: the last of alike names
+        except locales.LocaleError:
+            continue
+    for raw in ([found.group(1)] if found else []) + (tags or list(files)):
         try:
             tag = locales.normalize(raw)
         except locales.LocaleError:
             continue
         if tag not in wanted:
             wanted.append(tag)
-    files: dict[str, Path] = {}
-    for path in sorted(folder.glob("*.yaml")):
-        try:
-            files.setdefault(locales.normalize(path.stem), path)
-        except locales.LocaleError:
-            continue
     chosen = [files[tag] for tag in wanted if tag in files][: os.cpu_count() or 1]
     started = yamlfile.prefetch(chosen)
     if started:  # the language model loads while they parse, not after
