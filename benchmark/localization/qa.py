@@ -44,7 +44,8 @@ import re
 import statistics
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -397,16 +398,11 @@ def _check(suite, tags: list[str] | None, workers: int) -> Report:
     for tag in chosen:
         summary = LocaleSummary(tag, str(suite.locale_files[tag]), language=_detector_language(tag))
         summaries.append(summary)
-        if tag == source_tag:
-            read = source
-        else:
-            read = _read(suite, tag, findings)
-            if read is not None:
-                _strict(suite, tag, read, findings)
+        read = source if tag == source_tag else _read(suite, tag, findings)
         if read is None:
             continue
         summary.items = len(read.entries)
-        _check_locale(suite, read, None if tag == source_tag else source, summary, findings, workers)
+        _check_locale(suite, read, None if tag == source_tag else source, summary, findings, workers, tag != source_tag)
     order = {tag: i for i, tag in enumerate(chosen)}
     findings.sort(key=lambda f: (order[f.locale], f.line or 0, SEVERITIES.index(f.severity), f.code))
     return Report(findings, summaries)
@@ -465,34 +461,22 @@ def _check_locale(
     summary: LocaleSummary,
     findings: list[Finding],
     workers: int = 1,
+    strict: bool = False,
 ) -> None:
+    """Every check of one locale file. ``strict``: also what a strict reading (``gvs run``'s) refuses
+    (the source locale's is read before the others: ``_check``)."""
     tag = read.tag
     add = _adder(findings, read)
-
-    # Items a file inherits (``inherits: es``) are not missing from it, nor items declared not in this
-    # locale (an item's ``locales`` in suite.yaml, the file's ``absent``): Suite.absent counts those.
-    try:
-        inherited = {t.id for t in suite.variant(tag) if t.supplied_by != tag}
-        not_here = set(suite.absent(tag))
-    except GvsError:  # reported as invalid; the declarations suite.yaml makes still hold
-        inherited, not_here = set(), {i.id for i in suite.items if not i.declared_for((tag,))}
-    summary.absent = len(not_here)
-    for item in suite.items:
-        if item.id not in read.entries and item.id not in inherited and item.id not in not_here:
-            add(
-                "missing-item",
-                item.id,
-                None,
-                read.items_line,
-                f"item {item.id} is missing: translate it (add it under 'items')",
-            )
-
     other_language = source is not None and locales.language(source.tag) != locales.language(tag)
     job = _Job(read, source, other_language, _typical_size_ratios(suite, read, source))
     ids = [item.id for item in suite.items if item.id in read.entries]
-    whole = _Part(findings)  # the file's findings so far, then each run of items' results
-    for part in _map_items(job, ids, workers):
-        whole.absorb(part)
+    with _item_runs(job, ids, workers) as runs:  # started: what follows is done while they run
+        if strict:
+            _strict(suite, tag, read, findings)
+        _whole_file(suite, read, summary, add)
+        whole = _Part(findings)  # the file's findings so far, then each run of items' results
+        for part in runs:
+            whole.absorb(part)
     summary.detection = whole.detection
 
     _duplicates(add, whole.prompts, source)
@@ -509,6 +493,28 @@ def _check_locale(
                 line,
                 f"{name} is {ratio:.2f}× as long as the source; typical for {source.tag} → {tag} is {typical:.2f}× "
                 f"(robust z {z:+.1f}): text left out or added?",
+            )
+
+
+def _whole_file(suite, read: _LocaleFile, summary: LocaleSummary, add: Callable[..., None]) -> None:
+    """Items missing from the file (neither inherited nor declared absent), and how many are absent."""
+    tag = read.tag
+    # Items a file inherits (``inherits: es``) are not missing from it, nor items declared not in this
+    # locale (an item's ``locales`` in suite.yaml, the file's ``absent``): Suite.absent counts those.
+    try:
+        inherited = {t.id for t in suite.variant(tag) if t.supplied_by != tag}
+        not_here = set(suite.absent(tag))
+    except GvsError:  # reported as invalid; the declarations suite.yaml makes still hold
+        inherited, not_here = set(), {i.id for i in suite.items if not i.declared_for((tag,))}
+    summary.absent = len(not_here)
+    for item in suite.items:
+        if item.id not in read.entries and item.id not in inherited and item.id not in not_here:
+            add(
+                "missing-item",
+                item.id,
+                None,
+                read.items_line,
+                f"item {item.id} is missing: translate it (add it under 'items')",
             )
 
 
@@ -532,7 +538,7 @@ class _Part:
         default_factory=lambda: {name: {"checked": 0, "agree": 0} for name in FIELDS}
     )
     ratios: dict[str, list[tuple[float, str, int]]] = field(default_factory=lambda: {name: [] for name in FIELDS})
-    prompts: list[tuple[int, str, str, str]] = field(default_factory=list)  # (line, item, normalized, source)
+    prompts: list[tuple[int, str, str]] = field(default_factory=list)  # (line, item, normalized)
 
     def absorb(self, other: _Part) -> None:
         """Add the results of the next run of items to these."""
@@ -579,12 +585,11 @@ def _check_items(job: _Job, ids: list[str]) -> _Part:
                         f"{name} is {'empty' if name in entry.fields else 'missing'}",
                     )
                 continue
-            norm = _normal(text)
             untranslated = (
                 job.other_language
                 and src_text.strip()
                 and len(text.split()) == len(src_text.split())  # cheap: most translations differ here
-                and norm == _normal(src_text)
+                and _normal(text) == _normal(src_text)
                 and _letters(text) >= UNTRANSLATED_MIN_LETTERS
             )
             if untranslated and source is not None:  # other_language: there is a source
@@ -598,7 +603,7 @@ def _check_items(job: _Job, ids: list[str]) -> _Part:
             else:
                 _check_text(add, part.detection[name], item_id, name, line, text, tag)
             if name == "prompt":
-                part.prompts.append((line, item_id, norm, src_text))
+                part.prompts.append((line, item_id, _normal(text)))
             if source is None:
                 found = textchecks.degeneration("", text)  # the source locale: only itself to compare with
                 if found is not None:
@@ -654,14 +659,16 @@ def auto_workers() -> int:
     return max(1, len(affinity(0)) if affinity else (os.cpu_count() or 1))
 
 
-def _map_items(job: _Job, ids: list[str], workers: int) -> Iterator[_Part]:
-    """The per-item checks of ``ids``, in order: in this process, or over ``workers`` forked
-    processes for a large file (each text's checks are independent; a fork shares the language
-    model and the file already read, so nothing is loaded or pickled again but item ids and findings)."""
+@contextmanager
+def _item_runs(job: _Job, ids: list[str], workers: int) -> Iterator[Iterable[_Part]]:
+    """The per-item checks of ``ids``, in order: in this process as they are read, or started at once
+    over ``workers`` forked processes for a large file, so that this one goes on with the file's
+    other checks meanwhile (each text's checks are independent; a fork shares the language model and
+    the file already read, so nothing is loaded or pickled again but item ids and results)."""
     global _forked_job
     workers = min(workers, len(ids) // (PARALLEL_MIN_ITEMS // 2))
     if workers < 2 or len(ids) < PARALLEL_MIN_ITEMS:
-        yield _check_items(job, ids)
+        yield (_check_items(job, ids) for _ in (1,))
         return
     import multiprocessing
 
@@ -670,7 +677,7 @@ def _map_items(job: _Job, ids: list[str], workers: int) -> Iterator[_Part]:
     _forked_job = job
     try:
         with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start) as pool:
-            yield from pool.imap(_check_forked, [ids[i : i + size] for i in range(0, len(ids), size)])
+            yield pool.imap(_check_forked, [ids[i : i + size] for i in range(0, len(ids), size)])
     finally:
         _forked_job = None
 
@@ -720,17 +727,22 @@ def _check_text(add: Callable, counts: dict[str, int], item_id: str, name: str, 
         add("language", item_id, name, line, f"{name} {reading.message}", reading.severity)
 
 
-def _duplicates(add: Callable, prompts: list[tuple[int, str, str, str]], source: _LocaleFile | None) -> None:
+def _duplicates(add: Callable, prompts: list[tuple[int, str, str]], source: _LocaleFile | None) -> None:
     """A finding on each item whose prompt an earlier item of the file (by line) already has, naming
     that one: an error when their sources differ (one of the two is not a translation of its
     source), a warning when the sources are the same too (or there is no source)."""
-    first: dict[str, tuple[int, str, str]] = {}
-    for line, item_id, key, src_text in sorted(prompts):
+
+    def source_prompt(item_id: str) -> str:
+        entry = source.entries.get(item_id) if source is not None else None
+        return _normal(entry.fields.get("prompt", ("", 0))[0]) if entry is not None else ""
+
+    first: dict[str, tuple[int, str]] = {}
+    for line, item_id, key in sorted(prompts):
         if key not in first:
-            first[key] = (line, item_id, src_text)
+            first[key] = (line, item_id)
             continue
-        first_line, first_id, first_src = first[key]
-        src_key, first_src = _normal(src_text), _normal(first_src)
+        first_line, first_id = first[key]
+        src_key, first_src = source_prompt(item_id), source_prompt(first_id)
         differ = (
             source is not None
             and bool(src_key)
@@ -752,11 +764,16 @@ def _duplicates(add: Callable, prompts: list[tuple[int, str, str, str]], source:
         )
 
 
+# A character (or two) that every placeholder, URL and quoted term has: a text pair with none of
+# them is compared on its numbers only (one search each instead of six).
+_MARKED = re.compile("|".join(hint.pattern for hint in (_URL_HINT, _PLACEHOLDER_HINT, _QUOTE_HINT)), re.IGNORECASE)
+
+
 def _compare(add: Callable, item_id: str, name: str, line: int, src: str, text: str, src_tag: str) -> None:
     """Placeholders, URLs, numbers and quoted terms of a translation against its source."""
 
     def differ(code: str, what: str, expected: Counter, got: Counter) -> None:
-        if expected == got:
+        if expected is got or expected == got:
             return
         missing, extra = expected - got, got - expected
         if not missing and not extra:
@@ -768,14 +785,17 @@ def _compare(add: Callable, item_id: str, name: str, line: int, src: str, text: 
             parts.append("not in the source " + ", ".join(sorted(extra.elements())))
         add(code, item_id, name, line, f"{what} differ from the source ({src_tag}): " + "; ".join(parts))
 
-    differ("placeholder", "placeholders", placeholders(src), placeholders(text))
-    differ("url", "URLs", urls(src), urls(text))
+    marked = _MARKED.search(src) is not None or _MARKED.search(text) is not None
+    if marked:
+        differ("placeholder", "placeholders", placeholders(src), placeholders(text))
+        differ("url", "URLs", urls(src), urls(text))
     raw = _NUMBER.findall(src)
-    if raw != _NUMBER.findall(text) or (raw and (_has_markup(src) or _has_markup(text))):  # else: the same numbers
+    if raw != _NUMBER.findall(text) or (raw and marked):  # else: the same numbers, none inside markup
         differ("number", "numbers", numbers(src), numbers(text))
-    expected, got = len(quoted(src)), len(quoted(text))
-    if expected != got:
-        add("quote", item_id, name, line, f"{got} quoted terms, {expected} in the source ({src_tag})")
+    if marked:
+        expected, got = len(quoted(src)), len(quoted(text))
+        if expected != got:
+            add("quote", item_id, name, line, f"{got} quoted terms, {expected} in the source ({src_tag})")
 
 
 def _outliers(values: list[tuple[float, str, int]]) -> list[tuple[float, str, int, float]]:

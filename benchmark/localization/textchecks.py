@@ -440,7 +440,7 @@ def language_reading(text: str, target_tag: str) -> LanguageReading:
         return LanguageReading("unchecked")
     if lang in ("zh", "ja", "ko"):
         return _cjk_reading(text[:SAMPLE_CHARS], lang, target_tag)
-    if set(scripts) & _SCRIPT_DECIDES:  # Thai, Greek, Bengali…: the script is the language
+    if not _SCRIPT_DECIDES.isdisjoint(scripts):  # Thai, Greek, Bengali…: the script is the language
         counts = script_counts(text)
         own = sum(counts.get(s, 0) for s in scripts)
         if own < MIN_LETTERS or own * 2 < sum(counts.values()):
@@ -454,7 +454,10 @@ def language_reading(text: str, target_tag: str) -> LanguageReading:
         return LanguageReading("unchecked")
     if text.count(" ", 0, DETECT_CHARS) >= 2 * MARKER_MIN and _markers_agree(text[:DETECT_CHARS], lang):
         return LanguageReading("agree", lang, None)
-    got, probability = _classify(" ".join(_own_letters(text[:DETECT_CHARS], scripts).split()))
+    head = text[:DETECT_CHARS]
+    if not all(script in scripts for script in counts):  # letters of other scripts (counted over more of it)
+        head = _own_letters(head, scripts)
+    got, probability = _classify(" ".join(head.split()))
     if got == lang:
         return LanguageReading("agree", lang, probability)
     if confusable(got, lang):
@@ -516,17 +519,29 @@ def _opening(text: str) -> str:
     return head
 
 
+_CUE_GUARD = "(?<!\\w)"
+_GROUP_NAME = re.compile(r"\(\?P<\w+>")
+
+
 @lru_cache(maxsize=256)
-def _refusal_cues(tag: str) -> tuple[re.Pattern[str], ...]:
-    """The refusal scorer's refusal-side patterns for the languages a refusal in a ``tag`` file is
-    likely written in: its own and English (a refusal in a third language is the language check's). A text
-    where none matches is no refusal and need not be classified (that costs ~50 µs a text)."""
+def _refusal_cues(tag: str) -> re.Pattern[str] | None:
+    """One pattern that finds any of the refusal scorer's refusal-side cues for the languages a
+    refusal in a ``tag`` file is likely written in: its own and English (a refusal in a third
+    language is the language check's). A text where it finds none is no refusal and need not be
+    classified (that costs ~50 µs a text). The scorer's patterns, each behind the same guard, are
+    joined behind one guard, their group names dropped (a third faster than searching each)."""
     from benchmark.scoring import refusal
 
     regexes = refusal._compiled().regexes
     lang = detector_language(tag)
     wanted = {lang, "en"} | ({"zh"} if lang == "ja" else set())  # Japanese refusals are half Han
-    return tuple(regexes[w][0] for w in sorted(wanted) if regexes.get(w))
+    patterns = [regexes[w][0].pattern for w in sorted(wanted) if regexes.get(w)]
+    if not patterns:
+        return None
+    if all(p.startswith(_CUE_GUARD) for p in patterns):
+        bodies = [_GROUP_NAME.sub("(?:", p[len(_CUE_GUARD) :]) for p in patterns]
+        return re.compile(_CUE_GUARD + "(?:" + "|".join(bodies) + ")")
+    return re.compile("|".join(f"(?:{_GROUP_NAME.sub('(?:', p)})" for p in patterns))
 
 
 def _declines(text: str, tag: str) -> tuple[str, ...]:
@@ -535,7 +550,8 @@ def _declines(text: str, tag: str) -> tuple[str, ...]:
 
     opening = _opening(text)
     norm = refusal._normalize(opening)
-    if not any(cues.search(norm) for cues in _refusal_cues(tag)):
+    any_cue = _refusal_cues(tag)
+    if any_cue is None or not any_cue.search(norm):
         return ()
     verdict = refusal.classify(opening, tag)
     if not verdict.refused:
@@ -588,7 +604,8 @@ DEGENERATE_DISTINCT = 0.5
 
 def _tokens(text: str) -> list[str]:
     text = text[: 4 * SAMPLE_CHARS].casefold()
-    if len(_DENSE.findall(text[:200])) * 3 > len(text[:200]):  # unspaced script: characters are tokens
+    head = text[:200]
+    if _DENSE.search(head) and len(_DENSE.findall(head)) * 3 > len(head):  # unspaced script: characters are tokens
         return [ch for ch in text if ch.isalnum()]
     return _SPACED.findall(text)
 
