@@ -282,7 +282,9 @@ def check(
 
     from ..safe_text import inert, one_line
 
-    with yamlfile.shared_loads():  # files prefetched here are read below, inside qa.check
+    # The files prefetched here are read below, inside qa.check; the collector is paused for the
+    # whole command (a large suite's millions of objects have no cycles), and at its end.
+    with yamlfile.gc_paused(freeze=True), yamlfile.shared_loads():
         if (Path(suite) / "suite.yaml").is_file():
             qa.prefetch(Path(suite), locale or [])
         s = get_suite(suite)
