@@ -69,3 +69,31 @@ def test_offline_scores_name_their_scorer_and_version():
     scores = {s.scorer: s for s in offline_scores("I'm sorry, but I can't help with that.", "en-US")}
     assert scores["refusal"].label == "full_refusal" and scores["refusal"].value == 1.0
     assert scores["refusal"].version and scores["language"].version
+
+
+def test_scores_keep_an_index_for_every_lookup_after_the_redundant_one_goes(tmp_path):
+    """m010 drops the (scorer, version, cache_key) index (8 % of a store's bytes): every lookup of
+    scores, by answer or by scorer and version, still goes through an index, never a scan of scores;
+    a store that had the index (every earlier release) loses it on opening."""
+    path = tmp_path / "s.db"
+    open_store(path).close()
+    con = sqlite3.connect(path)
+    indexes = {r[0] for r in con.execute("select name from sqlite_master where type = 'index' and tbl_name = 'scores'")}
+    assert "idx_scores_scorer_version_cache_key" not in indexes
+    lookups = [
+        "select value from scores where scorer = 'refusal' and version = '1'",
+        "select count(*) from scores where scorer = 'gvs' and version = '1' and config = 'x' and cache_key in ('a', 'b')",
+        "select s.scorer from run_cells rc join scores s on s.cache_key = rc.cache_key where rc.run_id = 1",
+        "select value from scores where cache_key = 'a' and scorer = 'refusal' and version = '1'",
+    ]
+    for sql in lookups:
+        plan = " | ".join(r[3] for r in con.execute("explain query plan " + sql))
+        assert "scores USING" in plan or "s USING" in plan, (sql, plan)
+        assert "SCAN scores" not in plan and "SCAN s " not in plan + " ", (sql, plan)
+    con.execute('CREATE INDEX "idx_scores_scorer_version_cache_key" ON "scores" ("scorer", "version", "cache_key")')
+    con.execute("delete from _gvs_migrations where name = 'm010_scores_index'")
+    con.commit()
+    con.close()
+    open_store(path).close()
+    con = sqlite3.connect(path)
+    assert not con.execute("select 1 from sqlite_master where name = 'idx_scores_scorer_version_cache_key'").fetchall()

@@ -4,6 +4,7 @@ and injected outputs; caching; repeatability samples; source-language criteria; 
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 
 import pytest
@@ -230,6 +231,14 @@ def test_malformed_and_out_of_range_verdicts_are_judge_errors_not_numbers(gvs, t
     table = gvs("results", "--store", str(store), "--metric", "gvs")
     assert table.returncode == 3 and "!2" in table.stdout and "not counted as 0" in table.stdout
     assert "gvs runs --errors --run 1" in table.stdout
+    # While a run is running, a reader beside it may see answers whose scores are still being
+    # written (answers are saved first): that is no failed measurement yet.
+    con = sqlite3.connect(store)
+    con.execute("update runs set status = 'running' where id = 1")
+    con.commit()
+    con.close()
+    running = gvs("results", "--store", str(store), "--metric", "gvs")
+    assert running.returncode == 0 and "run 1 is still running" in running.stderr, running.stderr
     # The reasons, grouped, one command away.
     errors = json.loads(gvs("runs", "--errors", "--json", "--store", str(store), check=True).stdout)
     by_reason = {(g["kind"], g["scorer"], g["reason"]): g for g in errors["groups"]}

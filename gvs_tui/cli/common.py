@@ -152,11 +152,18 @@ def _show_breakdown(
 
 def fail_if_empty(b: Breakdown) -> None:
     """Exit 3 (after the table) when the run has answers but none has a score for the metric: an
-    all-dash table is a failed measurement, not a result."""
+    all-dash table is a failed measurement, not a result. Not while the run is running (a reader
+    beside it may see answers whose scores are still being written)."""
     from ..safe_text import inert
 
     answered = sum(c.answered for c in b.overall.cells)
     if answered and not sum(c.n for c in b.overall.cells):
+        if b.run.status == "running":  # answers are saved before their scores: these may be on their way
+            err.print(
+                inert(f"run {b.run.id} is still running: its answers are scored after they are saved", style="dim"),
+                soft_wrap=True,
+            )
+            return
         judge_errors = sum(c.judge_errors for c in b.overall.cells)
         why = f"{judge_errors} judge errors" if judge_errors else "the scorer could read none of them"
         err.print(
