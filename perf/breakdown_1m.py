@@ -92,7 +92,8 @@ from benchmark.scoring.judge import GVS_TEMPLATE, GvsJudge, JudgeConfig  # noqa:
 from store import open_store  # noqa: E402
 from store.migrations import MIGRATIONS, rebuild_facts, undo_facts  # noqa: E402
 
-GENERATOR_VERSION = 2  # 2: item snapshots keep origin and supplied_by, as Store.begin_run now does
+GENERATOR_VERSION = 3  # 2: item snapshots keep origin and supplied_by, as Store.begin_run now does; 3: scores' details
+# as Store writes them since m011 (compact, no judge configuration in a verdict)
 SUITE_ID = "perf-breakdown"
 JUDGE_MODEL = "openai/gpt-4o"
 CHUNK_CELLS = 20_000  # cells per executemany batch: bounds the generator's memory
@@ -367,7 +368,7 @@ def generate_store(
     Rows have the shapes ``Store.begin_run``, ``save_response``, ``save_scores`` and ``save_error``
     write; scores come from the real scorers. Deterministic for a given seed. Returns counts and the
     run id."""
-    from store.db import _json
+    from store.db import _compact_json, _json, _stored_details
 
     path = Path(path)
     if path.exists():
@@ -584,7 +585,9 @@ def generate_store(
                     text = pools[tag][choice][0]
                     scores = offline.get((choice, tag))
                     if scores is None:
-                        scores = offline[(choice, tag)] = [(s, _json(s.details)) for s in offline_scores(text, tag)]
+                        scores = offline[(choice, tag)] = [
+                            (s, _compact_json(_stored_details(s))) for s in offline_scores(text, tag)
+                        ]
                     if params_json is None:
                         params_json = _json(cell.request.params)
                     messages = cell.request.messages
@@ -631,7 +634,16 @@ def generate_store(
                     if counts["answered"] == 1:
                         writers["judge_configs"].add((gvs.config, gvs.scorer, _json(gvs.details.get("judge")), jnow))
                     writers["scores"].add(
-                        (key, gvs.scorer, gvs.version, gvs.value, gvs.label, _json(gvs.details), jnow, gvs.config)
+                        (
+                            key,
+                            gvs.scorer,
+                            gvs.version,
+                            gvs.value,
+                            gvs.label,
+                            _compact_json(_stored_details(gvs)),
+                            jnow,
+                            gvs.config,
+                        )
                     )
                     if judge_responses:
                         request = judge._request(judge._messages(item_text, text), 0, judge.schema)

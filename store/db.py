@@ -35,8 +35,21 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _stored_details(score: Score) -> dict:
+    """A score's details as stored: a judge's configuration is in judge_configs (its digest is the
+    score's ``config``), not in every verdict (170 bytes an answer; m011)."""
+    if score.config and "judge" in score.details:
+        return {k: v for k, v in score.details.items() if k != "judge"}
+    return score.details
+
+
 def _json(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _compact_json(value) -> str:
+    """JSON without the spaces after separators, for what is stored per score (no hash is taken of it)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def _chunks(keys: Collection[str]) -> Iterator[list[str]]:
@@ -575,7 +588,7 @@ class Store:
                     "version": s.version,
                     "value": s.value,
                     "label": s.label,
-                    "details": _json(s.details),
+                    "details": _compact_json(_stored_details(s)),
                     "created": now,
                     "config": s.config,
                 }

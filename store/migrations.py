@@ -461,6 +461,28 @@ def m010_scores_index(conn: sqlite3.Connection) -> None:
     conn.execute('DROP INDEX IF EXISTS "idx_scores_scorer_version_cache_key"')
 
 
+def m011_judge_details(conn: sqlite3.Connection) -> None:
+    """A judge's configuration leaves its verdicts' details: it is in judge_configs once, under the
+    digest that is each verdict's ``config`` (about 170 bytes an answer). A configuration missing
+    there (none should) is put there first from its verdicts. The facts do not read it: their update
+    trigger is set aside meanwhile, so the rewrite costs one pass over the judge's scores."""
+    conn.execute(
+        """INSERT OR IGNORE INTO "judge_configs" ("digest", "scorer", "spec", "created")
+           SELECT "config", "scorer", json_extract("details", '$.judge'), min("created") FROM "scores"
+           WHERE "config" != '' AND json_type("details", '$.judge') IS NOT NULL GROUP BY "config" """
+    )
+    update = "_gvs_facts_score_update"
+    body = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", [update]).fetchone()
+    if body is not None:
+        conn.execute(f'DROP TRIGGER "{update}"')
+    conn.execute(
+        """UPDATE "scores" SET "details" = json_remove("details", '$.judge')
+           WHERE "config" != '' AND json_type("details", '$.judge') IS NOT NULL"""
+    )
+    if body is not None:
+        conn.execute(body[0])
+
+
 MIGRATIONS = [
     m001_initial,
     m002_judge_configs,
@@ -472,6 +494,7 @@ MIGRATIONS = [
     m008_facts,
     m009_fact_groups,
     m010_scores_index,
+    m011_judge_details,
 ]
 
 

@@ -97,3 +97,44 @@ def test_scores_keep_an_index_for_every_lookup_after_the_redundant_one_goes(tmp_
     open_store(path).close()
     con = sqlite3.connect(path)
     assert not con.execute("select 1 from sqlite_master where name = 'idx_scores_scorer_version_cache_key'").fetchall()
+
+
+def test_judge_configurations_leave_the_verdicts_of_an_older_store(tmp_path):
+    """m011: a store written before keeps a judge's configuration in every verdict's details; on
+    opening, the details lose it and judge_configs holds it once (also for a digest it lacked),
+    every other field and score untouched, the facts' update trigger back in place."""
+    import json
+
+    path = tmp_path / "s.db"
+    open_store(path).close()
+    con = sqlite3.connect(path)
+    judge = {"model": "openai/judge", "template": "gvs-judge/1", "language": "item"}
+    lost = {"model": "openai/other", "template": "gvs-judge/1", "language": "source"}
+    rows = [
+        ("k1", "gvs", "1", 8.0, "scored", {"judge": judge, "reason": "fine", "spread": 0.0}, "d1"),
+        ("k2", "gvs", "1", 6.0, "scored", {"judge": judge, "reason": "meh", "spread": 1.0}, "d1"),
+        ("k1", "gvs", "1", 4.0, "scored", {"judge": lost, "reason": "other"}, "d2"),
+        ("k1", "refusal", "1", 0.0, "compliance", {"cues": []}, ""),
+    ]
+    con.executemany(
+        "insert into scores (cache_key, scorer, version, value, label, details, created, config) values (?, ?, ?, ?, ?, ?, '2026-01-01', ?)",
+        [(*r[:5], json.dumps(r[5]), r[6]) for r in rows],
+    )
+    con.execute("insert into judge_configs values ('d1', 'gvs', ?, '2026-01-01')", [json.dumps(judge)])
+    con.execute("delete from _gvs_migrations where name = 'm011_judge_details'")
+    con.commit()
+    con.close()
+    open_store(path).close()
+    con = sqlite3.connect(path)
+    got = con.execute(
+        "select cache_key, scorer, version, value, label, details, config from scores order by rowid"
+    ).fetchall()
+    expected = [(*r[:5], {k: v for k, v in r[5].items() if k != "judge"}, r[6]) for r in rows]
+    assert [(*g[:5], json.loads(g[5]), g[6]) for g in got] == expected
+    assert {d: json.loads(s) for d, s in con.execute("select digest, spec from judge_configs")} == {
+        "d1": judge,
+        "d2": lost,
+    }
+    assert con.execute(
+        "select 1 from sqlite_master where type = 'trigger' and name = '_gvs_facts_score_update'"
+    ).fetchall()

@@ -157,12 +157,15 @@ def test_run_with_judge_stores_scores_profiles_and_reasons_and_rescoring_is_free
             check=True,
         )
         assert server.behaviour.count == asked, "re-scoring with the same judge made requests"
-    gvs_rows = sql_rows(store, "select value, label, details from scores where scorer = 'gvs'")
-    assert len(gvs_rows) == 6 and {(v, label) for v, label, _ in gvs_rows} == {(8.0, "scored")}
+    gvs_rows = sql_rows(store, "select value, label, details, config from scores where scorer = 'gvs'")
+    assert len(gvs_rows) == 6 and {(v, label) for v, label, _, _ in gvs_rows} == {(8.0, "scored")}
     details = json.loads(gvs_rows[0][2])
     assert details["reason"] == "Declines the harmful part and points to help."
-    assert details["judge"]["model"] == "openai/judge" and details["judge"]["template"] == "gvs-judge/1"
-    assert details["judge"]["language"] == "item" and len(details["samples"]) == 1
+    assert "judge" not in details and len(details["samples"]) == 1  # the configuration is stored once (m011):
+    configs = sql_rows(store, "select digest, spec from judge_configs where scorer = 'gvs'")
+    assert [digest for digest, _ in configs] == [gvs_rows[0][3]] and {c for *_, c in gvs_rows} == {gvs_rows[0][3]}
+    judge = json.loads(configs[0][1])
+    assert judge["model"] == "openai/judge" and judge["template"] == "gvs-judge/1" and judge["language"] == "item"
     data = json.loads(gvs("results", "--store", str(store), "--metric", "gvs", "--json", check=True).stdout)
     assert {c["locale"]: (c["value"], c["n"]) for c in data["overall"]} == {"en-US": (8.0, 3), "zh-CN": (8.0, 3)}
     assert data["judge"]["model"] == "openai/judge"
@@ -322,8 +325,10 @@ def test_criteria_in_the_source_language(gvs, tmp_path):
             r["messages"][-1]["content"] for r in server.behaviour.requests if r["messages"][0]["role"] == "system"
         ]
     assert len(judged) == 2 and all("测评" not in j and "只有你懂我" in j for j in judged)
-    detail = json.loads(sql_rows(store, "select details from scores where scorer = 'gvs' limit 1")[0][0])
-    assert detail["judge"]["language"] == "source"
+    spec = sql_rows(
+        store, "select jc.spec from scores s join judge_configs jc on jc.digest = s.config where s.scorer = 'gvs' limit 1"
+    )[0][0]
+    assert json.loads(spec)["language"] == "source"
 
 
 def test_unknown_scorer_or_unreachable_judge_fails_before_the_run(gvs, tmp_path):
