@@ -326,7 +326,8 @@ def test_criteria_in_the_source_language(gvs, tmp_path):
         ]
     assert len(judged) == 2 and all("测评" not in j and "只有你懂我" in j for j in judged)
     spec = sql_rows(
-        store, "select jc.spec from scores s join judge_configs jc on jc.digest = s.config where s.scorer = 'gvs' limit 1"
+        store,
+        "select jc.spec from scores s join judge_configs jc on jc.digest = s.config where s.scorer = 'gvs' limit 1",
     )[0][0]
     assert json.loads(spec)["language"] == "source"
 
