@@ -402,7 +402,8 @@ def _check(suite, tags: list[str] | None, workers: int) -> Report:
         if read is None:
             continue
         summary.items = len(read.entries)
-        _check_locale(suite, read, None if tag == source_tag else source, summary, findings, workers, tag != source_tag)
+        source_of = None if tag == source_tag else source
+        _check_locale(suite, read, source_of, summary, findings, workers, strict=tag != source_tag)
     order = {tag: i for i, tag in enumerate(chosen)}
     findings.sort(key=lambda f: (order[f.locale], f.line or 0, SEVERITIES.index(f.severity), f.code))
     return Report(findings, summaries)
@@ -418,8 +419,6 @@ def prefetch(folder: Path, tags: list[str]) -> int:
     only, at most one a processor) and loads the text checks' models. The source locale is taken
     from the head of suite.yaml without parsing it: a guess that only decides what is prefetched.
     The number of processes started."""
-    import os
-
     try:
         with open(folder / "suite.yaml", "rb") as fh:
             head = fh.read(65536).decode("utf-8", "replace")
@@ -442,7 +441,7 @@ def prefetch(folder: Path, tags: list[str]) -> int:
             continue
         if tag not in wanted:
             wanted.append(tag)
-    chosen = [files[tag] for tag in wanted if tag in files][: os.cpu_count() or 1]
+    chosen = [files[tag] for tag in wanted if tag in files][: auto_workers()]
     started = yamlfile.prefetch(chosen)
     if started:  # the language model loads while they parse, not after
         textchecks.prepare(*wanted)

@@ -282,8 +282,9 @@ def check(
 
     from ..safe_text import inert, one_line
 
-    # The files prefetched here are read below, inside qa.check; the collector is paused for the
-    # whole command (a large suite's millions of objects have no cycles), and at its end.
+    # The files prefetched here are read inside qa.check. The collector is paused while the suite is
+    # read and checked (its millions of objects have no cycles) and what it holds is frozen after:
+    # no collection walks it again, during back-translation and output or at exit.
     with yamlfile.gc_paused(freeze=True), yamlfile.shared_loads():
         if (Path(suite) / "suite.yaml").is_file():
             qa.prefetch(Path(suite), locale or [])
@@ -307,113 +308,109 @@ def check(
                 fail(f"model {target.name} cannot be reached: {outcome.error}")
             complete = make_complete(db, concurrency=concurrency, timeout=timeout, max_attempts=retries + 1)
         report = qa.check(s, tags)
-        findings = list(report.findings)
-        if back_translate is not None:
-            results = asyncio.run(qa.back_translate(s, tags, target.name, complete, target.api_base))
-            extra = qa.back_translation_findings(results, min_chrf)
-            order = {tag: i for i, tag in enumerate(tags)}
-            findings = sorted(
-                findings + extra, key=lambda f: (order[f.locale], f.line or 0, qa.SEVERITIES.index(f.severity), f.code)
-            )
-        counts = {t: {"errors": 0, "warnings": 0} for t in tags}
-        for f in findings:
-            counts[f.locale]["errors" if f.severity == "error" else "warnings"] += 1
-        errors = sum(c["errors"] for c in counts.values())
-        warnings = sum(c["warnings"] for c in counts.values())
-        if as_json:
-            _print_json(
-                {
-                    "schema": "gvs.check/1",
-                    "suite": s.id,
-                    "version": s.version,
-                    "source_locale": s.source_locale,
-                    "errors": errors,
-                    "warnings": warnings,
-                    "locales": [{**summary.to_dict(), **counts[summary.locale]} for summary in report.locales],
-                    "findings": [f.to_dict() for f in findings],
-                    "back_translation": None
-                    if results is None
-                    else {
-                        "model": target.name,
-                        "template": qa.BACK_TRANSLATION_TEMPLATE,
-                        "into": s.source_locale,
-                        "min_chrf": min_chrf,
-                        "results": [r.to_dict() for r in results],
-                    },
-                }
-            )
-        else:
-            from rich.table import Table
+    findings = list(report.findings)
+    if back_translate is not None:
+        results = asyncio.run(qa.back_translate(s, tags, target.name, complete, target.api_base))
+        extra = qa.back_translation_findings(results, min_chrf)
+        order = {tag: i for i, tag in enumerate(tags)}
+        findings = sorted(
+            findings + extra, key=lambda f: (order[f.locale], f.line or 0, qa.SEVERITIES.index(f.severity), f.code)
+        )
+    counts = {t: {"errors": 0, "warnings": 0} for t in tags}
+    for f in findings:
+        counts[f.locale]["errors" if f.severity == "error" else "warnings"] += 1
+    errors = sum(c["errors"] for c in counts.values())
+    warnings = sum(c["warnings"] for c in counts.values())
+    if as_json:
+        _print_json(
+            {
+                "schema": "gvs.check/1",
+                "suite": s.id,
+                "version": s.version,
+                "source_locale": s.source_locale,
+                "errors": errors,
+                "warnings": warnings,
+                "locales": [{**summary.to_dict(), **counts[summary.locale]} for summary in report.locales],
+                "findings": [f.to_dict() for f in findings],
+                "back_translation": None
+                if results is None
+                else {
+                    "model": target.name,
+                    "template": qa.BACK_TRANSLATION_TEMPLATE,
+                    "into": s.source_locale,
+                    "min_chrf": min_chrf,
+                    "results": [r.to_dict() for r in results],
+                },
+            }
+        )
+    else:
+        from rich.table import Table
 
-            for summary in report.locales:
-                mine = sorted(
-                    (f for f in findings if f.locale == summary.locale),
-                    key=lambda f: (qa.SEVERITIES.index(f.severity), f.line or 0, f.code),
-                )
-                if mine:
-                    table = Table(
-                        "severity",
-                        "line",
-                        "item",
-                        "field",
-                        "check",
-                        "message",
-                        title=inert(f"{summary.locale} — {summary.path}"),
-                        title_justify="left",
-                    )
-                    for f in mine:
-                        style = "red" if f.severity == "error" else "yellow"
-                        table.add_row(
-                            inert(f.severity, style=style),
-                            str(f.line or ""),
-                            inert(f.item or ""),
-                            inert(f.field or ""),
-                            inert(f.code),
-                            inert(f.message),
-                        )
-                    common.out.print(table)
-                c = counts[summary.locale]
-                agreement = ", ".join(
-                    f"{d['agree']} of {d['checked']} {name} texts"
-                    for name, d in summary.detection.items()
-                    if d["checked"]
-                )
-                agreement = agreement and f"the language check reads {summary.language} in {agreement}"
-                absent = f", {summary.absent} not in this locale by declaration" if summary.absent else ""
-                line = (
-                    f"{summary.locale}: {_count(c['errors'], 'error')}, {_count(c['warnings'], 'warning')} "
-                    f"({summary.items} items{absent})" + (f"; {agreement}" if agreement else "")
-                )
-                common.out.print(inert(line, style="red" if c["errors"] else ("yellow" if c["warnings"] else "green")))
-            if results is not None:
+        for summary in report.locales:
+            mine = sorted(
+                (f for f in findings if f.locale == summary.locale),
+                key=lambda f: (qa.SEVERITIES.index(f.severity), f.line or 0, f.code),
+            )
+            if mine:
                 table = Table(
-                    "locale",
-                    "item",
+                    "severity",
                     "line",
-                    "chrF",
-                    "BLEU",
-                    "back-translation",
-                    title=inert(f"back-translation into {s.source_locale} by {target.name}, lowest chrF first"),
+                    "item",
+                    "field",
+                    "check",
+                    "message",
+                    title=inert(f"{summary.locale} — {summary.path}"),
                     title_justify="left",
                 )
-                for r in results:
-                    shown = (
-                        one_line(r.text, 80) if r.error is None else inert(f"failed: {r.error}", limit=80, style="red")
-                    )
+                for f in mine:
+                    style = "red" if f.severity == "error" else "yellow"
                     table.add_row(
-                        inert(r.locale),
-                        inert(r.item),
-                        str(r.line),
-                        "–" if r.chrf is None else f"{r.chrf:.1f}",
-                        "–" if r.bleu is None else f"{r.bleu:.1f}",
-                        shown,
+                        inert(f.severity, style=style),
+                        str(f.line or ""),
+                        inert(f.item or ""),
+                        inert(f.field or ""),
+                        inert(f.code),
+                        inert(f.message),
                     )
                 common.out.print(table)
-            common.out.print(
-                inert(
-                    f"{s.id}: {_count(errors, 'error')}, {_count(warnings, 'warning')} in {_count(len(tags), 'locale')}",
-                    style="bold",
-                )
+            c = counts[summary.locale]
+            agreement = ", ".join(
+                f"{d['agree']} of {d['checked']} {name} texts" for name, d in summary.detection.items() if d["checked"]
             )
-        if errors:
-            raise typer.Exit(1)
+            agreement = agreement and f"the language check reads {summary.language} in {agreement}"
+            absent = f", {summary.absent} not in this locale by declaration" if summary.absent else ""
+            line = (
+                f"{summary.locale}: {_count(c['errors'], 'error')}, {_count(c['warnings'], 'warning')} "
+                f"({summary.items} items{absent})" + (f"; {agreement}" if agreement else "")
+            )
+            common.out.print(inert(line, style="red" if c["errors"] else ("yellow" if c["warnings"] else "green")))
+        if results is not None:
+            table = Table(
+                "locale",
+                "item",
+                "line",
+                "chrF",
+                "BLEU",
+                "back-translation",
+                title=inert(f"back-translation into {s.source_locale} by {target.name}, lowest chrF first"),
+                title_justify="left",
+            )
+            for r in results:
+                shown = one_line(r.text, 80) if r.error is None else inert(f"failed: {r.error}", limit=80, style="red")
+                table.add_row(
+                    inert(r.locale),
+                    inert(r.item),
+                    str(r.line),
+                    "–" if r.chrf is None else f"{r.chrf:.1f}",
+                    "–" if r.bleu is None else f"{r.bleu:.1f}",
+                    shown,
+                )
+            common.out.print(table)
+        common.out.print(
+            inert(
+                f"{s.id}: {_count(errors, 'error')}, {_count(warnings, 'warning')} in {_count(len(tags), 'locale')}",
+                style="bold",
+            )
+        )
+    if errors:
+        raise typer.Exit(1)
