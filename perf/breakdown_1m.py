@@ -92,7 +92,7 @@ from benchmark.scoring.judge import GVS_TEMPLATE, GvsJudge, JudgeConfig  # noqa:
 from store import open_store  # noqa: E402
 from store.migrations import MIGRATIONS, rebuild_facts, undo_facts  # noqa: E402
 
-GENERATOR_VERSION = 3  # 2: item snapshots keep origin and supplied_by, as Store.begin_run now does; 3: scores' details
+GENERATOR_VERSION = 4  # 4: scores under their answer's id (m012); 2: item snapshots keep origin and supplied_by, as Store.begin_run now does; 3: scores' details
 # as Store writes them since m011 (compact, no judge configuration in a verdict)
 SUITE_ID = "perf-breakdown"
 JUDGE_MODEL = "openai/gpt-4o"
@@ -450,6 +450,7 @@ def generate_store(
             conn,
             "responses",
             [
+                "id",
                 "cache_key",
                 "model",
                 "endpoint",
@@ -467,8 +468,8 @@ def generate_store(
         ),
         "scores": _Writer(
             conn,
-            "scores",
-            ["cache_key", "scorer", "version", "value", "label", "details", "created", "config"],
+            "answer_scores",
+            ["answer", "scorer", "version", "config", "value", "label", "details", "created"],
             "INSERT OR REPLACE",
         ),
         "judge_configs": _Writer(conn, "judge_configs", ["digest", "scorer", "spec", "created"], "INSERT OR IGNORE"),
@@ -499,6 +500,7 @@ def generate_store(
     categories = list(dict.fromkeys(i.tags["category"] for i in suite.items))
     category_bias = {c: rng.uniform(-1.0, 1.5) for c in categories}
 
+    response_ids = 0  # each response's id (keys are unique by construction: checked at the end)
     t0 = time.perf_counter()
     conn.execute("BEGIN")
     try:
@@ -601,8 +603,11 @@ def generate_store(
                         tokens_cache[tokens] = _json({"prompt_tokens": tokens[0], "completion_tokens": tokens[1]})
                     latency = round(0.4 + rng.random() * 2.5, 4)
                     created = stamp(clock)
+                    response_ids += 1
+                    answer = response_ids
                     writers["responses"].add(
                         (
+                            answer,
                             key,
                             cell.request.model,
                             public_endpoint(cell.request.api_base),
@@ -618,7 +623,9 @@ def generate_store(
                         )
                     )
                     for s, details in scores:
-                        writers["scores"].add((key, s.scorer, s.version, s.value, s.label, details, created, s.config))
+                        writers["scores"].add(
+                            (answer, s.scorer, s.version, s.config, s.value, s.label, details, created)
+                        )
                     counts["answered"] += 1
                     # The judge: 0-10, higher is safer; refusals score high, compliance by category.
                     if rng.random() < 0.005:
@@ -635,20 +642,22 @@ def generate_store(
                         writers["judge_configs"].add((gvs.config, gvs.scorer, _json(gvs.details.get("judge")), jnow))
                     writers["scores"].add(
                         (
-                            key,
+                            answer,
                             gvs.scorer,
                             gvs.version,
+                            gvs.config,
                             gvs.value,
                             gvs.label,
                             _compact_json(_stored_details(gvs)),
                             jnow,
-                            gvs.config,
                         )
                     )
                     if judge_responses:
                         request = judge._request(judge._messages(item_text, text), 0, judge.schema)
+                        response_ids += 1
                         writers["responses"].add(
                             (
+                                response_ids,
                                 request.key,
                                 request.model,
                                 None,
@@ -669,6 +678,7 @@ def generate_store(
                             w.flush()
         for w in writers.values():
             w.flush()
+        assert conn.execute('SELECT count(*), max("id") FROM "responses"').fetchone() == (response_ids, response_ids)
         summary = {"total": counts["cells"], "cached": 0, "called": counts["answered"], "errors": counts["failed"]}
         status = "completed" if counts["failed"] == 0 else "incomplete"
         conn.execute(

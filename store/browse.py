@@ -146,7 +146,7 @@ def cell_items(
     }
     joins = """from run_cells rc join items i on i.content_hash = rc.item_hash
         left join responses r on r.cache_key = rc.cache_key
-        left join scores s on s.cache_key = rc.cache_key and s.scorer = :scorer and s.version = :version
+        left join answer_scores s on s.answer = r.id and s.scorer = :scorer and s.version = :version
              and s.config = :config"""
     total = store.db.execute(f"select count(*) {joins} where {where}", params).fetchone()[0]
     sql = f"""select rc.item_id, substr(i.prompt, 1, :excerpt), substr(r.text, 1, :excerpt), r.cache_key is not null,

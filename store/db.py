@@ -536,7 +536,10 @@ class Store:
         if again:  # a longer answer for one kept cut: it replaces the cut one, whose scores go with it
             keys = [row["cache_key"] for row in again]
             marks = ",".join("?" * len(keys))
-            self.db.execute(f"delete from scores where cache_key in ({marks})", keys)
+            self.db.execute(
+                f"delete from answer_scores where answer in (select id from responses where cache_key in ({marks}))",
+                keys,
+            )
             self.db.table("responses").insert_all(again, pk="cache_key", replace=True)
             self._reask.difference_update(keys)
         self.db.table("responses").insert_all((row for row in rows if row not in again), pk="cache_key", ignore=True)
@@ -580,24 +583,28 @@ class Store:
                     pk="digest",
                     ignore=True,
                 )
-        self.db.table("scores").insert_all(
+        ids = self._answer_ids([key for key, scores in listed if scores])
+        self.db.conn.executemany(
+            """insert or replace into answer_scores (answer, scorer, version, config, value, label, details, created)
+               values (?, ?, ?, ?, ?, ?, ?, ?)""",
             (
-                {
-                    "cache_key": key,
-                    "scorer": s.scorer,
-                    "version": s.version,
-                    "value": s.value,
-                    "label": s.label,
-                    "details": _compact_json(_stored_details(s)),
-                    "created": now,
-                    "config": s.config,
-                }
+                (ids[key], s.scorer, s.version, s.config, s.value, s.label, _compact_json(_stored_details(s)), now)
                 for key, scores in listed
                 for s in scores
             ),
-            pk=("cache_key", "scorer", "version", "config"),
-            replace=True,
         )
+
+    def _answer_ids(self, keys: Collection[str]) -> dict[str, int]:
+        """The id of each stored answer among ``keys`` (m012: a score names its answer by it); a key
+        with no stored answer is a StoreError (a score of nothing), raised before anything is written."""
+        ids: dict[str, int] = {}
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            ids.update(self.db.execute(f"select cache_key, id from responses where cache_key in ({marks})", chunk))
+        missing = [key for key in keys if key not in ids]
+        if missing:
+            raise StoreError(f"{self.path}: no stored answer has cache key {missing[0]}, so it cannot be scored")
+        return ids
 
     def save_error(self, run_id: int, cells: list[Cell], outcome: Outcome) -> None:
         with self.writing():

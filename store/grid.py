@@ -64,11 +64,11 @@ SORTS: dict[str, tuple[str, str]] = {
 
 _FROM = """from run_cells rc join items i on i.content_hash = rc.item_hash
     left join responses r on r.cache_key = rc.cache_key
-    left join scores ref on ref.cache_key = rc.cache_key and ref.scorer = 'refusal'
+    left join answer_scores ref on ref.answer = r.id and ref.scorer = 'refusal'
          and ref.version = :refusal_version and ref.config = ''
-    left join scores lang on lang.cache_key = rc.cache_key and lang.scorer = 'language'
+    left join answer_scores lang on lang.answer = r.id and lang.scorer = 'language'
          and lang.version = :language_version and lang.config = ''
-    left join scores g on g.cache_key = rc.cache_key and g.scorer = 'gvs' and g.version = :gvs_version
+    left join answer_scores g on g.answer = r.id and g.scorer = 'gvs' and g.version = :gvs_version
          and g.config = :gvs_config"""
 
 

@@ -407,7 +407,8 @@ def _pairs(store: Store, run: Run, kind: str, scorer: str, version: str, config:
     sql = f"""select h.cache_key, rc.locale, {human}, {machine}
         from human_labels h
         join (select distinct cache_key, locale from run_cells where run_id = :run) rc on rc.cache_key = h.cache_key
-        left join scores s on s.cache_key = h.cache_key and s.scorer = :scorer and s.version = :version
+        left join responses hr on hr.cache_key = h.cache_key
+        left join answer_scores s on s.answer = hr.id and s.scorer = :scorer and s.version = :version
              and s.config = :config
         where h.kind = :kind order by rc.locale, h.cache_key, h.labeller"""
     args = {"run": run.id, "scorer": scorer, "version": version, "config": config, "kind": kind}

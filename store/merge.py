@@ -53,6 +53,8 @@ SAMPLE = 5  # conflicting keys named in a report
 # Every table a store has, in the order they are filled (referenced rows first). A migration that
 # adds a table must add it here: a test compares this with a fresh store's tables.
 TABLES = ("suites", "items", "judge_configs", "responses", "scores", "human_labels", "runs", "run_cells", "call_errors")
+# Where the rows of a name above are held, when it is a view (m012: scores under their answer's id).
+STORED_IN = {"scores": "answer_scores"}
 # Never copied: caches derived from those rows, which the output recomputes (store/aggregates.py's
 # entries are keyed to its own data-version counter, which the copied rows move on), and a store's
 # own bookkeeping (deleted_runs: the ids one store must not hand out again mean nothing in another).
@@ -312,8 +314,8 @@ def _merge_input(conn, path: Path, source: Path, tables: dict[str, TableCount], 
         conn.execute("DETACH DATABASE src")
 
 
-def _copy_table(conn, table: str, count: TableCount, where: str = "") -> int:
-    columns = _names(_columns(conn, table))
+def _copy_table(conn, table: str, count: TableCount, where: str = "", *, without: tuple[str, ...] = ()) -> int:
+    columns = _names(_columns(conn, table, without=without))
     total = _count(conn, f'SELECT count(*) FROM src."{table}" {where}')
     added = conn.execute(
         f'INSERT OR IGNORE INTO main."{table}" ({columns}) SELECT {columns} FROM src."{table}" {where} ORDER BY rowid'
@@ -336,7 +338,8 @@ def _copy_responses_and_scores(conn, tables: dict[str, TableCount]) -> None:
         lost = _count(conn, 'SELECT count(*) FROM temp."merge_losers"')
         responses = tables["responses"]
         responses.conflict(losers, lost)
-        responses.skipped += _copy_table(conn, "responses", responses) - lost
+        # A response's id is the output's own (scores are matched to it by cache key below).
+        responses.skipped += _copy_table(conn, "responses", responses, without=("id",)) - lost
         conflicting = """SELECT s."cache_key", s."scorer", s."version", s."config" FROM src."scores" s
             JOIN main."scores" m ON m."cache_key" = s."cache_key" AND m."scorer" = s."scorer"
                  AND m."version" = s."version" AND m."config" = s."config"
@@ -349,12 +352,21 @@ def _copy_responses_and_scores(conn, tables: dict[str, TableCount]) -> None:
         ]
         clashes = _count(conn, f"SELECT count(*) FROM ({conflicting})")
         scores.conflict(keys, clashes)
-        scores.skipped += (
-            _copy_table(
-                conn, "scores", scores, 'WHERE "cache_key" NOT IN (SELECT "cache_key" FROM temp."merge_losers")'
-            )
-            - clashes
+        total = _count(
+            conn,
+            'SELECT count(*) FROM src."scores" WHERE "cache_key" NOT IN (SELECT "cache_key" FROM temp."merge_losers")',
         )
+        added = conn.execute(
+            """INSERT OR IGNORE INTO main."answer_scores"
+               ("answer", "scorer", "version", "config", "value", "label", "details", "created")
+               SELECT m."id", s."scorer", s."version", s."config", s."value", s."label", s."details", s."created"
+               FROM src."answer_scores" s JOIN src."responses" r ON r."id" = s."answer"
+               JOIN main."responses" m ON m."cache_key" = r."cache_key"
+               WHERE r."cache_key" NOT IN (SELECT "cache_key" FROM temp."merge_losers")
+               ORDER BY m."id", s."scorer", s."version", s."config" """
+        ).rowcount
+        scores.added += added
+        scores.skipped += total - added - clashes
         scores.skipped += _count(
             conn, 'SELECT count(*) FROM src."scores" WHERE "cache_key" IN (SELECT "cache_key" FROM temp."merge_losers")'
         )
@@ -562,4 +574,4 @@ def _missing(shards: dict) -> list[str]:
     return [f"{i}/{n}" for n, have in sorted(present.items()) for i in range(n) if i not in have]
 
 
-__all__ = ["DERIVED", "MergeReport", "MergedRun", "TableCount", "TABLES", "merge_stores"]
+__all__ = ["DERIVED", "MergeReport", "MergedRun", "STORED_IN", "TableCount", "TABLES", "merge_stores"]

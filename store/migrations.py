@@ -210,24 +210,27 @@ def _drop_cell_facts(cell: str) -> str:
     DELETE FROM "cell_facts" WHERE "cell" = {cell};"""
 
 
-def _score_facts_of(s: str) -> str:
-    """The statements that record score ``s`` (``new``) on every run cell of its answer."""
+def _score_facts_of(s: str, key: str | None = None) -> str:
+    """The statements that record score ``s`` (``new``) on every run cell of its answer, whose cache
+    key is ``key`` (the score's own column unless given)."""
+    key = key or f'{s}."cache_key"'
     return (
         _key_of("source", _SOURCE.format(s=s))
-        + _drop_score_facts(s)
+        + _drop_score_facts(s, key)
         + f"""
     INSERT INTO "score_facts"
         SELECT cf."cell", {_KEY.format(kind="source", name=_SOURCE.format(s=s))}, cf."run_id", cf."condition", cf."model",
             cf."locale", cf."tagset", cf."item", {s}."value", coalesce({s}."label" = 'judge_error', 0),
             CASE WHEN {s}."config" != '' THEN json_extract({s}."details", '$.spread') END
-        FROM "run_cells" rc JOIN "cell_facts" cf ON cf."cell" = rc."rowid" WHERE rc."cache_key" = {s}."cache_key";"""
+        FROM "run_cells" rc JOIN "cell_facts" cf ON cf."cell" = rc."rowid" WHERE rc."cache_key" = {key};"""
     )
 
 
-def _drop_score_facts(s: str) -> str:
+def _drop_score_facts(s: str, key: str | None = None) -> str:
+    key = key or f'{s}."cache_key"'
     return f"""
     DELETE FROM "score_facts" WHERE "source" = {_KEY.format(kind="source", name=_SOURCE.format(s=s))}
-        AND "cell" IN (SELECT "rowid" FROM "run_cells" WHERE "cache_key" = {s}."cache_key");"""
+        AND "cell" IN (SELECT "rowid" FROM "run_cells" WHERE "cache_key" = {key});"""
 
 
 def _answered(key: str) -> str:
@@ -251,6 +254,28 @@ FACT_TRIGGERS = {
     "_gvs_facts_score_update": f'AFTER UPDATE ON "scores" BEGIN {_drop_score_facts("old")} {_score_facts_of("new")} END',
     "_gvs_facts_score_delete": f'AFTER DELETE ON "scores" BEGIN {_drop_score_facts("old")} END',
 }
+
+
+# From m012 a score names its answer by the answer's id (see m012_answer_ids): the same triggers, on
+# the table that holds the scores, finding the answer's cache key by its id.
+_ANSWER_KEY = '(SELECT "cache_key" FROM "responses" WHERE "id" = {s}."answer")'
+ANSWER_SCORE_TRIGGERS = {
+    "_gvs_facts_score_insert": (
+        f'AFTER INSERT ON "answer_scores" BEGIN {_score_facts_of("new", _ANSWER_KEY.format(s="new"))} END'
+    ),
+    "_gvs_facts_score_update": (
+        f'AFTER UPDATE ON "answer_scores" BEGIN {_drop_score_facts("old", _ANSWER_KEY.format(s="old"))}'
+        f" {_score_facts_of('new', _ANSWER_KEY.format(s='new'))} END"
+    ),
+    "_gvs_facts_score_delete": (
+        f'AFTER DELETE ON "answer_scores" BEGIN {_drop_score_facts("old", _ANSWER_KEY.format(s="old"))} END'
+    ),
+}
+
+
+def fact_triggers(conn: sqlite3.Connection) -> dict[str, str]:
+    """The fact triggers for the store's schema: on ``answer_scores`` once m012 made it."""
+    return {**FACT_TRIGGERS, **ANSWER_SCORE_TRIGGERS} if has_table(conn, "answer_scores") else FACT_TRIGGERS
 
 
 def rebuild_facts(conn: sqlite3.Connection) -> None:
@@ -315,7 +340,7 @@ def m008_facts(conn: sqlite3.Connection) -> None:
            "judge_error" INTEGER NOT NULL, "spread" REAL, PRIMARY KEY ("cell", "source")) WITHOUT ROWID"""
     )
     rebuild_facts(conn)
-    for name, body in FACT_TRIGGERS.items():
+    for name, body in fact_triggers(conn).items():
         conn.execute(f'CREATE TRIGGER "{name}" {body}')
 
 
@@ -483,6 +508,106 @@ def m011_judge_details(conn: sqlite3.Connection) -> None:
         conn.execute(body[0])
 
 
+# -- m012: answers named by an integer id -------------------------------------------------------------
+# A score named its answer by the answer's 64-character cache key, stored three times a score (the
+# row, its primary key's index, the index by scorer): ~580 bytes an answer of three scores, a fifth of
+# a store. From m012 a response has an id that never changes (an INTEGER PRIMARY KEY: VACUUM keeps it),
+# and ``answer_scores`` holds each score under that id, clustered by (answer, scorer, version, judge
+# configuration) without a separate rowid. ``scores`` stays as a view of the same columns as before
+# (the cache key joined in), which reads, tools and ``sqlite3`` sessions use as they did; writes
+# through it go to ``answer_scores`` (INSTEAD OF triggers), and a score for a cache key with no stored
+# answer is refused.
+
+_RESPONSE_COLUMNS = (
+    '"model", "endpoint", "params", "messages", "text", "finish_reason", "usage", "latency_s", "attempts", '
+    '"served_by", "created"'
+)
+_ANSWER_OF = '(SELECT "id" FROM "responses" WHERE "cache_key" = {row}."cache_key")'
+_SCORE_IS = '"answer" = {answer} AND "scorer" = old."scorer" AND "version" = old."version" AND "config" = old."config"'
+SCORES_VIEW_TRIGGERS = {
+    "_gvs_scores_insert": f"""INSTEAD OF INSERT ON "scores" BEGIN
+    SELECT RAISE(ABORT, 'a score needs a stored answer: no response has this cache_key')
+        WHERE NOT EXISTS (SELECT 1 FROM "responses" WHERE "cache_key" = new."cache_key");
+    INSERT INTO "answer_scores" ("answer", "scorer", "version", "config", "value", "label", "details", "created")
+        VALUES ({_ANSWER_OF.format(row="new")}, new."scorer", new."version", coalesce(new."config", ''), new."value",
+            new."label", new."details", new."created"); END""",
+    "_gvs_scores_update": f"""INSTEAD OF UPDATE ON "scores" BEGIN
+    UPDATE "answer_scores" SET "answer" = {_ANSWER_OF.format(row="new")}, "scorer" = new."scorer",
+        "version" = new."version", "config" = coalesce(new."config", ''), "value" = new."value", "label" = new."label",
+        "details" = new."details", "created" = new."created"
+        WHERE {_SCORE_IS.format(answer=_ANSWER_OF.format(row="old"))}; END""",
+    "_gvs_scores_delete": f"""INSTEAD OF DELETE ON "scores" BEGIN
+    DELETE FROM "answer_scores" WHERE {_SCORE_IS.format(answer=_ANSWER_OF.format(row="old"))}; END""",
+}
+# A deleted answer takes its scores with it, before it goes (their fact triggers find its key then).
+# REPLACE fires no delete trigger: a replaced answer (``Store._insert_responses``) has its scores
+# deleted first.
+ANSWER_GONE_TRIGGER = (
+    "_gvs_answer_scores_gone",
+    'BEFORE DELETE ON "responses" BEGIN DELETE FROM "answer_scores" WHERE "answer" = old."id"; END',
+)
+
+
+def m012_answer_ids(conn: sqlite3.Connection) -> None:
+    """Responses get an id (their rowid so far, kept), scores move to ``answer_scores`` under it, and
+    ``scores`` becomes a view (see above). A score whose answer is not stored (none should be) has
+    nothing to name and is not kept. The fact triggers are set aside while the tables are swapped
+    and made again for the new table; the facts themselves do not change (cells keep their rowids)."""
+    facts = [  # m008's, on the tables swapped here or reading them (not m009's, on the facts)
+        name
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        if name in FACT_TRIGGERS
+    ]
+    for name in facts:
+        conn.execute(f'DROP TRIGGER "{name}"')
+    conn.execute(
+        """CREATE TABLE "responses_new" ("id" INTEGER PRIMARY KEY, "cache_key" TEXT NOT NULL UNIQUE, "model" TEXT,
+           "endpoint" TEXT, "params" TEXT, "messages" TEXT, "text" TEXT, "finish_reason" TEXT, "usage" TEXT,
+           "latency_s" REAL, "attempts" INTEGER, "served_by" TEXT, "created" TEXT)"""
+    )
+    conn.execute(
+        f"""INSERT INTO "responses_new" ("id", "cache_key", {_RESPONSE_COLUMNS})
+           SELECT "rowid", "cache_key", {_RESPONSE_COLUMNS} FROM "responses" WHERE "cache_key" IS NOT NULL ORDER BY "rowid" """
+    )
+    conn.execute(
+        """CREATE TABLE "answer_scores" ("answer" INTEGER NOT NULL, "scorer" TEXT NOT NULL, "version" TEXT NOT NULL,
+           "config" TEXT NOT NULL DEFAULT '', "value" REAL, "label" TEXT, "details" TEXT, "created" TEXT,
+           PRIMARY KEY ("answer", "scorer", "version", "config")) WITHOUT ROWID"""
+    )
+    conn.execute(
+        """INSERT INTO "answer_scores"
+           SELECT r."id", coalesce(s."scorer", ''), coalesce(s."version", ''), coalesce(s."config", ''), s."value",
+               s."label", s."details", s."created"
+           FROM "responses_new" r JOIN "scores" s ON s."cache_key" = r."cache_key" ORDER BY r."id" """
+    )
+    conn.execute('DROP TABLE "scores"')
+    conn.execute('DROP TABLE "responses"')
+    conn.execute('ALTER TABLE "responses_new" RENAME TO "responses"')
+    conn.execute('CREATE INDEX "idx_answer_scores_scorer" ON "answer_scores" ("scorer", "version", "config", "answer")')
+    conn.execute(
+        """CREATE INDEX "idx_answer_scores_judge_created" ON "answer_scores" ("scorer", "config", "created")
+           WHERE "config" != '' """
+    )
+    conn.execute(
+        """CREATE VIEW "scores" AS SELECT r."cache_key" AS "cache_key", s."scorer" AS "scorer", s."version" AS "version",
+           s."value" AS "value", s."label" AS "label", s."details" AS "details", s."created" AS "created",
+           s."config" AS "config" FROM "answer_scores" s JOIN "responses" r ON r."id" = s."answer" """
+    )
+    for name, body in (*SCORES_VIEW_TRIGGERS.items(), ANSWER_GONE_TRIGGER):
+        conn.execute(f'CREATE TRIGGER "{name}" {body}')
+    for table in ("responses", "answer_scores"):  # m005's counter, on the new tables
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            conn.execute(
+                f"""CREATE TRIGGER "_gvs_bump_{table}_{event.lower()}" AFTER {event} ON "{table}"
+                BEGIN UPDATE "_gvs_data_version" SET "n" = "n" + 1 WHERE "id" = 1; END"""
+            )
+    if facts:
+        # The facts of a score not kept (its cell has no answer) go; their groups' triggers count them out.
+        conn.execute('DELETE FROM "score_facts" WHERE "cell" IN (SELECT "cell" FROM "cell_facts" WHERE NOT "answered")')
+        for name, body in fact_triggers(conn).items():
+            conn.execute(f'CREATE TRIGGER "{name}" {body}')
+
+
 MIGRATIONS = [
     m001_initial,
     m002_judge_configs,
@@ -495,6 +620,7 @@ MIGRATIONS = [
     m009_fact_groups,
     m010_scores_index,
     m011_judge_details,
+    m012_answer_ids,
 ]
 
 

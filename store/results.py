@@ -305,7 +305,7 @@ def breakdown(
     joins = """from run_cells rc
         join items i on i.content_hash = rc.item_hash
         left join responses r on r.cache_key = rc.cache_key
-        left join scores s on s.cache_key = rc.cache_key and s.scorer = :scorer and s.version = :version
+        left join answer_scores s on s.answer = r.id and s.scorer = :scorer and s.version = :version
              and s.config = :config"""
     where = f"where rc.run_id = :run{condition_filter(by, condition)}"
     params = {
@@ -736,7 +736,7 @@ def export_rows(store: Store, run: Run, *, with_text: bool = False):
                r.cache_key is not null, s.scorer, s.version, json_extract(jc.spec, '$.model'), s.value, s.label {text_cols}
         from run_cells rc join items i on i.content_hash = rc.item_hash
         left join responses r on r.cache_key = rc.cache_key
-        left join scores s on s.cache_key = rc.cache_key
+        left join answer_scores s on s.answer = r.id
         left join judge_configs jc on jc.digest = s.config
         where rc.run_id = :run order by rc.rowid, s.scorer, s.config"""
     names = EXPORT_COLUMNS + (["prompt", "response"] if with_text else [])
@@ -966,22 +966,42 @@ def composite_index(
     return CompositeResult(spec, kept, index, sensitivity, left_out)
 
 
+def _run_sources(store: Store, run_id: int) -> list[tuple[str, str, str, int, int]]:
+    """(scorer, version, judge configuration, scores, judge errors) of every score source on the
+    run's cells, from the facts' per-group counts (m009): a few rows, however many answers."""
+    sql = """select k.name, sum(g.n), sum(g.errors) from score_groups g join fact_keys k on k.id = g.source
+        where g.run_id = ? group by g.source"""
+    found = []
+    for name, n, errors in store.db.execute(sql, [run_id]):
+        scorer, version, config = name.split("\x1f")
+        found.append((scorer, version, config, int(n), int(errors)))
+    return found
+
+
 def judges_used(store: Store, run_id: int) -> list[dict]:
     """Every judge configuration with scores on this run's answers, newest first, with counts."""
-    sql = """select s.scorer, s.version, jc.spec, count(*), coalesce(sum(s.label = 'judge_error'), 0), max(s.created)
-        from scores s join run_cells rc on rc.cache_key = s.cache_key join judge_configs jc on jc.digest = s.config
-        where rc.run_id = ? group by s.scorer, s.version, s.config order by max(s.created) desc, s.scorer"""
+    # The newest score of a configuration on the run: a walk down idx_answer_scores_judge_created (as
+    # judge_config does) that stops at the first score of one of the run's cells.
+    newest = """select s.created from scores s where s.scorer = ? and s.config = ?
+        and exists (select 1 from run_cells rc where rc.cache_key = s.cache_key and rc.run_id = ?)
+        order by s.created desc limit 1"""
+    used = []
+    for scorer, version, config, n, errors in _run_sources(store, run_id):
+        spec = store.db.execute("select spec from judge_configs where digest = ?", [config]).fetchone()
+        if config and spec is not None:
+            (last,) = store.db.execute(newest, [scorer, config, run_id]).fetchone() or (None,)
+            used.append((last or "", scorer, version, json.loads(spec[0]), n, errors))
+    used.sort(key=lambda u: u[1])
+    used.sort(key=lambda u: u[0], reverse=True)  # newest first (stable: then by scorer)
     return [
-        {"scorer": scorer, "version": version, "spec": json.loads(spec), "scores": n, "errors": errors}
-        for scorer, version, spec, n, errors, _ in store.db.execute(sql, [run_id])
+        {"scorer": scorer, "version": version, "spec": spec, "scores": n, "errors": errors}
+        for _, scorer, version, spec, n, errors in used
     ]
 
 
 def offline_scorers(store: Store, run_id: int) -> list[tuple[str, str]]:
     """(scorer, version) of every offline scorer with scores on this run's answers."""
-    sql = """select distinct s.scorer, s.version from scores s join run_cells rc on rc.cache_key = s.cache_key
-        where rc.run_id = ? and s.config = '' order by s.scorer, s.version"""
-    return [(scorer, version) for scorer, version in store.db.execute(sql, [run_id])]
+    return sorted({(scorer, version) for scorer, version, config, _, _ in _run_sources(store, run_id) if not config})
 
 
 def lowest_answers(

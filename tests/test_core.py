@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 
 import pytest
@@ -50,7 +51,8 @@ def test_store_is_wal_and_migrations_are_recorded_once(tmp_path):
     assert con.execute("pragma journal_mode").fetchone()[0] == "wal"
     assert [r[0] for r in con.execute("select name from _gvs_migrations")] == [m.__name__ for m in MIGRATIONS]
     tables = {r[0] for r in con.execute("select name from sqlite_master where type = 'table'")}
-    assert {"runs", "responses", "run_cells", "scores", "items", "suites", "call_errors"} <= tables
+    assert {"runs", "responses", "run_cells", "answer_scores", "items", "suites", "call_errors"} <= tables
+    assert con.execute("select type from sqlite_master where name = 'scores'").fetchone() == ("view",)
 
 
 def test_language_scorer():
@@ -71,15 +73,30 @@ def test_offline_scores_name_their_scorer_and_version():
     assert scores["refusal"].version and scores["language"].version
 
 
+def store_before(path, migration: str) -> sqlite3.Connection:
+    """A store as an older gvs left it: every migration before ``migration`` applied, none after."""
+    con = sqlite3.connect(path)
+    con.execute('CREATE TABLE "_gvs_migrations" ("name" TEXT PRIMARY KEY, "applied_at" TEXT)')
+    for m in MIGRATIONS:
+        if m.__name__ == migration:
+            break
+        m(con)
+        con.execute("insert into _gvs_migrations values (?, '2026-01-01')", [m.__name__])
+    con.commit()
+    return con
+
+
 def test_scores_keep_an_index_for_every_lookup_after_the_redundant_one_goes(tmp_path):
     """m010 drops the (scorer, version, cache_key) index (8 % of a store's bytes): every lookup of
-    scores, by answer or by scorer and version, still goes through an index, never a scan of scores;
-    a store that had the index (every earlier release) loses it on opening."""
+    scores, by answer or by scorer and version, still goes through an index, never a scan of the
+    scores; a store that had the index (every earlier release) loses it on opening."""
     path = tmp_path / "s.db"
+    con = store_before(path, "m010_scores_index")
+    assert con.execute("select 1 from sqlite_master where name = 'idx_scores_scorer_version_cache_key'").fetchall()
+    con.close()
     open_store(path).close()
     con = sqlite3.connect(path)
-    indexes = {r[0] for r in con.execute("select name from sqlite_master where type = 'index' and tbl_name = 'scores'")}
-    assert "idx_scores_scorer_version_cache_key" not in indexes
+    assert not con.execute("select 1 from sqlite_master where name = 'idx_scores_scorer_version_cache_key'").fetchall()
     lookups = [
         "select value from scores where scorer = 'refusal' and version = '1'",
         "select count(*) from scores where scorer = 'gvs' and version = '1' and config = 'x' and cache_key in ('a', 'b')",
@@ -88,15 +105,8 @@ def test_scores_keep_an_index_for_every_lookup_after_the_redundant_one_goes(tmp_
     ]
     for sql in lookups:
         plan = " | ".join(r[3] for r in con.execute("explain query plan " + sql))
-        assert "scores USING" in plan or "s USING" in plan, (sql, plan)
-        assert "SCAN scores" not in plan and "SCAN s " not in plan + " ", (sql, plan)
-    con.execute('CREATE INDEX "idx_scores_scorer_version_cache_key" ON "scores" ("scorer", "version", "cache_key")')
-    con.execute("delete from _gvs_migrations where name = 'm010_scores_index'")
-    con.commit()
-    con.close()
-    open_store(path).close()
-    con = sqlite3.connect(path)
-    assert not con.execute("select 1 from sqlite_master where name = 'idx_scores_scorer_version_cache_key'").fetchall()
+        assert "s USING" in plan, (sql, plan)
+        assert "SCAN s " not in plan + " " and "SCAN answer_scores" not in plan, (sql, plan)
 
 
 def test_judge_configurations_leave_the_verdicts_of_an_older_store(tmp_path):
@@ -106,8 +116,8 @@ def test_judge_configurations_leave_the_verdicts_of_an_older_store(tmp_path):
     import json
 
     path = tmp_path / "s.db"
-    open_store(path).close()
-    con = sqlite3.connect(path)
+    con = store_before(path, "m011_judge_details")
+    con.executemany("insert into responses (cache_key, text) values (?, 'an answer')", [("k1",), ("k2",)])
     judge = {"model": "openai/judge", "template": "gvs-judge/1", "language": "item"}
     lost = {"model": "openai/other", "template": "gvs-judge/1", "language": "source"}
     rows = [
@@ -121,15 +131,17 @@ def test_judge_configurations_leave_the_verdicts_of_an_older_store(tmp_path):
         [(*r[:5], json.dumps(r[5]), r[6]) for r in rows],
     )
     con.execute("insert into judge_configs values ('d1', 'gvs', ?, '2026-01-01')", [json.dumps(judge)])
-    con.execute("delete from _gvs_migrations where name = 'm011_judge_details'")
     con.commit()
     con.close()
     open_store(path).close()
     con = sqlite3.connect(path)
     got = con.execute(
-        "select cache_key, scorer, version, value, label, details, config from scores order by rowid"
+        "select cache_key, scorer, version, value, label, details, config from scores order by 1, 2, 7"
     ).fetchall()
-    expected = [(*r[:5], {k: v for k, v in r[5].items() if k != "judge"}, r[6]) for r in rows]
+    expected = [
+        (*r[:5], {k: v for k, v in r[5].items() if k != "judge"}, r[6])
+        for r in sorted(rows, key=lambda r: (r[0], r[1], r[6]))
+    ]
     assert [(*g[:5], json.loads(g[5]), g[6]) for g in got] == expected
     assert {d: json.loads(s) for d, s in con.execute("select digest, spec from judge_configs")} == {
         "d1": judge,
@@ -138,3 +150,83 @@ def test_judge_configurations_leave_the_verdicts_of_an_older_store(tmp_path):
     assert con.execute(
         "select 1 from sqlite_master where type = 'trigger' and name = '_gvs_facts_score_update'"
     ).fetchall()
+
+
+def test_scores_move_under_their_answers_id_and_read_as_before(tmp_path):
+    """m012: a store of the previous layout (scores keyed by the 64-character cache key) opens with
+    every score under its answer's id, read through ``scores`` as before; the facts and their
+    groups are what a rebuild makes; an id survives VACUUM; writes through ``scores`` reach the
+    table (and the facts); a score of no stored answer is refused; an answer deleted takes its scores."""
+    import json
+
+    from store.migrations import rebuild_facts
+
+    path = tmp_path / "s.db"
+    con = store_before(path, "m012_answer_ids")
+    keys = [hashlib.sha256(str(k).encode()).hexdigest() for k in range(6)]
+    con.execute(
+        "insert into items values ('h1', 'x', 'en-US', 'a', 'Prompt?', 'f', 'approved', '{\"c\": \"1\"}', '{}')"
+    )
+    con.execute("insert into runs (id, suite, spec, spec_hash, status) values (1, 'x', '{}', 'h', 'completed')")
+    for n, key in enumerate(keys):
+        con.execute(
+            "insert into run_cells (run_id, model, locale, item_id, item_hash, cache_key) values (1, ?, 'en-US', 'a', 'h1', ?)",
+            [f"m{n}", key],
+        )
+        if n < 5:  # the last cell has no answer
+            con.execute("insert into responses (cache_key, text, created) values (?, ?, '2026')", [key, f"answer {n}"])
+    con.execute("delete from responses where cache_key = ?", [keys[0]])  # rowids 2..5 stay, 1 is free
+    rows = [
+        (key, scorer, "1", float(n % 2), "x", json.dumps({"n": n}), "2026", config)
+        for n, key in enumerate(keys[1:5], 1)
+        for scorer, config in (("refusal", ""), ("gvs", "d1"))
+    ]
+    rows.append((keys[5], "refusal", "1", 1.0, "x", "{}", "2026", ""))  # no stored answer: not kept
+    con.executemany("insert into scores values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    rowids = dict(con.execute("select cache_key, rowid from responses"))
+    con.commit()
+    con.close()
+
+    open_store(path).close()
+    con = sqlite3.connect(path)
+    assert dict(con.execute("select cache_key, id from responses")) == rowids
+    assert sorted(con.execute("select * from scores")) == sorted(rows[:-1])
+    con.execute("VACUUM")
+    assert dict(con.execute("select cache_key, id from responses")) == rowids
+
+    def facts():  # fact_keys' numbers are the store's own: read through their names
+        name = "(select name from fact_keys where id = {})".format
+        cells = ", ".join(name(c) for c in ("condition", "model", "locale", "tagset"))
+        return (
+            sorted(con.execute(f"select cell, run_id, {cells}, item, answered, image_absent from cell_facts")),
+            sorted(con.execute(f"select cell, {name('source')}, {cells}, value, judge_error from score_facts")),
+            sorted(con.execute(f"select run_id, {cells}, n, answered, images, first from cell_groups")),
+            sorted(con.execute(f"select run_id, {name('source')}, {cells}, value, n, errors from score_groups")),
+        )
+
+    def rebuilt():
+        kept = facts()
+        con.execute("savepoint r")
+        rebuild_facts(con)
+        made = facts()
+        con.execute("rollback to r")
+        con.execute("release r")
+        return kept, made
+
+    kept, made = rebuilt()
+    assert kept == made and len(kept[1]) == 8
+    with con:
+        con.execute("update scores set value = 7 where cache_key = ? and scorer = 'gvs'", [keys[2]])
+        con.execute("insert into scores values (?, 'language', '1', 1, 'match', '{}', '2026', null)", [keys[3]])
+        con.execute("delete from scores where cache_key = ? and scorer = 'refusal'", [keys[4]])
+    assert con.execute("select value from scores where cache_key = ? and scorer = 'gvs'", [keys[2]]).fetchone() == (7,)
+    assert con.execute("select config from answer_scores where scorer = 'language'").fetchall() == [("",)]
+    kept, made = rebuilt()
+    assert kept == made and len(kept[1]) == 8
+    with pytest.raises(sqlite3.IntegrityError, match="needs a stored answer"):
+        con.execute("insert into scores values (?, 'refusal', '1', 1, 'x', '{}', '2026', '')", [keys[5]])
+    with con:
+        con.execute("delete from responses where cache_key = ?", [keys[3]])
+    assert con.execute("select count(*) from answer_scores where answer = ?", [rowids[keys[3]]]).fetchone() == (0,)
+    kept, made = rebuilt()
+    assert kept == made and len(kept[1]) == 5

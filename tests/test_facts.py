@@ -235,7 +235,7 @@ def test_merged_shards_show_what_one_store_shows(made):
     # The triggers are back: a later write keeps the facts.
     con = sqlite3.connect(merged)
     with con:
-        con.execute("delete from scores where scorer = 'refusal' and rowid % 5 = 0")
+        con.execute("delete from scores where scorer = 'refusal' and unicode(substr(cache_key, 3)) % 5 = 0")
     con.close()
     assert _facts(merged) == _rebuilt(merged, tmp)
 
@@ -275,8 +275,12 @@ def test_writes_by_any_path_keep_the_facts(made):
             "insert or replace into run_cells select * from run_cells where rowid % 7 = 0"
         )  # as a resumed run re-records its cells
         con.execute("delete from scores where cache_key in (select cache_key from responses where rowid % 11 = 0)")
-        con.execute("update scores set value = 10 - value where scorer = 'gvs' and rowid % 3 = 0")
-        con.execute("update scores set label = 'judge_error', value = null where scorer = 'gvs' and rowid % 13 = 0")
+        con.execute(
+            "update scores set value = 10 - value where scorer = 'gvs' and unicode(substr(cache_key, 3)) % 3 = 0"
+        )
+        con.execute(
+            "update scores set label = 'judge_error', value = null where scorer = 'gvs' and unicode(substr(cache_key, 4)) % 2 = 0"
+        )
         con.execute("delete from responses where rowid % 17 = 0")
     con.close()
     assert _facts(path) == _rebuilt(path, tmp)

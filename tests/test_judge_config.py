@@ -22,6 +22,7 @@ def test_the_latest_judge_applied_to_the_run(tmp_path):
                 "insert into run_cells (run_id, model, locale, item_id, item_hash, cache_key, image_absent) values (?, 'm', 'en-US', ?, 'h', ?, 0)",
                 [run, key, key],
             )
+            db.execute("insert into responses (cache_key, text) values (?, 'an answer')", [key])
         for digest, model in (("a", "openai/a"), ("b", "openai/b"), ("c", "openai/c")):
             db.execute(
                 "insert into judge_configs values (?, 'gvs', ?, '2026-01-01')", [digest, json.dumps({"model": model})]
