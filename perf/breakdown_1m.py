@@ -90,9 +90,9 @@ from benchmark.localization.suites import Item, LocalizedItem, Suite, load_suite
 from benchmark.scoring import ItemText, offline_scores  # noqa: E402
 from benchmark.scoring.judge import GVS_TEMPLATE, GvsJudge, JudgeConfig  # noqa: E402
 from store import open_store  # noqa: E402
-from store.migrations import MIGRATIONS, rebuild_facts, undo_facts  # noqa: E402
+from store.migrations import MIGRATIONS, part_digest, rebuild_facts, undo_facts  # noqa: E402
 
-GENERATOR_VERSION = 4  # 4: scores under their answer's id (m012); 2: item snapshots keep origin and supplied_by, as Store.begin_run now does; 3: scores' details
+GENERATOR_VERSION = 4  # 4: scores under their answer's id, request parts once (m012); 2: item snapshots keep origin and supplied_by, as Store.begin_run now does; 3: scores' details
 # as Store writes them since m011 (compact, no judge configuration in a verdict)
 SUITE_ID = "perf-breakdown"
 JUDGE_MODEL = "openai/gpt-4o"
@@ -454,8 +454,8 @@ def generate_store(
                 "cache_key",
                 "model",
                 "endpoint",
-                "params",
-                "messages",
+                "params_part",
+                "messages_part",
                 "text",
                 "finish_reason",
                 "usage",
@@ -472,6 +472,7 @@ def generate_store(
             ["answer", "scorer", "version", "config", "value", "label", "details", "created"],
             "INSERT OR REPLACE",
         ),
+        "request_parts": _Writer(conn, "request_parts", ["id", "digest", "body"], "INSERT"),
         "judge_configs": _Writer(conn, "judge_configs", ["digest", "scorer", "spec", "created"], "INSERT OR IGNORE"),
         "call_errors": _Writer(
             conn,
@@ -484,7 +485,16 @@ def generate_store(
         ["cells", "answered", "failed", "retried", "judge_errors", "image_items", "judge_responses"], 0
     )
     offline: dict[tuple[int, str], list] = {}
-    messages_cache: dict[tuple, str] = {}
+    messages_cache: dict[tuple, int] = {}
+    part_ids: dict[str, int] = {}  # request_parts (m012): each distinct parameter set and message list once
+
+    def part(body: str) -> int:
+        found = part_ids.get(body)
+        if found is None:
+            found = part_ids[body] = len(part_ids) + 1
+            writers["request_parts"].add((found, part_digest(body), body))
+        return found
+
     tokens_cache: dict[tuple, str] = {}
     replies = [
         json.dumps(
@@ -544,7 +554,7 @@ def generate_store(
         for tag in tags:  # build_plan's order: locale, then model, then item
             for target in targets:
                 plan = build_plan(suite, [target], [tag])
-                params_json = None
+                params_part = None
                 for cell in plan.cells:
                     key = cell.request.key
                     counts["cells"] += 1
@@ -590,14 +600,14 @@ def generate_store(
                         scores = offline[(choice, tag)] = [
                             (s, _compact_json(_stored_details(s))) for s in offline_scores(text, tag)
                         ]
-                    if params_json is None:
-                        params_json = _json(cell.request.params)
+                    if params_part is None:
+                        params_part = part(_json(cell.request.params))
                     messages = cell.request.messages
-                    messages_json = messages_cache.get(messages)  # the same prompt goes to every model
-                    if messages_json is None:
+                    messages_part = messages_cache.get(messages)  # the same prompt goes to every model
+                    if messages_part is None:
                         if len(messages_cache) > 200_000:
                             messages_cache.clear()
-                        messages_json = messages_cache[messages] = _json(cell.request.message_dicts())
+                        messages_part = messages_cache[messages] = part(_json(cell.request.message_dicts()))
                     tokens = (30 + len(cell.item.prompt) // 4, 12 + len(text) // 3)
                     if tokens not in tokens_cache:
                         tokens_cache[tokens] = _json({"prompt_tokens": tokens[0], "completion_tokens": tokens[1]})
@@ -611,8 +621,8 @@ def generate_store(
                             key,
                             cell.request.model,
                             public_endpoint(cell.request.api_base),
-                            params_json,
-                            messages_json,
+                            params_part,
+                            messages_part,
                             text,
                             "stop",
                             tokens_cache[tokens],
@@ -661,8 +671,8 @@ def generate_store(
                                 request.key,
                                 request.model,
                                 None,
-                                _json(request.params),
-                                _json(request.message_dicts()),
+                                part(_json(request.params)),
+                                part(_json(request.message_dicts())),
                                 verdicts["next"],
                                 "stop",
                                 _json({"prompt_tokens": 420, "completion_tokens": 38}),

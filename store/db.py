@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import sqlite_utils
 
@@ -26,7 +26,7 @@ from benchmark.errors import GvsError
 from benchmark.scoring import Score
 from benchmark.scoring.judge import failed_sample
 
-from .migrations import GROUP_TABLES, migrate, pending
+from .migrations import GROUP_TABLES, migrate, part_digest, pending
 
 _CHUNK = 500  # keys per IN (...) query, well under SQLite's variable limit
 
@@ -52,7 +52,10 @@ def _compact_json(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def _chunks(keys: Collection[str]) -> Iterator[list[str]]:
+_K = TypeVar("_K", str, bytes)
+
+
+def _chunks(keys: Collection[_K]) -> Iterator[list[_K]]:
     keys = list(keys)
     for start in range(0, len(keys), _CHUNK):
         yield keys[start : start + _CHUNK]
@@ -531,7 +534,7 @@ class Store:
             self._insert_responses(answers)
 
     def _insert_responses(self, answers: list[tuple[Cell, Outcome]]) -> None:
-        rows = [self._response_row(cell.request, outcome) for cell, outcome in answers]
+        rows = self._response_rows([(cell.request, outcome) for cell, outcome in answers])
         again = [row for row in rows if row["cache_key"] in self._reask]
         if again:  # a longer answer for one kept cut: it replaces the cut one, whose scores go with it
             keys = [row["cache_key"] for row in again]
@@ -540,23 +543,49 @@ class Store:
                 f"delete from answer_scores where answer in (select id from responses where cache_key in ({marks}))",
                 keys,
             )
-            self.db.table("responses").insert_all(again, pk="cache_key", replace=True)
+            self.db.table("responses").insert_all(again, replace=True)
             self._reask.difference_update(keys)
-        self.db.table("responses").insert_all((row for row in rows if row not in again), pk="cache_key", ignore=True)
+        self.db.table("responses").insert_all((row for row in rows if row not in again), ignore=True)
 
     def save_score_batch(self, keyed: list[tuple[str, list[Score]]]) -> None:
         """The scores of several answers in one transaction."""
         with self.writing():
             self._insert_scores_of(keyed)
 
+    def _response_rows(self, answers: Sequence[tuple[Request, Outcome]]) -> list[dict]:
+        """Rows of ``responses``, their requests' parameters and messages stored in ``request_parts``
+        (once each: every model asked the same prompt names the same message list)."""
+        params = [_json(request.params) for request, _ in answers]
+        messages = [_json(request.message_dicts()) for request, _ in answers]
+        parts = self._part_ids([*params, *messages])
+        return [
+            self._response_row(request, outcome, parts[p], parts[m])
+            for (request, outcome), p, m in zip(answers, params, messages)
+        ]
+
+    def _part_ids(self, bodies: Iterable[str]) -> dict[str, int]:
+        """The id of each text in ``request_parts`` (m012), stored first where it is new."""
+        by_digest = {part_digest(body): body for body in set(bodies)}
+        self.db.conn.executemany(
+            "insert or ignore into request_parts (digest, body) values (?, ?)", list(by_digest.items())
+        )
+        ids: dict[str, int] = {}
+        for chunk in _chunks(list(by_digest)):
+            marks = ",".join("?" * len(chunk))
+            for digest, part in self.db.execute(
+                f"select digest, id from request_parts where digest in ({marks})", chunk
+            ):
+                ids[by_digest[digest]] = part
+        return ids
+
     @staticmethod
-    def _response_row(request: Request, outcome: Outcome) -> dict:
+    def _response_row(request: Request, outcome: Outcome, params: int, messages: int) -> dict:
         return {
             "cache_key": request.key,
             "model": request.model,
             "endpoint": public_endpoint(request.api_base),
-            "params": _json(request.params),
-            "messages": _json(request.message_dicts()),
+            "params_part": params,
+            "messages_part": messages,
             "text": outcome.text,
             "finish_reason": outcome.finish_reason,
             "usage": _json(outcome.usage),
@@ -698,7 +727,7 @@ class Store:
     def save_plain_response(self, request: Request, outcome: Outcome) -> None:
         """Cache an answer that belongs to no run cell (a judge's verdict)."""
         with self.writing():
-            self.db.table("responses").insert(self._response_row(request, outcome), pk="cache_key", ignore=True)
+            self.db.table("responses").insert(self._response_rows([(request, outcome)])[0], ignore=True)
 
     # -- reading ------------------------------------------------------------------------------
 

@@ -52,7 +52,18 @@ from .migrations import FACT_TABLES, GROUP_TABLES, MIGRATIONS, migrate, rebuild_
 SAMPLE = 5  # conflicting keys named in a report
 # Every table a store has, in the order they are filled (referenced rows first). A migration that
 # adds a table must add it here: a test compares this with a fresh store's tables.
-TABLES = ("suites", "items", "judge_configs", "responses", "scores", "human_labels", "runs", "run_cells", "call_errors")
+TABLES = (
+    "suites",
+    "items",
+    "judge_configs",
+    "request_parts",
+    "responses",
+    "scores",
+    "human_labels",
+    "runs",
+    "run_cells",
+    "call_errors",
+)
 # Where the rows of a name above are held, when it is a view (m012: scores under their answer's id).
 STORED_IN = {"scores": "answer_scores"}
 # Never copied: caches derived from those rows, which the output recomputes (store/aggregates.py's
@@ -314,11 +325,23 @@ def _merge_input(conn, path: Path, source: Path, tables: dict[str, TableCount], 
         conn.execute("DETACH DATABASE src")
 
 
-def _copy_table(conn, table: str, count: TableCount, where: str = "", *, without: tuple[str, ...] = ()) -> int:
-    columns = _names(_columns(conn, table, without=without))
+def _copy_table(
+    conn,
+    table: str,
+    count: TableCount,
+    where: str = "",
+    *,
+    without: tuple[str, ...] = (),
+    taking: Mapping[str, str] | None = None,
+) -> int:
+    """Copy the rows of ``table`` from the input that the output lacks; returns how many it had. A
+    column in ``taking`` gets that SQL expression (over the input's row, ``s``) instead of its value."""
+    names = _columns(conn, table, without=without)
+    columns = _names(names)
+    values = ", ".join((taking or {}).get(c, f's."{c}"') for c in names)
     total = _count(conn, f'SELECT count(*) FROM src."{table}" {where}')
     added = conn.execute(
-        f'INSERT OR IGNORE INTO main."{table}" ({columns}) SELECT {columns} FROM src."{table}" {where} ORDER BY rowid'
+        f'INSERT OR IGNORE INTO main."{table}" ({columns}) SELECT {values} FROM src."{table}" s {where} ORDER BY s.rowid'
     ).rowcount
     count.added += added
     return total - added
@@ -338,8 +361,13 @@ def _copy_responses_and_scores(conn, tables: dict[str, TableCount]) -> None:
         lost = _count(conn, 'SELECT count(*) FROM temp."merge_losers"')
         responses = tables["responses"]
         responses.conflict(losers, lost)
-        # A response's id is the output's own (scores are matched to it by cache key below).
-        responses.skipped += _copy_table(conn, "responses", responses, without=("id",)) - lost
+        # Ids are the output's own: a response's (its scores are matched to it by cache key below),
+        # and its request parts', matched by digest.
+        tables["request_parts"].skipped += _copy_table(conn, "request_parts", tables["request_parts"], without=("id",))
+        part = """(SELECT m."id" FROM main."request_parts" m
+            WHERE m."digest" = (SELECT p."digest" FROM src."request_parts" p WHERE p."id" = s."{}"))""".format
+        parts = {"params_part": part("params_part"), "messages_part": part("messages_part")}
+        responses.skipped += _copy_table(conn, "responses", responses, without=("id",), taking=parts) - lost
         conflicting = """SELECT s."cache_key", s."scorer", s."version", s."config" FROM src."scores" s
             JOIN main."scores" m ON m."cache_key" = s."cache_key" AND m."scorer" = s."scorer"
                  AND m."version" = s."version" AND m."config" = s."config"

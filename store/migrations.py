@@ -10,6 +10,7 @@ edit one that has shipped.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from datetime import UTC, datetime
 
@@ -517,11 +518,22 @@ def m011_judge_details(conn: sqlite3.Connection) -> None:
 # (the cache key joined in), which reads, tools and ``sqlite3`` sessions use as they did; writes
 # through it go to ``answer_scores`` (INSTEAD OF triggers), and a score for a cache key with no stored
 # answer is refused.
+#
+# A response also stored its request's message list and parameters as JSON (~250 bytes), the same for
+# every model asked the same prompt; ``request_parts`` holds each distinct one once, under the first 16
+# bytes of its SHA-256, and a response names them by id (``params_part``, ``messages_part``); the view
+# ``response_requests`` shows them by cache key.
 
-_RESPONSE_COLUMNS = (
-    '"model", "endpoint", "params", "messages", "text", "finish_reason", "usage", "latency_s", "attempts", '
-    '"served_by", "created"'
-)
+
+def part_digest(body: str) -> bytes:
+    """A request part's key in ``request_parts``: the first 16 bytes of the SHA-256 of its text."""
+    return hashlib.sha256(body.encode()).digest()[:16]
+
+
+def _sql_part_digest(body: str | None) -> bytes | None:
+    return None if body is None else part_digest(str(body))
+
+
 _ANSWER_OF = '(SELECT "id" FROM "responses" WHERE "cache_key" = {row}."cache_key")'
 _SCORE_IS = '"answer" = {answer} AND "scorer" = old."scorer" AND "version" = old."version" AND "config" = old."config"'
 SCORES_VIEW_TRIGGERS = {
@@ -549,8 +561,8 @@ ANSWER_GONE_TRIGGER = (
 
 
 def m012_answer_ids(conn: sqlite3.Connection) -> None:
-    """Responses get an id (their rowid so far, kept), scores move to ``answer_scores`` under it, and
-    ``scores`` becomes a view (see above). A score whose answer is not stored (none should be) has
+    """Responses get an id (their rowid so far, kept) and name their request's parts by id, scores
+    move to ``answer_scores`` under the answer's id, and ``scores`` becomes a view (see above). A score whose answer is not stored (none should be) has
     nothing to name and is not kept. The fact triggers are set aside while the tables are swapped
     and made again for the new table; the facts themselves do not change (cells keep their rowids)."""
     facts = [  # m008's, on the tables swapped here or reading them (not m009's, on the facts)
@@ -561,13 +573,27 @@ def m012_answer_ids(conn: sqlite3.Connection) -> None:
     for name in facts:
         conn.execute(f'DROP TRIGGER "{name}"')
     conn.execute(
+        """CREATE TABLE "request_parts" ("id" INTEGER PRIMARY KEY, "digest" BLOB NOT NULL UNIQUE, "body" TEXT NOT NULL)"""
+    )
+    conn.create_function("gvs_part_digest", 1, _sql_part_digest, deterministic=True)
+    for part in ("params", "messages"):
+        conn.execute(
+            f"""INSERT OR IGNORE INTO "request_parts" ("digest", "body")
+               SELECT gvs_part_digest("{part}"), "{part}" FROM "responses" WHERE "{part}" IS NOT NULL ORDER BY "rowid" """
+        )
+    conn.execute(
         """CREATE TABLE "responses_new" ("id" INTEGER PRIMARY KEY, "cache_key" TEXT NOT NULL UNIQUE, "model" TEXT,
-           "endpoint" TEXT, "params" TEXT, "messages" TEXT, "text" TEXT, "finish_reason" TEXT, "usage" TEXT,
+           "endpoint" TEXT, "params_part" INTEGER REFERENCES "request_parts"("id"),
+           "messages_part" INTEGER REFERENCES "request_parts"("id"), "text" TEXT, "finish_reason" TEXT, "usage" TEXT,
            "latency_s" REAL, "attempts" INTEGER, "served_by" TEXT, "created" TEXT)"""
     )
+    part_id = '(SELECT "id" FROM "request_parts" WHERE "digest" = gvs_part_digest(r."{}"))'.format
     conn.execute(
-        f"""INSERT INTO "responses_new" ("id", "cache_key", {_RESPONSE_COLUMNS})
-           SELECT "rowid", "cache_key", {_RESPONSE_COLUMNS} FROM "responses" WHERE "cache_key" IS NOT NULL ORDER BY "rowid" """
+        f"""INSERT INTO "responses_new" ("id", "cache_key", "model", "endpoint", "params_part", "messages_part", "text",
+               "finish_reason", "usage", "latency_s", "attempts", "served_by", "created")
+           SELECT r."rowid", r."cache_key", r."model", r."endpoint", {part_id("params")}, {part_id("messages")}, r."text",
+               r."finish_reason", r."usage", r."latency_s", r."attempts", r."served_by", r."created"
+           FROM "responses" r WHERE r."cache_key" IS NOT NULL ORDER BY r."rowid" """
     )
     conn.execute(
         """CREATE TABLE "answer_scores" ("answer" INTEGER NOT NULL, "scorer" TEXT NOT NULL, "version" TEXT NOT NULL,
@@ -592,6 +618,11 @@ def m012_answer_ids(conn: sqlite3.Connection) -> None:
         """CREATE VIEW "scores" AS SELECT r."cache_key" AS "cache_key", s."scorer" AS "scorer", s."version" AS "version",
            s."value" AS "value", s."label" AS "label", s."details" AS "details", s."created" AS "created",
            s."config" AS "config" FROM "answer_scores" s JOIN "responses" r ON r."id" = s."answer" """
+    )
+    conn.execute(
+        """CREATE VIEW "response_requests" AS SELECT r."cache_key" AS "cache_key", p."body" AS "params",
+           m."body" AS "messages" FROM "responses" r LEFT JOIN "request_parts" p ON p."id" = r."params_part"
+           LEFT JOIN "request_parts" m ON m."id" = r."messages_part" """
     )
     for name, body in (*SCORES_VIEW_TRIGGERS.items(), ANSWER_GONE_TRIGGER):
         conn.execute(f'CREATE TRIGGER "{name}" {body}')

@@ -119,7 +119,7 @@ def test_conditions_multiply_the_cells_and_shape_the_request(attacked):
     for prompt, messages in sql_rows(
         store,
         """select i.prompt, r.messages from run_cells rc join items i on i.content_hash = rc.item_hash
-           join responses r on r.cache_key = rc.cache_key where rc.condition = 'police' and rc.locale = 'zh-CN'""",
+           join response_requests r on r.cache_key = rc.cache_key where rc.condition = 'police' and rc.locale = 'zh-CN'""",
     ):
         assert json.loads(messages) == [
             {"role": "system", "content": police.system["zh"]},
@@ -128,7 +128,7 @@ def test_conditions_multiply_the_cells_and_shape_the_request(attacked):
     for prompt, messages in sql_rows(
         store,
         """select i.prompt, r.messages from run_cells rc join items i on i.content_hash = rc.item_hash
-           join responses r on r.cache_key = rc.cache_key where rc.condition = 'fiction' and rc.locale = 'en-US'""",
+           join response_requests r on r.cache_key = rc.cache_key where rc.condition = 'fiction' and rc.locale = 'en-US'""",
     ):
         (message,) = json.loads(messages)
         assert message["content"].startswith("I am writing a novel") and message["content"].endswith(prompt)

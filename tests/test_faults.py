@@ -116,7 +116,7 @@ def count_rows(store: Path, sql: str = "select count(*) from responses") -> int:
 def stored(store: Path) -> dict[str, tuple[str, int]]:
     """Prompt (last message) -> (stored text, attempts) of every response (JSON decoded in Python:
     SQLite's json_extract cuts a string at an escaped NUL)."""
-    rows = sql_rows(store, "select messages, text, attempts from responses")
+    rows = sql_rows(store, "select messages, text, attempts from responses join response_requests using (cache_key)")
     return {json.loads(messages)[-1]["content"]: (text, attempts) for messages, text, attempts in rows}
 
 
@@ -511,7 +511,10 @@ def test_r4_hostile_output_is_stored_exactly_and_shown_inert(gvs_env, tmp_path):
     assert shown.returncode == 0, shown.stdout + shown.stderr[-3000:]
     assert len(sent) == len(names)
     # Stored byte for byte: the text column is exactly what the server sent (NULs, escapes, 1 MiB).
-    rows = sql_rows(store, "select messages, text, length(cast(text as blob)) from responses")
+    rows = sql_rows(
+        store,
+        "select messages, text, length(cast(text as blob)) from responses join response_requests using (cache_key)",
+    )
     assert len(rows) == len(names)
     for messages, text, size in rows:
         prompt = json.loads(messages)[-1]["content"]

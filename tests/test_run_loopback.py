@@ -57,10 +57,10 @@ def test_full_run_stores_everything_and_rerun_makes_no_request(gvs, tmp_path):
     assert {label for (label,) in zh} == {"match"}
     asked = sql_rows(
         store,
-        "select i.prompt, r.messages from run_cells rc join items i on i.content_hash = rc.item_hash join responses r on r.cache_key = rc.cache_key",
+        "select i.prompt, r.messages from run_cells rc join items i on i.content_hash = rc.item_hash join response_requests r on r.cache_key = rc.cache_key",
     )
     assert all(json.loads(messages)[-1]["content"] == prompt for prompt, messages in asked)
-    params = json.loads(sql_rows(store, "select params from responses limit 1")[0][0])
+    params = json.loads(sql_rows(store, "select params from response_requests limit 1")[0][0])
     assert params == {"max_tokens": 256, "seed": 0, "temperature": 0.0}
     # The key never reaches the store.
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("run.db*"))
