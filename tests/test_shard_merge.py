@@ -308,6 +308,13 @@ def test_merged_shards_equal_the_single_run(runs):
     summary = json.loads(sql_rows(merged, "select summary from runs")[0][0])
     assert summary["total"] == summary["called"] == 360 and sorted(summary["shards"]) == ["0/3", "1/3", "2/3"]
     _same_results(env, tmp / "single.db", merged, tmp)
+    # Each answer's request and scores, read by cache key: the shards' own ids (of answers and request
+    # parts) are mapped to the output's.
+    for sql in (
+        "select cache_key, params, messages from response_requests order by 1",
+        "select cache_key, scorer, version, config, value, label from scores order by 1, 2, 3, 4",
+    ):
+        assert sql_rows(merged, sql) == sql_rows(tmp / "single.db", sql)
     assert {s: _fingerprint(s) for s in stores} == prints  # inputs untouched, no -wal/-shm left beside them
     assert sorted(p.name for p in tmp.glob("merged.db*")) == ["merged.db"] and not list(tmp.glob(".merged.db*"))
 
