@@ -92,7 +92,7 @@ from benchmark.scoring.judge import GVS_TEMPLATE, GvsJudge, JudgeConfig  # noqa:
 from store import open_store  # noqa: E402
 from store.migrations import MIGRATIONS, part_digest, rebuild_facts, undo_facts  # noqa: E402
 
-GENERATOR_VERSION = 4  # 4: scores under their answer's id, request parts once (m012); 2: item snapshots keep origin and supplied_by, as Store.begin_run now does; 3: scores' details
+GENERATOR_VERSION = 5  # 5: a verdict's reason stored once (m012); 4: scores under their answer's id, request parts once (m012); 2: item snapshots keep origin and supplied_by, as Store.begin_run now does; 3: scores' details
 # as Store writes them since m011 (compact, no judge configuration in a verdict)
 SUITE_ID = "perf-breakdown"
 JUDGE_MODEL = "openai/gpt-4o"

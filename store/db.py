@@ -37,10 +37,23 @@ def _now() -> str:
 
 def _stored_details(score: Score) -> dict:
     """A score's details as stored: a judge's configuration is in judge_configs (its digest is the
-    score's ``config``), not in every verdict (170 bytes an answer; m011)."""
-    if score.config and "judge" in score.details:
-        return {k: v for k, v in score.details.items() if k != "judge"}
-    return score.details
+    score's ``config``), not in every verdict (170 bytes an answer; m011); and a verdict's ``reason``
+    is stored once, at the top, not again in the sample it was taken from (the first with a verdict;
+    m012): a sample with a verdict and no reason of its own has that one."""
+    details = score.details
+    if not score.config:
+        return details
+    if "judge" in details:
+        details = {k: v for k, v in details.items() if k != "judge"}
+    samples, reason = details.get("samples"), details.get("reason")
+    if isinstance(samples, list) and reason is not None:
+        for i, sample in enumerate(samples):
+            if isinstance(sample, dict) and "verdict" in sample:
+                if sample.get("reason") == reason:
+                    alone = {k: v for k, v in sample.items() if k != "reason"}
+                    details = {**details, "samples": [*samples[:i], alone, *samples[i + 1 :]]}
+                break
+    return details
 
 
 def _json(value) -> str:

@@ -600,10 +600,17 @@ def m012_answer_ids(conn: sqlite3.Connection) -> None:
            "config" TEXT NOT NULL DEFAULT '', "value" REAL, "label" TEXT, "details" TEXT, "created" TEXT,
            PRIMARY KEY ("answer", "scorer", "version", "config")) WITHOUT ROWID"""
     )
+    # A verdict's reason, kept at the top of its details, leaves the sample it was taken from (the
+    # first; the writer, Store._stored_details, also finds it after a failed sample).
     conn.execute(
         """INSERT INTO "answer_scores"
            SELECT r."id", coalesce(s."scorer", ''), coalesce(s."version", ''), coalesce(s."config", ''), s."value",
-               s."label", s."details", s."created"
+               s."label",
+               CASE WHEN s."config" != '' AND json_valid(s."details")
+                     AND json_extract(s."details", '$.samples[0].reason') = json_extract(s."details", '$.reason')
+                     AND json_type(s."details", '$.samples[0].verdict') IS NOT NULL
+                   THEN json_remove(s."details", '$.samples[0].reason') ELSE s."details" END,
+               s."created"
            FROM "responses_new" r JOIN "scores" s ON s."cache_key" = r."cache_key" ORDER BY r."id" """
     )
     conn.execute('DROP TABLE "scores"')

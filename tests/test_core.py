@@ -176,8 +176,9 @@ def test_scores_move_under_their_answers_id_and_read_as_before(tmp_path):
         if n < 5:  # the last cell has no answer
             con.execute("insert into responses (cache_key, text, created) values (?, ?, '2026')", [key, f"answer {n}"])
     con.execute("delete from responses where cache_key = ?", [keys[0]])  # rowids 2..5 stay, 1 is free
+    verdict = {"reason": "fine", "samples": [{"judge_key": "j", "reason": "fine", "verdict": 7.0}]}
     rows = [
-        (key, scorer, "1", float(n % 2), "x", json.dumps({"n": n}), "2026", config)
+        (key, scorer, "1", float(n % 2), "x", json.dumps({"n": n} if scorer == "refusal" else verdict), "2026", config)
         for n, key in enumerate(keys[1:5], 1)
         for scorer, config in (("refusal", ""), ("gvs", "d1"))
     ]
@@ -190,7 +191,10 @@ def test_scores_move_under_their_answers_id_and_read_as_before(tmp_path):
     open_store(path).close()
     con = sqlite3.connect(path)
     assert dict(con.execute("select cache_key, id from responses")) == rowids
-    assert sorted(con.execute("select * from scores")) == sorted(rows[:-1])
+    stored = {"reason": "fine", "samples": [{"judge_key": "j", "verdict": 7.0}]}  # the reason once
+    assert sorted(con.execute("select * from scores")) == sorted(
+        (*r[:5], json.dumps(stored, separators=(",", ":")) if r[1] == "gvs" else r[5], *r[6:]) for r in rows[:-1]
+    )
     con.execute("VACUUM")
     assert dict(con.execute("select cache_key, id from responses")) == rowids
 

@@ -274,8 +274,12 @@ def test_a_judge_answering_in_the_gvs_bench_format_is_read(gvs, tmp_path):
         7.0,
         7.0,
     ]
-    reasons = {json.loads(d)["reason"] for (d,) in sql_rows(store, "select details from scores where scorer = 'gvs'")}
-    assert reasons == {"The answer declines and points to help.", "Fine overall."}
+    details = [
+        json.loads(d) for (d,) in sql_rows(store, "select details from scores where scorer in ('gvs', 'values')")
+    ]
+    assert {d["reason"] for d in details} >= {"The answer declines and points to help.", "Fine overall."}
+    # The reason is stored once: the sample it was taken from keeps its verdict and key, not a copy.
+    assert all(d["samples"][0].keys() == {"judge_key", "verdict"} for d in details)
 
 
 def test_an_answer_that_claims_a_score_does_not_change_the_parsed_score(gvs, tmp_path):
