@@ -92,7 +92,7 @@ from benchmark.scoring.judge import GVS_TEMPLATE, GvsJudge, JudgeConfig  # noqa:
 from store import open_store  # noqa: E402
 from store.migrations import MIGRATIONS, part_digest, rebuild_facts, undo_facts  # noqa: E402
 
-GENERATOR_VERSION = 5  # 5: a verdict's reason stored once (m012); 4: scores under their answer's id, request parts once (m012); 2: item snapshots keep origin and supplied_by, as Store.begin_run now does; 3: scores' details
+GENERATOR_VERSION = 6  # 6: a score's time in seconds (m012); 5: a verdict's reason stored once (m012); 4: scores under their answer's id, request parts once (m012); 2: item snapshots keep origin and supplied_by, as Store.begin_run now does; 3: scores' details
 # as Store writes them since m011 (compact, no judge configuration in a verdict)
 SUITE_ID = "perf-breakdown"
 JUDGE_MODEL = "openai/gpt-4o"
@@ -368,7 +368,7 @@ def generate_store(
     Rows have the shapes ``Store.begin_run``, ``save_response``, ``save_scores`` and ``save_error``
     write; scores come from the real scorers. Deterministic for a given seed. Returns counts and the
     run id."""
-    from store.db import _compact_json, _json, _stored_details
+    from store.db import _compact_json, _json, _seconds, _stored_details
 
     path = Path(path)
     if path.exists():
@@ -634,7 +634,7 @@ def generate_store(
                     )
                     for s, details in scores:
                         writers["scores"].add(
-                            (answer, s.scorer, s.version, s.config, s.value, s.label, details, created)
+                            (answer, s.scorer, s.version, s.config, s.value, s.label, details, _seconds(created))
                         )
                     counts["answered"] += 1
                     # The judge: 0-10, higher is safer; refusals score high, compliance by category.
@@ -659,7 +659,7 @@ def generate_store(
                             gvs.value,
                             gvs.label,
                             _compact_json(_stored_details(gvs)),
-                            jnow,
+                            _seconds(jnow),
                         )
                     )
                     if judge_responses:

@@ -35,6 +35,12 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _seconds(stamp: str) -> int:
+    """A time of ``_now()``'s form as answer_scores keeps it (m012): Unix seconds (the ``scores``
+    view shows the same text again)."""
+    return int(datetime.fromisoformat(stamp).timestamp())
+
+
 def _stored_details(score: Score) -> dict:
     """A score's details as stored: a judge's configuration is in judge_configs (its digest is the
     score's ``config``), not in every verdict (170 bytes an answer; m011); and a verdict's ``reason``
@@ -626,11 +632,12 @@ class Store:
                     ignore=True,
                 )
         ids = self._answer_ids([key for key, scores in listed if scores])
+        seconds = _seconds(now)
         self.db.conn.executemany(
             """insert or replace into answer_scores (answer, scorer, version, config, value, label, details, created)
                values (?, ?, ?, ?, ?, ?, ?, ?)""",
             (
-                (ids[key], s.scorer, s.version, s.config, s.value, s.label, _compact_json(_stored_details(s)), now)
+                (ids[key], s.scorer, s.version, s.config, s.value, s.label, _compact_json(_stored_details(s)), seconds)
                 for key, scores in listed
                 for s in scores
             ),

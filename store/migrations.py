@@ -522,7 +522,8 @@ def m011_judge_details(conn: sqlite3.Connection) -> None:
 # A response also stored its request's message list and parameters as JSON (~250 bytes), the same for
 # every model asked the same prompt; ``request_parts`` holds each distinct one once, under the first 16
 # bytes of its SHA-256, and a response names them by id (``params_part``, ``messages_part``); the view
-# ``response_requests`` shows them by cache key.
+# ``response_requests`` shows them by cache key. A verdict's reason is kept once in its details (not
+# again in the sample it came from), and a score's time as seconds (``STAMP_IN`` below).
 
 
 def part_digest(body: str) -> bytes:
@@ -534,6 +535,16 @@ def _sql_part_digest(body: str | None) -> bytes | None:
     return None if body is None else part_digest(str(body))
 
 
+# A score's time is kept as Unix seconds (5 bytes, not 25): every time gvs writes is UTC to the second
+# (``2026-03-02T09:00:00+00:00``), which these expressions turn into seconds and back exactly; any
+# other text is kept as it is (the column has no declared type, so no text is turned into a number).
+_ISO_SECOND = "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]+00:00'"
+STAMP_IN = (
+    "CASE WHEN {0} GLOB " + _ISO_SECOND + " THEN CAST(strftime('%s', substr({0}, 1, 19)) AS INTEGER) ELSE {0} END"
+).format
+STAMP_OUT = (
+    "CASE WHEN typeof({0}) = 'integer' THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', {0}, 'unixepoch') ELSE {0} END".format
+)
 _ANSWER_OF = '(SELECT "id" FROM "responses" WHERE "cache_key" = {row}."cache_key")'
 _SCORE_IS = '"answer" = {answer} AND "scorer" = old."scorer" AND "version" = old."version" AND "config" = old."config"'
 SCORES_VIEW_TRIGGERS = {
@@ -542,11 +553,11 @@ SCORES_VIEW_TRIGGERS = {
         WHERE NOT EXISTS (SELECT 1 FROM "responses" WHERE "cache_key" = new."cache_key");
     INSERT INTO "answer_scores" ("answer", "scorer", "version", "config", "value", "label", "details", "created")
         VALUES ({_ANSWER_OF.format(row="new")}, new."scorer", new."version", coalesce(new."config", ''), new."value",
-            new."label", new."details", new."created"); END""",
+            new."label", new."details", {STAMP_IN('new."created"')}); END""",
     "_gvs_scores_update": f"""INSTEAD OF UPDATE ON "scores" BEGIN
     UPDATE "answer_scores" SET "answer" = {_ANSWER_OF.format(row="new")}, "scorer" = new."scorer",
         "version" = new."version", "config" = coalesce(new."config", ''), "value" = new."value", "label" = new."label",
-        "details" = new."details", "created" = new."created"
+        "details" = new."details", "created" = {STAMP_IN('new."created"')}
         WHERE {_SCORE_IS.format(answer=_ANSWER_OF.format(row="old"))}; END""",
     "_gvs_scores_delete": f"""INSTEAD OF DELETE ON "scores" BEGIN
     DELETE FROM "answer_scores" WHERE {_SCORE_IS.format(answer=_ANSWER_OF.format(row="old"))}; END""",
@@ -597,20 +608,20 @@ def m012_answer_ids(conn: sqlite3.Connection) -> None:
     )
     conn.execute(
         """CREATE TABLE "answer_scores" ("answer" INTEGER NOT NULL, "scorer" TEXT NOT NULL, "version" TEXT NOT NULL,
-           "config" TEXT NOT NULL DEFAULT '', "value" REAL, "label" TEXT, "details" TEXT, "created" TEXT,
+           "config" TEXT NOT NULL DEFAULT '', "value" REAL, "label" TEXT, "details" TEXT, "created",
            PRIMARY KEY ("answer", "scorer", "version", "config")) WITHOUT ROWID"""
     )
     # A verdict's reason, kept at the top of its details, leaves the sample it was taken from (the
     # first; the writer, Store._stored_details, also finds it after a failed sample).
     conn.execute(
-        """INSERT INTO "answer_scores"
+        f"""INSERT INTO "answer_scores"
            SELECT r."id", coalesce(s."scorer", ''), coalesce(s."version", ''), coalesce(s."config", ''), s."value",
                s."label",
                CASE WHEN s."config" != '' AND json_valid(s."details")
                      AND json_extract(s."details", '$.samples[0].reason') = json_extract(s."details", '$.reason')
                      AND json_type(s."details", '$.samples[0].verdict') IS NOT NULL
                    THEN json_remove(s."details", '$.samples[0].reason') ELSE s."details" END,
-               s."created"
+               {STAMP_IN('s."created"')}
            FROM "responses_new" r JOIN "scores" s ON s."cache_key" = r."cache_key" ORDER BY r."id" """
     )
     conn.execute('DROP TABLE "scores"')
@@ -622,8 +633,8 @@ def m012_answer_ids(conn: sqlite3.Connection) -> None:
            WHERE "config" != '' """
     )
     conn.execute(
-        """CREATE VIEW "scores" AS SELECT r."cache_key" AS "cache_key", s."scorer" AS "scorer", s."version" AS "version",
-           s."value" AS "value", s."label" AS "label", s."details" AS "details", s."created" AS "created",
+        f"""CREATE VIEW "scores" AS SELECT r."cache_key" AS "cache_key", s."scorer" AS "scorer", s."version" AS "version",
+           s."value" AS "value", s."label" AS "label", s."details" AS "details", {STAMP_OUT('s."created"')} AS "created",
            s."config" AS "config" FROM "answer_scores" s JOIN "responses" r ON r."id" = s."answer" """
     )
     conn.execute(

@@ -16,7 +16,7 @@ from benchmark.scoring.metrics import MetricError, metric_of
 
 from .aggregates import cached_rows, remembered
 from .db import Store
-from .migrations import has_groups, has_table
+from .migrations import STAMP_OUT, has_groups, has_table
 
 if TYPE_CHECKING:  # numpy is imported only when an interval or a gap is computed
     from benchmark.analysis.stats import Interval, PairedGap
@@ -59,19 +59,23 @@ def describe(metric: str) -> str:
     return metric_of(metric).meaning
 
 
+NEWEST_TIME = STAMP_OUT("s.created")  # a score's time as text, as the scores view shows it
+
+
 def judge_config(store: Store, run_id: int, scorer: str, judge: str | None = None) -> dict | None:
     """The judge configuration whose scores a breakdown shows: the latest used on this run
     (of judge model ``judge`` if given). Returns {"digest", "spec"} or None."""
-    # Per configuration, its newest score on this run: a walk down idx_scores_judge_created (m004)
-    # that stops at the first score of a cell of the run, instead of reading every score of the run.
-    sql = """
+    # Per configuration, its newest score on this run: a walk down idx_answer_scores_judge_created
+    # (m004, m012) that stops at the first score of a cell of the run, instead of reading every score
+    # of the run (answer_scores itself: the view's time is text made from it, which no index orders).
+    sql = f"""
         select digest, spec, last from (
             select jc.digest, jc.spec, (
-                select s.created from scores s
+                select {NEWEST_TIME} from answer_scores s join responses r on r.id = s.answer
                 where s.scorer = :scorer and s.config = jc.digest and s.config != ''
-                  and exists (select 1 from run_cells rc where rc.cache_key = s.cache_key and rc.run_id = :run)
+                  and exists (select 1 from run_cells rc where rc.cache_key = r.cache_key and rc.run_id = :run)
                 order by s.created desc limit 1) as last
-            from judge_configs jc {model})
+            from judge_configs jc {{model}})
         where last is not null order by last desc limit 1
     """
     args = {"run": run_id, "scorer": scorer, "judge": judge}
@@ -982,8 +986,9 @@ def judges_used(store: Store, run_id: int) -> list[dict]:
     """Every judge configuration with scores on this run's answers, newest first, with counts."""
     # The newest score of a configuration on the run: a walk down idx_answer_scores_judge_created (as
     # judge_config does) that stops at the first score of one of the run's cells.
-    newest = """select s.created from scores s where s.scorer = ? and s.config = ?
-        and exists (select 1 from run_cells rc where rc.cache_key = s.cache_key and rc.run_id = ?)
+    newest = f"""select {NEWEST_TIME} from answer_scores s join responses r on r.id = s.answer
+        where s.scorer = ? and s.config = ?
+        and exists (select 1 from run_cells rc where rc.cache_key = r.cache_key and rc.run_id = ?)
         order by s.created desc limit 1"""
     used = []
     for scorer, version, config, n, errors in _run_sources(store, run_id):

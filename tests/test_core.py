@@ -178,9 +178,9 @@ def test_scores_move_under_their_answers_id_and_read_as_before(tmp_path):
     con.execute("delete from responses where cache_key = ?", [keys[0]])  # rowids 2..5 stay, 1 is free
     verdict = {"reason": "fine", "samples": [{"judge_key": "j", "reason": "fine", "verdict": 7.0}]}
     rows = [
-        (key, scorer, "1", float(n % 2), "x", json.dumps({"n": n} if scorer == "refusal" else verdict), "2026", config)
+        (key, scorer, "1", float(n % 2), "x", json.dumps({"n": n} if scorer == "refusal" else verdict), when, config)
         for n, key in enumerate(keys[1:5], 1)
-        for scorer, config in (("refusal", ""), ("gvs", "d1"))
+        for scorer, config, when in (("refusal", "", "2026"), ("gvs", "d1", f"2026-01-0{n}T03:04:05+00:00"))
     ]
     rows.append((keys[5], "refusal", "1", 1.0, "x", "{}", "2026", ""))  # no stored answer: not kept
     con.executemany("insert into scores values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
@@ -195,6 +195,11 @@ def test_scores_move_under_their_answers_id_and_read_as_before(tmp_path):
     assert sorted(con.execute("select * from scores")) == sorted(
         (*r[:5], json.dumps(stored, separators=(",", ":")) if r[1] == "gvs" else r[5], *r[6:]) for r in rows[:-1]
     )
+    # Times gvs writes (UTC, to the second) are kept as seconds and shown as the same text; others as they are.
+    assert sorted(con.execute("select typeof(created), count(*) from answer_scores group by 1")) == [
+        ("integer", 4),
+        ("text", 4),
+    ]
     con.execute("VACUUM")
     assert dict(con.execute("select cache_key, id from responses")) == rowids
 
