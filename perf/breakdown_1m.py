@@ -807,13 +807,17 @@ def hand_breakdown(
     GROUP BY, seconds of the rest: the overall GROUP BY and the two counts)."""
     extra = ", sum(s.label = 'judge_error'), avg(json_extract(s.details, '$.spread'))" if judge else ""
     cond = " and rc.condition = 'none'" if conditioned else ""
+    conn = _hand_connections.get(path) or _hand_connections.setdefault(path, sqlite3.connect(path))
+    # The scores by their answer's id from m012 (``scores`` is then a view, which SQLite cannot
+    # flatten into the right side of a LEFT JOIN), by cache key before.
+    by_id = conn.execute("select 1 from sqlite_master where name = 'answer_scores'").fetchone() is not None
+    scores = "answer_scores s on s.answer = r.id" if by_id else "scores s on s.cache_key = rc.cache_key"
     joins = f"""from run_cells rc
         join items i on i.content_hash = rc.item_hash
         left join responses r on r.cache_key = rc.cache_key
-        left join scores s on s.cache_key = rc.cache_key and s.scorer = ? and s.version = ? and s.config = ?
+        left join {scores} and s.scorer = ? and s.version = ? and s.config = ?
         where rc.run_id = ?{cond}"""
     args = [scorer, version, config, run_id]
-    conn = _hand_connections.get(path) or _hand_connections.setdefault(path, sqlite3.connect(path))
     table: dict = {}
     started = time.perf_counter()
     for row in conn.execute(

@@ -489,6 +489,24 @@ class Store:
             self.db.execute("delete from runs where id = :run", args)
         return {"cells": cells, "errors": errors, "responses": int(responses), "shared": int(shared)}
 
+    def compact(self) -> tuple[int, int]:
+        """Rewrite the file without its free pages (VACUUM): what a migration that rebuilds tables
+        (m012), deleted runs or replaced answers left behind. Returns the bytes of the file (with its
+        write-ahead log) before and after. Needs free disk about the store's size; another process
+        writing waits for it, or it fails as StoreError after the busy timeout, the store unchanged."""
+        self._writable("it cannot be compacted")
+        before = self._file_bytes()
+        try:
+            self.db.conn.execute("VACUUM")
+            self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.path}: could not be compacted ({_cause(exc)}); it was left as it was") from None
+        return before, self._file_bytes()
+
+    def _file_bytes(self) -> int:
+        wal = Path(f"{self.path}-wal")
+        return self.path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
     def deleted_run(self, run_id: int) -> str | None:
         """When run ``run_id`` was deleted (``delete_run``), or None: a run there is, or never was."""
         row = self.db.execute("select deleted from deleted_runs where id = ?", [run_id]).fetchone()

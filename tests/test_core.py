@@ -13,6 +13,8 @@ from benchmark.scoring import language, offline_scores
 from store import open_store
 from store.migrations import MIGRATIONS
 
+from .conftest import sql_rows
+
 
 def test_cache_key_covers_what_changes_an_answer_and_nothing_else():
     base = user_prompt("openai/m", "hello", api_base="http://127.0.0.1:1/v1")
@@ -239,3 +241,28 @@ def test_scores_move_under_their_answers_id_and_read_as_before(tmp_path):
     assert con.execute("select count(*) from answer_scores where answer = ?", [rowids[keys[3]]]).fetchone() == (0,)
     kept, made = rebuilt()
     assert kept == made and len(kept[1]) == 5
+
+
+def test_gvs_store_compact_gives_the_free_pages_back_and_keeps_every_row(gvs, tmp_path):
+    """`gvs store compact`: a store whose rows were deleted (or whose tables a migration rebuilt)
+    shrinks to what it holds; every row stays, the store opens and is written as before."""
+    import json
+
+    path = tmp_path / "s.db"
+    db = open_store(path)
+    with db.writing():
+        db.db.conn.executemany(
+            "insert into responses (cache_key, text) values (?, ?)",
+            [(hashlib.sha256(str(k).encode()).hexdigest(), "an answer " * 40) for k in range(3000)],
+        )
+        db.db.execute("delete from responses where id > 100")
+    kept = sql_rows(path, "select cache_key, text from responses order by id")
+    db.close()
+    proc = gvs("store", "compact", "--store", str(path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["bytes_after"] < report["bytes_before"] / 4 and report["bytes_after"] == path.stat().st_size
+    assert sql_rows(path, "select cache_key, text from responses order by id") == kept and len(kept) == 100
+    assert "compacted" in gvs("store", "compact", "--store", str(path)).stdout
+    missing = gvs("store", "compact", "--store", str(tmp_path / "none.db"))
+    assert missing.returncode == 2 and "no store at" in missing.stderr

@@ -1,4 +1,4 @@
-"""``gvs store``: work on store files (merge the stores of a sharded run)."""
+"""``gvs store``: work on store files (merge the stores of a sharded run, compact one)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,30 @@ from typing import Annotated
 import typer
 
 from . import common
-from .common import JsonOpt, _count, _print_json
+from .common import JsonOpt, StoreOpt, _count, _existing_store, _print_json
 
 app = typer.Typer(
-    help="Work on store files: merge the stores of a sharded run (or any stores) into one.", no_args_is_help=True
+    help="Work on store files: merge the stores of a sharded run (or any stores) into one; compact one.",
+    no_args_is_help=True,
 )
+
+
+@app.command("compact")
+def store_compact(ctx: typer.Context, store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """Rewrite the store without its free space (SQLite's VACUUM): what an upgrade that rebuilt its tables, deleted runs or replaced answers left.
+
+    Every row stays. Needs free disk about the store's size, and waits for a run writing to it (or fails, the store unchanged)."""
+    from ..safe_text import inert
+
+    db = _existing_store(store or (ctx.obj or {}).get("store"))
+    try:
+        before, after = db.compact()
+    finally:
+        db.close()
+    if as_json:
+        _print_json({"store": str(db.path), "bytes_before": before, "bytes_after": after})
+    else:
+        common.out.print(inert(f"compacted {db.path}: {before / 2**20:,.1f} MiB → {after / 2**20:,.1f} MiB"))
 
 
 @app.command("merge")
