@@ -1048,15 +1048,20 @@ def check_shape(seed: int = 0) -> None:
         for name in ("gen", "real"):
             db = sqlite3.connect(tmp / f"{name}.db")
             shapes: dict = {}
+            # Not aggregate_cache: what the app remembers when it reads, which a run does not write.
             tables = [
                 r[0]
-                for r in db.execute("select name from sqlite_master where type = 'table' and name != '_gvs_migrations'")
+                for r in db.execute(
+                    "select name from sqlite_master where type = 'table'"
+                    " and name not in ('_gvs_migrations', 'aggregate_cache')"
+                )
             ]
             for table in tables:
                 cols = _table_columns(db, table)
                 for row in db.execute(f'select * from "{table}"'):
                     record = dict(zip(cols, row))
-                    group = (table, record.get("scorer"), record.get("label")) if table == "scores" else (table,)
+                    scored = table in ("scores", "answer_scores")
+                    group = (table, record.get("scorer"), record.get("label")) if scored else (table,)
                     for col, value in record.items():
                         shapes.setdefault((*group, col), set()).add(shape(value))
             schema = sorted(r[0] for r in db.execute("select sql from sqlite_master where sql is not null"))
