@@ -125,12 +125,16 @@ def _params(store: Store, run: Run) -> tuple[dict[str, Any], bool]:
     }, gvs is not None
 
 
-def grid_where(query: GridQuery) -> str:
-    """The WHERE clause of ``query`` (its parameters: ``:run``, the scorer versions and configs, ``:search``)."""
+def grid_where(query: GridQuery, *, in_run_order: bool = False) -> str:
+    """The WHERE clause of ``query`` (its parameters: ``:run``, the scorer versions and configs, ``:search``).
+
+    ``in_run_order``: for a page in run order, the run's cells are walked by rowid from its first
+    (``:first``) instead of found by the run's index and sorted: a page of a million cells is read
+    in a millisecond instead of sorted in seconds (the ``+`` keeps SQLite from the index)."""
     unknown = set(query.filters) - set(FILTERS)
     if unknown:
         raise ValueError(f"unknown grid filters: {', '.join(sorted(unknown))}")
-    where = ["rc.run_id = :run"]
+    where = ["+rc.run_id = :run and rc.rowid >= :first" if in_run_order else "rc.run_id = :run"]
     where += [f"({FILTERS[name][1]})" for name in FILTERS if name in query.filters]
     if query.search.strip():
         # instr, not LIKE: a % or _ typed in the search means itself. lower() folds ASCII only.
@@ -145,7 +149,14 @@ def grid_page(store: Store, run: Run, query: GridQuery, *, limit: int = 200, off
     params.update(search=query.search.strip(), limit=limit, offset=offset)
     where = grid_where(query)
     order = SORTS.get(query.sort, SORTS["stored"])[1]
-    total = store.db.execute(f"select count(*) {_FROM} where {where}", params).fetchone()[0]
+    # Every cell of the run, when nothing filters or searches: the left joins (each one row at most)
+    # do not change the count, so it is taken without them (0.2 s instead of 7.6 s at 1M cells).
+    plain = not query.filters and not params["search"]
+    counted = "from run_cells rc join items i on i.content_hash = rc.item_hash" if plain else _FROM
+    total = store.db.execute(f"select count(*) {counted} where {where}", params).fetchone()[0]
+    if order == SORTS["stored"][1]:
+        (params["first"],) = store.db.execute("select min(rowid) from run_cells where run_id = ?", [run.id]).fetchone()
+        where = grid_where(query, in_run_order=True)
     sql = f"""select rc.rowid, rc.item_id, rc.model, rc.locale, rc.condition, substr(i.prompt, 1, :excerpt),
             r.cache_key is not null, substr(r.text, 1, :excerpt), ref.label, lang.label, g.value, g.label, g.details,
             (select group_concat(case h.kind when 'gvs' then 'gvs ' || cast(h.value as integer)
