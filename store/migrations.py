@@ -573,8 +573,8 @@ ANSWER_GONE_TRIGGER = (
 
 def m012_answer_ids(conn: sqlite3.Connection) -> None:
     """Responses get an id (their rowid so far, kept) and name their request's parts by id, scores
-    move to ``answer_scores`` under the answer's id, and ``scores`` becomes a view (see above). A score whose answer is not stored (none should be) has
-    nothing to name and is not kept. The fact triggers are set aside while the tables are swapped
+    move to ``answer_scores`` under the answer's id, and ``scores`` becomes a view (see above). A
+    score whose answer is not stored (none should be) has nothing to name and is not kept. The fact triggers are set aside while the tables are swapped
     and made again for the new table; the facts themselves do not change (cells keep their rowids)."""
     facts = [  # m008's, on the tables swapped here or reading them (not m009's, on the facts)
         name

@@ -59,23 +59,23 @@ def describe(metric: str) -> str:
     return metric_of(metric).meaning
 
 
-NEWEST_TIME = STAMP_OUT("s.created")  # a score's time as text, as the scores view shows it
+# The newest score of judge configuration {config} on run {run}, as text (as the scores view shows
+# it): a walk down idx_answer_scores_judge_created (m004, m012) that stops at the first score of one of
+# the run's cells, instead of reading every score of the run. answer_scores itself: the view's time
+# is text made from it, which no index orders.
+_NEWEST_ON_RUN = f"""select {STAMP_OUT("s.created")} from answer_scores s join responses r on r.id = s.answer
+    where s.scorer = {{scorer}} and s.config = {{config}} and s.config != ''
+      and exists (select 1 from run_cells rc where rc.cache_key = r.cache_key and rc.run_id = {{run}})
+    order by s.created desc limit 1"""
 
 
 def judge_config(store: Store, run_id: int, scorer: str, judge: str | None = None) -> dict | None:
     """The judge configuration whose scores a breakdown shows: the latest used on this run
     (of judge model ``judge`` if given). Returns {"digest", "spec"} or None."""
-    # Per configuration, its newest score on this run: a walk down idx_answer_scores_judge_created
-    # (m004, m012) that stops at the first score of a cell of the run, instead of reading every score
-    # of the run (answer_scores itself: the view's time is text made from it, which no index orders).
+    # Per configuration, its newest score on this run (_NEWEST_ON_RUN); the newest of those.
+    newest = _NEWEST_ON_RUN.format(scorer=":scorer", config="jc.digest", run=":run")
     sql = f"""
-        select digest, spec, last from (
-            select jc.digest, jc.spec, (
-                select {NEWEST_TIME} from answer_scores s join responses r on r.id = s.answer
-                where s.scorer = :scorer and s.config = jc.digest and s.config != ''
-                  and exists (select 1 from run_cells rc where rc.cache_key = r.cache_key and rc.run_id = :run)
-                order by s.created desc limit 1) as last
-            from judge_configs jc {{model}})
+        select digest, spec, last from (select jc.digest, jc.spec, ({newest}) as last from judge_configs jc {{model}})
         where last is not null order by last desc limit 1
     """
     args = {"run": run_id, "scorer": scorer, "judge": judge}
@@ -984,16 +984,13 @@ def _run_sources(store: Store, run_id: int) -> list[tuple[str, str, str, int, in
 
 def judges_used(store: Store, run_id: int) -> list[dict]:
     """Every judge configuration with scores on this run's answers, newest first, with counts."""
-    # The newest score of a configuration on the run: a walk down idx_answer_scores_judge_created (as
-    # judge_config does) that stops at the first score of one of the run's cells.
-    newest = f"""select {NEWEST_TIME} from answer_scores s join responses r on r.id = s.answer
-        where s.scorer = ? and s.config = ?
-        and exists (select 1 from run_cells rc where rc.cache_key = r.cache_key and rc.run_id = ?)
-        order by s.created desc limit 1"""
+    newest = _NEWEST_ON_RUN.format(scorer="?", config="?", run="?")
     used = []
     for scorer, version, config, n, errors in _run_sources(store, run_id):
+        if not config:  # an offline scorer
+            continue
         spec = store.db.execute("select spec from judge_configs where digest = ?", [config]).fetchone()
-        if config and spec is not None:
+        if spec is not None:
             (last,) = store.db.execute(newest, [scorer, config, run_id]).fetchone() or (None,)
             used.append((last or "", scorer, version, json.loads(spec[0]), n, errors))
     used.sort(key=lambda u: u[1])
