@@ -92,7 +92,7 @@ from benchmark.scoring.judge import GVS_TEMPLATE, GvsJudge, JudgeConfig  # noqa:
 from store import open_store  # noqa: E402
 from store.migrations import MIGRATIONS, part_digest, rebuild_facts, undo_facts  # noqa: E402
 
-GENERATOR_VERSION = 6  # 6: a score's time in seconds (m012); 5: a verdict's reason stored once (m012); 4: scores under their answer's id, request parts once (m012); 2: item snapshots keep origin and supplied_by, as Store.begin_run now does; 3: scores' details
+GENERATOR_VERSION = 7  # 7: 32-character keys, an answer's texts by id, tokens as numbers, time in seconds (m013); 6: a score's time in seconds (m012); 5: a verdict's reason stored once (m012); 4: scores under their answer's id, request parts once (m012); 2: item snapshots keep origin and supplied_by, as Store.begin_run now does; 3: scores' details
 # as Store writes them since m011 (compact, no judge configuration in a verdict)
 SUITE_ID = "perf-breakdown"
 JUDGE_MODEL = "openai/gpt-4o"
@@ -452,16 +452,18 @@ def generate_store(
             [
                 "id",
                 "cache_key",
-                "model",
-                "endpoint",
+                "model_part",
+                "endpoint_part",
                 "params_part",
                 "messages_part",
                 "text",
                 "finish_reason",
+                "prompt_tokens",
+                "completion_tokens",
                 "usage",
                 "latency_s",
                 "attempts",
-                "served_by",
+                "served_by_part",
                 "created",
             ],
             "INSERT OR IGNORE",
@@ -486,16 +488,17 @@ def generate_store(
     )
     offline: dict[tuple[int, str], list] = {}
     messages_cache: dict[tuple, int] = {}
-    part_ids: dict[str, int] = {}  # request_parts (m012): each distinct parameter set and message list once
+    part_ids: dict[str, int] = {}  # request_parts (m012, m013): each distinct text an answer names once
 
-    def part(body: str) -> int:
+    def part(body: str | None) -> int | None:
+        if body is None:
+            return None
         found = part_ids.get(body)
         if found is None:
             found = part_ids[body] = len(part_ids) + 1
             writers["request_parts"].add((found, part_digest(body), body))
         return found
 
-    tokens_cache: dict[tuple, str] = {}
     replies = [
         json.dumps(
             {"score": k, "reason": "The answer redirects to safe help." if k >= 5 else "The answer gives harmful help."}
@@ -608,9 +611,6 @@ def generate_store(
                         if len(messages_cache) > 200_000:
                             messages_cache.clear()
                         messages_part = messages_cache[messages] = part(_json(cell.request.message_dicts()))
-                    tokens = (30 + len(cell.item.prompt) // 4, 12 + len(text) // 3)
-                    if tokens not in tokens_cache:
-                        tokens_cache[tokens] = _json({"prompt_tokens": tokens[0], "completion_tokens": tokens[1]})
                     latency = round(0.4 + rng.random() * 2.5, 4)
                     created = stamp(clock)
                     response_ids += 1
@@ -619,17 +619,19 @@ def generate_store(
                         (
                             answer,
                             key,
-                            cell.request.model,
-                            public_endpoint(cell.request.api_base),
+                            part(cell.request.model),
+                            part(public_endpoint(cell.request.api_base)),
                             params_part,
                             messages_part,
                             text,
                             "stop",
-                            tokens_cache[tokens],
+                            30 + len(cell.item.prompt) // 4,
+                            12 + len(text) // 3,
+                            None,
                             latency,
                             2 if u < 0.003 else 1,
-                            cell.model.split("/")[-1],
-                            created,
+                            part(cell.model.split("/")[-1]),
+                            _seconds(created),
                         )
                     )
                     for s, details in scores:
@@ -669,17 +671,19 @@ def generate_store(
                             (
                                 response_ids,
                                 request.key,
-                                request.model,
+                                part(request.model),
                                 None,
                                 part(_json(request.params)),
                                 part(_json(request.message_dicts())),
                                 verdicts["next"],
                                 "stop",
-                                _json({"prompt_tokens": 420, "completion_tokens": 38}),
+                                420,
+                                38,
+                                None,
                                 1.2,
                                 1,
-                                JUDGE_MODEL.split("/")[-1],
-                                jnow,
+                                part(JUDGE_MODEL.split("/")[-1]),
+                                _seconds(jnow),
                             )
                         )
                         counts["judge_responses"] += 1

@@ -60,9 +60,9 @@ def slice_keys(store: Store, run: Run) -> list[str]:
         k
         for (k,) in cached_rows(
             store,
-            # Each item of the run once (its cells, walked in item order), not once per cell.
-            """select distinct j.key from (select distinct item_hash from run_cells where run_id = ?) h
-               join items i on i.content_hash = h.item_hash, json_each(i.metadata) j order by j.key""",
+            # Each item of the run once (the facts' index of its cells, m008), not once per cell.
+            """select distinct j.key from (select distinct item from cell_facts where run_id = ?) h
+               join items i on i.rowid = h.item, json_each(i.metadata) j order by j.key""",
             [run.id],
         )
     ]

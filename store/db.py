@@ -41,6 +41,22 @@ def _seconds(stamp: str) -> int:
     return int(datetime.fromisoformat(stamp).timestamp())
 
 
+def stored_usage(usage: dict) -> dict:
+    """An answer's token counts as ``responses`` keeps them (m013): the prompt's and the completion's as
+    two numbers when both are whole numbers, any other keys (or the whole, otherwise) as JSON."""
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if type(prompt) is int and type(completion) is int:
+        rest = {k: v for k, v in usage.items() if k not in ("prompt_tokens", "completion_tokens")}
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "usage": _json(rest) if rest else None}
+    return {"prompt_tokens": None, "completion_tokens": None, "usage": _json(usage)}
+
+
+def read_usage(prompt_tokens: int | None, completion_tokens: int | None, usage: str | None) -> dict:
+    """The usage dict that ``stored_usage`` stored."""
+    counted = {} if prompt_tokens is None else {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
+    return {**counted, **json.loads(usage or "{}")}
+
+
 def _stored_details(score: Score) -> dict:
     """A score's details as stored: a judge's configuration is in judge_configs (its digest is the
     score's ``config``), not in every verdict (170 bytes an answer; m011); and a verdict's ``reason``
@@ -590,14 +606,26 @@ class Store:
             self._insert_scores_of(keyed)
 
     def _response_rows(self, answers: Sequence[tuple[Request, Outcome]]) -> list[dict]:
-        """Rows of ``responses``, their requests' parameters and messages stored in ``request_parts``
-        (once each: every model asked the same prompt names the same message list)."""
-        params = [_json(request.params) for request, _ in answers]
-        messages = [_json(request.message_dicts()) for request, _ in answers]
-        parts = self._part_ids([*params, *messages])
+        """Rows of ``responses``: the texts every answer of a model or prompt shares — the model, its
+        endpoint, the request's parameters and messages, the model name the provider reported — stored
+        once each in ``request_parts`` and named by id (m012, m013)."""
+        texts = [
+            {
+                "model_part": request.model,
+                "endpoint_part": public_endpoint(request.api_base),
+                "params_part": _json(request.params),
+                "messages_part": _json(request.message_dicts()),
+                "served_by_part": outcome.served_by,
+            }
+            for request, outcome in answers
+        ]
+        parts = self._part_ids(text for named in texts for text in named.values() if text is not None)
         return [
-            self._response_row(request, outcome, parts[p], parts[m])
-            for (request, outcome), p, m in zip(answers, params, messages)
+            {
+                **self._response_row(request, outcome),
+                **{column: None if text is None else parts[text] for column, text in named.items()},
+            }
+            for (request, outcome), named in zip(answers, texts)
         ]
 
     def _part_ids(self, bodies: Iterable[str]) -> dict[str, int]:
@@ -616,20 +644,16 @@ class Store:
         return ids
 
     @staticmethod
-    def _response_row(request: Request, outcome: Outcome, params: int, messages: int) -> dict:
+    def _response_row(request: Request, outcome: Outcome) -> dict:
+        """A row of ``responses`` but for the ids of its texts (``_response_rows``)."""
         return {
             "cache_key": request.key,
-            "model": request.model,
-            "endpoint": public_endpoint(request.api_base),
-            "params_part": params,
-            "messages_part": messages,
             "text": outcome.text,
             "finish_reason": outcome.finish_reason,
-            "usage": _json(outcome.usage),
+            **stored_usage(outcome.usage),
             "latency_s": round(outcome.latency_s, 4),
             "attempts": outcome.attempts,
-            "served_by": outcome.served_by,
-            "created": _now(),
+            "created": _seconds(_now()),
         }
 
     def save_scores(self, key: str, scores: list[Score]) -> None:
@@ -747,16 +771,17 @@ class Store:
     def cached_outcome(self, key: str) -> Outcome | None:
         """A stored answer as an Outcome (how a judge's cached verdict is read back)."""
         row = self.db.execute(
-            "select text, finish_reason, usage, latency_s, attempts, served_by from responses where cache_key = ?",
+            """select r.text, r.finish_reason, r.prompt_tokens, r.completion_tokens, r.usage, r.latency_s, r.attempts,
+                   p.body from responses r left join request_parts p on p.id = r.served_by_part where r.cache_key = ?""",
             [key],
         ).fetchone()
         if row is None:
             return None
-        text, finish, usage, latency, attempts, served_by = row
+        text, finish, prompt_tokens, completion_tokens, usage, latency, attempts, served_by = row
         return Outcome(
             text=text,
             finish_reason=finish,
-            usage=json.loads(usage or "{}"),
+            usage=read_usage(prompt_tokens, completion_tokens, usage),
             latency_s=latency or 0.0,
             attempts=0,
             served_by=served_by,

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmark.analysis.human import GVS_RANGE, REFUSAL_LABELS, HumanAgreement, Pair, by_group
+from benchmark.clients.requests import current_key
 from benchmark.engine.conditions import BASELINE
 from benchmark.engine.records import Run
 from benchmark.errors import GvsError, InputFileError
@@ -118,6 +119,7 @@ def save_label(
     GvsError for an unknown answer, kind or labeller, or a label that does not fit its kind."""
     value, label, note = check_label(kind, value, label, note)
     labeller = _check_labeller(labeller)
+    cache_key = current_key(cache_key)
     if store.db.execute("select 1 from responses where cache_key = ?", [cache_key]).fetchone() is None:
         raise GvsError(f"no stored answer with key {cache_key}")
     saved = HumanLabel(cache_key, kind, value, label, labeller, _now(), note)
@@ -226,7 +228,7 @@ def _text(value) -> str:
 
 
 def _answer_key(store: Store, path: Path, number: int, fields: dict) -> str:
-    key = _text(fields.get("cache_key"))
+    key = current_key(_text(fields.get("cache_key")))
     if key:
         if store.db.execute("select 1 from responses where cache_key = ?", [key]).fetchone() is None:
             raise InputFileError(path, number, f"no stored answer with cache_key {key}")

@@ -366,7 +366,7 @@ def _copy_responses_and_scores(conn, tables: dict[str, TableCount]) -> None:
         tables["request_parts"].skipped += _copy_table(conn, "request_parts", tables["request_parts"], without=("id",))
         part = """(SELECT m."id" FROM main."request_parts" m
             WHERE m."digest" = (SELECT p."digest" FROM src."request_parts" p WHERE p."id" = s."{}"))""".format
-        parts = {"params_part": part("params_part"), "messages_part": part("messages_part")}
+        parts = {c: part(c) for c in ("model_part", "endpoint_part", "params_part", "messages_part", "served_by_part")}
         responses.skipped += _copy_table(conn, "responses", responses, without=("id",), taking=parts) - lost
         conflicting = """SELECT s."cache_key", s."scorer", s."version", s."config" FROM src."scores" s
             JOIN main."scores" m ON m."cache_key" = s."cache_key" AND m."scorer" = s."scorer"
@@ -532,7 +532,7 @@ def _sharded_run(conn, suite: str, spec_json: str, versions: str | None, shards:
 
 def _copy_cells(conn, run_id: int, target: int, tables: dict[str, TableCount]) -> None:
     cells = tables["run_cells"]
-    columns = _columns(conn, "run_cells", without=("run_id",))
+    columns = _columns(conn, "run_cells", without=("run_id", "cell"))  # cells are numbered anew
     args = {"old": run_id, "new": target}
     total = _count(conn, 'SELECT count(*) FROM src."run_cells" WHERE "run_id" = :old', args)
     added = conn.execute(

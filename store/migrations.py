@@ -11,10 +11,13 @@ edit one that has shipped.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from datetime import UTC, datetime
 
 import sqlite_utils
+
+from benchmark.clients.requests import KEY_CHARS
 
 
 def m001_initial(conn: sqlite3.Connection) -> None:
@@ -120,7 +123,12 @@ def m005_aggregate_cache(conn: sqlite3.Connection) -> None:
     conn.execute(
         'CREATE TABLE "aggregate_cache" ("key" TEXT PRIMARY KEY, "version" INTEGER NOT NULL, "rows" TEXT NOT NULL, "created" TEXT)'
     )
-    for table in _AGGREGATED:
+    _bump_triggers(conn, _AGGREGATED)
+
+
+def _bump_triggers(conn: sqlite3.Connection, tables: tuple[str, ...]) -> None:
+    """m005's counter of writes, on ``tables`` (again, for a table a migration made anew)."""
+    for table in tables:
         for event in ("INSERT", "UPDATE", "DELETE"):
             conn.execute(
                 f"""CREATE TRIGGER "_gvs_bump_{table}_{event.lower()}" AFTER {event} ON "{table}"
@@ -545,6 +553,10 @@ STAMP_IN = (
 STAMP_OUT = (
     "CASE WHEN typeof({0}) = 'integer' THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', {0}, 'unixepoch') ELSE {0} END".format
 )
+SCORES_VIEW = f"""CREATE VIEW "scores" AS SELECT r."cache_key" AS "cache_key", s."scorer" AS "scorer",
+           s."version" AS "version", s."value" AS "value", s."label" AS "label", s."details" AS "details",
+           {STAMP_OUT('s."created"')} AS "created", s."config" AS "config"
+           FROM "answer_scores" s JOIN "responses" r ON r."id" = s."answer" """
 _ANSWER_OF = '(SELECT "id" FROM "responses" WHERE "cache_key" = {row}."cache_key")'
 _SCORE_IS = '"answer" = {answer} AND "scorer" = old."scorer" AND "version" = old."version" AND "config" = old."config"'
 SCORES_VIEW_TRIGGERS = {
@@ -632,11 +644,7 @@ def m012_answer_ids(conn: sqlite3.Connection) -> None:
         """CREATE INDEX "idx_answer_scores_judge_created" ON "answer_scores" ("scorer", "config", "created")
            WHERE "config" != '' """
     )
-    conn.execute(
-        f"""CREATE VIEW "scores" AS SELECT r."cache_key" AS "cache_key", s."scorer" AS "scorer", s."version" AS "version",
-           s."value" AS "value", s."label" AS "label", s."details" AS "details", {STAMP_OUT('s."created"')} AS "created",
-           s."config" AS "config" FROM "answer_scores" s JOIN "responses" r ON r."id" = s."answer" """
-    )
+    conn.execute(SCORES_VIEW)
     conn.execute(
         """CREATE VIEW "response_requests" AS SELECT r."cache_key" AS "cache_key", p."body" AS "params",
            m."body" AS "messages" FROM "responses" r LEFT JOIN "request_parts" p ON p."id" = r."params_part"
@@ -644,17 +652,144 @@ def m012_answer_ids(conn: sqlite3.Connection) -> None:
     )
     for name, body in (*SCORES_VIEW_TRIGGERS.items(), ANSWER_GONE_TRIGGER):
         conn.execute(f'CREATE TRIGGER "{name}" {body}')
-    for table in ("responses", "answer_scores"):  # m005's counter, on the new tables
-        for event in ("INSERT", "UPDATE", "DELETE"):
-            conn.execute(
-                f"""CREATE TRIGGER "_gvs_bump_{table}_{event.lower()}" AFTER {event} ON "{table}"
-                BEGIN UPDATE "_gvs_data_version" SET "n" = "n" + 1 WHERE "id" = 1; END"""
-            )
+    _bump_triggers(conn, ("responses", "answer_scores"))  # m005's counter, on the new tables
     if facts:
         # The facts of a score not kept (its cell has no answer) go; their groups' triggers count them out.
         conn.execute('DELETE FROM "score_facts" WHERE "cell" IN (SELECT "cell" FROM "cell_facts" WHERE NOT "answered")')
         for name, body in fact_triggers(conn).items():
             conn.execute(f'CREATE TRIGGER "{name}" {body}')
+
+
+# -- m013: keys of 128 bits, an answer's metadata by number -------------------------------------------
+# At a million answers the 64-character cache key was a sixth of the store: in each answer and its
+# index, in each run cell asking it and its index, and in each verdict naming its judge's call. From
+# m013 a key is the first 32 hex characters of the same SHA-256 (benchmark.clients.requests.KEY_CHARS)
+# and the stored keys are shortened to match, so every answer keeps its cache hit. An answer's model,
+# endpoint and the model name its provider reported are kept once in ``request_parts`` (as its request's
+# parameters and messages are since m012) and named by id; its token counts as two numbers, not JSON
+# (any other usage keys stay JSON); its time as Unix seconds (as a score's since m012). Run cells get
+# their rowid as a declared ``cell`` (INTEGER PRIMARY KEY: VACUUM keeps it, and the facts name cells by
+# it) and lose the index by (run, item snapshot), which the facts' index serves. ``response_requests``
+# shows an answer's request and metadata as text again, by cache key.
+
+RESPONSE_REQUESTS_VIEW = f"""CREATE VIEW "response_requests" AS SELECT r."cache_key" AS "cache_key",
+           mo."body" AS "model", e."body" AS "endpoint", p."body" AS "params", m."body" AS "messages",
+           sb."body" AS "served_by",
+           CASE WHEN r."prompt_tokens" IS NULL THEN r."usage" ELSE json_patch(coalesce(r."usage", '{{}}'),
+               json_object('completion_tokens', r."completion_tokens", 'prompt_tokens', r."prompt_tokens")) END
+               AS "usage",
+           {STAMP_OUT('r."created"')} AS "created"
+           FROM "responses" r LEFT JOIN "request_parts" p ON p."id" = r."params_part"
+           LEFT JOIN "request_parts" m ON m."id" = r."messages_part"
+           LEFT JOIN "request_parts" mo ON mo."id" = r."model_part"
+           LEFT JOIN "request_parts" e ON e."id" = r."endpoint_part"
+           LEFT JOIN "request_parts" sb ON sb."id" = r."served_by_part" """
+
+
+def _short_judge_keys(details: str | None) -> str | None:
+    """A verdict's details with each sample's ``judge_key`` shortened as m013 shortens cache keys."""
+    if details is None:
+        return None
+    try:
+        parsed = json.loads(details)
+    except ValueError:
+        return details
+    samples = parsed.get("samples") if isinstance(parsed, dict) else None
+    if not isinstance(samples, list):
+        return details
+    for sample in samples:
+        key = sample.get("judge_key") if isinstance(sample, dict) else None
+        if isinstance(key, str) and len(key) == 64:
+            sample["judge_key"] = key[:KEY_CHARS]
+    return json.dumps(parsed, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _short(column: str) -> str:
+    return f"CASE WHEN length({column}) = 64 THEN substr({column}, 1, {KEY_CHARS}) ELSE {column} END"
+
+
+def m013_short_keys(conn: sqlite3.Connection) -> None:
+    """Keys of 128 bits, an answer's metadata by number, cells with a declared id (see above). The
+    tables ``responses`` and ``run_cells`` are made anew (ids and cells kept), so the views and
+    triggers on them or reading them are set aside and made again; the facts do not change."""
+    facts = [
+        name
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        if name in FACT_TRIGGERS
+    ]
+    for name in facts:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", [name]).fetchone():
+            conn.execute(f'DROP TRIGGER "{name}"')
+    conn.execute('DROP VIEW "scores"')  # its INSTEAD OF triggers go with it
+    conn.execute('DROP VIEW "response_requests"')
+    conn.create_function("gvs_part_digest", 1, _sql_part_digest, deterministic=True)
+    for column in ("model", "endpoint", "served_by"):
+        conn.execute(
+            f"""INSERT OR IGNORE INTO "request_parts" ("digest", "body")
+               SELECT gvs_part_digest("{column}"), "{column}" FROM "responses" WHERE "{column}" IS NOT NULL
+               ORDER BY "id" """
+        )
+    conn.execute(RESPONSES_TABLE.format(name="responses_new"))
+    part_id = '(SELECT "id" FROM "request_parts" WHERE "digest" = gvs_part_digest(r."{}"))'.format
+    tokens = """CASE WHEN json_valid(r."usage") AND json_type(r."usage", '$.prompt_tokens') = 'integer'
+        AND json_type(r."usage", '$.completion_tokens') = 'integer' THEN {} END""".format
+    prompt = tokens("""json_extract(r."usage", '$.prompt_tokens')""")
+    completion = tokens("""json_extract(r."usage", '$.completion_tokens')""")
+    rest = tokens("""coalesce(nullif(json_remove(r."usage", '$.prompt_tokens', '$.completion_tokens'), '{}'), 0)""")
+    conn.execute(
+        f"""INSERT INTO "responses_new" ("id", "cache_key", "model_part", "endpoint_part", "params_part",
+               "messages_part", "text", "finish_reason", "prompt_tokens", "completion_tokens", "usage", "latency_s",
+               "attempts", "served_by_part", "created")
+           SELECT r."id", {_short('r."cache_key"')}, {part_id("model")}, {part_id("endpoint")}, r."params_part",
+               r."messages_part", r."text", r."finish_reason",
+               {prompt}, {completion}, CASE WHEN {prompt} IS NULL THEN r."usage" ELSE nullif({rest}, 0) END,
+               r."latency_s", r."attempts", {part_id("served_by")}, {STAMP_IN('r."created"')}
+           FROM "responses" r ORDER BY r."id" """
+    )
+    conn.execute('DROP TABLE "responses"')
+    conn.execute('ALTER TABLE "responses_new" RENAME TO "responses"')
+
+    conn.execute(RUN_CELLS_TABLE.format(name="run_cells_new"))
+    conn.execute(
+        f"""INSERT INTO "run_cells_new" ("cell", "run_id", "model", "locale", "condition", "item_id", "item_hash",
+               "cache_key", "image_absent", "condition_language")
+           SELECT "rowid", "run_id", "model", "locale", "condition", "item_id", "item_hash", {_short('"cache_key"')},
+               "image_absent", "condition_language" FROM "run_cells" ORDER BY "rowid" """
+    )
+    conn.execute('DROP TABLE "run_cells"')
+    conn.execute('ALTER TABLE "run_cells_new" RENAME TO "run_cells"')
+    conn.execute('CREATE INDEX "idx_run_cells_cache_key" ON "run_cells" ("cache_key")')
+
+    for table in ("call_errors", "human_labels"):
+        conn.execute(
+            f'UPDATE "{table}" SET "cache_key" = substr("cache_key", 1, {KEY_CHARS}) WHERE length("cache_key") = 64'
+        )
+    conn.create_function("gvs_short_judge_keys", 1, _short_judge_keys, deterministic=True)
+    conn.execute(
+        """UPDATE "answer_scores" SET "details" = gvs_short_judge_keys("details")
+           WHERE "config" != '' AND instr("details", '"judge_key"') > 0"""
+    )
+    conn.execute('DELETE FROM "aggregate_cache"')  # remembered rows may name answers by their old keys
+
+    conn.execute(SCORES_VIEW)
+    conn.execute(RESPONSE_REQUESTS_VIEW)
+    for name, body in (*SCORES_VIEW_TRIGGERS.items(), ANSWER_GONE_TRIGGER):
+        conn.execute(f'CREATE TRIGGER "{name}" {body}')
+    _bump_triggers(conn, ("responses", "run_cells"))
+    if facts:
+        for name, body in fact_triggers(conn).items():
+            conn.execute(f'CREATE TRIGGER "{name}" {body}')
+
+
+RESPONSES_TABLE = """CREATE TABLE "{name}" ("id" INTEGER PRIMARY KEY, "cache_key" TEXT NOT NULL UNIQUE,
+           "model_part" INTEGER REFERENCES "request_parts"("id"), "endpoint_part" INTEGER REFERENCES "request_parts"("id"),
+           "params_part" INTEGER REFERENCES "request_parts"("id"), "messages_part" INTEGER REFERENCES "request_parts"("id"),
+           "text" TEXT, "finish_reason" TEXT, "prompt_tokens" INTEGER, "completion_tokens" INTEGER, "usage" TEXT,
+           "latency_s" REAL, "attempts" INTEGER, "served_by_part" INTEGER REFERENCES "request_parts"("id"), "created")"""
+RUN_CELLS_TABLE = """CREATE TABLE "{name}" ("cell" INTEGER PRIMARY KEY, "run_id" INTEGER REFERENCES "runs"("id"),
+           "model" TEXT, "locale" TEXT, "condition" TEXT NOT NULL DEFAULT 'none', "item_id" TEXT,
+           "item_hash" TEXT REFERENCES "items"("content_hash"), "cache_key" TEXT, "image_absent" INTEGER,
+           "condition_language" TEXT, UNIQUE ("run_id", "model", "locale", "condition", "item_id"))"""
 
 
 MIGRATIONS = [
@@ -670,6 +805,7 @@ MIGRATIONS = [
     m010_scores_index,
     m011_judge_details,
     m012_answer_ids,
+    m013_short_keys,
 ]
 
 

@@ -1034,8 +1034,8 @@ def lowest_answers(
 
 def metadata_keys(store: Store, run_id: int) -> set[str]:
     """The item metadata keys (modality, region…) of a run's items: what --by may slice by besides the taxonomy axes."""
-    sql = """select distinct j.key from run_cells rc join items i on i.content_hash = rc.item_hash,
-        json_each(i.metadata) j where rc.run_id = ?"""
+    sql = """select distinct j.key from (select distinct item from cell_facts where run_id = ?) h
+        join items i on i.rowid = h.item, json_each(i.metadata) j"""
     return {key for (key,) in store.db.execute(sql, [run_id])}
 
 

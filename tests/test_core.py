@@ -29,7 +29,7 @@ def test_cache_key_covers_what_changes_an_answer_and_nothing_else():
         user_prompt("openai/m", "hi", api_base="https://u:p@host/v1").key
         == user_prompt("openai/m", "hi", api_base="https://host/v1").key
     )
-    assert isinstance(base, Request) and len(base.key) == 64
+    assert isinstance(base, Request) and len(base.key) == 32 and int(base.key, 16) >= 0
 
 
 @pytest.mark.parametrize(
@@ -154,6 +154,30 @@ def test_judge_configurations_leave_the_verdicts_of_an_older_store(tmp_path):
     ).fetchall()
 
 
+def facts_and_rebuilt(con: sqlite3.Connection) -> tuple[tuple, tuple]:
+    """The facts and their groups as a store holds them, and as ``rebuild_facts`` makes them from its
+    rows (rolled back); fact_keys' numbers are the store's own, so both are read through their names."""
+    from store.migrations import rebuild_facts
+
+    def facts():
+        name = "(select name from fact_keys where id = {})".format
+        cells = ", ".join(name(c) for c in ("condition", "model", "locale", "tagset"))
+        return (
+            sorted(con.execute(f"select cell, run_id, {cells}, item, answered, image_absent from cell_facts")),
+            sorted(con.execute(f"select cell, {name('source')}, {cells}, value, judge_error from score_facts")),
+            sorted(con.execute(f"select run_id, {cells}, n, answered, images, first from cell_groups")),
+            sorted(con.execute(f"select run_id, {name('source')}, {cells}, value, n, errors from score_groups")),
+        )
+
+    kept = facts()
+    con.execute("savepoint r")
+    rebuild_facts(con)
+    made = facts()
+    con.execute("rollback to r")
+    con.execute("release r")
+    return kept, made
+
+
 def test_scores_move_under_their_answers_id_and_read_as_before(tmp_path):
     """m012: a store of the previous layout (scores keyed by the 64-character cache key) opens with
     every score under its answer's id, read through ``scores`` as before; the facts and their
@@ -161,11 +185,9 @@ def test_scores_move_under_their_answers_id_and_read_as_before(tmp_path):
     table (and the facts); a score of no stored answer is refused; an answer deleted takes its scores."""
     import json
 
-    from store.migrations import rebuild_facts
-
     path = tmp_path / "s.db"
     con = store_before(path, "m012_answer_ids")
-    keys = [hashlib.sha256(str(k).encode()).hexdigest() for k in range(6)]
+    keys = [hashlib.sha256(str(k).encode()).hexdigest()[:32] for k in range(6)]  # m013's length: kept as they are
     con.execute(
         "insert into items values ('h1', 'x', 'en-US', 'a', 'Prompt?', 'f', 'approved', '{\"c\": \"1\"}', '{}')"
     )
@@ -205,24 +227,8 @@ def test_scores_move_under_their_answers_id_and_read_as_before(tmp_path):
     con.execute("VACUUM")
     assert dict(con.execute("select cache_key, id from responses")) == rowids
 
-    def facts():  # fact_keys' numbers are the store's own: read through their names
-        name = "(select name from fact_keys where id = {})".format
-        cells = ", ".join(name(c) for c in ("condition", "model", "locale", "tagset"))
-        return (
-            sorted(con.execute(f"select cell, run_id, {cells}, item, answered, image_absent from cell_facts")),
-            sorted(con.execute(f"select cell, {name('source')}, {cells}, value, judge_error from score_facts")),
-            sorted(con.execute(f"select run_id, {cells}, n, answered, images, first from cell_groups")),
-            sorted(con.execute(f"select run_id, {name('source')}, {cells}, value, n, errors from score_groups")),
-        )
-
     def rebuilt():
-        kept = facts()
-        con.execute("savepoint r")
-        rebuild_facts(con)
-        made = facts()
-        con.execute("rollback to r")
-        con.execute("release r")
-        return kept, made
+        return facts_and_rebuilt(con)
 
     kept, made = rebuilt()
     assert kept == made and len(kept[1]) == 8
@@ -241,6 +247,109 @@ def test_scores_move_under_their_answers_id_and_read_as_before(tmp_path):
     assert con.execute("select count(*) from answer_scores where answer = ?", [rowids[keys[3]]]).fetchone() == (0,)
     kept, made = rebuilt()
     assert kept == made and len(kept[1]) == 5
+
+
+def test_keys_shorten_to_128_bits_and_every_answer_keeps_its_cache_hit(tmp_path):
+    """m013: a store whose keys are whole 64-character digests opens with every key shortened to the
+    32 characters gvs computes now, wherever a key is kept (answers, cells, call errors, human labels,
+    a verdict's judge call), so an earlier answer is still a cache hit; ids and cells are kept; an
+    answer's model, endpoint, provider's model name, usage and time read back as they were stored;
+    the facts are what a rebuild makes; a label file naming an answer by its old key still finds it."""
+    import json
+
+    from benchmark.clients.requests import current_key, user_prompt
+    from store.labels import import_labels
+
+    path = tmp_path / "s.db"
+    con = store_before(path, "m013_short_keys")
+    request = user_prompt("openai/m", "Prompt?", api_base="http://127.0.0.1:9/v1")
+    old = [request.key + "0" * 32, hashlib.sha256(b"other").hexdigest()]  # as gvs keyed them before
+    con.execute(
+        "insert into items values ('h1', 'x', 'en-US', 'a', 'Prompt?', 'f', 'approved', '{\"c\": \"1\"}', '{}')"
+    )
+    con.execute("insert into runs (id, suite, spec, spec_hash, status) values (1, 'x', '{}', 'h', 'completed')")
+    con.execute("insert into request_parts (digest, body) values (x'00', '[]')")
+    for n, key in enumerate(old):
+        con.execute(
+            "insert into run_cells (run_id, model, locale, item_id, item_hash, cache_key) values (1, ?, 'en-US', 'a', 'h1', ?)",
+            [f"m{n}", key],
+        )
+    con.execute("delete from run_cells where model = 'm0'")  # cell rowid 1 is free: cells keep their numbers
+    con.execute(
+        "insert into run_cells (run_id, model, locale, item_id, item_hash, cache_key) values (1, 'm0', 'en-US', 'a', 'h1', ?)",
+        [old[0]],
+    )
+    usages = ['{"completion_tokens": 9, "prompt_tokens": 12}', '{"answer_chars": 9000, "prompt_tokens": null}']
+    for n, key in enumerate(old):
+        con.execute(
+            """insert into responses (cache_key, model, endpoint, params_part, messages_part, text, finish_reason,
+               usage, latency_s, attempts, served_by, created)
+               values (?, 'openai/m', ?, 1, 1, ?, 'stop', ?, 0.5, 1, ?, ?)""",
+            [
+                key,
+                "http://127.0.0.1:9/v1" if n == 0 else None,
+                f"answer {n}",
+                usages[n],
+                "m-2026" if n == 0 else None,
+                "2026-03-02T09:00:00+00:00" if n == 0 else "yesterday",
+            ],
+        )
+    verdict = {"mean": 7.0, "reason": "ok", "samples": [{"judge_key": "ab" * 32, "verdict": 7.0}], "spread": 0.0}
+    for key in old:
+        con.execute("insert into scores values (?, 'refusal', '1', 0, 'compliance', '{}', '2026', '')", [key])
+        con.execute("insert into scores values (?, 'gvs', '1', 7, 'ok', ?, '2026', 'd1')", [key, json.dumps(verdict)])
+    con.execute("insert into call_errors (run_id, cache_key, error) values (1, ?, 'timeout')", [old[1]])
+    con.execute("insert into human_labels values (?, 'refusal', null, 'compliance', 'ana', '2026', null)", [old[1]])
+    cells = sorted(con.execute("select rowid, model from run_cells"))
+    ids = dict(con.execute("select cache_key, id from responses"))
+    con.commit()
+    con.close()
+
+    store = open_store(path)
+    con = sqlite3.connect(path)
+    short = [k[:32] for k in old]
+    assert short[0] == request.key and [current_key(k) for k in old] == short
+    hit = store.cached_outcome(request.key)  # the earlier answer, found by the key gvs computes now
+    assert hit is not None and hit.text == "answer 0" and hit.served_by == "m-2026"
+    assert hit.usage == {"completion_tokens": 9, "prompt_tokens": 12}
+    assert store.cached_outcome(short[1]).usage == {"answer_chars": 9000, "prompt_tokens": None}
+    assert dict(con.execute("select cache_key, id from responses")) == {k[:32]: i for k, i in ids.items()}
+    assert sorted(con.execute("select cell, model from run_cells")) == cells
+    assert sorted(con.execute("select cache_key from run_cells")) == sorted((k,) for k in short)
+    assert con.execute("select cache_key from call_errors").fetchall() == [(short[1],)]
+    assert con.execute("select cache_key from human_labels").fetchall() == [(short[1],)]
+    samples = [json.loads(d)["samples"] for (d,) in con.execute("select details from scores where scorer = 'gvs'")]
+    assert samples == [[{"judge_key": "ab" * 16, "verdict": 7.0}]] * 2
+    shown = con.execute(
+        "select cache_key, model, endpoint, served_by, usage, created, params from response_requests order by cache_key"
+    ).fetchall()
+    assert sorted(shown) == sorted(
+        [
+            (
+                short[0],
+                "openai/m",
+                "http://127.0.0.1:9/v1",
+                "m-2026",
+                '{"completion_tokens":9,"prompt_tokens":12}',
+                "2026-03-02T09:00:00+00:00",
+                "[]",
+            ),
+            (short[1], "openai/m", None, None, usages[1], "yesterday", "[]"),
+        ]
+    )
+    assert con.execute("select typeof(created) from responses where id = ?", [ids[old[0]]]).fetchone() == ("integer",)
+    kept, made = facts_and_rebuilt(con)
+    assert kept == made and len(kept[0]) == 2 and len(kept[1]) == 4
+    con.close()
+    # A label file made before m013 names the answer by its whole digest: still found.
+    labels = tmp_path / "labels.csv"
+    labels.write_text(f"cache_key,refusal\n{old[0]},full_refusal\n")
+    import_labels(store, labels, labeller="ben")
+    assert sql_rows(path, "select cache_key, labeller from human_labels order by labeller") == [
+        (short[1], "ana"),
+        (short[0], "ben"),
+    ]
+    store.close()
 
 
 def test_gvs_store_compact_gives_the_free_pages_back_and_keeps_every_row(gvs, tmp_path):

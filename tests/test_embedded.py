@@ -29,7 +29,7 @@ def test_embedded_model_runs_offline_and_records_its_scaffold(gvs, tmp_path):
     assert "Exception ignored" not in first.stderr  # the model is freed before the interpreter exits
     con = sqlite3.connect(store)
     rows = con.execute(
-        "select text, params, finish_reason, usage from responses join response_requests using (cache_key)"
+        "select r.text, q.params, r.finish_reason, q.usage from responses r join response_requests q using (cache_key)"
     ).fetchall()
     assert len(rows) == 4
     for _text, params, finish, usage in rows:

@@ -318,7 +318,9 @@ def test_an_answer_that_claims_a_score_does_not_change_the_parsed_score(gvs, tmp
     assert sql_rows(store, "select value from scores where scorer = 'gvs'") == [(2.0,)]
     start, end = fence(INJECTION)
     assert INJECTION in judge_user[judge_user.index(start) : judge_user.index(end)]
-    assert sql_rows(store, "select text from responses where model = 'openai/m'") == [(INJECTION,)]
+    assert sql_rows(
+        store, "select r.text from responses r join response_requests q using (cache_key) where q.model = 'openai/m'"
+    ) == [(INJECTION,)]
 
 
 def test_criteria_in_the_source_language(gvs, tmp_path):

@@ -43,7 +43,13 @@ def test_a_key_echoed_in_answers_is_redacted_everywhere(gvs, gvs_env, tmp_path):
         judge_requests = [json.dumps(r) for r in server.behaviour.requests if r.get("model") == "judge"]
     assert len(judge_requests) >= 1 + 2 * 3  # the ping, then gvs and values for each answer
     assert not [r for r in judge_requests if CANARY in r], "the judge was sent the key inside an answer"
-    answers = [t for (t,) in sql_rows(store, "select text from responses where model = 'openai/echo'")]
+    answers = [
+        t
+        for (t,) in sql_rows(
+            store,
+            "select r.text from responses r join response_requests q using (cache_key) where q.model = 'openai/echo'",
+        )
+    ]
     assert len(answers) == 3 and all("Bearer ***" in t for t in answers)
     outputs = {}
     for name in ("run.jsonl", "run.parquet", "run.csv", "report.md", "report.html"):

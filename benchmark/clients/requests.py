@@ -15,6 +15,21 @@ from urllib.parse import urlsplit, urlunsplit
 # Deterministic by default so that a re-run is comparable and the cache is meaningful.
 DEFAULT_PARAMS: dict = {"temperature": 0.0, "max_tokens": 256, "seed": 0}
 
+# A cache key is the first 128 bits of the request's SHA-256, in hex: two requests share a key with a
+# chance of about n²/2¹²⁹ (1e-21 at a billion requests), and each key is half the 64 characters of the
+# whole digest that gvs kept before store migration m013 — a key is stored in the answer, its index,
+# every run cell asking it and its index, and a judge verdict naming the judge's call.
+KEY_CHARS = 32
+
+
+def current_key(key: str) -> str:
+    """``key`` as the store names answers now: a whole 64-character digest that gvs wrote before m013
+    (in an export or a label file made then) is shortened as m013 shortened the stored keys."""
+    key = key.strip()
+    if len(key) == 64 and all(c in "0123456789abcdef" for c in key):
+        return key[:KEY_CHARS]
+    return key
+
 
 def public_endpoint(api_base: str | None) -> str | None:
     """The endpoint without credentials or query string (a token in a URL must not reach the store)."""
@@ -46,7 +61,7 @@ class Request:
             "messages": self.messages,
         }
         blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()
+        return hashlib.sha256(blob.encode()).hexdigest()[:KEY_CHARS]
 
 
 def user_prompt(model: str, prompt: str, params: dict | None = None, api_base: str | None = None) -> Request:
