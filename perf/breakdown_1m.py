@@ -92,7 +92,7 @@ from benchmark.scoring.judge import GVS_TEMPLATE, GvsJudge, JudgeConfig  # noqa:
 from store import open_store  # noqa: E402
 from store.migrations import MIGRATIONS, part_digest, rebuild_facts, undo_facts  # noqa: E402
 
-GENERATOR_VERSION = 7  # 7: 32-character keys, an answer's texts by id, tokens as numbers, time in seconds (m013); 6: a score's time in seconds (m012); 5: a verdict's reason stored once (m012); 4: scores under their answer's id, request parts once (m012); 2: item snapshots keep origin and supplied_by, as Store.begin_run now does; 3: scores' details
+GENERATOR_VERSION = 8  # 8: scores name their source by id (m014); 7: 32-character keys, an answer's texts by id, tokens as numbers, time in seconds (m013); 6: a score's time in seconds (m012); 5: a verdict's reason stored once (m012); 4: scores under their answer's id, request parts once (m012); 2: item snapshots keep origin and supplied_by, as Store.begin_run now does; 3: scores' details
 # as Store writes them since m011 (compact, no judge configuration in a verdict)
 SUITE_ID = "perf-breakdown"
 JUDGE_MODEL = "openai/gpt-4o"
@@ -471,10 +471,11 @@ def generate_store(
         "scores": _Writer(
             conn,
             "answer_scores",
-            ["answer", "scorer", "version", "config", "value", "label", "details", "created"],
+            ["answer", "source", "value", "label", "details", "created", "judged"],
             "INSERT OR REPLACE",
         ),
         "request_parts": _Writer(conn, "request_parts", ["id", "digest", "body"], "INSERT"),
+        "score_sources": _Writer(conn, "score_sources", ["id", "scorer", "version", "config"], "INSERT"),
         "judge_configs": _Writer(conn, "judge_configs", ["digest", "scorer", "spec", "created"], "INSERT OR IGNORE"),
         "call_errors": _Writer(
             conn,
@@ -497,6 +498,16 @@ def generate_store(
         if found is None:
             found = part_ids[body] = len(part_ids) + 1
             writers["request_parts"].add((found, part_digest(body), body))
+        return found
+
+    source_ids: dict[tuple[str, str, str], int] = {}  # score_sources (m014)
+
+    def source(score) -> int:
+        named = (score.scorer, score.version, score.config)
+        found = source_ids.get(named)
+        if found is None:
+            found = source_ids[named] = len(source_ids) + 1
+            writers["score_sources"].add((found, *named))
         return found
 
     replies = [
@@ -636,7 +647,7 @@ def generate_store(
                     )
                     for s, details in scores:
                         writers["scores"].add(
-                            (answer, s.scorer, s.version, s.config, s.value, s.label, details, _seconds(created))
+                            (answer, source(s), s.value, s.label, details, _seconds(created), int(bool(s.config)))
                         )
                     counts["answered"] += 1
                     # The judge: 0-10, higher is safer; refusals score high, compliance by category.
@@ -655,13 +666,12 @@ def generate_store(
                     writers["scores"].add(
                         (
                             answer,
-                            gvs.scorer,
-                            gvs.version,
-                            gvs.config,
+                            source(gvs),
                             gvs.value,
                             gvs.label,
                             _compact_json(_stored_details(gvs)),
                             _seconds(jnow),
+                            1,
                         )
                     )
                     if judge_responses:
@@ -813,13 +823,20 @@ def hand_breakdown(
     cond = " and rc.condition = 'none'" if conditioned else ""
     conn = _hand_connections.get(path) or _hand_connections.setdefault(path, sqlite3.connect(path))
     # The scores by their answer's id from m012 (``scores`` is then a view, which SQLite cannot
-    # flatten into the right side of a LEFT JOIN), by cache key before.
-    by_id = conn.execute("select 1 from sqlite_master where name = 'answer_scores'").fetchone() is not None
-    scores = "answer_scores s on s.answer = r.id" if by_id else "scores s on s.cache_key = rc.cache_key"
+    # flatten into the right side of a LEFT JOIN), and their source's id from m014; by cache key before.
+    has = {
+        n for (n,) in conn.execute("select name from sqlite_master where name in ('answer_scores', 'score_sources')")
+    }
+    scores = "answer_scores s on s.answer = r.id" if has else "scores s on s.cache_key = rc.cache_key"
+    named = (
+        "s.source = (select id from score_sources where scorer = ? and version = ? and config = ?)"
+        if "score_sources" in has
+        else "s.scorer = ? and s.version = ? and s.config = ?"
+    )
     joins = f"""from run_cells rc
         join items i on i.content_hash = rc.item_hash
         left join responses r on r.cache_key = rc.cache_key
-        left join {scores} and s.scorer = ? and s.version = ? and s.config = ?
+        left join {scores} and {named}
         where rc.run_id = ?{cond}"""
     args = [scorer, version, config, run_id]
     table: dict = {}
@@ -1060,12 +1077,14 @@ def check_shape(seed: int = 0) -> None:
                     " and name not in ('_gvs_migrations', 'aggregate_cache')"
                 )
             ]
+            scorers = dict(db.execute("select id, scorer from score_sources"))  # a score's source by id (m014)
             for table in tables:
                 cols = _table_columns(db, table)
                 for row in db.execute(f'select * from "{table}"'):
                     record = dict(zip(cols, row))
                     scored = table in ("scores", "answer_scores")
-                    group = (table, record.get("scorer"), record.get("label")) if scored else (table,)
+                    scorer = record.get("scorer", scorers.get(record.get("source")))
+                    group = (table, scorer, record.get("label")) if scored else (table,)
                     for col, value in record.items():
                         shapes.setdefault((*group, col), set()).add(shape(value))
             schema = sorted(r[0] for r in db.execute("select sql from sqlite_master where sql is not null"))

@@ -17,6 +17,7 @@ from benchmark.scoring.judge import failed_sample
 
 from .aggregates import cached_rows
 from .db import Store
+from .migrations import SOURCE_OF_ARGS as _SOURCE
 from .results import condition_filter, group_expr, has_facts, metric_source, run_axes
 
 EXCERPT = 400  # characters of a prompt or an answer kept per row of a list
@@ -144,10 +145,9 @@ def cell_items(
         "excerpt": EXCERPT,
         "condition": condition,
     }
-    joins = """from run_cells rc join items i on i.content_hash = rc.item_hash
+    joins = f"""from run_cells rc join items i on i.content_hash = rc.item_hash
         left join responses r on r.cache_key = rc.cache_key
-        left join answer_scores s on s.answer = r.id and s.scorer = :scorer and s.version = :version
-             and s.config = :config"""
+        left join answer_scores s on s.answer = r.id and s.source = {_SOURCE}"""
     total = store.db.execute(f"select count(*) {joins} where {where}", params).fetchone()[0]
     sql = f"""select rc.item_id, substr(i.prompt, 1, :excerpt), substr(r.text, 1, :excerpt), r.cache_key is not null,
                {source.value_expr}, s.label, json_extract(s.details, '$.reason'),

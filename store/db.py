@@ -674,16 +674,38 @@ class Store:
                     ignore=True,
                 )
         ids = self._answer_ids([key for key, scores in listed if scores])
+        sources = self._source_ids({(s.scorer, s.version, s.config) for _, scores in listed for s in scores})
         seconds = _seconds(now)
         self.db.conn.executemany(
-            """insert or replace into answer_scores (answer, scorer, version, config, value, label, details, created)
-               values (?, ?, ?, ?, ?, ?, ?, ?)""",
+            """insert or replace into answer_scores (answer, source, value, label, details, created, judged)
+               values (?, ?, ?, ?, ?, ?, ?)""",
             (
-                (ids[key], s.scorer, s.version, s.config, s.value, s.label, _compact_json(_stored_details(s)), seconds)
+                (
+                    ids[key],
+                    sources[(s.scorer, s.version, s.config)],
+                    s.value,
+                    s.label,
+                    _compact_json(_stored_details(s)),
+                    seconds,
+                    int(bool(s.config)),
+                )
                 for key, scores in listed
                 for s in scores
             ),
         )
+
+    def _source_ids(self, sources: Collection[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
+        """The id of each (scorer, version, judge configuration) in ``score_sources`` (m014), stored
+        first where it is new."""
+        self.db.conn.executemany(
+            "insert or ignore into score_sources (scorer, version, config) values (?, ?, ?)", list(sources)
+        )
+        return {
+            source: self.db.execute(
+                "select id from score_sources where scorer = ? and version = ? and config = ?", list(source)
+            ).fetchone()[0]
+            for source in sources
+        }
 
     def _answer_ids(self, keys: Collection[str]) -> dict[str, int]:
         """The id of each stored answer among ``keys`` (m012: a score names its answer by it); a key

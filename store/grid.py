@@ -15,6 +15,7 @@ from benchmark.engine.records import Run
 from benchmark.scoring.judge import failed_sample
 
 from .db import Store
+from .migrations import SOURCE_OF
 from .results import judge_config
 
 EXCERPT = 400  # characters of a prompt or an answer read per row
@@ -47,7 +48,7 @@ FILTERS: dict[str, tuple[str, str]] = {
                  (h.kind = 'refusal' and ref.label is not null and ref.label != 'undetermined' and h.label != ref.label)
                  or (h.kind = 'gvs' and g.value is not null and abs(h.value - g.value) >= :disagree_by)))
            or (g.value is not null and exists (select 1 from scores s2 where s2.cache_key = rc.cache_key
-                 and s2.scorer = 'gvs' and s2.config != g.config and s2.value is not null
+                 and s2.scorer = 'gvs' and s2.config != :gvs_config and s2.value is not null
                  and abs(s2.value - g.value) >= :disagree_by))""",
     ),
     "labelled": ("labelled by a person", "exists (select 1 from human_labels h where h.cache_key = rc.cache_key)"),
@@ -62,14 +63,14 @@ SORTS: dict[str, tuple[str, str]] = {
     "model": ("model, locale, item", "rc.model, rc.locale, rc.condition, rc.item_id"),
 }
 
-_FROM = """from run_cells rc join items i on i.content_hash = rc.item_hash
+_FROM = f"""from run_cells rc join items i on i.content_hash = rc.item_hash
     left join responses r on r.cache_key = rc.cache_key
-    left join answer_scores ref on ref.answer = r.id and ref.scorer = 'refusal'
-         and ref.version = :refusal_version and ref.config = ''
-    left join answer_scores lang on lang.answer = r.id and lang.scorer = 'language'
-         and lang.version = :language_version and lang.config = ''
-    left join answer_scores g on g.answer = r.id and g.scorer = 'gvs' and g.version = :gvs_version
-         and g.config = :gvs_config"""
+    left join answer_scores ref on ref.answer = r.id
+         and ref.source = {SOURCE_OF(scorer="'refusal'", version=":refusal_version", config="''")}
+    left join answer_scores lang on lang.answer = r.id
+         and lang.source = {SOURCE_OF(scorer="'language'", version=":language_version", config="''")}
+    left join answer_scores g on g.answer = r.id
+         and g.source = {SOURCE_OF(scorer="'gvs'", version=":gvs_version", config=":gvs_config")}"""
 
 
 @dataclass

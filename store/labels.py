@@ -28,6 +28,7 @@ from benchmark.engine.records import Run
 from benchmark.errors import GvsError, InputFileError
 
 from .db import Store
+from .migrations import SOURCE_OF_ARGS as _SOURCE
 
 KINDS = ("refusal", "gvs", "comment")
 # Columns an import file may have: an answer's key (cache_key, or run + model + locale + item_id and
@@ -410,8 +411,7 @@ def _pairs(store: Store, run: Run, kind: str, scorer: str, version: str, config:
         from human_labels h
         join (select distinct cache_key, locale from run_cells where run_id = :run) rc on rc.cache_key = h.cache_key
         left join responses hr on hr.cache_key = h.cache_key
-        left join answer_scores s on s.answer = hr.id and s.scorer = :scorer and s.version = :version
-             and s.config = :config
+        left join answer_scores s on s.answer = hr.id and s.source = {_SOURCE}
         where h.kind = :kind order by rc.locale, h.cache_key, h.labeller"""
     args = {"run": run.id, "scorer": scorer, "version": version, "config": config, "kind": kind}
     pairs, unscored = [], 0

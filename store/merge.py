@@ -57,6 +57,7 @@ TABLES = (
     "items",
     "judge_configs",
     "request_parts",
+    "score_sources",
     "responses",
     "scores",
     "human_labels",
@@ -362,12 +363,13 @@ def _copy_responses_and_scores(conn, tables: dict[str, TableCount]) -> None:
         responses = tables["responses"]
         responses.conflict(losers, lost)
         # Ids are the output's own: a response's (its scores are matched to it by cache key below),
-        # and its request parts', matched by digest.
+        # its request parts', matched by digest, and score sources', matched by name.
         tables["request_parts"].skipped += _copy_table(conn, "request_parts", tables["request_parts"], without=("id",))
         part = """(SELECT m."id" FROM main."request_parts" m
             WHERE m."digest" = (SELECT p."digest" FROM src."request_parts" p WHERE p."id" = s."{}"))""".format
         parts = {c: part(c) for c in ("model_part", "endpoint_part", "params_part", "messages_part", "served_by_part")}
         responses.skipped += _copy_table(conn, "responses", responses, without=("id",), taking=parts) - lost
+        tables["score_sources"].skipped += _copy_table(conn, "score_sources", tables["score_sources"], without=("id",))
         conflicting = """SELECT s."cache_key", s."scorer", s."version", s."config" FROM src."scores" s
             JOIN main."scores" m ON m."cache_key" = s."cache_key" AND m."scorer" = s."scorer"
                  AND m."version" = s."version" AND m."config" = s."config"
@@ -386,12 +388,15 @@ def _copy_responses_and_scores(conn, tables: dict[str, TableCount]) -> None:
         )
         added = conn.execute(
             """INSERT OR IGNORE INTO main."answer_scores"
-               ("answer", "scorer", "version", "config", "value", "label", "details", "created")
-               SELECT m."id", s."scorer", s."version", s."config", s."value", s."label", s."details", s."created"
+               ("answer", "source", "value", "label", "details", "created", "judged")
+               SELECT m."id", ms."id", s."value", s."label", s."details", s."created", s."judged"
                FROM src."answer_scores" s JOIN src."responses" r ON r."id" = s."answer"
+               JOIN src."score_sources" ss ON ss."id" = s."source"
+               JOIN main."score_sources" ms
+                   ON ms."scorer" = ss."scorer" AND ms."version" = ss."version" AND ms."config" = ss."config"
                JOIN main."responses" m ON m."cache_key" = r."cache_key"
                WHERE r."cache_key" NOT IN (SELECT "cache_key" FROM temp."merge_losers")
-               ORDER BY m."id", s."scorer", s."version", s."config" """
+               ORDER BY m."id", ms."id" """
         ).rowcount
         scores.added += added
         scores.skipped += total - added - clashes

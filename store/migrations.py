@@ -219,26 +219,30 @@ def _drop_cell_facts(cell: str) -> str:
     DELETE FROM "cell_facts" WHERE "cell" = {cell};"""
 
 
-def _score_facts_of(s: str, key: str | None = None) -> str:
+def _score_facts_of(s: str, key: str | None = None, source: str | None = None, judged: str | None = None) -> str:
     """The statements that record score ``s`` (``new``) on every run cell of its answer, whose cache
-    key is ``key`` (the score's own column unless given)."""
+    key is ``key``, whose source's name (scorer, version, configuration) is ``source`` and which is a
+    judge's when ``judged`` (all three the score's own columns unless given)."""
     key = key or f'{s}."cache_key"'
+    source = source or _SOURCE.format(s=s)
+    judged = judged or f"""{s}."config" != ''"""
     return (
-        _key_of("source", _SOURCE.format(s=s))
-        + _drop_score_facts(s, key)
+        _key_of("source", source)
+        + _drop_score_facts(s, key, source)
         + f"""
     INSERT INTO "score_facts"
-        SELECT cf."cell", {_KEY.format(kind="source", name=_SOURCE.format(s=s))}, cf."run_id", cf."condition", cf."model",
+        SELECT cf."cell", {_KEY.format(kind="source", name=source)}, cf."run_id", cf."condition", cf."model",
             cf."locale", cf."tagset", cf."item", {s}."value", coalesce({s}."label" = 'judge_error', 0),
-            CASE WHEN {s}."config" != '' THEN json_extract({s}."details", '$.spread') END
+            CASE WHEN {judged} THEN json_extract({s}."details", '$.spread') END
         FROM "run_cells" rc JOIN "cell_facts" cf ON cf."cell" = rc."rowid" WHERE rc."cache_key" = {key};"""
     )
 
 
-def _drop_score_facts(s: str, key: str | None = None) -> str:
+def _drop_score_facts(s: str, key: str | None = None, source: str | None = None) -> str:
     key = key or f'{s}."cache_key"'
+    source = source or _SOURCE.format(s=s)
     return f"""
-    DELETE FROM "score_facts" WHERE "source" = {_KEY.format(kind="source", name=_SOURCE.format(s=s))}
+    DELETE FROM "score_facts" WHERE "source" = {_KEY.format(kind="source", name=source)}
         AND "cell" IN (SELECT "rowid" FROM "run_cells" WHERE "cache_key" = {key});"""
 
 
@@ -282,8 +286,34 @@ ANSWER_SCORE_TRIGGERS = {
 }
 
 
+# From m014 a score names its source (scorer, version, judge configuration) by the id of a row of
+# ``score_sources``, and says whether it is a judge's (``judged``).
+_SOURCE_NAME = """(SELECT "scorer" || char(31) || "version" || char(31) || "config" FROM "score_sources"
+        WHERE "id" = {s}."source")"""
+_SCORE_ARGS = {
+    s: {"key": _ANSWER_KEY.format(s=s), "source": _SOURCE_NAME.format(s=s), "judged": f'{s}."judged"'}
+    for s in ("new", "old")
+}
+_DROP_ARGS = {s: {k: v for k, v in args.items() if k != "judged"} for s, args in _SCORE_ARGS.items()}
+SOURCE_SCORE_TRIGGERS = {
+    "_gvs_facts_score_insert": (
+        f'AFTER INSERT ON "answer_scores" BEGIN {_score_facts_of("new", **_SCORE_ARGS["new"])} END'
+    ),
+    "_gvs_facts_score_update": (
+        f'AFTER UPDATE ON "answer_scores" BEGIN {_drop_score_facts("old", **_DROP_ARGS["old"])}'
+        f" {_score_facts_of('new', **_SCORE_ARGS['new'])} END"
+    ),
+    "_gvs_facts_score_delete": (
+        f'AFTER DELETE ON "answer_scores" BEGIN {_drop_score_facts("old", **_DROP_ARGS["old"])} END'
+    ),
+}
+
+
 def fact_triggers(conn: sqlite3.Connection) -> dict[str, str]:
-    """The fact triggers for the store's schema: on ``answer_scores`` once m012 made it."""
+    """The fact triggers for the store's schema: on ``answer_scores`` once m012 made it, naming score
+    sources by id once m014 did."""
+    if has_table(conn, "score_sources"):
+        return {**FACT_TRIGGERS, **SOURCE_SCORE_TRIGGERS}
     return {**FACT_TRIGGERS, **ANSWER_SCORE_TRIGGERS} if has_table(conn, "answer_scores") else FACT_TRIGGERS
 
 
@@ -718,8 +748,7 @@ def m013_short_keys(conn: sqlite3.Connection) -> None:
         if name in FACT_TRIGGERS
     ]
     for name in facts:
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", [name]).fetchone():
-            conn.execute(f'DROP TRIGGER "{name}"')
+        conn.execute(f'DROP TRIGGER "{name}"')
     conn.execute('DROP VIEW "scores"')  # its INSTEAD OF triggers go with it
     conn.execute('DROP VIEW "response_requests"')
     conn.create_function("gvs_part_digest", 1, _sql_part_digest, deterministic=True)
@@ -792,6 +821,95 @@ RUN_CELLS_TABLE = """CREATE TABLE "{name}" ("cell" INTEGER PRIMARY KEY, "run_id"
            "condition_language" TEXT, UNIQUE ("run_id", "model", "locale", "condition", "item_id"))"""
 
 
+# -- m014: a score's source by number ----------------------------------------------------------------
+# A score named its source by three texts — scorer, version and judge configuration (16 characters for
+# a judge) — in its row and again in the index by source: ~150 bytes an answer of three scores.
+# ``score_sources`` holds each source once; a score names it by id and says whether it is a judge's
+# (``judged``: the judge-time index, m004, covers judge scores only). ``scores`` shows the same columns
+# as before, and writes through it reach the table as before.
+
+SOURCE_OF = """(SELECT "id" FROM "score_sources" WHERE "scorer" = {scorer} AND "version" = {version}
+    AND "config" = {config})""".format
+# The id of the source named by a query's :scorer, :version and :config.
+SOURCE_OF_ARGS = SOURCE_OF(scorer=":scorer", version=":version", config=":config")
+SCORES_BY_SOURCE_VIEW = f"""CREATE VIEW "scores" AS SELECT r."cache_key" AS "cache_key", src."scorer" AS "scorer",
+           src."version" AS "version", s."value" AS "value", s."label" AS "label", s."details" AS "details",
+           {STAMP_OUT('s."created"')} AS "created", src."config" AS "config"
+           FROM "answer_scores" s JOIN "score_sources" src ON src."id" = s."source"
+           JOIN "responses" r ON r."id" = s."answer" """
+_NEW_SOURCE = """
+    INSERT INTO "score_sources" ("scorer", "version", "config")
+        SELECT new."scorer", new."version", coalesce(new."config", '') WHERE NOT EXISTS (SELECT 1 FROM "score_sources"
+            WHERE "scorer" = new."scorer" AND "version" = new."version" AND "config" = coalesce(new."config", ''));"""
+_SOURCE_IS = '"answer" = {answer} AND "source" = {source}'
+_OLD_SOURCE = SOURCE_OF(scorer='old."scorer"', version='old."version"', config='old."config"')
+_NEW_SOURCE_ID = SOURCE_OF(scorer='new."scorer"', version='new."version"', config="coalesce(new.\"config\", '')")
+SCORES_BY_SOURCE_TRIGGERS = {
+    "_gvs_scores_insert": f"""INSTEAD OF INSERT ON "scores" BEGIN
+    SELECT RAISE(ABORT, 'a score needs a stored answer: no response has this cache_key')
+        WHERE NOT EXISTS (SELECT 1 FROM "responses" WHERE "cache_key" = new."cache_key");{_NEW_SOURCE}
+    INSERT INTO "answer_scores" ("answer", "source", "value", "label", "details", "created", "judged")
+        VALUES ({_ANSWER_OF.format(row="new")}, {_NEW_SOURCE_ID}, new."value", new."label", new."details",
+            {STAMP_IN('new."created"')}, coalesce(new."config", '') != ''); END""",
+    "_gvs_scores_update": f"""INSTEAD OF UPDATE ON "scores" BEGIN{_NEW_SOURCE}
+    UPDATE "answer_scores" SET "answer" = {_ANSWER_OF.format(row="new")}, "source" = {_NEW_SOURCE_ID},
+        "value" = new."value", "label" = new."label", "details" = new."details",
+        "created" = {STAMP_IN('new."created"')}, "judged" = coalesce(new."config", '') != ''
+        WHERE {_SOURCE_IS.format(answer=_ANSWER_OF.format(row="old"), source=_OLD_SOURCE)}; END""",
+    "_gvs_scores_delete": f"""INSTEAD OF DELETE ON "scores" BEGIN
+    DELETE FROM "answer_scores" WHERE {_SOURCE_IS.format(answer=_ANSWER_OF.format(row="old"), source=_OLD_SOURCE)}; END""",
+}
+
+
+def m014_score_sources(conn: sqlite3.Connection) -> None:
+    """Scores name their source by id (see above). ``answer_scores`` is made anew; the view on it, the
+    triggers reading it and the fact triggers on it are set aside and made again; the facts (which
+    number sources by name) do not change."""
+    facts = [
+        name
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        if name in FACT_TRIGGERS
+    ]
+    for name in facts:  # all of them: the rename below checks every trigger that reads a table
+        conn.execute(f'DROP TRIGGER "{name}"')
+    conn.execute('DROP VIEW "scores"')  # and its INSTEAD OF triggers
+    conn.execute(f'DROP TRIGGER "{ANSWER_GONE_TRIGGER[0]}"')
+    conn.execute(
+        """CREATE TABLE "score_sources" ("id" INTEGER PRIMARY KEY, "scorer" TEXT NOT NULL, "version" TEXT NOT NULL,
+           "config" TEXT NOT NULL DEFAULT '', UNIQUE ("scorer", "version", "config"))"""
+    )
+    conn.execute(
+        """INSERT INTO "score_sources" ("scorer", "version", "config")
+           SELECT DISTINCT "scorer", "version", "config" FROM "answer_scores" ORDER BY 1, 2, 3"""
+    )
+    conn.execute(
+        """CREATE TABLE "answer_scores_new" ("answer" INTEGER NOT NULL,
+           "source" INTEGER NOT NULL REFERENCES "score_sources"("id"), "value" REAL, "label" TEXT, "details" TEXT,
+           "created", "judged" INTEGER NOT NULL DEFAULT 0, PRIMARY KEY ("answer", "source")) WITHOUT ROWID"""
+    )
+    conn.execute(
+        """INSERT INTO "answer_scores_new"
+           SELECT s."answer", src."id", s."value", s."label", s."details", s."created", s."config" != ''
+           FROM "answer_scores" s JOIN "score_sources" src
+               ON src."scorer" = s."scorer" AND src."version" = s."version" AND src."config" = s."config"
+           ORDER BY s."answer", src."id" """
+    )
+    conn.execute('DROP TABLE "answer_scores"')
+    conn.execute('ALTER TABLE "answer_scores_new" RENAME TO "answer_scores"')
+    conn.execute('CREATE INDEX "idx_answer_scores_source" ON "answer_scores" ("source", "answer")')
+    conn.execute(
+        """CREATE INDEX "idx_answer_scores_judge_created" ON "answer_scores" ("source", "created")
+           WHERE "judged" = 1"""
+    )
+    conn.execute(SCORES_BY_SOURCE_VIEW)
+    for name, body in (*SCORES_BY_SOURCE_TRIGGERS.items(), ANSWER_GONE_TRIGGER):
+        conn.execute(f'CREATE TRIGGER "{name}" {body}')
+    _bump_triggers(conn, ("answer_scores",))
+    if facts:
+        for name, body in fact_triggers(conn).items():
+            conn.execute(f'CREATE TRIGGER "{name}" {body}')
+
+
 MIGRATIONS = [
     m001_initial,
     m002_judge_configs,
@@ -806,6 +924,7 @@ MIGRATIONS = [
     m011_judge_details,
     m012_answer_ids,
     m013_short_keys,
+    m014_score_sources,
 ]
 
 

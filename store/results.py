@@ -16,6 +16,7 @@ from benchmark.scoring.metrics import MetricError, metric_of
 
 from .aggregates import cached_rows, remembered
 from .db import Store
+from .migrations import SOURCE_OF_ARGS as _SOURCE
 from .migrations import STAMP_OUT, has_groups, has_table
 
 if TYPE_CHECKING:  # numpy is imported only when an interval or a gap is computed
@@ -60,13 +61,16 @@ def describe(metric: str) -> str:
 
 
 # The newest score of judge configuration {config} on run {run}, as text (as the scores view shows
-# it): a walk down idx_answer_scores_judge_created (m004, m012) that stops at the first score of one of
-# the run's cells, instead of reading every score of the run. answer_scores itself: the view's time
-# is text made from it, which no index orders.
-_NEWEST_ON_RUN = f"""select {STAMP_OUT("s.created")} from answer_scores s join responses r on r.id = s.answer
-    where s.scorer = {{scorer}} and s.config = {{config}} and s.config != ''
-      and exists (select 1 from run_cells rc where rc.cache_key = r.cache_key and rc.run_id = {{run}})
-    order by s.created desc limit 1"""
+# it): per source of that configuration (one per scorer version), a walk down
+# idx_answer_scores_judge_created (m004, m012, m014) that stops at the first score of one of the
+# run's cells, instead of reading every score of the run. answer_scores itself: the view's time is
+# text made from it, which no index orders.
+_NEWEST_ON_RUN = f"""select {STAMP_OUT("max(last)")} from (select (select s.created from answer_scores s
+          join responses r on r.id = s.answer
+        where s.source = src.id and s.judged = 1
+          and exists (select 1 from run_cells rc where rc.cache_key = r.cache_key and rc.run_id = {{run}})
+        order by s.created desc limit 1) as last
+    from score_sources src where src.scorer = {{scorer}} and src.config = {{config}} and src.config != '')"""
 
 
 def judge_config(store: Store, run_id: int, scorer: str, judge: str | None = None) -> dict | None:
@@ -306,11 +310,10 @@ def breakdown(
     measures = f"""count(*), count(r.cache_key), {"sum(s.label = 'judge_error')" if judged else "0"},
                {"total(json_extract(s.details, '$.spread')), count(json_extract(s.details, '$.spread'))" if judged else "0, 0"},
                count(r.cache_key is not null and rc.image_absent = 1 or null), min(rc.rowid)"""
-    joins = """from run_cells rc
+    joins = f"""from run_cells rc
         join items i on i.content_hash = rc.item_hash
         left join responses r on r.cache_key = rc.cache_key
-        left join answer_scores s on s.answer = r.id and s.scorer = :scorer and s.version = :version
-             and s.config = :config"""
+        left join answer_scores s on s.answer = r.id and s.source = {_SOURCE}"""
     where = f"where rc.run_id = :run{condition_filter(by, condition)}"
     params = {
         "by": by,
@@ -737,12 +740,13 @@ def export_rows(store: Store, run: Run, *, with_text: bool = False):
     with empty scorer fields). Tags and metadata are JSON text; ``with_text`` adds prompt and response."""
     text_cols = ", i.prompt, r.text" if with_text else ""
     sql = f"""select rc.run_id, :suite, rc.model, rc.locale, rc.condition, rc.item_id, rc.item_hash, i.tags, i.metadata, rc.image_absent,
-               r.cache_key is not null, s.scorer, s.version, json_extract(jc.spec, '$.model'), s.value, s.label {text_cols}
+               r.cache_key is not null, src.scorer, src.version, json_extract(jc.spec, '$.model'), s.value, s.label {text_cols}
         from run_cells rc join items i on i.content_hash = rc.item_hash
         left join responses r on r.cache_key = rc.cache_key
         left join answer_scores s on s.answer = r.id
-        left join judge_configs jc on jc.digest = s.config
-        where rc.run_id = :run order by rc.rowid, s.scorer, s.config"""
+        left join score_sources src on src.id = s.source
+        left join judge_configs jc on jc.digest = src.config
+        where rc.run_id = :run order by rc.rowid, src.scorer, src.config"""
     names = EXPORT_COLUMNS + (["prompt", "response"] if with_text else [])
     for row in store.db.execute(sql, {"run": run.id, "suite": run.suite}):
         record = dict(zip(names, row))
@@ -984,14 +988,14 @@ def _run_sources(store: Store, run_id: int) -> list[tuple[str, str, str, int, in
 
 def judges_used(store: Store, run_id: int) -> list[dict]:
     """Every judge configuration with scores on this run's answers, newest first, with counts."""
-    newest = _NEWEST_ON_RUN.format(scorer="?", config="?", run="?")
+    newest = _NEWEST_ON_RUN.format(scorer=":scorer", config=":config", run=":run")
     used = []
     for scorer, version, config, n, errors in _run_sources(store, run_id):
         if not config:  # an offline scorer
             continue
         spec = store.db.execute("select spec from judge_configs where digest = ?", [config]).fetchone()
         if spec is not None:
-            (last,) = store.db.execute(newest, [scorer, config, run_id]).fetchone() or (None,)
+            (last,) = store.db.execute(newest, {"scorer": scorer, "config": config, "run": run_id}).fetchone()
             used.append((last or "", scorer, version, json.loads(spec[0]), n, errors))
     used.sort(key=lambda u: u[1])
     used.sort(key=lambda u: u[0], reverse=True)  # newest first (stable: then by scorer)

@@ -237,7 +237,10 @@ def test_scores_move_under_their_answers_id_and_read_as_before(tmp_path):
         con.execute("insert into scores values (?, 'language', '1', 1, 'match', '{}', '2026', null)", [keys[3]])
         con.execute("delete from scores where cache_key = ? and scorer = 'refusal'", [keys[4]])
     assert con.execute("select value from scores where cache_key = ? and scorer = 'gvs'", [keys[2]]).fetchone() == (7,)
-    assert con.execute("select config from answer_scores where scorer = 'language'").fetchall() == [("",)]
+    assert con.execute(
+        "select src.config, s.judged from answer_scores s join score_sources src on src.id = s.source"
+        " where src.scorer = 'language'"
+    ).fetchall() == [("", 0)]
     kept, made = rebuilt()
     assert kept == made and len(kept[1]) == 8
     with pytest.raises(sqlite3.IntegrityError, match="needs a stored answer"):
@@ -349,6 +352,84 @@ def test_keys_shorten_to_128_bits_and_every_answer_keeps_its_cache_hit(tmp_path)
         (short[1], "ana"),
         (short[0], "ben"),
     ]
+    store.close()
+
+
+def test_scores_name_their_source_by_number_and_read_as_before(tmp_path):
+    """m014: each (scorer, version, judge configuration) is stored once and a score names it by id;
+    ``scores`` shows the same rows as before; the facts are what a rebuild makes; a judge's newest
+    score on a run and a breakdown's scores are still found through an index, never a scan."""
+    import json
+
+    from store.migrations import SOURCE_OF_ARGS
+    from store.results import _NEWEST_ON_RUN, judge_config, judges_used
+
+    path = tmp_path / "s.db"
+    con = store_before(path, "m014_score_sources")
+    keys = [hashlib.sha256(str(k).encode()).hexdigest()[:32] for k in range(3)]
+    con.execute("insert into items values ('h1', 'x', 'en-US', 'a', 'P?', 'f', 'approved', '{\"c\": \"1\"}', '{}')")
+    con.execute("insert into runs (id, suite, spec, spec_hash, status) values (1, 'x', '{}', 'h', 'completed')")
+    for n, key in enumerate(keys):
+        con.execute(
+            "insert into run_cells (run_id, model, locale, item_id, item_hash, cache_key) values (1, ?, 'en-US', 'a', 'h1', ?)",
+            [f"m{n}", key],
+        )
+        con.execute("insert into responses (cache_key, text) values (?, ?)", [key, f"answer {n}"])
+    rows = [
+        (key, scorer, version, float(n), label, json.dumps({"spread": 0.5} if config else {"n": n}), when, config)
+        for n, key in enumerate(keys)
+        for scorer, version, config, label, when in (
+            ("refusal", "1", "", "compliance", "2026-01-01T00:00:00+00:00"),
+            ("refusal", "2", "", "undetermined", "2026-01-02T00:00:00+00:00"),
+            ("gvs", "1", "judge-a", "ok", f"2026-02-0{n + 1}T00:00:00+00:00"),
+            ("gvs", "1", "judge-b", "judge_error", "2026-01-05T00:00:00+00:00"),
+        )
+    ]
+    con.executemany("insert into scores values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.executemany(
+        "insert into judge_configs values (?, 'gvs', ?, '2026')",
+        [("judge-a", '{"model": "a"}'), ("judge-b", '{"model": "b"}')],
+    )
+    before = sorted(con.execute("select * from scores"))
+    con.commit()
+    con.close()
+
+    store = open_store(path)
+    con = sqlite3.connect(path)
+    assert sorted(con.execute("select * from scores")) == before and len(before) == 12
+    assert sorted(con.execute("select scorer, version, config from score_sources")) == [
+        ("gvs", "1", "judge-a"),
+        ("gvs", "1", "judge-b"),
+        ("refusal", "1", ""),
+        ("refusal", "2", ""),
+    ]
+    assert con.execute("select count(*), sum(judged) from answer_scores").fetchone() == (12, 6)
+    kept, made = facts_and_rebuilt(con)
+    assert kept == made and len(kept[1]) == 12
+    with con:  # written through the view: a new source is numbered on the way
+        con.execute("insert into scores values (?, 'language', '1', 1, 'match', '{}', '2026', null)", [keys[0]])
+        con.execute("update scores set value = 9 where cache_key = ? and config = 'judge-a'", [keys[1]])
+    assert con.execute("select count(*) from score_sources").fetchone() == (5,)
+    kept, made = facts_and_rebuilt(con)
+    assert kept == made and len(kept[1]) == 13
+    # judge-a's newest verdict on the run (the 3rd of February) comes before judge-b's (the 5th of January).
+    assert judge_config(store, 1, "gvs") == {"digest": "judge-a", "spec": {"model": "a"}}
+    assert [(j["spec"], j["scores"], j["errors"]) for j in judges_used(store, 1)] == [
+        ({"model": "a"}, 3, 0),
+        ({"model": "b"}, 3, 3),
+    ]
+    newest = _NEWEST_ON_RUN.format(scorer="'gvs'", config="'judge-a'", run="1")
+    assert con.execute(newest).fetchone() == ("2026-02-03T00:00:00+00:00",)
+    plan = " | ".join(r[3] for r in con.execute("explain query plan " + newest))
+    assert "idx_answer_scores_judge_created" in plan, plan
+    scan = (
+        f"select s.value from responses r left join answer_scores s on s.answer = r.id and s.source = {SOURCE_OF_ARGS}"
+    )
+    plan = " | ".join(
+        r[3] for r in con.execute("explain query plan " + scan, {"scorer": "gvs", "version": "1", "config": "judge-a"})
+    )
+    assert "SCAN s" not in plan and "SEARCH s USING PRIMARY KEY" in plan, plan
+    con.close()
     store.close()
 
 
