@@ -942,14 +942,19 @@ def migration_seconds(path: Path) -> float:
             Path(f"{copy}{suffix}").unlink(missing_ok=True)
 
 
-def end_of_run_seconds(store, run) -> float:
+def end_of_run_seconds(store, run) -> tuple[float, float]:
     """What the end of a run (and of `gvs score`) spends after its last write: the Results screen's
-    opening views (store/browse.py remember_opening_views), nothing remembered before."""
+    opening views (store/browse.py remember_opening_views), nothing remembered before; and beside it
+    what benchmark/usecases/run.py asks next, the run's answered cells and every scorer's health
+    (the run's judge and the offline scorers, in one ``Store.scorers_health``)."""
     from store.browse import remember_opening_views
 
     with store.db.conn:
         store.db.execute("DELETE FROM aggregate_cache")
-    return _timed(lambda: remember_opening_views(store, run))
+    views = _timed(lambda: remember_opening_views(store, run))
+    sources = store.db.execute("select scorer, version, config from score_sources").fetchall()
+    checks = _timed(lambda: (store.answered(run.id), store.scorers_health(run.id, sources)))
+    return views, checks
 
 
 class _Scan:
@@ -1232,12 +1237,19 @@ def main() -> None:
         )
 
     print("timing the end of a run (the Results screen's opening views, nothing remembered) ...", flush=True)
-    end_facts = statistics.median(end_of_run_seconds(store, run) for _ in range(args.n))
+    ends = [end_of_run_seconds(store, run) for _ in range(args.n)]
+    end_views = statistics.median(v for v, _ in ends)
+    end_checks = statistics.median(c for _, c in ends)
+    end_facts = statistics.median(v + c for v, c in ends)
     end_before = None
     if args.rows <= 200_000 or args.end_before:
         with _Scan(False):
-            end_before = end_of_run_seconds(store, run)
-    print(f"end of run: {end_facts:.2f} s" + (f", before m008 {end_before:.2f} s" if end_before else ""), flush=True)
+            end_before = sum(end_of_run_seconds(store, run))
+    print(
+        f"end of run: {end_facts:.2f} s (opening views {end_views:.2f} s, answered cells and scorers' health"
+        f" {end_checks:.2f} s)" + (f", before m008 {end_before:.2f} s" if end_before else ""),
+        flush=True,
+    )
     print("timing migrations m008+m009 on a copy without facts ...", flush=True)
     migrated = migration_seconds(path)
     print(f"migrations m008+m009: {migrated:.1f} s", flush=True)
@@ -1266,7 +1278,7 @@ def main() -> None:
         )
     before = f"before m008 {end_before:.2f} s" if end_before else "before m008 not measured (--end-before)"
     print(
-        f"| end of run: Results' opening views remembered | {end_facts:.2f} s | {before} | — | ≤ 5 s | {'yes' if end_facts <= 5 else 'NO'} |"
+        f"| end of run: Results' opening views remembered ({end_views:.2f} s), answered cells and every scorer's health ({end_checks:.2f} s) | {end_facts:.2f} s | {before} | — | ≤ 5 s | {'yes' if end_facts <= 5 else 'NO'} |"
     )
     facts_built = info.get("facts_seconds")
     print(

@@ -26,7 +26,7 @@ from benchmark.errors import GvsError
 from benchmark.scoring import Score
 from benchmark.scoring.judge import failed_sample
 
-from .migrations import GROUP_TABLES, migrate, part_digest, pending
+from .migrations import GROUP_TABLES, has_table, migrate, part_digest, pending
 
 _CHUNK = 500  # keys per IN (...) query, well under SQLite's variable limit
 
@@ -754,34 +754,53 @@ class Store:
         """How a scorer (this version and, for a judge, configuration) fared on the run's answers: how
         many it scored, how many it could not (a judge error, or an offline scorer's ``undetermined``),
         and the first failure's reason and raw reply."""
-        where = """s.scorer = :scorer and s.version = :version and s.config = :config
-              and s.cache_key in (select cache_key from run_cells where run_id = :run)"""
-        args = {"scorer": scorer, "version": version, "config": config, "run": run_id}
-        failed = "s.label in ('judge_error', 'undetermined')"
-        counts = dict(
-            self.db.execute(f"select {failed}, count(*) from scores s where {where} group by 1", args).fetchall()
-        )
-        health = ScorerHealth(
-            scorer, config, scored=int(counts.get(0, 0)), errors=int(counts.get(1, 0)), judge=bool(config)
-        )
-        if health.errors:
-            (details,) = self.db.execute(
-                f"select details from scores s where {where} and {failed} limit 1", args
+        return self.scorers_health(run_id, [(scorer, version, config)])[0]
+
+    def scorers_health(self, run_id: int, sources: Sequence[tuple[str, str, str]]) -> list[ScorerHealth]:
+        """``scorer_health`` of each (scorer, version, judge configuration) in ``sources``, in one pass
+        over the run's answers for all of them (the end of every run asks for each scorer's: at a
+        million answers, 3.6 s instead of 24 s one scorer at a time). The first failure is the one of
+        the earliest stored answer."""
+        ids: dict[int, tuple[str, str, str]] = {}  # score_sources' id (m014) -> its name
+        for named in sources:
+            found = self.db.execute(
+                "select id from score_sources where scorer = ? and version = ? and config = ?", list(named)
             ).fetchone()
-            first = failed_sample(json.loads(details or "{}") or {})
-            reason = first.get("error") or first.get("reason") or ""
-            if first.get("language"):
-                reason = f"{reason} ({first['language']})"
-            health.sample_error = str(reason)
-            health.sample_raw = first.get("raw")
-            health.unreadable = int(
-                self.db.execute(
-                    f"""select count(*) from scores s where {where} and {failed}
-                          and json_extract(s.details, '$.samples[0].raw') is not null""",
-                    args,
-                ).fetchone()[0]
-            )
-        return health
+            if found is not None:
+                ids[found[0]] = named
+        counts: dict[tuple[int, int], tuple[int, int, int | None]] = {}
+        if ids:
+            failed = "s.label in ('judge_error', 'undetermined')"
+            sql = f"""select s.source, {failed}, count(*),
+                       sum(case when {failed} then json_extract(s.details, '$.samples[0].raw') is not null else 0 end),
+                       min(case when {failed} then s.answer end)
+                from answer_scores s
+                where +s.source in ({",".join("?" * len(ids))}) and s.answer in
+                    (select r.id from run_cells rc join responses r on r.cache_key = rc.cache_key where rc.run_id = ?)
+                group by 1, 2"""
+            for source, failing, n, unreadable, first in self.db.execute(sql, [*ids, run_id]):
+                if failing is not None:  # a score without a label is neither
+                    counts[(source, failing)] = (n, unreadable, first)
+        by_name = {named: number for number, named in ids.items()}
+        found_health = []
+        for scorer, version, config in sources:
+            source = by_name.get((scorer, version, config), 0)  # 0: no such source, nothing counted
+            scored, _, _ = counts.get((source, 0), (0, 0, None))
+            errors, unreadable, first = counts.get((source, 1), (0, 0, None))
+            health = ScorerHealth(scorer, config, scored=scored, errors=errors, judge=bool(config))
+            if errors and first is not None:
+                (details,) = self.db.execute(
+                    "select details from answer_scores where answer = ? and source = ?", [first, source]
+                ).fetchone()
+                sample = failed_sample(json.loads(details or "{}") or {})
+                reason = sample.get("error") or sample.get("reason") or ""
+                if sample.get("language"):
+                    reason = f"{reason} ({sample['language']})"
+                health.sample_error = str(reason)
+                health.sample_raw = sample.get("raw")
+                health.unreadable = int(unreadable)
+            found_health.append(health)
+        return found_health
 
     def response_texts(self, keys: Collection[str]) -> dict[str, str]:
         texts: dict[str, str] = {}
@@ -820,8 +839,12 @@ class Store:
         return self.db["responses"].count
 
     def answered(self, run_id: int) -> int:
-        """Cells of the run that have a stored answer."""
-        sql = "select count(*) from run_cells rc join responses r on r.cache_key = rc.cache_key where rc.run_id = ?"
+        """Cells of the run that have a stored answer: the sum of the run's cell groups (m009), which
+        the facts' triggers keep (1.4 s at a million cells by joining the cells to the answers)."""
+        if has_table(self.db.conn, "cell_groups"):
+            sql = "select coalesce(sum(answered), 0) from cell_groups where run_id = ?"
+        else:  # an older store read as it is
+            sql = "select count(*) from run_cells rc join responses r on r.cache_key = rc.cache_key where rc.run_id = ?"
         return self.db.execute(sql, [run_id]).fetchone()[0]
 
 

@@ -433,6 +433,49 @@ def test_scores_name_their_source_by_number_and_read_as_before(tmp_path):
     store.close()
 
 
+def test_every_scorers_health_in_one_pass_counts_each_answer_once(tmp_path):
+    """``Store.scorers_health`` (the end of every run): per scorer, the run's answers it scored and
+    could not, each answer once even when two cells ask the same request, another run's answers not
+    counted, the first failure's reason and raw reply; the same as asking one scorer at a time."""
+    import json
+
+    store = open_store(tmp_path / "s.db")
+    keys = [hashlib.sha256(str(k).encode()).hexdigest()[:32] for k in range(4)]
+    with store.writing():
+        con = store.db.conn
+        con.execute("insert into items values ('h1', 'x', 'en-US', 'a', 'P?', 'f', 'approved', '{}', '{}')")
+        con.execute("insert into runs (id, suite, spec, spec_hash, status) values (1, 'x', '{}', 'h', 'completed')")
+        con.execute("insert into runs (id, suite, spec, spec_hash, status) values (2, 'x', '{}', 'h', 'completed')")
+        cells = [(1, "en-US", keys[0]), (1, "en-GB", keys[0]), (1, "en-US", keys[1]), (1, "en-US", keys[2])]
+        for n, (run, locale, key) in enumerate([*cells, (2, "en-US", keys[3])]):
+            con.execute(
+                "insert into run_cells (run_id, model, locale, item_id, item_hash, cache_key) values (?, 'm', ?, ?, 'h1', ?)",
+                [run, locale, f"i{n}", key],
+            )
+        for key in keys:
+            con.execute("insert into responses (cache_key, text) values (?, 'answer')", [key])
+        bad = {"samples": [{"error": "unreadable", "raw": "Seven!"}]}
+        rows = [
+            (keys[0], "gvs", "1", None, "judge_error", json.dumps(bad), "d1"),
+            (keys[1], "gvs", "1", 8.0, "ok", "{}", "d1"),
+            (keys[2], "gvs", "1", None, "judge_error", json.dumps(bad), "d1"),
+            (keys[3], "gvs", "1", None, "judge_error", "{}", "d1"),  # another run's
+            (keys[0], "refusal", "1", 0.0, "compliance", "{}", ""),
+            (keys[1], "refusal", "1", None, "undetermined", "{}", ""),
+        ]
+        con.executemany("insert into scores values (?, ?, ?, ?, ?, ?, '2026', ?)", rows)
+    asked = [("gvs", "1", "d1"), ("refusal", "1", ""), ("language", "1", "")]
+    together = store.scorers_health(1, asked)
+    assert together == [store.scorer_health(1, *named) for named in asked]
+    gvs, refusal, language = together
+    assert (gvs.scored, gvs.errors, gvs.unreadable, gvs.judge) == (1, 2, 2, True)
+    assert (gvs.sample_error, gvs.sample_raw) == ("unreadable", "Seven!")
+    assert (refusal.scored, refusal.errors, refusal.judge) == (1, 1, False)
+    assert (language.scored, language.errors) == (0, 0)
+    assert store.answered(1) == 4 and store.answered(2) == 1
+    store.close()
+
+
 def test_gvs_store_compact_gives_the_free_pages_back_and_keeps_every_row(gvs, tmp_path):
     """`gvs store compact`: a store whose rows were deleted (or whose tables a migration rebuilt)
     shrinks to what it holds; every row stays, the store opens and is written as before."""

@@ -17,7 +17,7 @@ returns one); progress goes to the engine's ``Progress`` protocol, notes to a ``
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -52,7 +52,7 @@ class RunStore(RunSink, Protocol):
     def end_run(self, run_id: int, status: str, summary: RunSummary) -> None: ...
     def answered(self, run_id: int) -> int: ...
     def remove(self) -> None: ...
-    def scorer_health(self, run_id: int, scorer: str, version: str, config: str = "") -> ScorerHealth: ...
+    def scorers_health(self, run_id: int, sources: Sequence[tuple[str, str, str]]) -> list[ScorerHealth]: ...
 
 
 @dataclass
@@ -409,8 +409,9 @@ def run_prepared(
     else:
         status = "completed" if answered == len(share.cells) else "incomplete"
     store.end_run(run_id, status, summary)
-    health = [store.scorer_health(run_id, j.name, j.version, j.digest) for j in judges]
-    offline = [store.scorer_health(run_id, name, version) for name, version in offline_versions().items()]
+    offline_sources = [(name, version, "") for name, version in offline_versions().items()]
+    everyone = store.scorers_health(run_id, [*((j.name, j.version, j.digest) for j in judges), *offline_sources])
+    health, offline = everyone[: len(judges)], everyone[len(judges) :]
     return RunOutcome(
         run_id,
         resumed,

@@ -110,7 +110,7 @@ def score_run(options: ScoreOptions, store: ScoreStore, run: Run, progress: Prog
 
     summary = asyncio.run(main())
     store.refresh_views(run.id)  # the app's Results then open on the new judge at once
-    health = [store.scorer_health(run.id, j.name, j.version, j.digest) for j in judges]
+    health = store.scorers_health(run.id, [(j.name, j.version, j.digest) for j in judges])
     return ScoreOutcome(
         run.id, summary.cached, summary.total - summary.cached, summary, setup, list(plan.suite.axes), health
     )
