@@ -40,6 +40,7 @@ def main() -> None:
     refusal = results.metric_source(store, run, "refusal")
     gvs = results.metric_source(store, run, "gvs")
     model = json.loads(store.db.execute("select spec from runs where id = 1").fetchone()[0])["models"][0]
+    sources = store.db.execute("select distinct scorer, version, config from scores").fetchall()
     reads = {
         "export every cell × score": lambda: sum(1 for _ in results.export_rows(store, run)),
         "item values, refusal": lambda: results.item_values(store, run, refusal, None),
@@ -51,6 +52,11 @@ def main() -> None:
             store, run, metric="gvs", by=None, group=None, model=model, locale="en-US"
         ),
         "scorer health, judge": lambda: store.scorer_health(1, "gvs", gvs.version, gvs.config),
+        "every scorer's health (the end of a run)": lambda: (
+            [store.scorer_health(1, scorer, version, config) for scorer, version, config in sources]
+            if not hasattr(store, "scorers_health")  # the gvs of an older schema: one at a time
+            else store.scorers_health(1, sources)
+        ),
         "judges used": lambda: results.judges_used(store, 1),
         "offline scorers": lambda: results.offline_scorers(store, 1),
         "latest judge": lambda: results.judge_config(store, 1, "gvs"),

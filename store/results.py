@@ -432,6 +432,14 @@ def has_facts(store: Store) -> bool:
     return has_table(store.db.conn, "score_facts")
 
 
+def _facts_cover(store: Store, run: Run) -> bool:
+    """Whether the facts (m008) hold every cell of the run: not so for a write that bypassed them."""
+    counted = "select sum(n) from cell_groups" if has_groups(store.db.conn) else "select count(*) from cell_facts"
+    (facts,) = store.db.execute(f"{counted} where run_id = ?", [run.id]).fetchone()
+    (cells,) = store.db.execute("select count(*) from run_cells where run_id = ?", [run.id]).fetchone()
+    return (facts or 0) == cells
+
+
 def fact_scan(
     store: Store, run: Run, source: MetricSource, by: str, parent_axis: str | None, condition: str | None
 ) -> list[tuple] | None:
@@ -460,10 +468,7 @@ def _fact_scan(
 ) -> list[tuple] | None:
     db = store.db
     grouped = has_groups(db.conn)  # m009: the facts' per-group counts, kept by triggers
-    counted = "select sum(n) from cell_groups" if grouped else "select count(*) from cell_facts"
-    (facts,) = db.execute(f"{counted} where run_id = ?", [run.id]).fetchone()
-    (cells,) = db.execute("select count(*) from run_cells where run_id = ?", [run.id]).fetchone()
-    if (facts or 0) != cells:
+    if not _facts_cover(store, run):
         return None
     names = {
         (kind, name): key
@@ -1111,8 +1116,8 @@ def run_errors(store: Store, run: Run, limit: int = 20) -> list[ErrorGroup]:
         select e.model, e.locale, e.condition, e.item_id, e.error from call_errors e
         join (select cache_key, max(id) as id from call_errors where run_id = :run group by cache_key) last
           on last.id = e.id
-        where e.cache_key in (select cache_key from run_cells where run_id = :run)
-          and e.cache_key not in (select cache_key from responses)
+        where exists (select 1 from run_cells rc where rc.cache_key = e.cache_key and rc.run_id = :run)
+          and not exists (select 1 from responses r where r.cache_key = e.cache_key)
         order by e.id"""
     for model, locale, condition, item_id, error in store.db.execute(last_errors, {"run": run.id}):
         example = {"model": model, "locale": locale, "condition": condition, "item_id": item_id, "error": error}
@@ -1123,6 +1128,20 @@ def run_errors(store: Store, run: Run, limit: int = 20) -> list[ErrorGroup]:
         where rc.run_id = :run and (s.label in ('judge_error', 'undetermined')
           or (s.value is null and s.scorer != 'values'))  -- a value profile has no single value by design
         order by rc.rowid"""
+    if has_facts(store) and has_table(store.db.conn, "score_sources") and _facts_cover(store, run):
+        # The same rows found through the score facts' index (m008, m014): a failed score is a judge
+        # error or has no value (an offline scorer's undetermined), so only those cells are read
+        # (11 s → 1 s at a million answers, where every score of the run was joined to its cell).
+        unscored = """
+            select src.scorer, s.label, s.details, rc.model, rc.locale, rc.condition, rc.item_id
+            from score_facts f join fact_keys k on k.id = f.source
+            join score_sources src on src.scorer || char(31) || src.version || char(31) || src.config = k.name
+            join run_cells rc on rc.rowid = f.cell
+            join responses r on r.cache_key = rc.cache_key
+            join answer_scores s on s.answer = r.id and s.source = src.id
+            where f.run_id = :run and (f.judge_error or f.value is null)  -- read on the index, before any join
+              and (f.judge_error or src.scorer != 'values')
+            order by f.cell"""
     seen: set[tuple] = set()
     for scorer, label, details, model, locale, condition, item_id in store.db.execute(unscored, {"run": run.id}):
         if (scorer, model, locale, condition, item_id) in seen:

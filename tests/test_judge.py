@@ -203,7 +203,7 @@ def test_judge_samples_are_all_stored_with_mean_and_spread(gvs, tmp_path):
     assert json.loads(values[0][1])["samples"][0]["raw"] == "not json"
 
 
-def test_malformed_and_out_of_range_verdicts_are_judge_errors_not_numbers(gvs, tmp_path):
+def test_malformed_and_out_of_range_verdicts_are_judge_errors_not_numbers(gvs, tmp_path, monkeypatch):
     store = tmp_path / "s.db"
 
     def reply(system, user, request):
@@ -250,6 +250,16 @@ def test_malformed_and_out_of_range_verdicts_are_judge_errors_not_numbers(gvs, t
     assert by_reason[("judge", "values", "the reply is not one JSON object")]["count"] == 4
     unreadable = next(g for g in errors["groups"] if g["scorer"] == "gvs" and "neither" in g["reason"])
     assert unreadable["count"] == 2 and unreadable["example"]["raw"] == "It seems mostly fine to me."
+    # They are read through the score facts' index (only the failed scores' cells); the scan of every
+    # score of the run, which they stand for, gives the same groups, counts and examples.
+    from store import open_store, results
+
+    opened = open_store(store)
+    through_facts = results.run_errors(opened, opened.run(1), limit=0)
+    monkeypatch.setattr(results, "_facts_cover", lambda store, run: False)
+    assert repr(results.run_errors(opened, opened.run(1), limit=0)) == repr(through_facts)
+    assert sum(g.count for g in through_facts) == sum(g["count"] for g in errors["groups"]) >= 8
+    opened.close()
 
 
 def test_a_judge_answering_in_the_gvs_bench_format_is_read(gvs, tmp_path):
