@@ -247,6 +247,66 @@ def item_values(
     """(group, model, locale) -> {item id: value} for scored answers; group is "overall" when ``by`` is None.
 
     Only the cells of ``condition`` count (the baseline by default), unless ``by`` is the condition."""
+    pooled = condition is None and by != CONDITION  # every condition's cells in one group
+    rows = _fact_item_values(store, run, source, by, condition)
+    if rows is None:
+        rows = _scanned_item_values(store, run, source, by, condition)
+    values: dict[tuple, dict[str, float]] = {}
+    for grp, model, locale, item, cond, value in rows:
+        values.setdefault((str(grp), model, locale), {})[f"{item} [{cond}]" if pooled else item] = float(value)
+    return values
+
+
+def _fact_item_values(
+    store: Store, run: Run, source: MetricSource, by: str | None, condition: str | None
+) -> list[tuple] | None:
+    """``item_values``' rows — (group, model, locale, item id, condition, value) — read from the
+    score facts' index (m008): only the metric's own scores of the run, named by number, with each
+    item's id and group looked up once (0.5 s at a million answers; the scan joins every cell to
+    its item and score: 4 s). None where the facts cannot answer: a value inside a score's details,
+    or facts that do not hold every cell of the run."""
+    if source.path is not None or not has_facts(store) or not _facts_cover(store, run):
+        return None
+    db = store.db
+    names = {
+        (kind, name): key
+        for key, kind, name in db.execute(
+            "select id, kind, name from fact_keys where kind in ('model', 'locale', 'condition', 'source')"
+        )
+    }
+    text = {key: name for (_, name), key in names.items()}
+    scored = names.get(("source", f"{source.scorer}\x1f{source.version}\x1f{source.config}"))
+    filtered = by != CONDITION and condition is not None
+    wanted = names.get(("condition", condition or ""))
+    if scored is None or (filtered and wanted is None):
+        return []
+    grouped = "null" if by is None or by == CONDITION else GROUP_EXPR
+    items = {
+        rowid: (item_id, grp)
+        for rowid, item_id, grp in db.execute(
+            f"""select i.rowid, i.item_id, {grouped} from items i
+                where i.rowid in (select distinct item from cell_facts where run_id = :run)""",
+            {"run": run.id, "by": by},
+        )
+    }
+    sql = """select f.item, f.condition, f.model, f.locale, f.value from score_facts f
+        where f.run_id = :run and f.source = :source and f.value is not null"""
+    rows = []
+    for item, cond, model, locale, value in db.execute(
+        sql + (" and f.condition = :condition" if filtered else ""),
+        {"run": run.id, "source": scored, "condition": wanted},
+    ):
+        if item not in items:  # a cell whose item snapshot is not stored: the scan's join drops it too
+            continue
+        item_id, grp = items[item]
+        group = "overall" if by is None else text[cond] if by == CONDITION else grp
+        rows.append((group, text[model], text[locale], item_id, text[cond], value))
+    return rows
+
+
+def _scanned_item_values(
+    store: Store, run: Run, source: MetricSource, by: str | None, condition: str | None
+) -> list[tuple]:
     sql = f"""select {group_expr(by)}, rc.model, rc.locale, rc.item_id, rc.condition, {source.value_expr}
         from run_cells rc join items i on i.content_hash = rc.item_hash
         join scores s on s.cache_key = rc.cache_key and s.scorer = :scorer and s.version = :version and s.config = :config
@@ -260,11 +320,7 @@ def item_values(
         "path": source.path,
         "condition": condition,
     }
-    pooled = condition is None and by != CONDITION  # every condition's cells in one group
-    values: dict[tuple, dict[str, float]] = {}
-    for grp, model, locale, item, cond, value in store.db.execute(sql, params):
-        values.setdefault((str(grp), model, locale), {})[f"{item} [{cond}]" if pooled else item] = float(value)
-    return values
+    return store.db.execute(sql, params).fetchall()
 
 
 def breakdown(

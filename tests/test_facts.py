@@ -205,6 +205,29 @@ def test_the_facts_show_what_the_scan_shows(made, monkeypatch):
     assert _views(path, groups=False, monkeypatch=monkeypatch) == scanned  # m008's facts without m009's groups
 
 
+def test_item_values_from_the_facts_are_the_scans(made, monkeypatch):
+    """Each item's value per group, model and locale (what paired gaps, consistency and agreement
+    read), for three metrics, four slicings, per condition and pooled: the same from the score facts'
+    index as from the scan of every cell, item and score."""
+    import store.results as results
+    from store import open_store
+
+    db = open_store(made["tmp"] / "single.db")
+    run = db.run()
+    cases = [
+        (results.metric_source(db, run, metric), by, condition)
+        for metric in ("refusal", "language", "gvs")
+        for by in (None, "category", "region", "condition")
+        for condition in ("none", "fiction", None)
+    ]
+    read = [results.item_values(db, run, *case) for case in cases]
+    assert all(results._fact_item_values(db, run, *case) is not None for case in cases)
+    monkeypatch.setattr(results, "_facts_cover", lambda store, run: False)
+    assert [results.item_values(db, run, *case) for case in cases] == read
+    assert sum(len(items) for values in read for items in values.values()) > 2 * 2 * 2 * N
+    db.close()
+
+
 def test_a_store_of_the_previous_schema_migrates_to_the_same_results(made, monkeypatch):
     """(b) A store without facts (as m007 left it) gains them on open, in place, with the same results."""
     from store.migrations import undo_facts
