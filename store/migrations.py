@@ -317,6 +317,24 @@ def fact_triggers(conn: sqlite3.Connection) -> dict[str, str]:
     return {**FACT_TRIGGERS, **ANSWER_SCORE_TRIGGERS} if has_table(conn, "answer_scores") else FACT_TRIGGERS
 
 
+def _set_fact_triggers_aside(conn: sqlite3.Connection) -> bool:
+    """Drop m008's fact triggers (on the tables a migration makes anew, or reading them; not m009's,
+    on the facts themselves); whether the store had them, to be made again by ``_make_fact_triggers``."""
+    facts = [
+        name
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        if name in FACT_TRIGGERS
+    ]
+    for name in facts:
+        conn.execute(f'DROP TRIGGER "{name}"')
+    return bool(facts)
+
+
+def _make_fact_triggers(conn: sqlite3.Connection) -> None:
+    for name, body in fact_triggers(conn).items():
+        conn.execute(f'CREATE TRIGGER "{name}" {body}')
+
+
 def rebuild_facts(conn: sqlite3.Connection) -> None:
     """Fill the fact tables from run_cells, items, responses and scores, dropping what they held (the
     backfill of m008, and the end of a merge, which copies rows with the triggers set aside). The
@@ -379,8 +397,7 @@ def m008_facts(conn: sqlite3.Connection) -> None:
            "judge_error" INTEGER NOT NULL, "spread" REAL, PRIMARY KEY ("cell", "source")) WITHOUT ROWID"""
     )
     rebuild_facts(conn)
-    for name, body in fact_triggers(conn).items():
-        conn.execute(f'CREATE TRIGGER "{name}" {body}')
+    _make_fact_triggers(conn)
 
 
 # -- m009: per-group counts of the facts ------------------------------------------------------------
@@ -618,13 +635,7 @@ def m012_answer_ids(conn: sqlite3.Connection) -> None:
     move to ``answer_scores`` under the answer's id, and ``scores`` becomes a view (see above). A
     score whose answer is not stored (none should be) has nothing to name and is not kept. The fact triggers are set aside while the tables are swapped
     and made again for the new table; the facts themselves do not change (cells keep their rowids)."""
-    facts = [  # m008's, on the tables swapped here or reading them (not m009's, on the facts)
-        name
-        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        if name in FACT_TRIGGERS
-    ]
-    for name in facts:
-        conn.execute(f'DROP TRIGGER "{name}"')
+    facts = _set_fact_triggers_aside(conn)
     conn.execute(
         """CREATE TABLE "request_parts" ("id" INTEGER PRIMARY KEY, "digest" BLOB NOT NULL UNIQUE, "body" TEXT NOT NULL)"""
     )
@@ -686,8 +697,7 @@ def m012_answer_ids(conn: sqlite3.Connection) -> None:
     if facts:
         # The facts of a score not kept (its cell has no answer) go; their groups' triggers count them out.
         conn.execute('DELETE FROM "score_facts" WHERE "cell" IN (SELECT "cell" FROM "cell_facts" WHERE NOT "answered")')
-        for name, body in fact_triggers(conn).items():
-            conn.execute(f'CREATE TRIGGER "{name}" {body}')
+        _make_fact_triggers(conn)
 
 
 # -- m013: keys of 128 bits, an answer's metadata by number -------------------------------------------
@@ -742,13 +752,7 @@ def m013_short_keys(conn: sqlite3.Connection) -> None:
     """Keys of 128 bits, an answer's metadata by number, cells with a declared id (see above). The
     tables ``responses`` and ``run_cells`` are made anew (ids and cells kept), so the views and
     triggers on them or reading them are set aside and made again; the facts do not change."""
-    facts = [
-        name
-        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        if name in FACT_TRIGGERS
-    ]
-    for name in facts:
-        conn.execute(f'DROP TRIGGER "{name}"')
+    facts = _set_fact_triggers_aside(conn)
     conn.execute('DROP VIEW "scores"')  # its INSTEAD OF triggers go with it
     conn.execute('DROP VIEW "response_requests"')
     conn.create_function("gvs_part_digest", 1, _sql_part_digest, deterministic=True)
@@ -806,8 +810,7 @@ def m013_short_keys(conn: sqlite3.Connection) -> None:
         conn.execute(f'CREATE TRIGGER "{name}" {body}')
     _bump_triggers(conn, ("responses", "run_cells"))
     if facts:
-        for name, body in fact_triggers(conn).items():
-            conn.execute(f'CREATE TRIGGER "{name}" {body}')
+        _make_fact_triggers(conn)
 
 
 RESPONSES_TABLE = """CREATE TABLE "{name}" ("id" INTEGER PRIMARY KEY, "cache_key" TEXT NOT NULL UNIQUE,
@@ -865,13 +868,7 @@ def m014_score_sources(conn: sqlite3.Connection) -> None:
     """Scores name their source by id (see above). ``answer_scores`` is made anew; the view on it, the
     triggers reading it and the fact triggers on it are set aside and made again; the facts (which
     number sources by name) do not change."""
-    facts = [
-        name
-        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-        if name in FACT_TRIGGERS
-    ]
-    for name in facts:  # all of them: the rename below checks every trigger that reads a table
-        conn.execute(f'DROP TRIGGER "{name}"')
+    facts = _set_fact_triggers_aside(conn)  # all of them: the rename below checks every trigger reading a table
     conn.execute('DROP VIEW "scores"')  # and its INSTEAD OF triggers
     conn.execute(f'DROP TRIGGER "{ANSWER_GONE_TRIGGER[0]}"')
     conn.execute(
@@ -906,8 +903,7 @@ def m014_score_sources(conn: sqlite3.Connection) -> None:
         conn.execute(f'CREATE TRIGGER "{name}" {body}')
     _bump_triggers(conn, ("answer_scores",))
     if facts:
-        for name, body in fact_triggers(conn).items():
-            conn.execute(f'CREATE TRIGGER "{name}" {body}')
+        _make_fact_triggers(conn)
 
 
 MIGRATIONS = [
