@@ -34,7 +34,10 @@ calling every side once, interleaved so that a noisy moment hits all sides; figu
   as before m008 too with ``--end-before`` (always below 200,000 cells). Target ≤ 5 s;
 - (g) migrations m008 and m009 (facts, their per-group counts) on a copy of the store stripped of them (as m007 left it),
   timed through ``open_store``; and the generator's own ``rebuild_facts`` (it sets the fact
-  triggers aside for its bulk load, as a merge does).
+  triggers aside for its bulk load, as a merge does);
+- (h) the store's bytes an answer as VACUUM leaves them (``VACUUM INTO`` a copy beside it, the
+  remembered aggregates, a cache, left out; each table's and index's share from ``dbstat``).
+  Target (#21): ≤ 1,000 bytes an answer, every answer's text kept.
 
 The store is built by ``generate_store`` (importable for other perf scripts: ``from
 breakdown_1m import generate_store, cached_store`` with perf/ on sys.path): the schema comes from
@@ -92,7 +95,7 @@ from benchmark.scoring.judge import GVS_TEMPLATE, GvsJudge, JudgeConfig  # noqa:
 from store import open_store  # noqa: E402
 from store.migrations import MIGRATIONS, part_digest, rebuild_facts, undo_facts  # noqa: E402
 
-GENERATOR_VERSION = 8  # 8: scores name their source by id (m014); 7: 32-character keys, an answer's texts by id, tokens as numbers, time in seconds (m013); 6: a score's time in seconds (m012); 5: a verdict's reason stored once (m012); 4: scores under their answer's id, request parts once (m012); 2: item snapshots keep origin and supplied_by, as Store.begin_run now does; 3: scores' details
+GENERATOR_VERSION = 9  # 9: keys in base 62, latency in milliseconds, the only sample's verdict and a verdict's mean once, score facts in their readers' order (m015, m016); 8: scores name their source by id (m014); 7: 32-character keys, an answer's texts by id, tokens as numbers, time in seconds (m013); 6: a score's time in seconds (m012); 5: a verdict's reason stored once (m012); 4: scores under their answer's id, request parts once (m012); 2: item snapshots keep origin and supplied_by, as Store.begin_run now does; 3: scores' details
 # as Store writes them since m011 (compact, no judge configuration in a verdict)
 SUITE_ID = "perf-breakdown"
 JUDGE_MODEL = "openai/gpt-4o"
@@ -461,7 +464,7 @@ def generate_store(
                 "prompt_tokens",
                 "completion_tokens",
                 "usage",
-                "latency_s",
+                "latency_ms",
                 "attempts",
                 "served_by_part",
                 "created",
@@ -622,7 +625,7 @@ def generate_store(
                         if len(messages_cache) > 200_000:
                             messages_cache.clear()
                         messages_part = messages_cache[messages] = part(_json(cell.request.message_dicts()))
-                    latency = round(0.4 + rng.random() * 2.5, 4)
+                    latency = round((0.4 + rng.random() * 2.5) * 1000)  # milliseconds (m016)
                     created = stamp(clock)
                     response_ids += 1
                     answer = response_ids
@@ -921,6 +924,36 @@ def compact_breakdown(compact: Path, metric: int) -> list:
            GROUP BY model, locale, category, value""",
         [metric],
     ).fetchall()
+
+
+def vacuumed_bytes(path: Path) -> tuple[int, dict[str, int]]:
+    """The store's bytes as VACUUM leaves them, its remembered aggregates (a cache) left out: VACUUM
+    INTO a copy beside it, the cache emptied there and the pages that frees not counted; and each
+    table's and index's bytes in that copy (``dbstat``, where SQLite has it). The store is not changed."""
+    copy = path.with_name(path.stem + "-vacuumed.db")
+    copy.unlink(missing_ok=True)
+    con = sqlite3.connect(path)
+    try:
+        con.execute("VACUUM INTO ?", [str(copy)])
+    finally:
+        con.close()
+    try:
+        con = sqlite3.connect(copy)
+        try:
+            con.execute("DELETE FROM aggregate_cache")
+            con.commit()
+            (page,) = con.execute("PRAGMA page_size").fetchone()
+            (pages,) = con.execute("PRAGMA page_count").fetchone()
+            (free,) = con.execute("PRAGMA freelist_count").fetchone()
+            try:
+                objects = dict(con.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"))
+            except sqlite3.OperationalError:  # no dbstat in this SQLite
+                objects = {}
+        finally:
+            con.close()
+    finally:
+        copy.unlink(missing_ok=True)
+    return (pages - free) * page, objects
 
 
 def migration_seconds(path: Path) -> float:
@@ -1250,6 +1283,15 @@ def main() -> None:
         f" {end_checks:.2f} s)" + (f", before m008 {end_before:.2f} s" if end_before else ""),
         flush=True,
     )
+    print("measuring the store's bytes as VACUUM leaves them (VACUUM INTO a copy) ...", flush=True)
+    vacuumed, objects = vacuumed_bytes(path)
+    answers = info["answered"]
+    largest = sorted(objects.items(), key=lambda kv: -kv[1])[:12]
+    print(
+        f"bytes an answer, vacuumed: {vacuumed / answers:,.0f} (file {vacuumed / 2**20:,.0f} MiB); per answer: "
+        + ", ".join(f"{name} {n / answers:,.1f}" for name, n in largest),
+        flush=True,
+    )
     print("timing migrations m008+m009 on a copy without facts ...", flush=True)
     migrated = migration_seconds(path)
     print(f"migrations m008+m009: {migrated:.1f} s", flush=True)
@@ -1308,6 +1350,11 @@ def main() -> None:
         )
     print(f"| peak RSS | {peak:,.0f} MiB | after open {rss_open:,.0f} MiB | {peak / rss_open:.2f}× | — | — |")
     print(f"| store file | {size / 2**20:,.0f} MiB | {cells:,} cells | {size / cells:,.0f} B/cell | — | — |")
+    per_answer = vacuumed / answers
+    print(
+        f"| store bytes an answer, vacuumed, remembered aggregates left out (VACUUM INTO a copy) | {per_answer:,.0f} B | "
+        f"{answers:,} answers, {vacuumed / 2**20:,.0f} MiB | — | ≤ 1,000 B | {'yes' if per_answer <= 1000 else 'NO'} |"
+    )
     store.close()
 
 

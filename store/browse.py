@@ -18,6 +18,7 @@ from benchmark.scoring.judge import failed_sample
 from .aggregates import cached_rows
 from .db import Store
 from .migrations import SOURCE_OF_ARGS as _SOURCE
+from .migrations import run_cell_facts
 from .results import condition_filter, group_expr, has_facts, metric_source, run_axes
 
 EXCERPT = 400  # characters of a prompt or an answer kept per row of a list
@@ -61,8 +62,8 @@ def slice_keys(store: Store, run: Run) -> list[str]:
         k
         for (k,) in cached_rows(
             store,
-            # Each item of the run once (the facts' index of its cells, m008), not once per cell.
-            """select distinct j.key from (select distinct item from cell_facts where run_id = ?) h
+            # Each item of the run once (its cells' facts, m008), not once per cell.
+            f"""select distinct j.key from (select distinct f.item from cell_facts f where {run_cell_facts("?1")}) h
                join items i on i.rowid = h.item, json_each(i.metadata) j order by j.key""",
             [run.id],
         )

@@ -24,7 +24,7 @@ from benchmark.engine.records import Run, ScorerHealth
 from benchmark.engine.runner import Cell, Plan, RunSummary
 from benchmark.errors import GvsError
 from benchmark.scoring import Score
-from benchmark.scoring.judge import failed_sample
+from benchmark.scoring.judge import failed_sample, without_repeated_verdict
 
 from .migrations import GROUP_TABLES, has_table, migrate, part_digest, pending
 
@@ -61,12 +61,16 @@ def _stored_details(score: Score) -> dict:
     """A score's details as stored: a judge's configuration is in judge_configs (its digest is the
     score's ``config``), not in every verdict (170 bytes an answer; m011); and a verdict's ``reason``
     is stored once, at the top, not again in the sample it was taken from (the first with a verdict;
-    m012): a sample with a verdict and no reason of its own has that one."""
+    m012): a sample with a verdict and no reason of its own has that one; a GVS verdict's ``mean``,
+    its score, is the score's value (m015); and the only sample's verdict, where it is the score, is
+    not repeated in it (m016: ``without_repeated_verdict``)."""
     details = score.details
     if not score.config:
         return details
     if "judge" in details:
         details = {k: v for k, v in details.items() if k != "judge"}
+    if "mean" in details and details["mean"] == score.value:
+        details = {k: v for k, v in details.items() if k != "mean"}
     samples, reason = details.get("samples"), details.get("reason")
     if isinstance(samples, list) and reason is not None:
         for i, sample in enumerate(samples):
@@ -75,7 +79,7 @@ def _stored_details(score: Score) -> dict:
                     alone = {k: v for k, v in sample.items() if k != "reason"}
                     details = {**details, "samples": [*samples[:i], alone, *samples[i + 1 :]]}
                 break
-    return details
+    return without_repeated_verdict(details, score.value)  # after the reason's rule, which finds the verdict
 
 
 def _json(value) -> str:
@@ -651,7 +655,7 @@ class Store:
             "text": outcome.text,
             "finish_reason": outcome.finish_reason,
             **stored_usage(outcome.usage),
-            "latency_s": round(outcome.latency_s, 4),
+            "latency_ms": round(outcome.latency_s * 1000),
             "attempts": outcome.attempts,
             "created": _seconds(_now()),
         }
@@ -817,7 +821,7 @@ class Store:
     def cached_outcome(self, key: str) -> Outcome | None:
         """A stored answer as an Outcome (how a judge's cached verdict is read back)."""
         row = self.db.execute(
-            """select r.text, r.finish_reason, r.prompt_tokens, r.completion_tokens, r.usage, r.latency_s, r.attempts,
+            """select r.text, r.finish_reason, r.prompt_tokens, r.completion_tokens, r.usage, r.latency_ms, r.attempts,
                    p.body from responses r left join request_parts p on p.id = r.served_by_part where r.cache_key = ?""",
             [key],
         ).fetchone()
@@ -828,7 +832,7 @@ class Store:
             text=text,
             finish_reason=finish,
             usage=read_usage(prompt_tokens, completion_tokens, usage),
-            latency_s=latency or 0.0,
+            latency_s=(latency or 0) / 1000,
             attempts=0,
             served_by=served_by,
         )

@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from benchmark.clients.requests import KEY_CHARS
+from benchmark.clients.requests import current_key
+from benchmark.scoring.judge import without_repeated_verdict
 
 
 def m001_initial(conn: sqlite3.Connection) -> None:
@@ -167,10 +168,12 @@ def m007_run_names(conn: sqlite3.Connection) -> None:
 # run) loses its facts in a BEFORE trigger: REPLACE fires no delete trigger.
 
 FACT_TABLES = ("fact_keys", "cell_facts", "score_facts")
-FACT_INDEXES = (
-    'CREATE INDEX "idx_cell_facts" ON "cell_facts" ("run_id", "condition", "model", "locale", "tagset", "item", "answered", "image_absent")',
-    'CREATE INDEX "idx_score_facts" ON "score_facts" ("run_id", "source", "condition", "model", "locale", "tagset", "value", "judge_error", "spread", "item")',
-)
+# A run's scores of one source are read together, so the score facts are kept in that order (m015):
+# the table is its own covering index. A cell's facts are found by its id (the rowid of cell_facts).
+SCORE_FACTS_TABLE = """CREATE TABLE "score_facts" ("cell" INTEGER NOT NULL, "source" INTEGER NOT NULL,
+           "run_id" INTEGER NOT NULL, "condition" INTEGER, "model" INTEGER, "locale" INTEGER, "tagset" INTEGER,
+           "item" INTEGER, "value" REAL, "judge_error" INTEGER NOT NULL, "spread" REAL,
+           PRIMARY KEY ("run_id", "source", "cell")) WITHOUT ROWID"""
 _SOURCE = '{s}."scorer" || char(31) || {s}."version" || char(31) || {s}."config"'
 _KEY = '(SELECT "id" FROM "fact_keys" WHERE "kind" = \'{kind}\' AND "name" = {name})'
 
@@ -214,8 +217,11 @@ def _cell_facts_of(rc: str) -> str:
 
 
 def _drop_cell_facts(cell: str) -> str:
+    """Cell ``cell``'s facts: its scores' found by their key, one lookup per source (not a pass over
+    its run's), before the cell's own row, which names the run."""
     return f"""
-    DELETE FROM "score_facts" WHERE "cell" = {cell};
+    DELETE FROM "score_facts" WHERE "run_id" = (SELECT "run_id" FROM "cell_facts" WHERE "cell" = {cell})
+        AND "source" IN (SELECT "id" FROM "fact_keys" WHERE "kind" = 'source') AND "cell" = {cell};
     DELETE FROM "cell_facts" WHERE "cell" = {cell};"""
 
 
@@ -243,6 +249,7 @@ def _drop_score_facts(s: str, key: str | None = None, source: str | None = None)
     source = source or _SOURCE.format(s=s)
     return f"""
     DELETE FROM "score_facts" WHERE "source" = {_KEY.format(kind="source", name=source)}
+        AND "run_id" IN (SELECT "run_id" FROM "run_cells" WHERE "cache_key" = {key})
         AND "cell" IN (SELECT "rowid" FROM "run_cells" WHERE "cache_key" = {key});"""
 
 
@@ -338,11 +345,9 @@ def _make_fact_triggers(conn: sqlite3.Connection) -> None:
 def rebuild_facts(conn: sqlite3.Connection) -> None:
     """Fill the fact tables from run_cells, items, responses and scores, dropping what they held (the
     backfill of m008, and the end of a merge, which copies rows with the triggers set aside). The
-    indexes are made after the rows: several times faster than keeping them up to date row by row."""
+    score facts are written in their key's order (SCORE_FACTS_TABLE), which packs their pages."""
     for table in reversed(FACT_TABLES):
         conn.execute(f'DELETE FROM "{table}"')
-    for index in ("idx_cell_facts", "idx_score_facts"):
-        conn.execute(f'DROP INDEX IF EXISTS "{index}"')
     for kind in ("model", "locale", "condition"):
         conn.execute(
             f"""INSERT OR IGNORE INTO "fact_keys" ("kind", "name") SELECT DISTINCT '{kind}', "{kind}" FROM "run_cells" """
@@ -371,10 +376,9 @@ def rebuild_facts(conn: sqlite3.Connection) -> None:
                coalesce(s."label" = 'judge_error', 0), CASE WHEN s."config" != '' THEN json_extract(s."details", '$.spread') END
            FROM "run_cells" rc JOIN "cell_facts" cf ON cf."cell" = rc."rowid"
            JOIN "scores" s ON s."cache_key" = rc."cache_key"
-           JOIN "fact_keys" k ON k."kind" = 'source' AND k."name" = {_SOURCE.format(s="s")}"""
+           JOIN "fact_keys" k ON k."kind" = 'source' AND k."name" = {_SOURCE.format(s="s")}
+           ORDER BY cf."run_id", k."id", cf."cell" """
     )
-    for sql in FACT_INDEXES:
-        conn.execute(sql)
     rebuild_groups(conn)
 
 
@@ -391,11 +395,7 @@ def m008_facts(conn: sqlite3.Connection) -> None:
            "model" INTEGER, "locale" INTEGER, "tagset" INTEGER, "item" INTEGER, "answered" INTEGER NOT NULL,
            "image_absent" INTEGER NOT NULL)"""
     )
-    conn.execute(
-        """CREATE TABLE "score_facts" ("cell" INTEGER NOT NULL, "source" INTEGER NOT NULL, "run_id" INTEGER NOT NULL,
-           "condition" INTEGER, "model" INTEGER, "locale" INTEGER, "tagset" INTEGER, "item" INTEGER, "value" REAL,
-           "judge_error" INTEGER NOT NULL, "spread" REAL, PRIMARY KEY ("cell", "source")) WITHOUT ROWID"""
-    )
+    conn.execute(SCORE_FACTS_TABLE)  # in m015's layout: a store made before m015 is converted by it
     rebuild_facts(conn)
     _make_fact_triggers(conn)
 
@@ -703,7 +703,7 @@ def m012_answer_ids(conn: sqlite3.Connection) -> None:
 # -- m013: keys of 128 bits, an answer's metadata by number -------------------------------------------
 # At a million answers the 64-character cache key was a sixth of the store: in each answer and its
 # index, in each run cell asking it and its index, and in each verdict naming its judge's call. From
-# m013 a key is the first 32 hex characters of the same SHA-256 (benchmark.clients.requests.KEY_CHARS)
+# m013 a key is the first 32 hex characters of the same SHA-256 (``_M013_KEY_CHARS``; m016 writes them in base 62)
 # and the stored keys are shortened to match, so every answer keeps its cache hit. An answer's model,
 # endpoint and the model name its provider reported are kept once in ``request_parts`` (as its request's
 # parameters and messages are since m012) and named by id; its token counts as two numbers, not JSON
@@ -726,6 +726,9 @@ RESPONSE_REQUESTS_VIEW = f"""CREATE VIEW "response_requests" AS SELECT r."cache_
            LEFT JOIN "request_parts" sb ON sb."id" = r."served_by_part" """
 
 
+_M013_KEY_CHARS = 32
+
+
 def _short_judge_keys(details: str | None) -> str | None:
     """A verdict's details with each sample's ``judge_key`` shortened as m013 shortens cache keys."""
     if details is None:
@@ -740,12 +743,12 @@ def _short_judge_keys(details: str | None) -> str | None:
     for sample in samples:
         key = sample.get("judge_key") if isinstance(sample, dict) else None
         if isinstance(key, str) and len(key) == 64:
-            sample["judge_key"] = key[:KEY_CHARS]
+            sample["judge_key"] = key[:_M013_KEY_CHARS]
     return json.dumps(parsed, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def _short(column: str) -> str:
-    return f"CASE WHEN length({column}) = 64 THEN substr({column}, 1, {KEY_CHARS}) ELSE {column} END"
+    return f"CASE WHEN length({column}) = 64 THEN substr({column}, 1, {_M013_KEY_CHARS}) ELSE {column} END"
 
 
 def m013_short_keys(conn: sqlite3.Connection) -> None:
@@ -795,7 +798,7 @@ def m013_short_keys(conn: sqlite3.Connection) -> None:
 
     for table in ("call_errors", "human_labels"):
         conn.execute(
-            f'UPDATE "{table}" SET "cache_key" = substr("cache_key", 1, {KEY_CHARS}) WHERE length("cache_key") = 64'
+            f'UPDATE "{table}" SET "cache_key" = substr("cache_key", 1, {_M013_KEY_CHARS}) WHERE length("cache_key") = 64'
         )
     conn.create_function("gvs_short_judge_keys", 1, _short_judge_keys, deterministic=True)
     conn.execute(
@@ -906,6 +909,105 @@ def m014_score_sources(conn: sqlite3.Connection) -> None:
         _make_fact_triggers(conn)
 
 
+# -- m015: the score facts in their readers' order, a verdict's mean once --------------------------------
+# At a million answers the score facts were kept twice: by (cell, source), and in an index by run,
+# source and group that every reader used (77 bytes an answer each). From m015 the table is kept in
+# the readers' order (SCORE_FACTS_TABLE: run, source, cell) and the index goes; a cell's or an
+# answer's facts are found by that key (the triggers above). The index beside ``cell_facts`` (22
+# bytes an answer), read only by a run's item-level reads, goes too: those read the table by rowid
+# from the run's first cell (``cell_groups.first``). A GVS verdict no longer repeats its score as
+# ``mean`` in its details (``store.db._stored_details``).
+
+
+def run_cell_facts(run: str) -> str:
+    """Where ``cell_facts f`` holds run ``run``'s cells (a parameter or column): read by rowid from the
+    run's first cell, which its groups keep (m015: no index by run)."""
+    return f"""f."run_id" = {run} AND f."cell" >= (SELECT coalesce(min("first"), 0) FROM "cell_groups" WHERE "run_id" = {run})"""
+
+
+def _facts_by_cell(conn: sqlite3.Connection) -> bool:
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'score_facts'").fetchone()
+    return sql is not None and 'PRIMARY KEY ("cell", "source")' in sql[0]
+
+
+def m015_compact_facts(conn: sqlite3.Connection) -> None:
+    """The score facts in their readers' order, a verdict's mean once (see above). The score facts
+    are made anew (their per-group counts do not change); the triggers reading them are set aside and
+    made again."""
+    facts = _set_fact_triggers_aside(conn)
+    if _facts_by_cell(conn):
+        conn.execute(SCORE_FACTS_TABLE.replace('"score_facts"', '"score_facts_new"', 1))
+        conn.execute(
+            """INSERT INTO "score_facts_new" SELECT * FROM "score_facts" ORDER BY "run_id", "source", "cell" """
+        )
+        conn.execute('DROP TABLE "score_facts"')  # its index and its groups' triggers with it
+        conn.execute('ALTER TABLE "score_facts_new" RENAME TO "score_facts"')
+        if has_groups(conn):
+            for name, body in GROUP_TRIGGERS.items():
+                if 'ON "score_facts"' in body:
+                    conn.execute(f'CREATE TRIGGER "{name}" {body}')
+    conn.execute('DROP INDEX IF EXISTS "idx_cell_facts"')
+    conn.execute(
+        """UPDATE "answer_scores" SET "details" = json_remove("details", '$.mean')
+           WHERE "judged" = 1 AND json_valid("details") AND json_extract("details", '$.mean') = "value" """
+    )
+    if facts:
+        _make_fact_triggers(conn)
+
+
+# -- m016: keys in base 62, latency in milliseconds, the only sample's verdict once --------------------
+# From m016 a cache key is the same 128 bits in base 62 (benchmark.clients.requests.key_of): 22
+# characters where m013 wrote 32 hex digits, 10 bytes less in each of the four places an answer's key
+# is kept and in a verdict naming its judge's call. Every stored key is written again (answers, run
+# cells, call errors, human labels, judge keys), so every answer keeps its cache hit; a key from a file
+# made before is read as its base-62 form (``current_key``). An answer's latency is whole milliseconds
+# (``latency_ms``: 2 bytes where a fraction of a second took 8). A judge verdict's only sample no longer
+# repeats its verdict where that is the score (``without_repeated_verdict``). Remembered aggregates are
+# dropped: some hold keys.
+
+
+def _m016_details(details: str | None, value: float | None) -> str | None:
+    """A judge verdict's details as m016 stores them (see above)."""
+    if details is None:
+        return None
+    try:
+        parsed = json.loads(details)
+    except ValueError:
+        return details
+    samples = parsed.get("samples") if isinstance(parsed, dict) else None
+    if not isinstance(samples, list):
+        return details
+    for sample in samples:
+        key = sample.get("judge_key") if isinstance(sample, dict) else None
+        if isinstance(key, str):
+            sample["judge_key"] = current_key(key)
+    parsed = without_repeated_verdict(parsed, value)
+    return json.dumps(parsed, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _m016_key(key: str | None) -> str | None:
+    return current_key(key) if isinstance(key, str) else key
+
+
+def m016_base62_keys(conn: sqlite3.Connection) -> None:
+    """Keys in base 62, latency in milliseconds, the only sample's verdict once (see above). Rows are
+    written again in place; the fact triggers are set aside meanwhile (no fact changes)."""
+    facts = _set_fact_triggers_aside(conn)
+    conn.create_function("gvs_m016_key", 1, _m016_key, deterministic=True)
+    conn.create_function("gvs_m016_details", 2, _m016_details, deterministic=True)
+    conn.execute('ALTER TABLE "responses" RENAME COLUMN "latency_s" TO "latency_ms"')
+    conn.execute(
+        """UPDATE "responses" SET "cache_key" = gvs_m016_key("cache_key"),
+           "latency_ms" = CAST(round("latency_ms" * 1000) AS INTEGER)"""
+    )
+    for table in ("run_cells", "call_errors", "human_labels"):
+        conn.execute(f'UPDATE "{table}" SET "cache_key" = gvs_m016_key("cache_key")')
+    conn.execute('UPDATE "answer_scores" SET "details" = gvs_m016_details("details", "value") WHERE "judged" = 1')
+    conn.execute('DELETE FROM "aggregate_cache"')
+    if facts:
+        _make_fact_triggers(conn)
+
+
 MIGRATIONS = [
     m001_initial,
     m002_judge_configs,
@@ -921,6 +1023,8 @@ MIGRATIONS = [
     m012_answer_ids,
     m013_short_keys,
     m014_score_sources,
+    m015_compact_facts,
+    m016_base62_keys,
 ]
 
 

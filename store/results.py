@@ -17,7 +17,7 @@ from benchmark.scoring.metrics import MetricError, metric_of
 from .aggregates import cached_rows, remembered
 from .db import Store
 from .migrations import SOURCE_OF_ARGS as _SOURCE
-from .migrations import STAMP_OUT, has_groups, has_table
+from .migrations import STAMP_OUT, has_groups, has_table, run_cell_facts
 
 if TYPE_CHECKING:  # numpy is imported only when an interval or a gap is computed
     from benchmark.analysis.stats import Interval, PairedGap
@@ -284,7 +284,7 @@ def _fact_item_values(
         rowid: (item_id, grp)
         for rowid, item_id, grp in db.execute(
             f"""select i.rowid, i.item_id, {grouped} from items i
-                where i.rowid in (select distinct item from cell_facts where run_id = :run)""",
+                where i.rowid in (select distinct f.item from cell_facts f where {run_cell_facts(":run")})""",
             {"run": run.id, "by": by},
         )
     }
@@ -557,7 +557,7 @@ def _fact_scan(
         f"select {tagged}, f.n, f.answered, f.images, f.first from cell_groups f where {where}"
         if grouped
         else f"""select {tagged}, count(*), sum(f.answered), sum(f.answered and f.image_absent), min(f.cell)
-            from cell_facts f where {where} group by {tagged}"""
+            from cell_facts f where {where} and {run_cell_facts(":run")} group by {tagged}"""
     )
     cell_rows = db.execute(cells_sql, args).fetchall()
     tagsets = {row[3] for row in cell_rows}
@@ -598,7 +598,8 @@ def _fact_scan(
     for grp, parent, model, locale, n, answered, images, first in db.execute(
         f"""{items} select g.grp, g.parent, f.model, f.locale, count(*), sum(f.answered),
                 sum(f.answered and f.image_absent), min(f.cell)
-            from cell_facts f join g on g.item = f.item where {where} group by g.grp, f.model, f.locale""",
+            from cell_facts f join g on g.item = f.item where {where} and {run_cell_facts(":run")}
+            group by g.grp, f.model, f.locale""",
         args,
     ):
         found.append((grp, parent, text[model], text[locale], None, n, 0, answered, 0, 0.0, 0, images, first))
@@ -1104,9 +1105,9 @@ def lowest_answers(
 
 def metadata_keys(store: Store, run_id: int) -> set[str]:
     """The item metadata keys (modality, region…) of a run's items: what --by may slice by besides the taxonomy axes."""
-    sql = """select distinct j.key from (select distinct item from cell_facts where run_id = ?) h
+    sql = f"""select distinct j.key from (select distinct f.item from cell_facts f where {run_cell_facts(":run")}) h
         join items i on i.rowid = h.item, json_each(i.metadata) j"""
-    return {key for (key,) in store.db.execute(sql, [run_id])}
+    return {key for (key,) in store.db.execute(sql, {"run": run_id})}
 
 
 # -- why answers are missing or unscored (gvs runs --errors) ------------------------------------------

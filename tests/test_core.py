@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import string
 
 import pytest
 
-from benchmark.clients.requests import Request, public_endpoint, user_prompt
+from benchmark.clients.requests import KEY_CHARS, Request, current_key, key_of, public_endpoint, user_prompt
 from benchmark.localization import locales
 from benchmark.scoring import language, offline_scores
 from store import open_store
@@ -29,7 +30,20 @@ def test_cache_key_covers_what_changes_an_answer_and_nothing_else():
         user_prompt("openai/m", "hi", api_base="https://u:p@host/v1").key
         == user_prompt("openai/m", "hi", api_base="https://host/v1").key
     )
-    assert isinstance(base, Request) and len(base.key) == 32 and int(base.key, 16) >= 0
+    # 128 bits in base 62: 22 letters and digits, every bit counted, a hex key of before (m013, m016) read as it.
+    digits = string.digits + string.ascii_uppercase + string.ascii_lowercase
+    assert isinstance(base, Request) and len(base.key) == KEY_CHARS == 22 and set(base.key) <= set(digits)
+    assert key_of(bytes(16)) == "0" * 22
+    assert sum(digits.index(c) * 62**i for i, c in enumerate(reversed(key_of(b"\xff" * 16)))) == 2**128 - 1
+    assert key_of(bytes(15) + b"\x01") != key_of(bytes(16)) and key_of(b"\x01" + bytes(15)) != key_of(bytes(16))
+    digest = hashlib.sha256(b"x").hexdigest()
+    assert (
+        current_key(digest)
+        == current_key(digest[:32])
+        == key_of(bytes.fromhex(digest))
+        == current_key(f" {digest[:32]}\n")
+    )
+    assert current_key(base.key) == base.key
 
 
 @pytest.mark.parametrize(
@@ -187,7 +201,7 @@ def test_scores_move_under_their_answers_id_and_read_as_before(tmp_path):
 
     path = tmp_path / "s.db"
     con = store_before(path, "m012_answer_ids")
-    keys = [hashlib.sha256(str(k).encode()).hexdigest()[:32] for k in range(6)]  # m013's length: kept as they are
+    keys = [hashlib.sha256(str(k).encode()).hexdigest()[:32] for k in range(6)]  # m013's keys
     con.execute(
         "insert into items values ('h1', 'x', 'en-US', 'a', 'Prompt?', 'f', 'approved', '{\"c\": \"1\"}', '{}')"
     )
@@ -214,6 +228,9 @@ def test_scores_move_under_their_answers_id_and_read_as_before(tmp_path):
 
     open_store(path).close()
     con = sqlite3.connect(path)
+    keys = [current_key(k) for k in keys]  # m016 writes every key in base 62
+    rowids = {current_key(k): i for k, i in rowids.items()}
+    rows = [(current_key(r[0]), *r[1:]) for r in rows]
     assert dict(con.execute("select cache_key, id from responses")) == rowids
     stored = {"reason": "fine", "samples": [{"judge_key": "j", "verdict": 7.0}]}  # the reason once
     assert sorted(con.execute("select * from scores")) == sorted(
@@ -266,7 +283,9 @@ def test_keys_shorten_to_128_bits_and_every_answer_keeps_its_cache_hit(tmp_path)
     path = tmp_path / "s.db"
     con = store_before(path, "m013_short_keys")
     request = user_prompt("openai/m", "Prompt?", api_base="http://127.0.0.1:9/v1")
-    old = [request.key + "0" * 32, hashlib.sha256(b"other").hexdigest()]  # as gvs keyed them before
+    digits = string.digits + string.ascii_uppercase + string.ascii_lowercase
+    bits = sum(digits.index(c) * 62**i for i, c in enumerate(reversed(request.key))).to_bytes(16, "big")
+    old = [bits.hex() + "0" * 32, hashlib.sha256(b"other").hexdigest()]  # as gvs keyed them before
     con.execute(
         "insert into items values ('h1', 'x', 'en-US', 'a', 'Prompt?', 'f', 'approved', '{\"c\": \"1\"}', '{}')"
     )
@@ -310,19 +329,19 @@ def test_keys_shorten_to_128_bits_and_every_answer_keeps_its_cache_hit(tmp_path)
 
     store = open_store(path)
     con = sqlite3.connect(path)
-    short = [k[:32] for k in old]
-    assert short[0] == request.key and [current_key(k) for k in old] == short
+    short = [current_key(k) for k in old]  # m013 kept 32 hex digits, m016 writes them in base 62
+    assert short[0] == request.key and short == [current_key(k[:32]) for k in old]
     hit = store.cached_outcome(request.key)  # the earlier answer, found by the key gvs computes now
     assert hit is not None and hit.text == "answer 0" and hit.served_by == "m-2026"
     assert hit.usage == {"completion_tokens": 9, "prompt_tokens": 12}
     assert store.cached_outcome(short[1]).usage == {"answer_chars": 9000, "prompt_tokens": None}
-    assert dict(con.execute("select cache_key, id from responses")) == {k[:32]: i for k, i in ids.items()}
+    assert dict(con.execute("select cache_key, id from responses")) == {current_key(k): i for k, i in ids.items()}
     assert sorted(con.execute("select cell, model from run_cells")) == cells
     assert sorted(con.execute("select cache_key from run_cells")) == sorted((k,) for k in short)
     assert con.execute("select cache_key from call_errors").fetchall() == [(short[1],)]
     assert con.execute("select cache_key from human_labels").fetchall() == [(short[1],)]
     samples = [json.loads(d)["samples"] for (d,) in con.execute("select details from scores where scorer = 'gvs'")]
-    assert samples == [[{"judge_key": "ab" * 16, "verdict": 7.0}]] * 2
+    assert samples == [[{"judge_key": current_key("ab" * 16)}]] * 2  # the verdict is the score's value (m016)
     shown = con.execute(
         "select cache_key, model, endpoint, served_by, usage, created, params from response_requests order by cache_key"
     ).fetchall()
@@ -396,6 +415,8 @@ def test_scores_name_their_source_by_number_and_read_as_before(tmp_path):
 
     store = open_store(path)
     con = sqlite3.connect(path)
+    keys = [current_key(k) for k in keys]  # m016 writes every key in base 62
+    before = sorted((current_key(r[0]), *r[1:]) for r in before)
     assert sorted(con.execute("select * from scores")) == before and len(before) == 12
     assert sorted(con.execute("select scorer, version, config from score_sources")) == [
         ("gvs", "1", "judge-a"),
@@ -429,6 +450,98 @@ def test_scores_name_their_source_by_number_and_read_as_before(tmp_path):
         r[3] for r in con.execute("explain query plan " + scan, {"scorer": "gvs", "version": "1", "config": "judge-a"})
     )
     assert "SCAN s" not in plan and "SEARCH s USING PRIMARY KEY" in plan, plan
+    con.close()
+    store.close()
+
+
+def test_score_facts_are_kept_in_their_readers_order_and_a_verdicts_mean_once(tmp_path):
+    """m015: a store whose score facts were kept by cell, with an index by run, source and group (and
+    one beside the cell facts), keeps them in the readers' order instead: the same facts and groups as
+    a rebuild makes, before and after later writes (a cell replaced, a score changed, an answer
+    deleted), the two indexes gone and every read and trigger a search of the key, never a scan; a
+    GVS verdict's ``mean`` equal to its value leaves its details, any other stays."""
+    import json
+
+    from store.migrations import GROUP_TRIGGERS, _drop_cell_facts, _drop_score_facts, run_cell_facts
+
+    path = tmp_path / "s.db"
+    con = store_before(path, "m015_compact_facts")
+    con.execute("drop table score_facts")  # as m008 made it before m015
+    con.execute(
+        """CREATE TABLE "score_facts" ("cell" INTEGER NOT NULL, "source" INTEGER NOT NULL, "run_id" INTEGER NOT NULL,
+           "condition" INTEGER, "model" INTEGER, "locale" INTEGER, "tagset" INTEGER, "item" INTEGER, "value" REAL,
+           "judge_error" INTEGER NOT NULL, "spread" REAL, PRIMARY KEY ("cell", "source")) WITHOUT ROWID"""
+    )
+    con.execute(
+        """CREATE INDEX "idx_score_facts" ON "score_facts" ("run_id", "source", "condition", "model", "locale",
+           "tagset", "value", "judge_error", "spread", "item")"""
+    )
+    con.execute(
+        """CREATE INDEX "idx_cell_facts" ON "cell_facts" ("run_id", "condition", "model", "locale", "tagset", "item",
+           "answered", "image_absent")"""
+    )
+    for name, body in GROUP_TRIGGERS.items():
+        if 'ON "score_facts"' in body:
+            con.execute(f'CREATE TRIGGER "{name}" {body}')
+    keys = [hashlib.sha256(str(k).encode()).hexdigest()[:32] for k in range(4)]
+    con.execute("insert into items values ('h1', 'x', 'en-US', 'a', 'P?', 'f', 'approved', '{\"c\": \"1\"}', '{}')")
+    for run in (1, 2):
+        con.execute(
+            "insert into runs (id, suite, spec, spec_hash, status) values (?, 'x', '{}', 'h', 'completed')", [run]
+        )
+    for n, key in enumerate(keys):
+        con.execute(
+            "insert into run_cells (run_id, model, locale, item_id, item_hash, cache_key) values (?, ?, 'en-US', 'a', 'h1', ?)",
+            [1 + n % 2, f"m{n}", key],
+        )
+        con.execute("insert into responses (cache_key, text) values (?, ?)", [key, f"answer {n}"])
+        verdict = {"mean": float(n), "reason": "r", "samples": [{"judge_key": "k", "verdict": float(n)}], "spread": 0.0}
+        odd = {"mean": 99.0, "samples": []}  # a mean that is not the value stays
+        con.executemany(
+            "insert into scores values (?, ?, '1', ?, 'ok', ?, '2026', ?)",
+            [
+                (key, "refusal", float(n % 2), '{"cues": []}', ""),
+                (key, "gvs", float(n), json.dumps(n and verdict or odd), "j"),
+            ],
+        )
+    con.commit()
+    con.close()
+
+    store = open_store(path)
+    con = sqlite3.connect(path)
+    keys = [current_key(k) for k in keys]  # m016 writes every key in base 62
+    indexes = {name for (name,) in con.execute("select name from sqlite_master where type = 'index'")}
+    assert not {"idx_score_facts", "idx_cell_facts"} & indexes
+    (table,) = con.execute("select sql from sqlite_master where name = 'score_facts'").fetchone()
+    assert 'PRIMARY KEY ("run_id", "source", "cell")' in table
+    kept, made = facts_and_rebuilt(con)
+    assert kept == made and len(kept[1]) == 8 and len(kept[3]) == 8
+    details = dict(con.execute("select cache_key, details from scores where scorer = 'gvs'"))
+    assert "mean" in json.loads(details[keys[0]]) and all("mean" not in json.loads(details[k]) for k in keys[1:])
+    assert json.loads(details[keys[1]])["samples"] == [{"judge_key": "k"}]  # its verdict is the value (m016)
+    with con:  # later writes keep the facts: a cell asked again (REPLACE), a score changed, an answer gone
+        con.execute(
+            "insert or replace into run_cells (run_id, model, locale, item_id, item_hash, cache_key) "
+            "values (1, 'm0', 'en-US', 'a', 'h1', ?)",
+            [keys[0]],
+        )
+        con.execute("update scores set value = 5 where cache_key = ? and scorer = 'gvs'", [keys[2]])
+        con.execute("delete from responses where cache_key = ?", [keys[3]])
+    kept, made = facts_and_rebuilt(con)
+    assert kept == made and len(kept[1]) == 6
+    # the statements the triggers run, for a cell and for an answer's score of one source
+    by_cell = _drop_cell_facts("1").split(";")[0]
+    by_answer = _drop_score_facts("s", key="'k'", source="'refusal' || char(31) || '1' || char(31) || ''")
+    for sql in (
+        "select value from score_facts f where f.run_id = 1 and f.source = 2",
+        f"select item from cell_facts f where {run_cell_facts('1')}",
+        by_answer,
+        by_cell,
+    ):
+        plan = " | ".join(r[3] for r in con.execute("explain query plan " + sql))
+        assert "SCAN" not in plan and "SEARCH" in plan, (sql, plan)
+    plan = " | ".join(r[3] for r in con.execute("explain query plan " + by_cell))
+    assert "USING PRIMARY KEY (run_id=? AND source=? AND cell=?)" in plan, plan
     con.close()
     store.close()
 

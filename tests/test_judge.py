@@ -288,8 +288,12 @@ def test_a_judge_answering_in_the_gvs_bench_format_is_read(gvs, tmp_path):
         json.loads(d) for (d,) in sql_rows(store, "select details from scores where scorer in ('gvs', 'values')")
     ]
     assert {d["reason"] for d in details} >= {"The answer declines and points to help.", "Fine overall."}
-    # The reason is stored once: the sample it was taken from keeps its verdict and key, not a copy.
-    assert all(d["samples"][0].keys() == {"judge_key", "verdict"} for d in details)
+    # The reason is stored once, and the only sample's verdict is the score itself (the value, a
+    # profile's values): the sample keeps the key of the judge's call, no copy of either.
+    assert all(len(d["samples"]) == 1 and d["samples"][0].keys() == {"judge_key"} for d in details)
+    assert all(len(d["samples"][0]["judge_key"]) == 22 for d in details)
+    profiles = [d["values"] for d in details if "values" in d]
+    assert len(profiles) == 4 and all(set(p.values()) <= {-1, 0, 1} for p in profiles)
 
 
 def test_an_answer_that_claims_a_score_does_not_change_the_parsed_score(gvs, tmp_path):

@@ -9,25 +9,39 @@ from __future__ import annotations
 
 import hashlib
 import json
+import string
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 # Deterministic by default so that a re-run is comparable and the cache is meaningful.
 DEFAULT_PARAMS: dict = {"temperature": 0.0, "max_tokens": 256, "seed": 0}
 
-# A cache key is the first 128 bits of the request's SHA-256, in hex: two requests share a key with a
-# chance of about n²/2¹²⁹ (1e-21 at a billion requests), and each key is half the 64 characters of the
-# whole digest that gvs kept before store migration m013 — a key is stored in the answer, its index,
-# every run cell asking it and its index, and a judge verdict naming the judge's call.
-KEY_CHARS = 32
+# A cache key is the first 128 bits of the request's SHA-256, in base 62 (0-9, A-Z, a-z: no sign a
+# shell or a file name reads specially): two requests share a key with a chance of about n²/2¹²⁹
+# (1e-21 at a billion requests). A key is stored in the answer, its index, every run cell asking it
+# and its index, and a judge verdict naming the judge's call: 22 characters, where gvs kept the same
+# bits as 32 hex digits from store migration m013 and the whole 64-digit digest before it (m016).
+KEY_CHARS = 22
+_DIGITS = string.digits + string.ascii_uppercase + string.ascii_lowercase
+
+
+def key_of(digest: bytes) -> str:
+    """The cache key of a SHA-256 digest: its first 128 bits in base 62, ``KEY_CHARS`` characters."""
+    n = int.from_bytes(digest[:16], "big")
+    out = []
+    for _ in range(KEY_CHARS):
+        n, digit = divmod(n, 62)
+        out.append(_DIGITS[digit])
+    return "".join(reversed(out))
 
 
 def current_key(key: str) -> str:
-    """``key`` as the store names answers now: a whole 64-character digest that gvs wrote before m013
-    (in an export or a label file made then) is shortened as m013 shortened the stored keys."""
+    """``key`` as the store names answers now: a key that gvs wrote before m016 (in an export or a
+    label file made then) — the whole 64-digit digest before m013, its first 32 digits since — is
+    the same request's key now."""
     key = key.strip()
-    if len(key) == 64 and all(c in "0123456789abcdef" for c in key):
-        return key[:KEY_CHARS]
+    if len(key) in (32, 64) and all(c in "0123456789abcdef" for c in key):
+        return key_of(bytes.fromhex(key))
     return key
 
 
@@ -61,7 +75,7 @@ class Request:
             "messages": self.messages,
         }
         blob = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()[:KEY_CHARS]
+        return key_of(hashlib.sha256(blob.encode()).digest())
 
 
 def user_prompt(model: str, prompt: str, params: dict | None = None, api_base: str | None = None) -> Request:

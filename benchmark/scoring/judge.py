@@ -277,6 +277,21 @@ def failed_sample(details: dict) -> dict:
     return next((s for s in samples if "error" in s), samples[0])
 
 
+def without_repeated_verdict(details: dict, value: float | None) -> dict:
+    """``details`` as stored (m016): the only sample's verdict left out where it is the score itself
+    (a GVS score's value, a profile's ``values``). Read back: a verdict's only sample with neither a
+    verdict nor an error of its own has the score's."""
+    samples = details.get("samples")
+    if not (isinstance(samples, list) and len(samples) == 1 and isinstance(samples[0], dict)):
+        return details
+    (sample,) = samples
+    verdict = sample.get("verdict")
+    score = details.get("values") if isinstance(verdict, dict) else value
+    if verdict is None or "error" in sample or verdict != score:
+        return details
+    return {**details, "samples": [{k: v for k, v in sample.items() if k != "verdict"}]}
+
+
 def _schema(name: str, properties: dict, required: list[str]) -> dict:
     return {
         "type": "json_schema",
