@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlite_utils
@@ -729,8 +730,11 @@ RESPONSE_REQUESTS_VIEW = f"""CREATE VIEW "response_requests" AS SELECT r."cache_
 _M013_KEY_CHARS = 32
 
 
-def _short_judge_keys(details: str | None) -> str | None:
-    """A verdict's details with each sample's ``judge_key`` shortened as m013 shortens cache keys."""
+def _judge_keys_rewritten(
+    details: str | None, key_now: Callable[[str], str], then: Callable[[dict], dict] = lambda d: d
+) -> str | None:
+    """A verdict's details with each sample's ``judge_key`` as ``key_now`` gives it, then ``then``
+    applied to the whole; anything else (not JSON, no samples) as it is."""
     if details is None:
         return None
     try:
@@ -742,9 +746,14 @@ def _short_judge_keys(details: str | None) -> str | None:
         return details
     for sample in samples:
         key = sample.get("judge_key") if isinstance(sample, dict) else None
-        if isinstance(key, str) and len(key) == 64:
-            sample["judge_key"] = key[:_M013_KEY_CHARS]
-    return json.dumps(parsed, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        if isinstance(key, str):
+            sample["judge_key"] = key_now(key)
+    return json.dumps(then(parsed), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _short_judge_keys(details: str | None) -> str | None:
+    """A verdict's details with each sample's ``judge_key`` shortened as m013 shortens cache keys."""
+    return _judge_keys_rewritten(details, lambda key: key[:_M013_KEY_CHARS] if len(key) == 64 else key)
 
 
 def _short(column: str) -> str:
@@ -968,21 +977,7 @@ def m015_compact_facts(conn: sqlite3.Connection) -> None:
 
 def _m016_details(details: str | None, value: float | None) -> str | None:
     """A judge verdict's details as m016 stores them (see above)."""
-    if details is None:
-        return None
-    try:
-        parsed = json.loads(details)
-    except ValueError:
-        return details
-    samples = parsed.get("samples") if isinstance(parsed, dict) else None
-    if not isinstance(samples, list):
-        return details
-    for sample in samples:
-        key = sample.get("judge_key") if isinstance(sample, dict) else None
-        if isinstance(key, str):
-            sample["judge_key"] = current_key(key)
-    parsed = without_repeated_verdict(parsed, value)
-    return json.dumps(parsed, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _judge_keys_rewritten(details, current_key, lambda parsed: without_repeated_verdict(parsed, value))
 
 
 def _m016_key(key: str | None) -> str | None:
@@ -1008,6 +1003,16 @@ def m016_base62_keys(conn: sqlite3.Connection) -> None:
         _make_fact_triggers(conn)
 
 
+def m017_scores_by_answer(conn: sqlite3.Connection) -> None:
+    """Scores lose their (source, answer) index (m014): every read of a run's scores goes from the
+    run's cells to their answers and each answer's scores by primary key (answer, source), and
+    breakdowns read the facts; at a million answers it held 29 bytes an answer and no read path was
+    slower without it (``perf/read_paths_1m.py``: export, item values, errors, grid, cell items,
+    scorer health, judges used, latest judge, each within 5 %). A judge's newest score keeps its
+    index (judge scores by time)."""
+    conn.execute('DROP INDEX IF EXISTS "idx_answer_scores_source"')
+
+
 MIGRATIONS = [
     m001_initial,
     m002_judge_configs,
@@ -1025,6 +1030,7 @@ MIGRATIONS = [
     m014_score_sources,
     m015_compact_facts,
     m016_base62_keys,
+    m017_scores_by_answer,
 ]
 
 

@@ -114,7 +114,10 @@ def test_scores_keep_an_index_for_every_lookup_after_the_redundant_one_goes(tmp_
     con = sqlite3.connect(path)
     assert not con.execute("select 1 from sqlite_master where name = 'idx_scores_scorer_version_cache_key'").fetchall()
     lookups = [
-        "select value from scores where scorer = 'refusal' and version = '1'",
+        # by scorer and version within a run (gvs never reads one scorer's scores of every run: m017
+        # dropped the index by source)
+        "select s.value from run_cells rc join scores s on s.cache_key = rc.cache_key and s.scorer = 'refusal' "
+        "and s.version = '1' where rc.run_id = 1",
         "select count(*) from scores where scorer = 'gvs' and version = '1' and config = 'x' and cache_key in ('a', 'b')",
         "select s.scorer from run_cells rc join scores s on s.cache_key = rc.cache_key where rc.run_id = 1",
         "select value from scores where cache_key = 'a' and scorer = 'refusal' and version = '1'",
@@ -455,7 +458,7 @@ def test_scores_name_their_source_by_number_and_read_as_before(tmp_path):
 
 
 def test_score_facts_are_kept_in_their_readers_order_and_a_verdicts_mean_once(tmp_path):
-    """m015: a store whose score facts were kept by cell, with an index by run, source and group (and
+    """m015 (and m017): a store whose score facts were kept by cell, with an index by run, source and group (and
     one beside the cell facts), keeps them in the readers' order instead: the same facts and groups as
     a rebuild makes, before and after later writes (a cell replaced, a score changed, an answer
     deleted), the two indexes gone and every read and trigger a search of the key, never a scan; a
@@ -511,7 +514,7 @@ def test_score_facts_are_kept_in_their_readers_order_and_a_verdicts_mean_once(tm
     con = sqlite3.connect(path)
     keys = [current_key(k) for k in keys]  # m016 writes every key in base 62
     indexes = {name for (name,) in con.execute("select name from sqlite_master where type = 'index'")}
-    assert not {"idx_score_facts", "idx_cell_facts"} & indexes
+    assert not {"idx_score_facts", "idx_cell_facts", "idx_answer_scores_source"} & indexes  # m015, m017
     (table,) = con.execute("select sql from sqlite_master where name = 'score_facts'").fetchone()
     assert 'PRIMARY KEY ("run_id", "source", "cell")' in table
     kept, made = facts_and_rebuilt(con)
@@ -532,7 +535,10 @@ def test_score_facts_are_kept_in_their_readers_order_and_a_verdicts_mean_once(tm
     # the statements the triggers run, for a cell and for an answer's score of one source
     by_cell = _drop_cell_facts("1").split(";")[0]
     by_answer = _drop_score_facts("s", key="'k'", source="'refusal' || char(31) || '1' || char(31) || ''")
+    run_scores = """select s.value from run_cells rc join responses r on r.cache_key = rc.cache_key
+        join answer_scores s on s.answer = r.id and s.source = 2 where rc.run_id = 1"""
     for sql in (
+        run_scores,  # a run's scores of one source: each answer's by primary key (m017)
         "select value from score_facts f where f.run_id = 1 and f.source = 2",
         f"select item from cell_facts f where {run_cell_facts('1')}",
         by_answer,
