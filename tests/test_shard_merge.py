@@ -107,8 +107,8 @@ def test_partition_is_the_same_in_every_process_whatever_the_hash_seed(plan_keys
         )
         assert json.loads(out.stdout) == here
     # The scheme is part of what a stored shard means: the same keys must always deal the same way.
-    assert SCHEME == "gvs-shard/1"
-    ranked = sorted("abcdefg", key=lambda k: hashlib.sha256(f"gvs-shard/1\0{k}".encode()).digest())
+    assert SCHEME == "gvs-shard/2"
+    ranked = sorted("abcdefg", key=lambda k: hashlib.sha256(f"gvs-shard/2\0{k}".encode()).digest())
     assert assign("abcdefg", 3) == {k: rank % 3 for rank, k in enumerate(ranked)}
 
 
@@ -265,7 +265,7 @@ def test_each_shard_asks_only_its_share_and_records_it(runs):
     totals = []
     for i, proc in enumerate(runs["shards"]):
         spec, summary, status = sql_rows(tmp / f"shard{i}.db", "select spec, summary, status from runs")[0]
-        assert json.loads(spec)["shard"] == {"index": i, "count": 3, "scheme": "gvs-shard/1"}
+        assert json.loads(spec)["shard"] == {"index": i, "count": 3, "scheme": "gvs-shard/2"}
         total = json.loads(summary)["total"]
         totals.append(total)
         assert status == "completed" and f"(shard {i}/3 of 360 cells): {total} cells, {total} called" in proc.stdout
