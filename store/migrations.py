@@ -162,8 +162,8 @@ def m007_run_names(conn: sqlite3.Connection) -> None:
 # -- m008: per-cell facts -----------------------------------------------------------------------------
 # A compact copy of what a breakdown reads, kept by triggers in the same transaction as every write to
 # run_cells, responses and scores (whichever code or tool writes), so a breakdown of a million answers
-# reads two covering indexes of small integers instead of joining four tables on text keys and
-# parsing JSON per answer. ``fact_keys`` numbers the text keys: model, locale, condition, the item's
+# reads small integer rows (two covering indexes until m015 kept the score facts in their readers'
+# order) instead of joining four tables on text keys and parsing JSON per answer. ``fact_keys`` numbers the text keys: model, locale, condition, the item's
 # tags (its whole taxonomy JSON: a handful per suite), and a score's source (scorer, version, judge
 # configuration). ``item`` is the rowid of the item's snapshot. A cell replaced by REPLACE (a resumed
 # run) loses its facts in a BEFORE trigger: REPLACE fires no delete trigger.

@@ -266,7 +266,7 @@ def _fact_item_values(
     store: Store, run: Run, source: MetricSource, by: str | None, condition: str | None
 ) -> list[tuple] | None:
     """``item_values``' rows — (group, model, locale, item id, condition, value) — read from the
-    score facts' index (m008): only the metric's own scores of the run, named by number, with each
+    score facts (m008, kept by run and source since m015): only the metric's own scores of the run, named by number, with each
     item's id and group looked up once (1.1–1.5 s at a million answers; the scan, which joins every
     cell to its item and score: 4.2–4.5 s). None where the facts cannot answer: a value inside a score's details,
     or facts that do not hold every cell of the run."""
@@ -514,7 +514,8 @@ def fact_scan(
     cannot answer: no facts (an older store read as it is), a metric inside a score's details, or
     facts that do not cover every cell of the run (a write that bypassed them).
 
-    Two streaming GROUP BYs over covering indexes (cells, then scores) by condition, model, locale
+    Two reads of small integer rows (cells, then scores: their per-group sums, or the facts themselves,
+    a run's scores of one source side by side since m015) by condition, model, locale
     and the item's tag set: a run has a handful of tag sets, so the group of each (a taxonomy axis's
     tag) is looked up once per tag set, not once per answer. A group that needs each item (an item
     metadata key, a tag set without the axis) joins the suite's items' groups, made once per query."""
@@ -1191,7 +1192,7 @@ def run_errors(store: Store, run: Run, limit: int = 20) -> list[ErrorGroup]:
           or (s.value is null and s.scorer != 'values'))  -- a value profile has no single value by design
         order by rc.rowid"""
     if has_facts(store) and has_table(store.db.conn, "score_sources") and _facts_cover(store, run):
-        # The same rows found through the score facts' index (m008, m014): a failed score is a judge
+        # The same rows found through the score facts (m008, m014, m015): a failed score is a judge
         # error or has no value (an offline scorer's undetermined), so only those cells are read (with
         # the call errors' check above, 0.7 s at a million answers instead of 5.1 s, where every score
         # of the run was joined to its cell).
@@ -1202,7 +1203,7 @@ def run_errors(store: Store, run: Run, limit: int = 20) -> list[ErrorGroup]:
             join run_cells rc on rc.rowid = f.cell
             join responses r on r.cache_key = rc.cache_key
             join answer_scores s on s.answer = r.id and s.source = src.id
-            where f.run_id = :run and (f.judge_error or f.value is null)  -- read on the index, before any join
+            where f.run_id = :run and (f.judge_error or f.value is null)  -- read on the facts, before any join
               and (f.judge_error or src.scorer != 'values')
             order by f.cell"""
     seen: set[tuple] = set()
